@@ -1,0 +1,68 @@
+// `selfless <component>`: each subcommand is the entry point of one component.
+// Components are imported lazily so `selfless --help` stays fast and a component's
+// dependencies load only when it runs.
+export interface Command {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+const notYet =
+  (issue: number, what: string): Command['run'] =>
+  async () => {
+    process.stderr.write(`selfless: ${what} is not built yet (tracked in issue #${issue})\n`);
+    return 2;
+  };
+
+export const commands: Record<string, Command> = {
+  dev: {
+    summary: 'run functions and tables on one machine, one port (default 4566)',
+    run: notYet(3, '`selfless dev`'),
+  },
+  gateway: {
+    summary: 'the Lambda Invoke API, HTTP routes, quotas and the worker channel',
+    run: notYet(3, 'the gateway'),
+  },
+  tables: {
+    summary: 'the DynamoDB-compatible table service',
+    run: notYet(5, 'the table service'),
+  },
+  operator: {
+    summary: 'reconciles Function and Table resources in a cluster',
+    run: notYet(6, 'the operator'),
+  },
+  agent: {
+    summary: 'the worker agent: Lambda Runtime API server and runtime supervisor',
+    run: notYet(3, 'the agent'),
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
+  );
+  return [
+    'Usage: selfless <command> [options]',
+    '',
+    'Self-hosted serverless for Kubernetes: Lambda-style functions, DynamoDB-style tables.',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `selfless <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`selfless: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}

@@ -1,0 +1,148 @@
+// `npm test`: every quality gate in one command. Type check, lint, format check,
+// then provision and start the real services the integration tests need, run
+// every test (unit and integration) in one node:test run, and stop the services.
+//
+//   npm test                      # everything
+//   npm test -- tables/ lib/x.test.ts   # gates skipped; only tests under these paths
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { containerRuntimeAnswers } from './services/containers.ts';
+import {
+  missingServices,
+  servicesToEnv,
+  startTestServices,
+  type ServiceName,
+} from './services/index.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const skipDirs = new Set(['node_modules', '.git', '.scratch', 'fixtures']);
+
+function findTests(dir: string, out: string[] = []): string[] {
+  for (const entry of readdirSync(dir)) {
+    if (skipDirs.has(entry)) continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) findTests(path, out);
+    else if (entry.endsWith('.test.ts')) out.push(relative(root, path));
+  }
+  return out.sort();
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+    child.on('error', () => resolvePromise(1));
+  });
+}
+
+const results: { step: string; ok: boolean; seconds: number }[] = [];
+
+async function step(name: string, fn: () => Promise<number>): Promise<boolean> {
+  process.stdout.write(`\n=== ${name}\n`);
+  const t0 = Date.now();
+  const code = await fn().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    return 1;
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  results.push({ step: name, ok: code === 0, seconds });
+  process.stdout.write(`=== ${name}: ${code === 0 ? 'ok' : 'FAILED'} (${seconds.toFixed(1)} s)\n`);
+  return code === 0;
+}
+
+const provisionTargets: Record<ServiceName, string[]> = {
+  redis: ['redis'],
+  cql: ['cql'],
+  kube: ['etcd', 'kube'],
+};
+
+async function main(): Promise<number> {
+  const paths = process.argv.slice(2);
+  const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+  if (paths.length === 0) {
+    await step('type check (tsc)', () => run(bin('tsc'), ['--noEmit', '-p', root]));
+    await step('lint (eslint)', () => run(bin('eslint'), ['.']));
+    await step('format (prettier --check)', () => run(bin('prettier'), ['--check', '.']));
+  }
+
+  const missing = missingServices();
+  const local = missing.length > 0 && !(await containerRuntimeAnswers());
+  // helm is a client, never a container: it is always provisioned locally.
+  const targets = ['helm', ...(local ? missing.flatMap((s) => provisionTargets[s]) : [])];
+  const provisioned = await step(`provision (${targets.join(', ')})`, () =>
+    run('bash', [join(root, 'test/services/provision.sh'), ...targets]),
+  );
+
+  const tests = findTests(root).filter(
+    (t) => paths.length === 0 || paths.some((p) => t.startsWith(relative(root, resolve(p)))),
+  );
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  if (provisioned) {
+    let running: Awaited<ReturnType<typeof startTestServices>> | undefined;
+    const stop = async () => {
+      const r = running;
+      running = undefined;
+      await r?.stop();
+    };
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => void stop().then(() => process.exit(130)));
+    }
+    const started = await step(
+      `start services (${missing.join(', ') || 'all from environment'})`,
+      async () => {
+        running = await startTestServices(process.env, { useContainers: !local });
+        return 0;
+      },
+    );
+    if (started && running) {
+      const env = { ...process.env, ...servicesToEnv(running.services) };
+      // A second, TAP reporter into a file gives the counts for the closing line.
+      const tapDir = mkdtempSync(join(tmpdir(), 'selfless-tap-'));
+      const tap = join(tapDir, 'report.tap');
+      await step(`tests (${tests.length} files)`, () =>
+        run(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            '--test',
+            `--test-concurrency=${Math.max(2, availableParallelism())}`,
+            '--test-timeout=300000',
+            '--test-reporter=spec',
+            '--test-reporter-destination=stdout',
+            '--test-reporter=tap',
+            `--test-reporter-destination=${tap}`,
+            ...tests,
+          ],
+          env,
+        ),
+      );
+      const report = readFileSync(tap, 'utf8');
+      const count = (name: string) =>
+        Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(report)?.[1] ?? 0);
+      counts.passed = count('pass');
+      counts.failed = count('fail') + count('cancelled');
+      counts.skipped = count('skipped') + count('todo');
+      rmSync(tapDir, { recursive: true, force: true });
+    }
+    await step('stop services', async () => {
+      await stop();
+      return 0;
+    });
+  }
+
+  process.stdout.write('\n=== summary\n');
+  for (const r of results) {
+    process.stdout.write(`${r.ok ? 'ok    ' : 'FAILED'} ${r.step} (${r.seconds.toFixed(1)} s)\n`);
+  }
+  const ok = results.every((r) => r.ok);
+  process.stdout.write(
+    `tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+  );
+  return ok ? 0 : 1;
+}
+
+process.exitCode = await main();

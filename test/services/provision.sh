@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Installs, builds and caches the local test services that integration tests use
+# when no endpoint is given and no container runtime answers. Idempotent: every step
+# checks its cached result first, so a rerun costs seconds. Versions are pinned here
+# and nowhere else; the cache lives outside the work tree, keyed by version.
+#
+#   bash test/services/provision.sh            # everything
+#   bash test/services/provision.sh redis cql   # only some services
+#
+# Prints one line of progress per step (and per minute during long builds) and, at
+# the end, a line `SELFLESS_BIN=<dir>` naming where the binaries are.
+set -euo pipefail
+
+K8S_VERSION=v1.34.4
+HELM_VERSION=v3.19.0
+CASSANDRA_VERSION=5.0.6
+
+CACHE=${SELFLESS_CACHE:-$HOME/.cache/selfless}
+BIN=$CACHE/bin
+mkdir -p "$BIN"
+start_all=$SECONDS
+
+say() { printf '[provision %4ds] %s\n' "$((SECONDS - start_all))" "$*" >&2; }
+
+# Runs a long command with its output in a log file and a heartbeat every minute,
+# so a 20-minute Go build does not look like a hang.
+long() {
+  local what=$1 log=$2; shift 2
+  say "$what (log: $log)"
+  local t0=$SECONDS
+  "$@" >"$log" 2>&1 &
+  local pid=$! beat=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 2
+    if (( SECONDS - beat >= 60 )); then
+      beat=$SECONDS
+      say "  ... $what: $(( (SECONDS - t0) / 60 )) min"
+    fi
+  done
+  if ! wait "$pid"; then
+    say "FAILED: $what; last lines of $log:"
+    tail -n 30 "$log" >&2
+    exit 1
+  fi
+  say "  done: $what in $((SECONDS - t0)) s"
+}
+
+need_root_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  (( ${#missing[@]} == 0 )) && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO=sudo; else
+      say "need Debian packages ${missing[*]} and am not root: install them and rerun"; exit 1
+    fi
+  else SUDO=; fi
+  long "apt-get install ${missing[*]}" "$CACHE/apt.log" \
+    bash -c "$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ${missing[*]}"
+}
+
+provision_redis() {
+  need_root_apt redis-server
+  ln -sf "$(command -v redis-server)" "$BIN/redis-server"
+  say "redis: $("$BIN/redis-server" --version | cut -d' ' -f3)"
+}
+
+provision_etcd() {
+  need_root_apt etcd-server
+  ln -sf "$(command -v etcd)" "$BIN/etcd"
+  say "etcd: $("$BIN/etcd" --version | head -1)"
+}
+
+provision_cql() {
+  local dir=$CACHE/cassandra-$CASSANDRA_VERSION
+  if [[ -f $dir/.complete ]]; then say "cassandra $CASSANDRA_VERSION: cached"; return; fi
+  mkdir -p "$dir"
+  cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.selfless.test</groupId>
+  <artifactId>cassandra-runner</artifactId>
+  <version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.cassandra</groupId>
+      <artifactId>cassandra-all</artifactId>
+      <version>$CASSANDRA_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+  long "cassandra $CASSANDRA_VERSION jars" "$dir/mvn.log" \
+    mvn -B -q -f "$dir/pom.xml" dependency:copy-dependencies -DoutputDirectory="$dir/lib" -DincludeScope=runtime
+  touch "$dir/.complete"
+}
+
+# k8s.io/kubernetes replaces its staging modules with local paths, so `go install`
+# refuses it; a wrapper module that pins each staging module to the matching
+# v0.x.y release builds the same binaries.
+provision_kube() {
+  local dir=$CACHE/kube-$K8S_VERSION
+  if [[ -x $dir/bin/kube-apiserver && -x $dir/bin/kubectl ]]; then
+    say "kube-apiserver + kubectl $K8S_VERSION: cached"
+  else
+    mkdir -p "$dir/src"
+    local staging=v0.${K8S_VERSION#v1.}
+    (
+      cd "$dir/src"
+      long "go mod download k8s.io/kubernetes@$K8S_VERSION" "$dir/download.log" \
+        go mod download k8s.io/kubernetes@"$K8S_VERSION"
+      local upstream
+      upstream=$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$K8S_VERSION.mod
+      {
+        echo "module selfless.test/kube"
+        echo
+        echo "go 1.24.0"
+        echo
+        echo "require k8s.io/kubernetes $K8S_VERSION"
+        echo
+        echo "replace ("
+        sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$staging"'#p' "$upstream"
+        echo ")"
+      } >go.mod
+      cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+      long "resolve kubernetes $K8S_VERSION modules" "$dir/tidy.log" go mod tidy
+      local pkg=k8s.io/component-base/version
+      local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION") -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+      long "build kube-apiserver + kubectl $K8S_VERSION (first time: tens of minutes on 2 cores)" "$dir/build.log" \
+        go build -trimpath -ldflags "$ldflags" -o "$dir/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+    )
+  fi
+  ln -sf "$dir/bin/kube-apiserver" "$BIN/kube-apiserver"
+  ln -sf "$dir/bin/kubectl" "$BIN/kubectl"
+}
+
+provision_helm() {
+  local dir=$CACHE/helm-$HELM_VERSION
+  if [[ -x $dir/bin/helm ]]; then say "helm $HELM_VERSION: cached"; else
+    mkdir -p "$dir"
+    long "build helm $HELM_VERSION" "$dir/build.log" \
+      env GOBIN="$dir/bin" go install -trimpath \
+        -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+        helm.sh/helm/v3/cmd/helm@"$HELM_VERSION"
+  fi
+  ln -sf "$dir/bin/helm" "$BIN/helm"
+}
+
+services=("$@")
+(( ${#services[@]} )) || services=(redis cql etcd kube helm)
+for s in "${services[@]}"; do
+  case $s in
+    redis) provision_redis ;;
+    cql) provision_cql ;;
+    etcd) provision_etcd ;;
+    kube) provision_kube ;;
+    helm) provision_helm ;;
+    *) say "unknown service $s (known: redis cql etcd kube helm)"; exit 2 ;;
+  esac
+done
+say "all provisioned in $((SECONDS - start_all)) s"
+echo "SELFLESS_BIN=$BIN"
