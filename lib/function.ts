@@ -1,0 +1,418 @@
+// The Function model every component shares: the `spec` of a `Function` resource
+// (selfless.dev/v1alpha1), field names as in Lambda's API in camelCase, and the
+// validation that applies Lambda's limits. `parseFunction` turns untrusted input
+// (a manifest from a file, a custom object from the API server) into a complete,
+// defaulted `FunctionDefinition` or a list of errors naming each field and limit.
+
+export const RUNTIMES = [
+  'nodejs20.x',
+  'nodejs22.x',
+  'python3.12',
+  'python3.13',
+  'provided',
+] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+export const LIMITS = {
+  memorySize: { min: 128, max: 10240, default: 128 },
+  timeout: { min: 1, max: 900, default: 3 },
+  ephemeralStorage: { min: 512, max: 10240, default: 512 },
+  /** Bytes of all environment variable names and values together. */
+  environmentBytes: 4096,
+  maximumRetryAttempts: { min: 0, max: 2, default: 2 },
+  maximumEventAgeInSeconds: { min: 60, max: 21600, default: 21600 },
+  /** Function names: Lambda allows 64 characters of [a-zA-Z0-9-_]. */
+  nameMaxLength: 64,
+} as const;
+
+export const HTTP_METHODS = [
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'ANY',
+] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface FunctionCode {
+  /** File name -> file content. */
+  inline?: Record<string, string>;
+  /** A base64 zip archive of the code. */
+  zipFile?: string;
+  /** A ConfigMap whose keys are file names (cluster mode). */
+  configMapRef?: { name: string };
+  /** An image that implements the Lambda Runtime API (cluster mode). */
+  imageURI?: string;
+  /** A directory on this machine, relative to the manifest (`selfless dev`). */
+  directory?: string;
+}
+
+export interface Destination {
+  /** `function:<name>` (or a Lambda function ARN) or `queue:<redis queue name>`. */
+  destination: string;
+}
+
+export interface FunctionEventInvokeConfig {
+  maximumRetryAttempts: number;
+  maximumEventAgeInSeconds: number;
+  destinationConfig: { onFailure?: Destination; onSuccess?: Destination };
+}
+
+export type Trigger =
+  | { http: { method: HttpMethod; path: string } }
+  | { schedule: { expression: string; input?: unknown } };
+
+export interface FunctionSpec {
+  runtime: Runtime;
+  /** `file.export` for Node.js and Python; free-form for `provided`. */
+  handler: string;
+  code: FunctionCode;
+  memorySize: number;
+  timeout: number;
+  ephemeralStorage: { size: number };
+  environment: { variables: Record<string, string> };
+  reservedConcurrentExecutions?: number;
+  provisionedConcurrentExecutions: number;
+  functionEventInvokeConfig: FunctionEventInvokeConfig;
+  triggers: Trigger[];
+}
+
+export interface FunctionDefinition {
+  name: string;
+  /** Kubernetes namespace, or `default` locally. */
+  namespace: string;
+  spec: FunctionSpec;
+  /** Where the manifest came from: a directory code path is relative to it. */
+  baseDir?: string;
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const NAME_RE = /^[a-zA-Z0-9-_]+$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class Checker {
+  readonly errors: FieldError[] = [];
+  fail(field: string, message: string): void {
+    this.errors.push({ field, message });
+  }
+  int(
+    obj: Record<string, unknown>,
+    key: string,
+    path: string,
+    range: { min: number; max: number; default?: number },
+  ): number | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return range.default;
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      this.fail(path, `must be an integer, got ${JSON.stringify(v)}`);
+      return range.default;
+    }
+    if (v < range.min || v > range.max) {
+      this.fail(path, `must be between ${range.min} and ${range.max}, got ${v}`);
+    }
+    return v;
+  }
+}
+
+export function validateFunctionName(name: unknown): string | undefined {
+  if (typeof name !== 'string' || name.length === 0) return 'is required';
+  if (name.length > LIMITS.nameMaxLength)
+    return `must be at most ${LIMITS.nameMaxLength} characters`;
+  if (!NAME_RE.test(name)) return 'may contain only letters, digits, hyphens and underscores';
+  return undefined;
+}
+
+export function environmentBytes(variables: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(variables)) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return n;
+}
+
+export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<FunctionSpec> {
+  if (!isObject(input))
+    return { ok: false, errors: [{ field: 'spec', message: 'must be an object' }] };
+  const spec = input;
+
+  const runtime = spec.runtime;
+  if (!RUNTIMES.includes(runtime as Runtime)) {
+    c.fail('spec.runtime', `must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(runtime)}`);
+  }
+  let handler = spec.handler;
+  if (handler === undefined && runtime === 'provided') handler = 'bootstrap';
+  if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
+    c.fail('spec.handler', 'is required: a string of 1 to 128 characters (file.function)');
+  } else if (runtime !== 'provided' && !/^[^\s]+\.[^\s.]+$/.test(handler)) {
+    c.fail('spec.handler', `must look like file.function, got ${JSON.stringify(handler)}`);
+  }
+
+  const code: FunctionCode = {};
+  if (!isObject(spec.code)) {
+    c.fail(
+      'spec.code',
+      'is required: exactly one of inline, zipFile, configMapRef, imageURI, directory',
+    );
+  } else {
+    const kinds = (['inline', 'zipFile', 'configMapRef', 'imageURI', 'directory'] as const).filter(
+      (k) => (spec.code as Record<string, unknown>)[k] !== undefined,
+    );
+    if (kinds.length !== 1) {
+      c.fail(
+        'spec.code',
+        `must set exactly one of inline, zipFile, configMapRef, imageURI, directory (got ${kinds.length === 0 ? 'none' : kinds.join(', ')})`,
+      );
+    }
+    const raw = spec.code;
+    if (raw.inline !== undefined) {
+      if (!isObject(raw.inline) || Object.values(raw.inline).some((v) => typeof v !== 'string')) {
+        c.fail('spec.code.inline', 'must map file names to file contents (strings)');
+      } else if (
+        Object.keys(raw.inline).some((f) => f.startsWith('/') || f.split('/').includes('..'))
+      ) {
+        c.fail('spec.code.inline', 'file names must be relative paths inside the function');
+      } else code.inline = raw.inline as Record<string, string>;
+    }
+    if (raw.zipFile !== undefined) {
+      if (typeof raw.zipFile !== 'string' || !/^[A-Za-z0-9+/=\s]+$/.test(raw.zipFile)) {
+        c.fail('spec.code.zipFile', 'must be a base64-encoded zip archive');
+      } else code.zipFile = raw.zipFile;
+    }
+    if (raw.configMapRef !== undefined) {
+      if (
+        !isObject(raw.configMapRef) ||
+        typeof raw.configMapRef.name !== 'string' ||
+        !raw.configMapRef.name
+      ) {
+        c.fail('spec.code.configMapRef.name', 'is required');
+      } else code.configMapRef = { name: raw.configMapRef.name };
+    }
+    if (raw.imageURI !== undefined) {
+      if (typeof raw.imageURI !== 'string' || raw.imageURI.length === 0) {
+        c.fail('spec.code.imageURI', 'must be an image reference');
+      } else code.imageURI = raw.imageURI;
+    }
+    if (raw.directory !== undefined) {
+      if (typeof raw.directory !== 'string' || raw.directory.length === 0) {
+        c.fail('spec.code.directory', 'must be a path');
+      } else code.directory = raw.directory;
+    }
+  }
+
+  const memorySize = c.int(spec, 'memorySize', 'spec.memorySize', LIMITS.memorySize)!;
+  const timeout = c.int(spec, 'timeout', 'spec.timeout', LIMITS.timeout)!;
+  let ephemeral: number = LIMITS.ephemeralStorage.default;
+  if (spec.ephemeralStorage !== undefined) {
+    if (!isObject(spec.ephemeralStorage))
+      c.fail('spec.ephemeralStorage', 'must be an object { size }');
+    else
+      ephemeral = c.int(
+        spec.ephemeralStorage,
+        'size',
+        'spec.ephemeralStorage.size',
+        LIMITS.ephemeralStorage,
+      )!;
+  }
+
+  const variables: Record<string, string> = {};
+  if (spec.environment !== undefined) {
+    const vars = isObject(spec.environment) ? spec.environment.variables : undefined;
+    if (!isObject(spec.environment) || (vars !== undefined && !isObject(vars))) {
+      c.fail('spec.environment.variables', 'must map names to string values');
+    } else if (vars) {
+      for (const [k, v] of Object.entries(vars)) {
+        if (!/^[a-zA-Z]([a-zA-Z0-9_])*$/.test(k)) {
+          c.fail(
+            `spec.environment.variables.${k}`,
+            'names must start with a letter and use [a-zA-Z0-9_]',
+          );
+        } else if (typeof v !== 'string') {
+          c.fail(`spec.environment.variables.${k}`, `must be a string, got ${JSON.stringify(v)}`);
+        } else variables[k] = v;
+      }
+      const bytes = environmentBytes(variables);
+      if (bytes > LIMITS.environmentBytes) {
+        c.fail(
+          'spec.environment.variables',
+          `total size ${bytes} bytes exceeds the limit of ${LIMITS.environmentBytes} bytes`,
+        );
+      }
+    }
+  }
+
+  const reserved =
+    spec.reservedConcurrentExecutions === undefined || spec.reservedConcurrentExecutions === null
+      ? undefined
+      : c.int(spec, 'reservedConcurrentExecutions', 'spec.reservedConcurrentExecutions', {
+          min: 0,
+          max: 100_000,
+        });
+  const provisioned =
+    c.int(spec, 'provisionedConcurrentExecutions', 'spec.provisionedConcurrentExecutions', {
+      min: 0,
+      max: 100_000,
+      default: 0,
+    }) ?? 0;
+  if (reserved !== undefined && provisioned > reserved) {
+    c.fail(
+      'spec.provisionedConcurrentExecutions',
+      `${provisioned} exceeds reservedConcurrentExecutions (${reserved})`,
+    );
+  }
+
+  const eic = parseEventInvokeConfig(
+    spec.functionEventInvokeConfig,
+    'spec.functionEventInvokeConfig',
+    c,
+  );
+  const triggers = parseTriggers(spec.triggers, c);
+
+  if (c.errors.length > 0) return { ok: false, errors: c.errors };
+  const value: FunctionSpec = {
+    runtime: runtime as Runtime,
+    handler: handler as string,
+    code,
+    memorySize,
+    timeout,
+    ephemeralStorage: { size: ephemeral },
+    environment: { variables },
+    provisionedConcurrentExecutions: provisioned,
+    functionEventInvokeConfig: eic,
+    triggers,
+  };
+  if (reserved !== undefined) value.reservedConcurrentExecutions = reserved;
+  return { ok: true, value };
+}
+
+export function parseEventInvokeConfig(
+  input: unknown,
+  path: string,
+  c = new Checker(),
+): FunctionEventInvokeConfig {
+  const out: FunctionEventInvokeConfig = {
+    maximumRetryAttempts: LIMITS.maximumRetryAttempts.default,
+    maximumEventAgeInSeconds: LIMITS.maximumEventAgeInSeconds.default,
+    destinationConfig: {},
+  };
+  if (input === undefined || input === null) return out;
+  if (!isObject(input)) {
+    c.fail(path, 'must be an object');
+    return out;
+  }
+  out.maximumRetryAttempts = c.int(
+    input,
+    'maximumRetryAttempts',
+    `${path}.maximumRetryAttempts`,
+    LIMITS.maximumRetryAttempts,
+  )!;
+  out.maximumEventAgeInSeconds = c.int(
+    input,
+    'maximumEventAgeInSeconds',
+    `${path}.maximumEventAgeInSeconds`,
+    LIMITS.maximumEventAgeInSeconds,
+  )!;
+  if (input.destinationConfig !== undefined) {
+    if (!isObject(input.destinationConfig))
+      c.fail(`${path}.destinationConfig`, 'must be an object');
+    else {
+      for (const which of ['onFailure', 'onSuccess'] as const) {
+        const d = input.destinationConfig[which];
+        if (d === undefined) continue;
+        const p = `${path}.destinationConfig.${which}.destination`;
+        if (!isObject(d) || typeof d.destination !== 'string') c.fail(p, 'is required');
+        else if (!/^(function:|queue:|arn:aws:lambda:)/.test(d.destination)) {
+          c.fail(
+            p,
+            `must be function:<name>, queue:<name> or a Lambda function ARN, got ${JSON.stringify(d.destination)}`,
+          );
+        } else out.destinationConfig[which] = { destination: d.destination };
+      }
+    }
+  }
+  return out;
+}
+
+function parseTriggers(input: unknown, c: Checker): Trigger[] {
+  if (input === undefined || input === null) return [];
+  if (!Array.isArray(input)) {
+    c.fail('spec.triggers', 'must be a list');
+    return [];
+  }
+  const out: Trigger[] = [];
+  input.forEach((t, i) => {
+    const p = `spec.triggers[${i}]`;
+    if (!isObject(t) || Object.keys(t).length !== 1) {
+      c.fail(p, 'must have exactly one of http, schedule');
+      return;
+    }
+    if (isObject(t.http)) {
+      const method = String(t.http.method ?? 'ANY').toUpperCase();
+      if (!HTTP_METHODS.includes(method as HttpMethod)) {
+        c.fail(`${p}.http.method`, `must be one of ${HTTP_METHODS.join(', ')}`);
+      }
+      const path = t.http.path;
+      if (typeof path !== 'string' || !path.startsWith('/')) {
+        c.fail(`${p}.http.path`, 'must start with /');
+        return;
+      }
+      if (!/^(\/([^/{}]+|\{[a-zA-Z_][a-zA-Z0-9_]*\+?\}))*\/?$/.test(path)) {
+        c.fail(
+          `${p}.http.path`,
+          `segments must be literal or {name} (greedy {name+} last), got ${path}`,
+        );
+        return;
+      }
+      out.push({ http: { method: method as HttpMethod, path } });
+    } else if (isObject(t.schedule)) {
+      const expr = t.schedule.expression;
+      if (typeof expr !== 'string' || !/^(rate|cron)\(.+\)$/.test(expr)) {
+        c.fail(`${p}.schedule.expression`, 'must be rate(...) or cron(...)');
+        return;
+      }
+      const s: { expression: string; input?: unknown } = { expression: expr };
+      if (t.schedule.input !== undefined) s.input = t.schedule.input;
+      out.push({ schedule: s });
+    } else c.fail(p, 'must have exactly one of http, schedule');
+  });
+  return out;
+}
+
+/**
+ * A `Function` manifest (apiVersion selfless.dev/v1alpha1) as users `kubectl apply`
+ * it, or a custom object read from the API server.
+ */
+export function parseFunctionManifest(doc: unknown, baseDir?: string): Parsed<FunctionDefinition> {
+  if (!isObject(doc))
+    return { ok: false, errors: [{ field: '', message: 'must be a YAML mapping' }] };
+  const c = new Checker();
+  if (doc.apiVersion !== 'selfless.dev/v1alpha1') {
+    c.fail('apiVersion', `must be selfless.dev/v1alpha1, got ${JSON.stringify(doc.apiVersion)}`);
+  }
+  if (doc.kind !== 'Function') c.fail('kind', `must be Function, got ${JSON.stringify(doc.kind)}`);
+  const meta = isObject(doc.metadata) ? doc.metadata : {};
+  const nameError = validateFunctionName(meta.name);
+  if (nameError) c.fail('metadata.name', nameError);
+  const spec = parseFunctionSpec(doc.spec, c);
+  if (!spec.ok || c.errors.length > 0) return { ok: false, errors: c.errors };
+  const def: FunctionDefinition = {
+    name: meta.name as string,
+    namespace: typeof meta.namespace === 'string' ? meta.namespace : 'default',
+    spec: spec.value,
+  };
+  if (baseDir !== undefined) def.baseDir = baseDir;
+  return { ok: true, value: def };
+}
+
+export function formatErrors(errors: FieldError[]): string {
+  return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+}
