@@ -1,0 +1,638 @@
+// The Function and Table CustomResourceDefinitions, built from the same constants
+// as the Function model (lib/function.ts) so the API server and `parseFunctionManifest`
+// enforce one set of limits. `npm run gen:crds` writes crds/*.yaml from here;
+// crds/crds.test.ts fails when the checked-in YAML differs from what this builds.
+import { HTTP_METHODS, LIMITS, RUNTIMES } from '../lib/function.ts';
+import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
+
+export const GROUP = 'selfless.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** The subset of OpenAPI v3 that structural CRD schemas use, with the real JSON keys. */
+export interface Schema {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description: string;
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema;
+  items?: Schema;
+  required?: string[];
+  enum?: string[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  minProperties?: number;
+  maxProperties?: number;
+  pattern?: string;
+  format?: string;
+  nullable?: boolean;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-validations'?: Rule[];
+}
+
+export interface Rule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  reason?:
+    'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+const int = (
+  description: string,
+  range: { min: number; max: number; default?: number },
+): Schema => {
+  const s: Schema = { type: 'integer', description, minimum: range.min, maximum: range.max };
+  if (range.default !== undefined) s.default = range.default;
+  return s;
+};
+const str = (description: string, extra: Partial<Schema> = {}): Schema => ({
+  type: 'string',
+  description,
+  ...extra,
+});
+const obj = (
+  description: string,
+  properties: Record<string, Schema>,
+  extra: Partial<Schema> = {},
+) => ({ type: 'object', description, properties, ...extra }) satisfies Schema;
+
+/** Kubernetes conditions (metav1.Condition), the shape `kubectl wait --for=condition=Ready` reads. */
+const conditions: Schema = {
+  type: 'array',
+  description: 'The latest observations of the resource state; Ready summarises them.',
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+  items: obj(
+    'One aspect of the resource state.',
+    {
+      type: str('The aspect this condition describes, for example Ready.'),
+      status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+      reason: str('A CamelCase word saying why the condition has its status.'),
+      message: str('A human-readable explanation of the reason.'),
+      lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+      observedGeneration: {
+        type: 'integer',
+        description: 'The metadata.generation this condition was computed from.',
+      },
+    },
+    { required: ['type', 'status'] },
+  ),
+};
+
+const observedGeneration: Schema = {
+  type: 'integer',
+  description: 'The metadata.generation the operator last reconciled.',
+};
+
+// Function names are DNS labels in a cluster (they name Deployments and label
+// values); Lambda's own rule (64 of [a-zA-Z0-9-_]) is wider and applies locally.
+export const CLUSTER_NAME_MAX = 63;
+
+const codeProperties: Record<Exclude<keyof FunctionCode, 'directory'>, Schema> = {
+  inline: {
+    type: 'object',
+    description:
+      'Source files of the function: file name (a relative path) -> file content. Mounted read-only at /var/task.',
+    additionalProperties: { type: 'string', description: 'The content of one file.' },
+    maxProperties: 100,
+    'x-kubernetes-validations': [
+      {
+        rule: "self.all(f, !f.startsWith('/') && !f.matches('(^|/)[.][.](/|$)'))",
+        message: 'file names must be relative paths inside the function',
+      },
+    ],
+  },
+  zipFile: str(
+    'A base64-encoded zip archive of the code (as Lambda CreateFunction ZipFile). The resource must stay under the API server object size limit (about 1.5 MB).',
+    { pattern: '^[A-Za-z0-9+/=\\s]+$' },
+  ),
+  configMapRef: obj(
+    'A ConfigMap in the same namespace whose keys are file names and whose values are file contents.',
+    { name: str('The name of the ConfigMap.', { minLength: 1, maxLength: 253 }) },
+    { required: ['name'] },
+  ),
+  imageURI: str(
+    'A container image that implements the Lambda Runtime API (any image built for Lambda). The agent runs beside it.',
+    { minLength: 1, maxLength: 1024 },
+  ),
+};
+
+const destination = (which: string): Schema =>
+  obj(
+    `Where the result of an asynchronous invocation goes on ${which}.`,
+    {
+      destination: str(
+        'function:<name>, queue:<redis queue name> or a Lambda function ARN (arn:aws:lambda:...).',
+        { pattern: '^(function:|queue:|arn:aws:lambda:)' },
+      ),
+    },
+    { required: ['destination'] },
+  );
+
+const eventInvokeConfigProperties: Record<keyof FunctionEventInvokeConfig, Schema> = {
+  maximumRetryAttempts: int(
+    'How many times an asynchronous invocation is retried after the function returns an error.',
+    LIMITS.maximumRetryAttempts,
+  ),
+  maximumEventAgeInSeconds: int(
+    'How long an asynchronous event may wait (throttles, system errors) before it is sent to the on-failure destination.',
+    LIMITS.maximumEventAgeInSeconds,
+  ),
+  destinationConfig: obj('Destinations of asynchronous invocation results.', {
+    onFailure: destination('failure (after the retries and the maximum age)'),
+    onSuccess: destination('success'),
+  }),
+};
+
+const trigger: Schema = obj(
+  'One event source: exactly one of http, schedule.',
+  {
+    http: obj(
+      'An HTTP route served by the gateway with an API Gateway HTTP API (payload 2.0) event.',
+      {
+        method: str(`The HTTP method: ${HTTP_METHODS.join(', ')} (any case).`, {
+          default: 'ANY',
+          maxLength: 7,
+          'x-kubernetes-validations': [
+            {
+              rule: `self.upperAscii() in [${HTTP_METHODS.map((m) => `'${m}'`).join(', ')}]`,
+              message: `must be one of ${HTTP_METHODS.join(', ')}`,
+            },
+          ],
+        }),
+        path: str(
+          'The route path: literal segments and {name} parameters, a greedy {name+} last.',
+          {
+            maxLength: 1024,
+            pattern: '^(/([^/{}]+|\\{[a-zA-Z_][a-zA-Z0-9_]*\\+?\\}))*/?$',
+          },
+        ),
+      },
+      { required: ['path'] },
+    ),
+    schedule: obj(
+      'An EventBridge-style schedule that invokes the function asynchronously.',
+      {
+        expression: str('rate(<n> <unit>) or cron(<6 fields>).', {
+          pattern: '^(rate|cron)\\(.+\\)$',
+          maxLength: 256,
+        }),
+        input: {
+          description: 'The event sent on each tick (any JSON); a Scheduled Event when absent.',
+          'x-kubernetes-preserve-unknown-fields': true,
+        },
+      },
+      { required: ['expression'] },
+    ),
+  },
+  { minProperties: 1, maxProperties: 1 },
+);
+
+const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
+  runtime: str('The language runtime.', { enum: [...RUNTIMES] }),
+  handler: str(
+    'The entry point: file.function for Node.js and Python; free-form for provided (default bootstrap).',
+    { minLength: 1, maxLength: 128 },
+  ),
+  code: obj(
+    'The code of the function: exactly one of inline, zipFile, configMapRef, imageURI.',
+    codeProperties,
+    {
+      'x-kubernetes-validations': [
+        {
+          rule: '[has(self.inline), has(self.zipFile), has(self.configMapRef), has(self.imageURI)].filter(x, x).size() == 1',
+          message: 'must set exactly one of inline, zipFile, configMapRef, imageURI',
+        },
+      ],
+    },
+  ),
+  memorySize: int(
+    'Memory in MB. CPU is proportional: 1769 MB is one vCPU, as in Lambda.',
+    LIMITS.memorySize,
+  ),
+  timeout: int('The most seconds one invocation may run.', LIMITS.timeout),
+  ephemeralStorage: obj(
+    'The writable /tmp of each worker.',
+    { size: int('Size of /tmp in MB.', LIMITS.ephemeralStorage) },
+    { default: { size: LIMITS.ephemeralStorage.default } },
+  ),
+  environment: obj('The environment of the function.', {
+    variables: {
+      type: 'object',
+      description: `Environment variables, name -> value; names and values together at most ${LIMITS.environmentBytes} bytes.`,
+      additionalProperties: {
+        type: 'string',
+        description: 'The value of one variable.',
+        maxLength: LIMITS.environmentBytes,
+      },
+      maxProperties: 1024,
+      'x-kubernetes-validations': [
+        {
+          rule: "self.all(k, k.matches('^[a-zA-Z][a-zA-Z0-9_]*$'))",
+          message: 'names must start with a letter and use [a-zA-Z0-9_]',
+        },
+        {
+          rule: `self.map(k, bytes(k).size() + bytes(self[k]).size()).sum() <= ${LIMITS.environmentBytes}`,
+          message: `total size of names and values exceeds the limit of ${LIMITS.environmentBytes} bytes`,
+        },
+      ],
+    },
+  }),
+  reservedConcurrentExecutions: int(
+    'Concurrency reserved for this function and its maximum; 0 throttles every invocation. Unset: the unreserved pool.',
+    { min: 0, max: 100_000 },
+  ),
+  provisionedConcurrentExecutions: int(
+    'Workers kept initialised at all times (the operator never scales below this); at most reservedConcurrentExecutions.',
+    { min: 0, max: 100_000, default: 0 },
+  ),
+  functionEventInvokeConfig: obj(
+    'How asynchronous invocations are retried and where their results go.',
+    eventInvokeConfigProperties,
+  ),
+  triggers: {
+    type: 'array',
+    description: 'Event sources that invoke the function.',
+    maxItems: 100,
+    items: trigger,
+  },
+};
+
+const functionSpec: Schema = obj(
+  'The desired function, with the fields of Lambda CreateFunction in camelCase.',
+  functionSpecProperties,
+  {
+    required: ['runtime', 'code'],
+    'x-kubernetes-validations': [
+      {
+        rule: "self.runtime == 'provided' || has(self.handler)",
+        message: 'is required: a string of 1 to 128 characters (file.function)',
+        fieldPath: '.handler',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "self.runtime == 'provided' || !has(self.handler) || self.handler.matches('^[^\\\\s]+[.][^\\\\s.]+$')",
+        message: 'must look like file.function',
+        fieldPath: '.handler',
+      },
+      {
+        rule: '!has(self.reservedConcurrentExecutions) || self.provisionedConcurrentExecutions <= self.reservedConcurrentExecutions',
+        message: 'exceeds reservedConcurrentExecutions',
+        fieldPath: '.provisionedConcurrentExecutions',
+      },
+    ],
+  },
+);
+
+const functionStatus: Schema = obj('What the operator observed; written only by the operator.', {
+  observedGeneration,
+  conditions,
+  replicas: { type: 'integer', description: 'Workers that exist (the worker Deployment status).' },
+  readyReplicas: { type: 'integer', description: 'Workers that are ready to take invocations.' },
+  desiredReplicas: {
+    type: 'integer',
+    description:
+      'Workers the operator asks for: demand reported by the gateway, at least provisionedConcurrentExecutions.',
+  },
+  demand: {
+    type: 'integer',
+    description: 'Invocations in flight plus queued, as the gateway last reported them.',
+  },
+  lastActiveTime: str('When the gateway last reported demand for this function.', {
+    format: 'date-time',
+  }),
+  functionArn: str('The Lambda-style ARN that addresses this function through the AWS SDK.'),
+  lastError: str('The last error the operator met reconciling this function, empty when none.'),
+});
+
+const attributeName = str('The name of a key attribute.', { minLength: 1, maxLength: 255 });
+
+const keySchema = (what: string): Schema => ({
+  type: 'array',
+  description: `The primary key of the ${what}: a HASH (partition) key, then optionally a RANGE (sort) key.`,
+  minItems: 1,
+  maxItems: 2,
+  'x-kubernetes-list-type': 'atomic',
+  items: obj(
+    'One key attribute.',
+    {
+      attributeName,
+      keyType: str('HASH for the partition key, RANGE for the sort key.', {
+        enum: ['HASH', 'RANGE'],
+      }),
+    },
+    { required: ['attributeName', 'keyType'] },
+  ),
+  'x-kubernetes-validations': [
+    {
+      rule: "self[0].keyType == 'HASH' && (self.size() == 1 || self[1].keyType == 'RANGE')",
+      message: 'must list the HASH key first and at most one RANGE key after it',
+    },
+  ],
+});
+
+const throughput = (what: string): Schema =>
+  obj(
+    `Provisioned capacity of the ${what} (billingMode PROVISIONED).`,
+    {
+      readCapacityUnits: int('Strongly consistent reads of up to 4 KB per second.', {
+        min: 1,
+        max: 40_000,
+      }),
+      writeCapacityUnits: int('Writes of up to 1 KB per second.', { min: 1, max: 40_000 }),
+    },
+    { required: ['readCapacityUnits', 'writeCapacityUnits'] },
+  );
+
+const projection: Schema = obj(
+  'Which attributes are copied into the index.',
+  {
+    projectionType: str('ALL, KEYS_ONLY or INCLUDE.', {
+      enum: ['ALL', 'KEYS_ONLY', 'INCLUDE'],
+      default: 'ALL',
+    }),
+    nonKeyAttributes: {
+      type: 'array',
+      description: 'With INCLUDE: the non-key attributes copied into the index.',
+      maxItems: 100,
+      items: attributeName,
+    },
+  },
+  { default: { projectionType: 'ALL' } },
+);
+
+const indexName = str('The index name: 3-255 characters of [a-zA-Z0-9_.-].', {
+  pattern: '^[a-zA-Z0-9_.-]{3,255}$',
+});
+
+const tableSpec: Schema = obj(
+  'The desired table, with the fields of DynamoDB CreateTable in camelCase.',
+  {
+    tableName: str(
+      'The DynamoDB table name (3-255 of [a-zA-Z0-9_.-]); defaults to metadata.name. Immutable.',
+      {
+        pattern: '^[a-zA-Z0-9_.-]{3,255}$',
+        'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'is immutable' }],
+      },
+    ),
+    attributeDefinitions: {
+      type: 'array',
+      description: 'The type of every attribute used in a key of the table or an index.',
+      minItems: 1,
+      maxItems: 50,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['attributeName'],
+      items: obj(
+        'One key attribute and its type.',
+        {
+          attributeName,
+          attributeType: str('S (string), N (number) or B (binary).', { enum: ['S', 'N', 'B'] }),
+        },
+        { required: ['attributeName', 'attributeType'] },
+      ),
+    },
+    keySchema: {
+      ...keySchema('table'),
+      'x-kubernetes-validations': [
+        ...keySchema('table')['x-kubernetes-validations']!,
+        { rule: 'self == oldSelf', message: 'is immutable: a table key cannot change' },
+      ],
+    },
+    billingMode: str('PAY_PER_REQUEST (on demand) or PROVISIONED.', {
+      enum: ['PAY_PER_REQUEST', 'PROVISIONED'],
+      default: 'PAY_PER_REQUEST',
+    }),
+    provisionedThroughput: throughput('table'),
+    globalSecondaryIndexes: {
+      type: 'array',
+      description: 'Global secondary indexes (at most 20).',
+      maxItems: 20,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['indexName'],
+      items: obj(
+        'One global secondary index.',
+        {
+          indexName,
+          keySchema: keySchema('index'),
+          projection,
+          provisionedThroughput: throughput('index'),
+        },
+        { required: ['indexName', 'keySchema'] },
+      ),
+    },
+    localSecondaryIndexes: {
+      type: 'array',
+      description:
+        'Local secondary indexes (at most 5): same HASH key, another RANGE key. Immutable.',
+      maxItems: 5,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['indexName'],
+      items: obj(
+        'One local secondary index.',
+        { indexName, keySchema: keySchema('index'), projection },
+        { required: ['indexName', 'keySchema'] },
+      ),
+      'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'is immutable' }],
+    },
+    deletionProtectionEnabled: {
+      type: 'boolean',
+      description:
+        'While true, deleting this resource keeps the table and its data (the resource waits, Ready=False, until this is set to false). On by default: a resource deleted by accident (a namespace, helm uninstall) must not take its data with it.',
+      default: true,
+    },
+  },
+  {
+    required: ['attributeDefinitions', 'keySchema'],
+    'x-kubernetes-validations': [
+      {
+        rule: "self.billingMode != 'PROVISIONED' || has(self.provisionedThroughput)",
+        message: 'is required when billingMode is PROVISIONED',
+        fieldPath: '.provisionedThroughput',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "self.billingMode != 'PAY_PER_REQUEST' || !has(self.provisionedThroughput)",
+        message: 'must not be set when billingMode is PAY_PER_REQUEST',
+        fieldPath: '.provisionedThroughput',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: 'has(self.tableName) == has(oldSelf.tableName)',
+        message: 'cannot be added or removed after creation',
+        fieldPath: '.tableName',
+      },
+      {
+        rule: 'self.keySchema.all(k, self.attributeDefinitions.exists(a, a.attributeName == k.attributeName))',
+        message: 'every key attribute must be listed in attributeDefinitions',
+        fieldPath: '.keySchema',
+      },
+    ],
+  },
+);
+
+const tableStatus: Schema = obj('What the operator observed; written only by the operator.', {
+  observedGeneration,
+  conditions,
+  tableName: str('The DynamoDB table this resource manages.'),
+  tableStatus: str('TableStatus from DescribeTable: CREATING, ACTIVE, UPDATING, DELETING.'),
+  tableArn: str('TableArn from DescribeTable.'),
+  itemCount: { type: 'integer', description: 'ItemCount from DescribeTable (approximate).' },
+  tableSizeBytes: {
+    type: 'integer',
+    description: 'TableSizeBytes from DescribeTable (approximate).',
+  },
+  lastError: str('The last error the operator met reconciling this table, empty when none.'),
+});
+
+const root = (kind: string, spec: Schema, status: Schema, rules: Rule[] = []): Schema => ({
+  type: 'object',
+  description: `A ${kind} (${API_VERSION}).`,
+  required: ['spec'],
+  properties: {
+    apiVersion: str('The versioned schema of this representation of an object.'),
+    kind: str('The REST resource this object represents.'),
+    spec,
+    status,
+  },
+  ...(rules.length > 0 ? { 'x-kubernetes-validations': rules } : {}),
+});
+
+export interface Crd {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; labels: Record<string, string> };
+  spec: unknown;
+}
+
+function crd(opts: {
+  kind: string;
+  plural: string;
+  shortNames: string[];
+  schema: Schema;
+  columns: {
+    name: string;
+    type: string;
+    jsonPath: string;
+    description: string;
+    priority?: number;
+  }[];
+}): Crd {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${opts.plural}.${GROUP}`,
+      labels: { 'app.kubernetes.io/part-of': 'selfless' },
+    },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: opts.kind,
+        listKind: `${opts.kind}List`,
+        plural: opts.plural,
+        singular: opts.kind.toLowerCase(),
+        shortNames: opts.shortNames,
+        categories: ['selfless'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            ...opts.columns,
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: { openAPIV3Schema: opts.schema },
+        },
+      ],
+    },
+  };
+}
+
+const ready = {
+  name: 'Ready',
+  type: 'string',
+  jsonPath: ".status.conditions[?(@.type=='Ready')].status",
+  description: 'Whether the resource is reconciled and usable.',
+};
+
+export const functionCrd = crd({
+  kind: 'Function',
+  plural: 'functions',
+  shortNames: ['fn', 'fns'],
+  schema: root('Function', functionSpec, functionStatus, [
+    {
+      rule: `self.metadata.name.size() <= ${CLUSTER_NAME_MAX} && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')`,
+      message: `metadata.name: a Function name must be a DNS label (lowercase letters, digits, '-') of at most ${CLUSTER_NAME_MAX} characters`,
+    },
+  ]),
+  columns: [
+    { name: 'Runtime', type: 'string', jsonPath: '.spec.runtime', description: 'The runtime.' },
+    ready,
+    {
+      name: 'Replicas',
+      type: 'integer',
+      jsonPath: '.status.replicas',
+      description: 'Workers that exist.',
+    },
+    {
+      name: 'Memory',
+      type: 'integer',
+      jsonPath: '.spec.memorySize',
+      description: 'Memory in MB.',
+      priority: 1,
+    },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: ".status.conditions[?(@.type=='Ready')].reason",
+      description: 'Why Ready has its status.',
+      priority: 1,
+    },
+  ],
+});
+
+export const tableCrd = crd({
+  kind: 'Table',
+  plural: 'tables',
+  shortNames: ['tbl'],
+  schema: root('Table', tableSpec, tableStatus, [
+    {
+      rule: 'has(self.spec.tableName) || self.metadata.name.size() >= 3',
+      message: 'metadata.name: a table name needs at least 3 characters; set spec.tableName',
+    },
+  ]),
+  columns: [
+    {
+      name: 'Hash',
+      type: 'string',
+      jsonPath: '.spec.keySchema[0].attributeName',
+      description: 'The partition (HASH) key.',
+    },
+    {
+      name: 'Range',
+      type: 'string',
+      jsonPath: '.spec.keySchema[1].attributeName',
+      description: 'The sort (RANGE) key.',
+    },
+    {
+      name: 'Status',
+      type: 'string',
+      jsonPath: '.status.tableStatus',
+      description: 'TableStatus from DescribeTable.',
+    },
+    ready,
+  ],
+});
+
+export const CRDS = { 'function.yaml': functionCrd, 'table.yaml': tableCrd } as const;
