@@ -79,6 +79,7 @@ export async function startRedis(): Promise<Started<string>> {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    client.on('error', () => undefined);
     try {
       await client.connect();
       return (await client.ping()) === 'PONG';

@@ -1,0 +1,226 @@
+// The gateway's side of the worker channel. Admitted invocations wait here, per
+// function, until an environment of that function asks for work; environments
+// that ask while nothing waits are parked until something arrives. One event loop
+// owns all of this state, so handing an invocation to a parked worker is atomic.
+import { EventEmitter } from 'node:events';
+import type {
+  Invocation,
+  InvocationResult,
+  WorkerChannel,
+  WorkerIdentity,
+} from '../lib/worker-channel.ts';
+
+export interface PendingInvocation {
+  requestId: string;
+  functionName: string;
+  functionArn: string;
+  payload: Buffer;
+  timeoutSeconds: number;
+  clientContext?: string;
+  traceId?: string;
+  logTail: boolean;
+  enqueuedAt: number;
+}
+
+interface Waiting {
+  pending: PendingInvocation;
+  resolve(result: InvocationResult): void;
+}
+
+interface Parked {
+  worker: WorkerIdentity;
+  since: number;
+  deliver(invocation: Invocation): void;
+}
+
+interface Running {
+  waiting: Waiting;
+  workerId: string;
+  guard: NodeJS.Timeout;
+}
+
+export interface HubEvents {
+  /** An invocation is waiting and no parked worker could take it. */
+  queued: [functionName: string];
+  /** A worker asked for work (its first ask means: initialised). */
+  idle: [worker: WorkerIdentity];
+  busy: [worker: WorkerIdentity];
+  initFailed: [worker: WorkerIdentity];
+  left: [worker: WorkerIdentity];
+}
+
+/** How long past its deadline an invocation may stay unanswered before the hub
+ * gives up on its worker (an agent that died without reporting). */
+const ORPHAN_GRACE_MS = 10_000;
+
+export function errorResult(
+  requestId: string,
+  errorType: string,
+  errorMessage: string,
+): InvocationResult {
+  return {
+    requestId,
+    payload: Buffer.from(JSON.stringify({ errorMessage, errorType })),
+    functionError: 'Unhandled',
+    durationMs: 0,
+    billedDurationMs: 0,
+    maxMemoryUsedMB: 0,
+  };
+}
+
+export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel {
+  private readonly queues = new Map<string, Waiting[]>();
+  private readonly parked = new Map<string, Parked[]>();
+  private readonly running = new Map<string, Running>();
+  private readonly busyWorkers = new Set<string>();
+
+  /** Runs an admitted invocation on some environment of its function. */
+  invoke(pending: PendingInvocation): Promise<InvocationResult> {
+    return new Promise((resolve) => {
+      const waiting: Waiting = { pending, resolve };
+      const worker = this.parked.get(pending.functionName)?.shift();
+      if (worker) {
+        this.deliver(worker, waiting);
+        return;
+      }
+      const queue = this.queues.get(pending.functionName) ?? [];
+      queue.push(waiting);
+      this.queues.set(pending.functionName, queue);
+      this.emit('queued', pending.functionName);
+    });
+  }
+
+  queued(functionName: string): number {
+    return this.queues.get(functionName)?.length ?? 0;
+  }
+
+  /** Workers parked in next(), oldest first, with the time they parked. */
+  idleWorkers(functionName: string): { workerId: string; since: number }[] {
+    return (this.parked.get(functionName) ?? []).map((p) => ({
+      workerId: p.worker.workerId,
+      since: p.since,
+    }));
+  }
+
+  /**
+   * Takes an idle worker out of rotation so that nothing is delivered to it while
+   * it is being stopped. Returns false when it is not idle (it just took work).
+   */
+  retire(functionName: string, workerId: string): boolean {
+    const list = this.parked.get(functionName);
+    const i = list?.findIndex((p) => p.worker.workerId === workerId) ?? -1;
+    if (!list || i < 0) return false;
+    list.splice(i, 1);
+    return true;
+  }
+
+  next(worker: WorkerIdentity, signal: AbortSignal): Promise<Invocation> {
+    this.busyWorkers.delete(worker.workerId);
+    this.emit('idle', worker);
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const parked: Parked = {
+        worker,
+        since: Date.now(),
+        deliver: (invocation) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(invocation);
+        },
+      };
+      const onAbort = () => {
+        this.retire(worker.functionName, worker.workerId);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const waiting = this.queues.get(worker.functionName)?.shift();
+      if (waiting) this.deliver(parked, waiting);
+      else {
+        const list = this.parked.get(worker.functionName) ?? [];
+        list.push(parked);
+        this.parked.set(worker.functionName, list);
+      }
+    });
+  }
+
+  private deliver(parked: Parked, waiting: Waiting): void {
+    const p = waiting.pending;
+    // Lambda's timeout covers the execution only: the clock starts at delivery.
+    const deadlineMs = Date.now() + p.timeoutSeconds * 1000;
+    const guard = setTimeout(
+      () => {
+        if (this.running.delete(p.requestId)) {
+          waiting.resolve(
+            errorResult(
+              p.requestId,
+              'Sandbox.Timedout',
+              `Task timed out after ${p.timeoutSeconds.toFixed(2)} seconds`,
+            ),
+          );
+        }
+      },
+      deadlineMs - Date.now() + ORPHAN_GRACE_MS,
+    );
+    guard.unref();
+    this.running.set(p.requestId, { waiting, workerId: parked.worker.workerId, guard });
+    this.busyWorkers.add(parked.worker.workerId);
+    this.emit('busy', parked.worker);
+    const invocation: Invocation = {
+      requestId: p.requestId,
+      functionName: p.functionName,
+      functionArn: p.functionArn,
+      payload: p.payload,
+      deadlineMs,
+      logTail: p.logTail,
+    };
+    if (p.clientContext !== undefined) invocation.clientContext = p.clientContext;
+    if (p.traceId !== undefined) invocation.traceId = p.traceId;
+    parked.deliver(invocation);
+  }
+
+  async complete(_worker: WorkerIdentity, result: InvocationResult): Promise<void> {
+    const run = this.running.get(result.requestId);
+    if (!run) return;
+    this.running.delete(result.requestId);
+    clearTimeout(run.guard);
+    run.waiting.resolve(result);
+  }
+
+  async initFailed(
+    worker: WorkerIdentity,
+    error: { errorType: string; errorMessage: string },
+  ): Promise<void> {
+    this.emit('initFailed', worker);
+    // The invocation that waited longest is the one this environment was started for.
+    const waiting = this.queues.get(worker.functionName)?.shift();
+    waiting?.resolve(errorResult(waiting.pending.requestId, error.errorType, error.errorMessage));
+  }
+
+  async leave(worker: WorkerIdentity): Promise<void> {
+    this.retire(worker.functionName, worker.workerId);
+    this.busyWorkers.delete(worker.workerId);
+    for (const [requestId, run] of this.running) {
+      if (run.workerId !== worker.workerId) continue;
+      this.running.delete(requestId);
+      clearTimeout(run.guard);
+      run.waiting.resolve(
+        errorResult(
+          requestId,
+          'Runtime.ExitError',
+          'RequestId: ' + requestId + ' Error: Runtime exited without providing a reason',
+        ),
+      );
+    }
+    this.emit('left', worker);
+  }
+
+  /** Fails everything still waiting for a worker of this function (it was removed). */
+  drop(functionName: string, errorType: string, message: string): void {
+    for (const w of this.queues.get(functionName) ?? []) {
+      w.resolve(errorResult(w.pending.requestId, errorType, message));
+    }
+    this.queues.delete(functionName);
+  }
+}

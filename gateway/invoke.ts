@@ -1,0 +1,138 @@
+// POST /2015-03-31/functions/{FunctionName}/invocations: Lambda's Invoke API.
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { FunctionDefinition } from '../lib/function.ts';
+import { BodyTooLarge, readBody } from './body.ts';
+import { LambdaError, asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
+import { parseFunctionRef } from './function-name.ts';
+import { functionArn, type Account, type Invoker } from './invoker.ts';
+import type { FunctionRegistry } from './registry.ts';
+
+export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+export const ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
+
+const INVOCATION_TYPES = ['RequestResponse', 'Event', 'DryRun'] as const;
+type InvocationType = (typeof INVOCATION_TYPES)[number];
+
+/** Hands an Event invocation to the async queue; resolves once it is durable. */
+export type Enqueue = (
+  fn: FunctionDefinition,
+  event: { payload: Buffer; clientContext?: string; requestId: string },
+) => Promise<void>;
+
+export function resolveFunction(
+  registry: FunctionRegistry,
+  account: Account,
+  raw: string,
+  qualifier?: string,
+) {
+  const ref = parseFunctionRef(raw);
+  if (!ref) {
+    throw lambdaErrors.validation(
+      raw,
+      'functionName',
+      'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+    );
+  }
+  const q = qualifier ?? ref.qualifier;
+  const fn = registry.get(ref.name);
+  // Versions and aliases are not modelled: $LATEST is the only qualifier there is.
+  if (!fn || (q !== undefined && q !== '$LATEST')) {
+    throw lambdaErrors.notFound(functionArn(account, ref.name) + (q !== undefined ? `:${q}` : ''));
+  }
+  return fn;
+}
+
+function decodeClientContext(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  const json = Buffer.from(header, 'base64').toString('utf8');
+  try {
+    JSON.parse(json);
+  } catch {
+    throw new LambdaError(
+      400,
+      'InvalidRequestContentException',
+      'Client context must be a valid Base64-encoded JSON object.',
+    );
+  }
+  return json;
+}
+
+export function makeInvokeHandler(deps: {
+  registry: FunctionRegistry;
+  account: Account;
+  invoke: Invoker;
+  enqueue?: Enqueue;
+}) {
+  const { registry, account, invoke, enqueue } = deps;
+  return async (req: Request, res: Response): Promise<void> => {
+    try {
+      const type = (req.header('x-amz-invocation-type') ?? 'RequestResponse') as InvocationType;
+      if (!INVOCATION_TYPES.includes(type)) {
+        throw lambdaErrors.validation(
+          String(type),
+          'invocationType',
+          'Member must satisfy enum value set: [Event, RequestResponse, DryRun]',
+        );
+      }
+      const qualifier = typeof req.query.Qualifier === 'string' ? req.query.Qualifier : undefined;
+      const fn = resolveFunction(registry, account, String(req.params.name), qualifier);
+      const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
+      let payload: Buffer;
+      try {
+        payload = await readBody(req, limit);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) throw lambdaErrors.tooLarge(limit);
+        throw err;
+      }
+      if (payload.length === 0) payload = Buffer.from('{}');
+      else {
+        try {
+          JSON.parse(payload.toString('utf8'));
+        } catch (err) {
+          throw lambdaErrors.invalidJson((err as Error).message);
+        }
+      }
+      const clientContext = decodeClientContext(req.header('x-amz-client-context'));
+      res.setHeader('X-Amz-Executed-Version', '$LATEST');
+
+      if (type === 'DryRun') {
+        res.status(204).end();
+        return;
+      }
+      if (type === 'Event') {
+        if (!enqueue) {
+          throw lambdaErrors.notImplemented(
+            'Asynchronous invocation (InvocationType Event) is not available on this gateway yet.',
+          );
+        }
+        const requestId = randomUUID();
+        await enqueue(fn, {
+          payload,
+          requestId,
+          ...(clientContext !== undefined && { clientContext }),
+        });
+        res.setHeader('x-amzn-RequestId', requestId);
+        res.status(202).end();
+        return;
+      }
+
+      const outcome = await invoke(fn, {
+        payload,
+        logTail: req.header('x-amz-log-type') === 'Tail',
+        ...(clientContext !== undefined && { clientContext }),
+        ...(req.header('x-amzn-trace-id') !== undefined && {
+          traceId: req.header('x-amzn-trace-id')!,
+        }),
+      });
+      if (!outcome.ok) throw outcome.error;
+      const { result } = outcome;
+      res.setHeader('x-amzn-RequestId', result.requestId);
+      if (result.functionError) res.setHeader('X-Amz-Function-Error', result.functionError);
+      if (result.logResult !== undefined) res.setHeader('X-Amz-Log-Result', result.logResult);
+      res.status(200).type('application/json').send(result.payload);
+    } catch (err) {
+      sendLambdaError(res, asLambdaError(err));
+    }
+  };
+}

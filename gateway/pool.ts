@@ -1,0 +1,216 @@
+// The worker pool decides how many execution environments each function has:
+// a new one when an invocation waits and none is starting for it (a cold start),
+// at least provisionedConcurrentExecutions at all times (initialised before any
+// call), none that sat idle longer than the idle timeout beyond that floor, and
+// none running an outdated definition. Drivers (process, kubernetes) only start
+// and stop environments; the hub tells the pool what they are doing.
+import { randomUUID } from 'node:crypto';
+import type { FunctionDefinition } from '../lib/function.ts';
+import type { Logger } from '../lib/log.ts';
+import type { WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerHub } from './hub.ts';
+import type { FunctionRegistry } from './registry.ts';
+
+export interface EnvironmentHandle {
+  /** Resolves when the environment is gone, for whatever reason. */
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Driver {
+  readonly name: string;
+  start(fn: FunctionDefinition, worker: WorkerIdentity): Promise<EnvironmentHandle>;
+}
+
+type State = 'starting' | 'idle' | 'busy';
+
+interface Environment {
+  worker: WorkerIdentity;
+  version: number;
+  state: State;
+  stopping: boolean;
+  handle?: EnvironmentHandle;
+}
+
+export interface PoolOptions {
+  /** Idle environments beyond the provisioned floor are stopped after this long. */
+  idleTimeoutMs: number;
+  log: Logger;
+  onColdStart?: (functionName: string) => void;
+}
+
+export class WorkerPool {
+  private readonly envs = new Map<string, Environment>();
+  private readonly reaper: NodeJS.Timeout;
+  private closed = false;
+  private readonly initFailures = new Map<string, number>();
+
+  constructor(
+    private readonly hub: WorkerHub,
+    private readonly registry: FunctionRegistry,
+    private readonly driver: Driver,
+    private readonly opts: PoolOptions,
+  ) {
+    hub.on('queued', (name) => this.scale(name));
+    hub.on('idle', (w) => this.onIdle(w));
+    hub.on('busy', (w) => this.setState(w, 'busy'));
+    hub.on('initFailed', (w) => void this.stopEnvironment(w.workerId));
+    registry.on('changed', (fn, previous) => {
+      if (previous) this.retireOutdated(fn.name);
+      this.ensureProvisioned(fn.name);
+    });
+    registry.on('removed', (fn) => {
+      hub.drop(fn.name, 'ResourceNotFoundException', `Function ${fn.name} was removed`);
+      for (const env of this.environments(fn.name)) void this.stopEnvironment(env.worker.workerId);
+    });
+    const tick = Math.max(100, Math.min(1000, opts.idleTimeoutMs / 4));
+    this.reaper = setInterval(() => this.reap(), tick);
+    this.reaper.unref();
+    for (const fn of registry.list()) this.ensureProvisioned(fn.name);
+  }
+
+  environments(functionName: string): Environment[] {
+    return [...this.envs.values()].filter((e) => e.worker.functionName === functionName);
+  }
+
+  count(functionName: string, state?: State): number {
+    return this.environments(functionName).filter(
+      (e) => !e.stopping && (!state || e.state === state),
+    ).length;
+  }
+
+  private scale(functionName: string): void {
+    const missing = this.hub.queued(functionName) - this.count(functionName, 'starting');
+    for (let i = 0; i < missing; i++) this.startEnvironment(functionName);
+  }
+
+  private ensureProvisioned(functionName: string): void {
+    const fn = this.registry.get(functionName);
+    if (!fn) return;
+    const missing = fn.spec.provisionedConcurrentExecutions - this.count(functionName);
+    for (let i = 0; i < missing; i++) this.startEnvironment(functionName);
+  }
+
+  private startEnvironment(functionName: string): void {
+    const fn = this.registry.get(functionName);
+    if (!fn || this.closed) return;
+    const worker: WorkerIdentity = {
+      workerId: `${functionName}-${randomUUID().slice(0, 8)}`,
+      functionName,
+    };
+    const env: Environment = {
+      worker,
+      version: this.registry.version(functionName),
+      state: 'starting',
+      stopping: false,
+    };
+    this.envs.set(worker.workerId, env);
+    this.opts.onColdStart?.(functionName);
+    this.opts.log.debug('starting environment', {
+      function: functionName,
+      worker: worker.workerId,
+    });
+    this.driver.start(fn, worker).then(
+      (handle) => {
+        env.handle = handle;
+        if (env.stopping || this.closed) void handle.stop();
+        void handle.exited.then(() => this.onExit(env));
+      },
+      (err: unknown) => {
+        this.opts.log.error('environment failed to start', {
+          function: functionName,
+          worker: worker.workerId,
+          err,
+        });
+        this.envs.delete(worker.workerId);
+        // The invocation this environment was started for gets the failure.
+        const message = err instanceof Error ? err.message : String(err);
+        void this.hub.initFailed(worker, { errorType: 'Runtime.InitError', errorMessage: message });
+      },
+    );
+  }
+
+  private onIdle(worker: WorkerIdentity): void {
+    const env = this.envs.get(worker.workerId);
+    if (!env) return;
+    env.state = 'idle';
+    if (env.version !== this.registry.version(worker.functionName)) {
+      // Give the hub a tick to park it, then take it out of rotation.
+      setImmediate(() => {
+        if (this.hub.retire(worker.functionName, worker.workerId))
+          void this.stopEnvironment(worker.workerId);
+      });
+    }
+  }
+
+  private setState(worker: WorkerIdentity, state: State): void {
+    const env = this.envs.get(worker.workerId);
+    if (env) env.state = state;
+  }
+
+  private retireOutdated(functionName: string): void {
+    const current = this.registry.version(functionName);
+    for (const env of this.environments(functionName)) {
+      if (env.version === current) continue;
+      if (env.state === 'starting' || this.hub.retire(functionName, env.worker.workerId)) {
+        void this.stopEnvironment(env.worker.workerId);
+      }
+      // Busy ones are stopped when they next go idle (onIdle).
+    }
+  }
+
+  private reap(): void {
+    const now = Date.now();
+    for (const fn of this.registry.list()) {
+      let surplus = this.count(fn.name) - fn.spec.provisionedConcurrentExecutions;
+      for (const idle of this.hub.idleWorkers(fn.name)) {
+        if (surplus <= 0) break;
+        if (now - idle.since < this.opts.idleTimeoutMs) continue;
+        if (this.hub.retire(fn.name, idle.workerId)) {
+          surplus--;
+          void this.stopEnvironment(idle.workerId);
+        }
+      }
+    }
+  }
+
+  private async stopEnvironment(workerId: string): Promise<void> {
+    const env = this.envs.get(workerId);
+    if (!env || env.stopping) return;
+    env.stopping = true;
+    this.opts.log.debug('stopping environment', {
+      function: env.worker.functionName,
+      worker: workerId,
+    });
+    await env.handle?.stop();
+  }
+
+  private onExit(env: Environment): void {
+    this.envs.delete(env.worker.workerId);
+    void this.hub.leave(env.worker);
+    if (this.closed) return;
+    const name = env.worker.functionName;
+    if (env.state === 'starting') {
+      // It never initialised: refilling the provisioned floor at once would spin on
+      // broken code, so back off. Waiting invocations still get one attempt each.
+      const failures = (this.initFailures.get(name) ?? 0) + 1;
+      this.initFailures.set(name, failures);
+      const t = setTimeout(
+        () => this.ensureProvisioned(name),
+        Math.min(30_000, 500 * 2 ** failures),
+      );
+      t.unref();
+    } else {
+      this.initFailures.delete(name);
+      this.ensureProvisioned(name);
+    }
+    this.scale(name);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.reaper);
+    await Promise.all([...this.envs.values()].map((e) => this.stopEnvironment(e.worker.workerId)));
+    await Promise.all([...this.envs.values()].map((e) => e.handle?.exited));
+  }
+}
