@@ -14,6 +14,8 @@ set -euo pipefail
 K8S_VERSION=v1.34.4
 HELM_VERSION=v3.19.0
 CASSANDRA_VERSION=5.0.6
+NODE_RIC_VERSION=3.3.0
+PYTHON_RIC_VERSION=4.2.2
 
 CACHE=${SELFLESS_CACHE:-$HOME/.cache/selfless}
 BIN=$CACHE/bin
@@ -156,6 +158,34 @@ provision_helm() {
   ln -sf "$dir/bin/helm" "$BIN/helm"
 }
 
+# The official Lambda runtime interface clients, run unchanged as `provided`
+# bootstraps by the agent's tests. aws-lambda-ric builds a native addon (aws-lambda-cpp
+# and curl from source) with its install script, hence the build tools; v3 because v4
+# declares Node >= 22. Each lives in its own prefix so nothing leaks into the project.
+provision_ric() {
+  local node_dir=$CACHE/aws-lambda-ric-$NODE_RIC_VERSION
+  if [[ -f $node_dir/.complete ]]; then say "aws-lambda-ric $NODE_RIC_VERSION: cached"; else
+    need_root_apt autoconf automake libtool cmake g++ make
+    mkdir -p "$node_dir"
+    # npm runs a dependency's install scripts only when the prefix allows them.
+    echo '{"name":"ric-prefix","private":true,"allowScripts":{"aws-lambda-ric":true}}' >"$node_dir/package.json"
+    long "build aws-lambda-ric $NODE_RIC_VERSION (native addon)" "$node_dir/install.log" \
+      npm install --prefix "$node_dir" --no-audit --no-fund --foreground-scripts \
+        "aws-lambda-ric@$NODE_RIC_VERSION"
+    if [[ -z $(find "$node_dir/node_modules/aws-lambda-ric" -name '*.node' -print -quit) ]]; then
+      say "FAILED: aws-lambda-ric's native addon was not built; see $node_dir/install.log"; exit 1
+    fi
+    touch "$node_dir/.complete"
+  fi
+  local py_dir=$CACHE/awslambdaric-$PYTHON_RIC_VERSION
+  if [[ -f $py_dir/.complete ]]; then say "awslambdaric $PYTHON_RIC_VERSION: cached"; else
+    python3 -m venv "$py_dir"
+    long "pip install awslambdaric $PYTHON_RIC_VERSION" "$py_dir/install.log" \
+      "$py_dir/bin/pip" install --disable-pip-version-check "awslambdaric==$PYTHON_RIC_VERSION"
+    touch "$py_dir/.complete"
+  fi
+}
+
 services=("$@")
 (( ${#services[@]} )) || services=(redis cql etcd kube helm)
 for s in "${services[@]}"; do
@@ -165,7 +195,8 @@ for s in "${services[@]}"; do
     etcd) provision_etcd ;;
     kube) provision_kube ;;
     helm) provision_helm ;;
-    *) say "unknown service $s (known: redis cql etcd kube helm)"; exit 2 ;;
+    ric) provision_ric ;;
+    *) say "unknown service $s (known: redis cql etcd kube helm ric)"; exit 2 ;;
   esac
 done
 say "all provisioned in $((SECONDS - start_all)) s"

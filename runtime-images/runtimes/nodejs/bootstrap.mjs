@@ -1,0 +1,335 @@
+// Selfless's Node.js runtime (nodejs20.x, nodejs22.x): a Lambda Runtime API client
+// with no dependencies, started as `node bootstrap.mjs` by the agent. It loads the
+// handler named by _HANDLER from LAMBDA_TASK_ROOT (CommonJS or ESM), then loops:
+// GET next -> call the handler (async or callback style) -> POST response or error.
+// Error documents and console lines follow Lambda's Node.js runtime.
+import { request, Agent } from 'node:http';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+
+const env = process.env;
+const [apiHost, apiPort] = (env.AWS_LAMBDA_RUNTIME_API ?? '').split(':');
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd();
+
+let currentRequestId = undefined;
+
+// ---- the Runtime API ------------------------------------------------------------
+
+function call(method, path, body, headers = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      {
+        host: apiHost,
+        port: apiPort,
+        method,
+        path: `/2018-06-01/runtime/${path}`,
+        agent,
+        headers: body === undefined ? headers : { ...headers, 'Content-Length': body.length },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolvePromise({
+            status: res.statusCode,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function post(path, body, headers) {
+  const res = await call('POST', path, body, { 'Content-Type': 'application/json', ...headers });
+  if (res.status !== 202) {
+    writeLine(`Runtime API ${path} answered ${res.status}: ${res.body.toString('utf8')}`);
+  }
+}
+
+// ---- logging --------------------------------------------------------------------
+
+function writeLine(text) {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+for (const [method, level] of [
+  ['log', 'INFO'],
+  ['info', 'INFO'],
+  ['warn', 'WARN'],
+  ['error', 'ERROR'],
+  ['debug', 'DEBUG'],
+  ['trace', 'TRACE'],
+]) {
+  console[method] = (...args) => {
+    let message = format(...args);
+    if (level === 'TRACE')
+      message = `Trace: ${message}\n${new Error().stack.split('\n').slice(2).join('\n')}`;
+    writeLine(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}`);
+  };
+}
+
+// ---- errors ---------------------------------------------------------------------
+
+class LambdaError extends Error {
+  constructor(name, message, cause) {
+    super(message);
+    this.name = name;
+    if (cause?.stack)
+      this.stack = `${name}: ${message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
+  }
+}
+
+/** Lambda's error document: `{errorType, errorMessage, trace}`. */
+function errorDocument(err) {
+  if (err instanceof Error) {
+    return {
+      errorType: err.name ?? 'Error',
+      errorMessage: err.message,
+      trace: typeof err.stack === 'string' ? err.stack.split('\n') : [],
+    };
+  }
+  return { errorType: typeof err, errorMessage: String(err), trace: [] };
+}
+
+function errorBody(err) {
+  const doc = errorDocument(err);
+  return { doc, body: Buffer.from(JSON.stringify(doc)) };
+}
+
+// ---- loading the handler ---------------------------------------------------------
+
+/** `dir/file.a.b` -> module `dir/file`, export path `a.b`, as Lambda splits it. */
+function splitHandler(handler) {
+  const slash = handler.lastIndexOf('/') + 1;
+  const dot = handler.indexOf('.', slash);
+  if (dot < 0) throw new LambdaError('Runtime.MalformedHandlerName', `Bad handler ${handler}`);
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
+}
+
+async function loadModule(modulePath) {
+  const base = resolve(taskRoot, modulePath);
+  const require = createRequire(join(taskRoot, 'index.js'));
+  try {
+    for (const ext of ['.js', '.mjs', '.cjs']) {
+      const file = base + ext;
+      if (!existsSync(file)) continue;
+      if (ext === '.mjs') return await import(pathToFileURL(file).href);
+      if (ext === '.cjs') return require(file);
+      try {
+        return require(file);
+      } catch (err) {
+        // A .js file under "type": "module" is ESM.
+        if (err?.code !== 'ERR_REQUIRE_ESM') throw err;
+        return await import(pathToFileURL(file).href);
+      }
+    }
+    // Lambda also accepts a package name resolvable from the task root.
+    return require(modulePath);
+  } catch (err) {
+    if (err instanceof SyntaxError)
+      throw new LambdaError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`, err);
+    if (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND') {
+      throw new LambdaError(
+        'Runtime.ImportModuleError',
+        `Error: Cannot find module '${modulePath}'`,
+        err,
+      );
+    }
+    throw err;
+  }
+}
+
+async function loadHandler() {
+  const full = env._HANDLER ?? '';
+  const [modulePath, exportPath] = splitHandler(full);
+  const mod = await loadModule(modulePath);
+  let fn = mod;
+  for (const key of exportPath.split('.')) fn = fn?.[key];
+  // A CommonJS module imported as ESM keeps its exports on `default`.
+  if (typeof fn !== 'function' && mod?.default) {
+    fn = mod.default;
+    for (const key of exportPath.split('.')) fn = fn?.[key];
+  }
+  if (fn === undefined)
+    throw new LambdaError('Runtime.HandlerNotFound', `${full} is undefined or not exported`);
+  if (typeof fn !== 'function')
+    throw new LambdaError('Runtime.HandlerNotFound', `${full} is not a function`);
+  return fn;
+}
+
+function reportVersion() {
+  const named = /nodejs(\d+)\.x$/.exec(env.AWS_EXECUTION_ENV ?? '')?.[1];
+  const local = process.versions.node.split('.')[0];
+  if (named && named !== local) {
+    writeLine(
+      `Selfless: runtime nodejs${named}.x runs on this machine's Node.js ${process.version}`,
+    );
+  }
+}
+
+// ---- invoking -------------------------------------------------------------------
+
+function makeContext(headers, finish) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+  const parse = (name) => {
+    const v = headers[name];
+    return v ? JSON.parse(v) : undefined;
+  };
+  const clientContext = parse('lambda-runtime-client-context');
+  const identity = parse('lambda-runtime-cognito-identity');
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext,
+    identity,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: (err, result) => finish(err, result),
+    succeed: (result) => finish(null, result),
+    fail: (err) => finish(err ?? 'handled'),
+  };
+}
+
+/**
+ * Runs one event. Async handlers answer when their promise settles; callback-style
+ * handlers answer when the callback is called (after the event loop empties, unless
+ * callbackWaitsForEmptyEventLoop is false) or, if never called, when it empties.
+ */
+function runHandler(handler, event, headers) {
+  return new Promise((resolvePromise) => {
+    let settled = false;
+    let context;
+    const answer = (err, result) => {
+      if (settled) return;
+      settled = true;
+      process.removeListener('beforeExit', onEmpty);
+      resolvePromise({ err, result });
+    };
+    let pending;
+    const onEmpty = () => answer(pending?.err ?? null, pending?.result);
+    const finish = (err, result) => {
+      if (settled || pending) return;
+      pending = { err: err ?? null, result };
+      if (!context.callbackWaitsForEmptyEventLoop) answer(pending.err, pending.result);
+    };
+    context = makeContext(headers, finish);
+    try {
+      const returned = handler(event, context, finish);
+      if (returned && typeof returned.then === 'function') {
+        returned.then(
+          (r) => answer(null, r),
+          (e) => answer(e ?? new Error('handled')),
+        );
+        return;
+      }
+    } catch (err) {
+      answer(err);
+      return;
+    }
+    if (!settled) process.on('beforeExit', onEmpty);
+  });
+}
+
+async function invoke(handler, next) {
+  const id = next.headers['lambda-runtime-aws-request-id'];
+  currentRequestId = id;
+  let outcome;
+  try {
+    const event = JSON.parse(next.body.toString('utf8') || 'null');
+    outcome = await runHandler(handler, event, next.headers);
+  } catch (err) {
+    outcome = { err };
+  }
+  if (outcome.err !== null && outcome.err !== undefined) {
+    const { doc, body } = errorBody(outcome.err);
+    console.error('Invoke Error \t%s', JSON.stringify(doc));
+    await post(`invocation/${id}/error`, body, {
+      'Lambda-Runtime-Function-Error-Type': doc.errorType,
+    });
+    return;
+  }
+  let body;
+  try {
+    body = Buffer.from(JSON.stringify(outcome.result) ?? 'null');
+  } catch (err) {
+    const { doc, body: errBody } = errorBody(
+      new LambdaError('Runtime.MarshalError', `Unable to stringify response body: ${err.message}`),
+    );
+    await post(`invocation/${id}/error`, errBody, {
+      'Lambda-Runtime-Function-Error-Type': doc.errorType,
+    });
+    return;
+  }
+  await post(`invocation/${id}/response`, body);
+}
+
+// A crash inside user code ends this process after reporting it, as Lambda does.
+async function crash(err, errorType) {
+  const doc = errorDocument(err);
+  if (errorType) doc.errorType = errorType;
+  console.error(
+    '%s \t%s',
+    errorType ? 'Unhandled Promise Rejection' : 'Uncaught Exception',
+    JSON.stringify(doc),
+  );
+  const path = currentRequestId ? `invocation/${currentRequestId}/error` : 'init/error';
+  try {
+    await post(path, Buffer.from(JSON.stringify(doc)), {
+      'Lambda-Runtime-Function-Error-Type': doc.errorType,
+    });
+  } finally {
+    process.exit(129);
+  }
+}
+process.on('uncaughtException', (err) => void crash(err));
+process.on(
+  'unhandledRejection',
+  (reason) =>
+    void crash(
+      reason instanceof Error ? reason : new Error(String(reason)),
+      'Runtime.UnhandledPromiseRejection',
+    ),
+);
+
+async function main() {
+  reportVersion();
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (err) {
+    const doc = errorDocument(err);
+    console.error('Uncaught Exception \t%s', JSON.stringify(doc));
+    await post('init/error', Buffer.from(JSON.stringify(doc)), {
+      'Lambda-Runtime-Function-Error-Type': doc.errorType,
+    });
+    process.exit(129);
+  }
+  for (;;) {
+    currentRequestId = undefined;
+    const next = await call('GET', 'invocation/next');
+    if (next.status !== 200) {
+      writeLine(`Runtime API next answered ${next.status}: ${next.body.toString('utf8')}`);
+      process.exit(1);
+    }
+    await invoke(handler, next);
+  }
+}
+
+main().catch((err) => {
+  writeLine(`Selfless runtime failed: ${err?.stack ?? err}`);
+  process.exit(1);
+});

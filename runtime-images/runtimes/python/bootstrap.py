@@ -1,0 +1,288 @@
+"""Selfless's Python runtime (python3.12, python3.13): a Lambda Runtime API client
+with no dependencies, started as `python3 bootstrap.py --memory-mb=N` by the agent.
+
+It caps its address space, imports the handler named by _HANDLER from
+LAMBDA_TASK_ROOT, then loops: GET next -> handler(event, context) -> POST response
+or error. Error documents, the context object and log format follow Lambda's
+Python runtime. HTTP is spoken over a plain socket: http.client costs ~10 ms of
+imports, a fifth of this runtime's cold start.
+"""
+
+import importlib
+import json
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+
+ENV = os.environ
+
+
+class RuntimeApi:
+    """A keep-alive HTTP/1.1 client for the agent, which always sends Content-Length."""
+
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def call(self, method, path, body=b"", headers=None):
+        lines = [f"{method} /2018-06-01/runtime/{path} HTTP/1.1", "Host: runtime"]
+        for k, v in (headers or {}).items():
+            lines.append(f"{k}: {v}")
+        if method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        head = self._until(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        resp_headers = {}
+        for line in header_lines:
+            k, _, v = line.partition(":")
+            resp_headers[k.strip().lower()] = v.strip()
+        return status, resp_headers, self._exactly(int(resp_headers.get("content-length", "0")))
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the Runtime API closed the connection")
+        self.buf += chunk
+
+    def _until(self, marker):
+        while marker not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(marker, 1)
+        return head
+
+    def _exactly(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+class FaultException(Exception):
+    def __init__(self, error_type, message, trace=None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.trace = trace
+
+
+def error_document(exc, request_id="", skip_frames=0):
+    if isinstance(exc, FaultException):
+        return {
+            "errorMessage": str(exc),
+            "errorType": exc.error_type,
+            "requestId": request_id,
+            "stackTrace": exc.trace or [],
+        }
+    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[skip_frames:])
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": frames,
+    }
+
+
+def load_handler(handler):
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultException("Runtime.MalformedHandlerName", f"Bad handler '{handler}': {e}")
+    if modname.split("/")[0].split(".")[0] in sys.builtin_module_names:
+        raise FaultException(
+            "Runtime.BuiltInModuleConflict",
+            f"Cannot use built-in module {modname} as a handler module",
+        )
+    try:
+        module = importlib.import_module(modname.replace("/", "."))
+    except ImportError as e:
+        raise FaultException("Runtime.ImportModuleError", f"Unable to import module '{modname}': {e}")
+    except SyntaxError as e:
+        trace = [f'  File "{e.filename}" Line {e.lineno}\n    {e.text}']
+        raise FaultException(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {e}", trace
+        )
+    try:
+        return getattr(module, fname)
+    except AttributeError:
+        raise FaultException("Runtime.HandlerNotFound", f"Handler '{fname}' missing on module '{modname}'")
+
+
+class CognitoIdentity:
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+
+class Client:
+    __slots__ = ["installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name"]
+
+
+class ClientContext:
+    __slots__ = ["custom", "env", "client"]
+
+
+def make_client_context(raw):
+    if not raw:
+        return None
+    doc = json.loads(raw)
+    ctx = ClientContext()
+    ctx.custom = doc.get("custom")
+    ctx.env = doc.get("env")
+    ctx.client = None
+    client = doc.get("client")
+    if client:
+        ctx.client = Client()
+        ctx.client.installation_id = client.get("installation_id")
+        ctx.client.app_title = client.get("app_title")
+        ctx.client.app_version_name = client.get("app_version_name")
+        ctx.client.app_version_code = client.get("app_version_code")
+        ctx.client.app_package_name = client.get("app_package_name")
+    return ctx
+
+
+def make_identity(raw):
+    identity = CognitoIdentity()
+    doc = json.loads(raw) if raw else {}
+    identity.cognito_identity_id = doc.get("cognitoIdentityId")
+    identity.cognito_identity_pool_id = doc.get("cognitoIdentityPoolId")
+    return identity
+
+
+class LambdaContext:
+    def __init__(self, headers):
+        self.aws_request_id = headers.get("lambda-runtime-aws-request-id")
+        self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn")
+        self.function_name = ENV.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = ENV.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = ENV.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = ENV.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = ENV.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.client_context = make_client_context(headers.get("lambda-runtime-client-context"))
+        self.identity = make_identity(headers.get("lambda-runtime-cognito-identity"))
+        self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0"))
+
+    def get_remaining_time_in_millis(self):
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def __repr__(self):
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},invoked_function_arn={self.invoked_function_arn}])"
+        )
+
+
+class RequestIdFilter(logging.Filter):
+    request_id = None
+
+    def filter(self, record):
+        record.aws_request_id = RequestIdFilter.request_id
+        return True
+
+
+def setup_logging():
+    """Lambda's root handler: `[LEVEL]\\t<time>Z\\t<request id>\\t<message>`."""
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+
+
+def cap_memory(argv):
+    for arg in argv:
+        if arg.startswith("--memory-mb="):
+            import resource
+
+            limit = int(arg.split("=", 1)[1]) * 1024 * 1024
+            # Address space, not RSS: the interpreter's own mappings need headroom.
+            cap = limit + 64 * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def report_version():
+    named = ENV.get("AWS_EXECUTION_ENV", "").rpartition("_python")[2]
+    local = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if named and named != local:
+        print(f"Selfless: runtime python{named} runs on this machine's Python {sys.version.split()[0]}")
+
+
+def post_error(api, path, doc):
+    body = json.dumps(doc).encode()
+    headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc["errorType"]}
+    status, _, resp = api.call("POST", path, body, headers)
+    if status != 202:
+        print(f"Runtime API {path} answered {status}: {resp.decode(errors='replace')}")
+
+
+def to_json(result):
+    from decimal import Decimal
+
+    def default(o):
+        if isinstance(o, Decimal):
+            return int(o) if o == o.to_integral_value() else float(o)
+        raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+    return json.dumps(result, default=default).encode()
+
+
+def main():
+    cap_memory(sys.argv[1:])
+    setup_logging()
+    report_version()
+    api = RuntimeApi(ENV["AWS_LAMBDA_RUNTIME_API"])
+    task_root = ENV.get("LAMBDA_TASK_ROOT", os.getcwd())
+    sys.path.insert(0, task_root)
+    try:
+        handler = load_handler(ENV.get("_HANDLER", ""))
+    except Exception as e:
+        doc = error_document(e)
+        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
+        post_error(api, "init/error", doc)
+        sys.exit(1)
+
+    while True:
+        status, headers, body = api.call("GET", "invocation/next")
+        if status != 200:
+            print(f"Runtime API next answered {status}: {body.decode(errors='replace')}")
+            sys.exit(1)
+        request_id = headers.get("lambda-runtime-aws-request-id")
+        RequestIdFilter.request_id = request_id
+        try:
+            event = json.loads(body) if body else None
+            result = handler(event, LambdaContext(headers))
+        except Exception as e:
+            # The first frame is this loop's call of the handler: Lambda shows user frames only.
+            doc = error_document(e, request_id, skip_frames=1)
+            print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
+            post_error(api, f"invocation/{request_id}/error", doc)
+            continue
+        try:
+            payload = to_json(result)
+        except (TypeError, ValueError) as e:
+            doc = {
+                "errorMessage": f"Unable to marshal response: {e}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": request_id,
+                "stackTrace": [],
+            }
+            post_error(api, f"invocation/{request_id}/error", doc)
+            continue
+        status, _, resp = api.call(
+            "POST", f"invocation/{request_id}/response", payload, {"Content-Type": "application/json"}
+        )
+        if status != 202:
+            print(f"Runtime API response answered {status}: {resp.decode(errors='replace')}")
+
+
+if __name__ == "__main__":
+    main()
