@@ -16,7 +16,7 @@ const notYet =
 export const commands: Record<string, Command> = {
   dev: {
     summary: 'run functions and tables on one machine, one port (default 4566)',
-    run: notYet(3, '`selfless dev`'),
+    run: async (args) => (await import('../dev/main.ts')).main(args),
   },
   gateway: {
     summary: 'the Lambda Invoke API, HTTP routes, quotas and the worker channel',

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { parseFunctionSpec, type FunctionDefinition } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
-import type { WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
 import { makeGateway, type Gateway } from './app.ts';
 import type { Driver, EnvironmentHandle } from './pool.ts';
 import { FunctionRegistry } from './registry.ts';
@@ -35,12 +35,14 @@ function inlineDriver(
 ): Driver {
   return {
     name: 'inline',
-    async start(fn: FunctionDefinition, worker: WorkerIdentity): Promise<EnvironmentHandle> {
+    async start(
+      fn: FunctionDefinition,
+      worker: WorkerIdentity,
+      hub: WorkerChannel,
+    ): Promise<EnvironmentHandle> {
       started.push(fn.name);
       const abort = new AbortController();
       const exited = (async () => {
-        await new Promise((r) => setImmediate(r)); // the gateway may still be under construction
-        const hub = gw().hub;
         for (;;) {
           let inv;
           try {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FunctionDefinition } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
-import type { WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
 import type { WorkerHub } from './hub.ts';
 import type { FunctionRegistry } from './registry.ts';
 
@@ -19,7 +19,14 @@ export interface EnvironmentHandle {
 
 export interface Driver {
   readonly name: string;
-  start(fn: FunctionDefinition, worker: WorkerIdentity): Promise<EnvironmentHandle>;
+  /** Starts an environment whose agent takes its work from `channel`. */
+  start(
+    fn: FunctionDefinition,
+    worker: WorkerIdentity,
+    channel: WorkerChannel,
+  ): Promise<EnvironmentHandle>;
+  /** Releases what the driver holds (code copies, connections). */
+  close?(): Promise<void>;
 }
 
 type State = 'starting' | 'idle' | 'busy';
@@ -110,7 +117,7 @@ export class WorkerPool {
       function: functionName,
       worker: worker.workerId,
     });
-    this.driver.start(fn, worker).then(
+    this.driver.start(fn, worker, this.hub).then(
       (handle) => {
         env.handle = handle;
         if (env.stopping || this.closed) void handle.stop();
@@ -212,5 +219,6 @@ export class WorkerPool {
     clearInterval(this.reaper);
     await Promise.all([...this.envs.values()].map((e) => this.stopEnvironment(e.worker.workerId)));
     await Promise.all([...this.envs.values()].map((e) => e.handle?.exited));
+    await this.driver.close?.();
   }
 }

@@ -1,0 +1,193 @@
+// `selfless dev [dir] [--port N]`: the functions (and tables) of a folder of
+// manifests on one port, with workers as local processes. Everything an AWS SDK
+// needs is on that port, so AWS_ENDPOINT_URL=http://localhost:N is all a client sets.
+import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeLogger } from '../lib/log.ts';
+import { DEFAULT_ACCOUNT, makeGateway, type Gateway } from '../gateway/app.ts';
+import { makeProcessDriver } from '../gateway/drivers/process.ts';
+import { checkReservation, DEFAULT_QUOTAS } from '../gateway/limiter.ts';
+import { FunctionRegistry } from '../gateway/registry.ts';
+import { loadManifests } from './manifests.ts';
+
+const HELP = `Usage: selfless dev [dir] [options]
+
+Runs the Function (and Table) manifests of a folder on one port.
+
+Options:
+  --port N                 port to listen on (default 4566; 0 picks a free one)
+  --host H                 address to bind (default 127.0.0.1)
+  --idle-timeout S         stop environments idle this many seconds (default 600)
+  --account-concurrency N  the account's concurrency limit (default 1000)
+  -h, --help               this help
+`;
+
+export interface DevServer {
+  url: string;
+  gateway: Gateway;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export interface DevOptions {
+  dir: string;
+  port: number;
+  host: string;
+  idleTimeoutMs: number;
+  accountLimit: number;
+  log?: ReturnType<typeof makeLogger>;
+}
+
+export async function startDev(opts: DevOptions): Promise<DevServer> {
+  const log = opts.log ?? makeLogger('dev');
+  const manifests = loadManifests(opts.dir);
+  const quotas = { ...DEFAULT_QUOTAS, accountLimit: opts.accountLimit };
+  const registry = new FunctionRegistry();
+  const errors = [...manifests.errors];
+  const reserved = manifests.functions.reduce(
+    (n, f) => n + (f.spec.reservedConcurrentExecutions ?? 0),
+    0,
+  );
+  const refusal = checkReservation(quotas, 0, reserved);
+  if (refusal)
+    errors.push(`reservedConcurrentExecutions of all functions add up to ${reserved}: ${refusal}`);
+  if (errors.length > 0) throw new ManifestError(errors);
+
+  // The port must be known before functions start: they get it as their endpoint.
+  const server = createServer();
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port, opts.host, () => ok());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+
+  const driver = makeProcessDriver({
+    log,
+    env: {
+      AWS_ENDPOINT_URL_LAMBDA: url,
+      AWS_ENDPOINT_URL_DYNAMODB: url,
+      AWS_REGION: DEFAULT_ACCOUNT.region,
+      AWS_DEFAULT_REGION: DEFAULT_ACCOUNT.region,
+      // The local endpoint does not check signatures; the SDK still wants keys.
+      AWS_ACCESS_KEY_ID: 'selfless',
+      AWS_SECRET_ACCESS_KEY: 'selfless',
+    },
+  });
+  for (const fn of manifests.functions) registry.put(fn);
+  const gateway = makeGateway({ registry, driver, log, quotas, idleTimeoutMs: opts.idleTimeoutMs });
+  server.on('request', gateway.app);
+
+  return {
+    url,
+    gateway,
+    server,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await gateway.close();
+    },
+  };
+}
+
+export class ManifestError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid manifests:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function banner(dev: DevServer, dir: string): string {
+  const fns = dev.gateway.registry.list();
+  const lines = [`Selfless dev is serving ${dir} on ${dev.url}`, ''];
+  lines.push(fns.length ? 'Functions:' : 'No Function manifests found.');
+  for (const fn of fns) {
+    const routes = fn.spec.triggers.flatMap((t) =>
+      'http' in t ? [`${t.http.method} ${t.http.path}`] : [],
+    );
+    lines.push(
+      `  ${fn.name} (${fn.spec.runtime})${routes.length ? `  routes: ${routes.join(', ')}` : ''}`,
+    );
+  }
+  const first = fns[0];
+  if (first) {
+    lines.push(
+      '',
+      'Try:',
+      `  export AWS_ENDPOINT_URL=${dev.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x`,
+    );
+    lines.push(
+      `  aws lambda invoke --function-name ${first.name} --payload '{}' --cli-binary-format raw-in-base64-out out.json`,
+    );
+    for (const fn of fns) {
+      const route = fn.spec.triggers.find(
+        (t) => 'http' in t && (t.http.method === 'GET' || t.http.method === 'ANY'),
+      );
+      if (route && 'http' in route) {
+        lines.push(`  curl ${dev.url}${route.http.path.replace(/\{([^}+]+)\+?\}/g, '$1')}`);
+        break;
+      }
+    }
+  }
+  lines.push('', 'Ctrl-C stops everything.');
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string', default: '4566' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'idle-timeout': { type: 'string', default: '600' },
+        'account-concurrency': { type: 'string', default: '1000' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`selfless dev: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const numbers = ['port', 'idle-timeout', 'account-concurrency'] as const;
+  const bad = numbers.find((k) => !/^\d+$/.test(String(args.values[k])));
+  if (bad) {
+    process.stderr.write(
+      `selfless dev: --${bad} must be a whole number, got ${String(args.values[bad])}\n`,
+    );
+    return 2;
+  }
+  const dir = resolve(args.positionals[0] ?? '.');
+  const log = makeLogger('dev');
+  let dev: DevServer;
+  try {
+    dev = await startDev({
+      dir,
+      port: Number(args.values.port),
+      host: args.values.host!,
+      idleTimeoutMs: Number(args.values['idle-timeout']) * 1000,
+      accountLimit: Number(args.values['account-concurrency']),
+      log,
+    });
+  } catch (err) {
+    process.stderr.write(`selfless dev: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(banner(dev, args.positionals[0] ?? '.'));
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log.info('shutting down', { signal });
+      void dev.close().then(done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}

@@ -1,0 +1,78 @@
+// The process driver: each execution environment is an agent in this process
+// supervising one runtime child process. Used by `selfless dev` and the tests; it
+// skips a second Node start per cold start, which a separate agent process would
+// cost (the agent itself is the same code that runs in pods).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FunctionDefinition } from '../../lib/function.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
+import { Agent } from '../../runtime-images/agent/agent.ts';
+import { materializeCode } from '../code.ts';
+import type { Driver, EnvironmentHandle } from '../pool.ts';
+
+export interface ProcessDriverOptions {
+  log: Logger;
+  /** Platform variables every function gets (AWS_ENDPOINT_URL_*, region, credentials). */
+  env: Record<string, string>;
+  /** Where code copies and each environment's /tmp live. */
+  scratchDir?: string;
+  /** Function log lines go here (one call per line). */
+  functionLog?: (fn: string, workerId: string, line: string) => void;
+}
+
+export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
+  const scratch = mkdtempSync(join(opts.scratchDir ?? tmpdir(), 'selfless-dev-'));
+  // One copy of the code per definition: environments of the same version share it.
+  const codeDirs = new WeakMap<FunctionDefinition, string>();
+  const functionLog =
+    opts.functionLog ??
+    ((fn: string, worker: string, line: string) =>
+      opts.log.info('function output', { function: fn, worker, line }));
+
+  return {
+    name: 'process',
+    async start(
+      fn: FunctionDefinition,
+      worker: WorkerIdentity,
+      channel: WorkerChannel,
+    ): Promise<EnvironmentHandle> {
+      let codeDir = codeDirs.get(fn);
+      if (!codeDir) {
+        codeDir = materializeCode(fn, scratch);
+        codeDirs.set(fn, codeDir);
+      }
+      const tmpDir = join(scratch, 'tmp', worker.workerId);
+      mkdirSync(tmpDir, { recursive: true });
+      const agent = new Agent({
+        channel,
+        worker,
+        fn,
+        codeDir,
+        tmpDir,
+        env: opts.env,
+        log: (line) => functionLog(fn.name, worker.workerId, line),
+      });
+      let exit!: () => void;
+      const exited = new Promise<void>((resolve) => (exit = resolve));
+      try {
+        await agent.start();
+      } catch (err) {
+        rmSync(tmpDir, { recursive: true, force: true });
+        throw err;
+      }
+      return {
+        exited,
+        stop: async () => {
+          await agent.stop();
+          rmSync(tmpDir, { recursive: true, force: true });
+          exit();
+        },
+      };
+    },
+    async close() {
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
