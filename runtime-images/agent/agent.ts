@@ -284,24 +284,24 @@ export class Agent {
 
   private async invoke(inv: Invocation): Promise<InvocationResult> {
     const tail = inv.logTail ? new LogTail() : undefined;
-    let settle!: (e: Ending) => void;
-    const ended = new Promise<Ending>((resolve) => (settle = resolve));
-    this.active = { inv, tail, settle };
+    this.active = { inv, tail, settle: () => {} };
     this.emit(startLine(inv.requestId));
-
-    const outcome = await this.runtime();
-    const rt = this.rt!;
-    const t0 = performance.now();
+    let outcome: InitOutcome;
+    let rt: Runtime;
+    let t0: number;
     let ending: Ending;
-    if (!outcome.ok) {
-      ending = { kind: 'error', body: Buffer.from(JSON.stringify(outcome.error)) };
-    } else {
-      this.api!.deliver(inv);
-      const deadline = setTimeout(() => settle({ kind: 'timeout' }), inv.deadlineMs - Date.now());
-      const watch = setInterval(() => this.watch(rt, settle), this.o.watchIntervalMs ?? 100);
-      ending = await ended;
-      clearTimeout(deadline);
-      clearInterval(watch);
+    for (;;) {
+      outcome = await this.runtime();
+      rt = this.rt!;
+      t0 = performance.now();
+      if (!outcome.ok) {
+        ending = { kind: 'error', body: Buffer.from(JSON.stringify(outcome.error)) };
+        break;
+      }
+      ending = await this.deliver(inv, rt);
+      // A runtime that died just before taking the event never saw it: start a new one.
+      if (ending.kind === 'exit' && !this.api!.received(inv.requestId) && !this.stopping) continue;
+      break;
     }
     const durationMs = performance.now() - t0;
     if (rt.proc.alive && rt.proc.pid !== undefined) {
@@ -350,6 +350,20 @@ export class Agent {
       if (this.rt === rt) void this.launch().init;
     }
     return result;
+  }
+
+  /** Hands the event to the runtime and waits for how the invocation ends. */
+  private async deliver(inv: Invocation, rt: Runtime): Promise<Ending> {
+    const ended = new Promise<Ending>((resolve) => (this.active!.settle = resolve));
+    const settle = this.active!.settle;
+    if (!rt.proc.alive) return { kind: 'exit', exit: await rt.proc.exited };
+    this.api!.deliver(inv);
+    const deadline = setTimeout(() => settle({ kind: 'timeout' }), inv.deadlineMs - Date.now());
+    const watch = setInterval(() => this.watch(rt, settle), this.o.watchIntervalMs ?? 100);
+    const ending = await ended;
+    clearTimeout(deadline);
+    clearInterval(watch);
+    return ending;
   }
 
   /** Memory and /tmp of a running invocation, checked on an interval. */

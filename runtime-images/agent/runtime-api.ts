@@ -42,6 +42,8 @@ export class RuntimeApi {
   private queued: Invocation | undefined;
   /** The invocation the runtime holds and has not answered. */
   private current: string | undefined;
+  /** The last invocation written to the runtime. */
+  private handedOver: string | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -73,6 +75,12 @@ export class RuntimeApi {
     this.poll = undefined;
     this.queued = undefined;
     this.current = undefined;
+    this.handedOver = undefined;
+  }
+
+  /** Whether the runtime received this invocation (it was written to its `next`). */
+  received(requestId: string): boolean {
+    return this.handedOver === requestId;
   }
 
   /** Hands an invocation to the runtime now, or at its next `next`. */
@@ -92,6 +100,7 @@ export class RuntimeApi {
 
   private send(res: ServerResponse, inv: Invocation): void {
     this.current = inv.requestId;
+    this.handedOver = inv.requestId;
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
       'Content-Length': inv.payload.length,
