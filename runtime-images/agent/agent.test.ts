@@ -2,6 +2,7 @@
 // runtimes, a real (queue) WorkerChannel.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { InvocationResult } from '../../lib/worker-channel.ts';
 import { isAlive, json, withAgent } from './testing/fixture.ts';
 
 const counter = {
@@ -242,7 +243,7 @@ export const handler = async (e) => {
       'index.mjs': `export const handler = async (e) => { if (e.hang) await new Promise(() => setInterval(() => {}, 1000)); return { pid: process.pid }; };`,
     };
     let pid = 0;
-    let inFlight: Promise<import('../../lib/worker-channel.ts').InvocationResult> | undefined;
+    let inFlight: Promise<InvocationResult> | undefined;
     await withAgent(
       { spec: { runtime: 'nodejs20.x', handler: 'index.handler' }, files },
       async ({ agent, channel }) => {
