@@ -20,7 +20,7 @@ export const commands: Record<string, Command> = {
   },
   gateway: {
     summary: 'the Lambda Invoke API, HTTP routes, quotas and the worker channel',
-    run: notYet(3, 'the gateway'),
+    run: async (args) => (await import('../gateway/main.ts')).main(args),
   },
   tables: {
     summary: 'the DynamoDB-compatible table service',

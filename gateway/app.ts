@@ -4,11 +4,13 @@
 // replicas, the async enqueue, and an authenticator.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../lib/log.ts';
+import { makeWorkerChannelRoutes } from '../lib/worker-channel-http.ts';
 import { makeControlPlane } from './control-plane.ts';
-import { asLambdaError, sendLambdaError, type LambdaError } from './errors.ts';
+import { asLambdaError, lambdaErrors, sendLambdaError, type LambdaError } from './errors.ts';
 import { makeHttpRoutes } from './http-routes.ts';
 import { WorkerHub } from './hub.ts';
-import { makeInvokeHandler, type Enqueue } from './invoke.ts';
+import { SYNC_PAYLOAD_LIMIT, makeInvokeHandler, type Enqueue } from './invoke.ts';
+import { BodyTooLarge, readBody } from './body.ts';
 import { makeInvoker, type Account } from './invoker.ts';
 import {
   DEFAULT_QUOTAS,
@@ -21,11 +23,15 @@ import { WorkerPool, type Driver } from './pool.ts';
 import type { FunctionRegistry } from './registry.ts';
 
 /** Checks a Lambda API request's credentials; returns the error to answer, if any. */
-export type Authenticate = (req: Request, body?: Buffer) => LambdaError | undefined;
+export type Authenticate = (req: Request, body: Buffer) => LambdaError | undefined;
 
 export interface GatewayOptions {
   registry: FunctionRegistry;
-  driver: Driver;
+  /** Starts environments on demand (process driver). Without one, environments are
+   * agents that connect on their own (pods) through the HTTP worker channel. */
+  driver?: Driver;
+  /** Serve the HTTP worker channel for remote agents; `token` guards it. */
+  remoteWorkers?: { token?: string };
   log: Logger;
   account?: Account;
   quotas?: AccountQuotas;
@@ -39,7 +45,7 @@ export interface GatewayOptions {
 export interface Gateway {
   app: Express;
   hub: WorkerHub;
-  pool: WorkerPool;
+  pool?: WorkerPool;
   metrics: GatewayMetrics;
   registry: FunctionRegistry;
   account: Account;
@@ -55,11 +61,13 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   const limiter = opts.limiter ?? new InProcessLimiter(quotas, () => registry.reservedTotal());
   const metrics = opts.metrics ?? makeGatewayMetrics();
   const hub = new WorkerHub();
-  const pool = new WorkerPool(hub, registry, opts.driver, {
-    idleTimeoutMs: opts.idleTimeoutMs ?? 10 * 60_000,
-    log,
-    onColdStart: (fn) => metrics.coldStarts.inc({ function: fn }),
-  });
+  const pool =
+    opts.driver &&
+    new WorkerPool(hub, registry, opts.driver, {
+      idleTimeoutMs: opts.idleTimeoutMs ?? 10 * 60_000,
+      log,
+      onColdStart: (fn) => metrics.coldStarts.inc({ function: fn }),
+    });
   const invoke = makeInvoker({ account, limiter, hub, metrics });
 
   const app = express();
@@ -70,16 +78,33 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
-
-  const lambdaApi = express.Router();
-  if (opts.authenticate) {
-    const authenticate = opts.authenticate;
-    lambdaApi.use((req: Request, res: Response, next: NextFunction) => {
-      const err = authenticate(req);
-      if (err) sendLambdaError(res, err);
-      else next();
+  if (opts.remoteWorkers) {
+    const workerRoutes = makeWorkerChannelRoutes(hub, opts.remoteWorkers);
+    app.use((req, res, next) => {
+      if (!workerRoutes(req, res)) next();
     });
   }
+
+  const lambdaApi = express.Router();
+  // Every Lambda API call's body is read once, size-limited, before anything else:
+  // a SigV4 signature covers the body's hash.
+  lambdaApi.use((req: Request, res: Response, next: NextFunction) => {
+    readBody(req, SYNC_PAYLOAD_LIMIT).then(
+      (body) => {
+        res.locals.body = body;
+        const err = opts.authenticate?.(req, body);
+        if (err) sendLambdaError(res, err);
+        else next();
+      },
+      (err: unknown) =>
+        sendLambdaError(
+          res,
+          err instanceof BodyTooLarge
+            ? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT)
+            : asLambdaError(err),
+        ),
+    );
+  });
   lambdaApi.post(
     '/2015-03-31/functions/:name/invocations',
     makeInvokeHandler({
@@ -117,6 +142,8 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     metrics,
     registry,
     account,
-    close: () => pool.close(),
+    close: async () => {
+      await pool?.close();
+    },
   };
 }

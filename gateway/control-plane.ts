@@ -2,10 +2,10 @@
 // GetAccountSettings, Put/Get/DeleteFunctionConcurrency. Functions themselves are
 // declared (manifests, Function resources), not created through this API.
 import { createHash } from 'node:crypto';
-import { Router, json, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { FunctionDefinition } from '../lib/function.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
-import { resolveFunction } from './invoke.ts';
+import { requestBody, resolveFunction } from './invoke.ts';
 import { functionArn, type Account } from './invoker.ts';
 import { checkReservation, type AccountQuotas, type ConcurrencyLimiter } from './limiter.ts';
 import type { FunctionRegistry } from './registry.ts';
@@ -34,6 +34,19 @@ function configuration(account: Account, fn: FunctionDefinition) {
   };
 }
 
+function parseJsonBody(res: Response): Record<string, unknown> {
+  const text = requestBody(res).toString('utf8');
+  if (text === '') return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      return v as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw lambdaErrors.invalidJson('the request body must be a JSON object');
+}
+
 const wrap =
   (fn: (req: Request, res: Response) => void | Promise<void>) =>
   async (req: Request, res: Response) => {
@@ -53,7 +66,6 @@ export function makeControlPlane(deps: {
   const { registry, account, quotas } = deps;
   const router = Router();
   const fnOf = (req: Request) => resolveFunction(registry, account, String(req.params.name));
-  const jsonBody = json({ type: () => true, limit: '64kb' });
 
   router.get(
     '/2015-03-31/functions/:name',
@@ -114,11 +126,9 @@ export function makeControlPlane(deps: {
 
   router.put(
     '/2017-10-31/functions/:name/concurrency',
-    jsonBody,
     wrap((req, res) => {
       const fn = fnOf(req);
-      const value = (req.body as { ReservedConcurrentExecutions?: unknown } | undefined)
-        ?.ReservedConcurrentExecutions;
+      const value = parseJsonBody(res).ReservedConcurrentExecutions;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
         throw lambdaErrors.validation(
           String(value),

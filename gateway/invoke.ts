@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { FunctionDefinition } from '../lib/function.ts';
-import { BodyTooLarge, readBody } from './body.ts';
 import { LambdaError, asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
 import { parseFunctionRef } from './function-name.ts';
 import { functionArn, type Account, type Invoker } from './invoker.ts';
@@ -19,6 +18,11 @@ export type Enqueue = (
   fn: FunctionDefinition,
   event: { payload: Buffer; clientContext?: string; requestId: string },
 ) => Promise<void>;
+
+/** The body the Lambda API middleware read (size-limited, checked for signatures). */
+export function requestBody(res: Response): Buffer {
+  return (res.locals.body as Buffer | undefined) ?? Buffer.alloc(0);
+}
 
 export function resolveFunction(
   registry: FunctionRegistry,
@@ -78,13 +82,8 @@ export function makeInvokeHandler(deps: {
       const qualifier = typeof req.query.Qualifier === 'string' ? req.query.Qualifier : undefined;
       const fn = resolveFunction(registry, account, String(req.params.name), qualifier);
       const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
-      let payload: Buffer;
-      try {
-        payload = await readBody(req, limit);
-      } catch (err) {
-        if (err instanceof BodyTooLarge) throw lambdaErrors.tooLarge(limit);
-        throw err;
-      }
+      let payload = requestBody(res);
+      if (payload.length > limit) throw lambdaErrors.tooLarge(limit);
       if (payload.length === 0) payload = Buffer.from('{}');
       else {
         try {

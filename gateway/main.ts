@@ -1,0 +1,154 @@
+// `selfless gateway`: the gateway on its own. Functions come from a folder of
+// manifests; environments are local processes (`--workers process`) or agents
+// that connect over the HTTP worker channel (`--workers remote`, pods).
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeLogger } from '../lib/log.ts';
+import { formatErrors } from '../lib/function.ts';
+import { loadManifests } from '../dev/manifests.ts';
+import { DEFAULT_ACCOUNT, makeGateway } from './app.ts';
+import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
+import { makeProcessDriver } from './drivers/process.ts';
+import { checkReservation, DEFAULT_QUOTAS } from './limiter.ts';
+import { FunctionRegistry } from './registry.ts';
+
+const HELP = `Usage: selfless gateway --manifests DIR [options]
+
+The Lambda Invoke API, HTTP routes, quotas and the worker channel.
+
+Options:
+  --manifests DIR          Function manifests to serve
+  --port N                 port (default 8080)
+  --host H                 address to bind (default 0.0.0.0)
+  --workers process|remote environments as local processes (default), or agents
+                           that connect over HTTP (SELFLESS_WORKER_TOKEN guards it)
+  --account-concurrency N  account concurrency limit (default 1000)
+  --unreserved-floor N     concurrency reservations may not eat (default 100)
+  --idle-timeout S         stop environments idle this long (default 600)
+  --region R               region in ARNs (default us-east-1)
+  --account-id ID          12-digit account id in ARNs (default 000000000000)
+
+Environment:
+  SELFLESS_ACCESS_KEYS     AKID:SECRET[,AKID:SECRET...]: when set, Lambda API calls
+                           must be SigV4-signed with one of these keys
+  SELFLESS_WORKER_TOKEN    bearer token remote agents must present
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        manifests: { type: 'string' },
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '0.0.0.0' },
+        workers: { type: 'string', default: 'process' },
+        'account-concurrency': { type: 'string', default: String(DEFAULT_QUOTAS.accountLimit) },
+        'unreserved-floor': { type: 'string', default: String(DEFAULT_QUOTAS.unreservedFloor) },
+        'idle-timeout': { type: 'string', default: '600' },
+        region: { type: 'string', default: DEFAULT_ACCOUNT.region },
+        'account-id': { type: 'string', default: DEFAULT_ACCOUNT.accountId },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`selfless gateway: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const usage = (msg: string) => {
+    process.stderr.write(`selfless gateway: ${msg}\n`);
+    return 2;
+  };
+  for (const k of ['port', 'account-concurrency', 'unreserved-floor', 'idle-timeout'] as const) {
+    if (!/^\d+$/.test(values[k]!)) return usage(`--${k} must be a whole number`);
+  }
+  if (values.workers !== 'process' && values.workers !== 'remote')
+    return usage('--workers is process or remote');
+  if (!/^\d{12}$/.test(values['account-id']!)) return usage('--account-id must be 12 digits');
+  if (!values.manifests) return usage('--manifests DIR is required');
+
+  const log = makeLogger('gateway');
+  const quotas = {
+    accountLimit: Number(values['account-concurrency']),
+    unreservedFloor: Number(values['unreserved-floor']),
+  };
+  const account = { region: values.region!, accountId: values['account-id']! };
+  const manifests = loadManifests(resolve(values.manifests));
+  const problems = [...manifests.errors];
+  const reserved = manifests.functions.reduce(
+    (n, f) => n + (f.spec.reservedConcurrentExecutions ?? 0),
+    0,
+  );
+  const refusal = checkReservation(quotas, 0, reserved);
+  if (refusal) problems.push(`reservations add up to ${reserved}: ${refusal}`);
+  if (problems.length > 0) {
+    for (const p of problems) log.error('invalid manifest', { problem: p });
+    return 1;
+  }
+  const registry = new FunctionRegistry();
+  for (const fn of manifests.functions) registry.put(fn);
+
+  let authenticate;
+  try {
+    const keys = parseAccessKeys(process.env.SELFLESS_ACCESS_KEYS);
+    if (keys) authenticate = makeSigV4Authenticator(keys);
+  } catch (err) {
+    return usage(
+      formatErrors([{ field: 'SELFLESS_ACCESS_KEYS', message: (err as Error).message }]),
+    );
+  }
+
+  const port = Number(values.port);
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const gateway = makeGateway({
+    registry,
+    log,
+    quotas,
+    account,
+    idleTimeoutMs: Number(values['idle-timeout']) * 1000,
+    ...(authenticate && { authenticate }),
+    ...(values.workers === 'process'
+      ? {
+          driver: makeProcessDriver({
+            log,
+            env: {
+              AWS_ENDPOINT_URL_LAMBDA: publicUrl,
+              AWS_REGION: account.region,
+              AWS_DEFAULT_REGION: account.region,
+            },
+          }),
+        }
+      : {
+          remoteWorkers: process.env.SELFLESS_WORKER_TOKEN
+            ? { token: process.env.SELFLESS_WORKER_TOKEN }
+            : {},
+        }),
+  });
+  const server = gateway.app.listen(port, values.host!);
+  await new Promise<void>((ok, fail) => {
+    server.once('listening', ok);
+    server.once('error', fail);
+  });
+  log.info('gateway listening', {
+    port,
+    functions: registry.list().map((f) => f.name),
+    workers: values.workers,
+    sigv4: authenticate !== undefined,
+  });
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log.info('shutting down', { signal });
+      server.closeAllConnections();
+      server.close();
+      void gateway.close().then(done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
