@@ -28,7 +28,7 @@ export const commands: Record<string, Command> = {
   },
   operator: {
     summary: 'reconciles Function and Table resources in a cluster',
-    run: notYet(6, 'the operator'),
+    run: async (args) => (await import('../operator/main.ts')).operatorCommand(args),
   },
   agent: {
     summary: 'the worker agent: Lambda Runtime API server and runtime supervisor',

@@ -305,9 +305,6 @@ const functionStatus: Schema = obj('What the operator observed; written only by 
     type: 'integer',
     description: 'Invocations in flight plus queued, as the gateway last reported them.',
   },
-  lastActiveTime: str('When the gateway last reported demand for this function.', {
-    format: 'date-time',
-  }),
   functionArn: str('The Lambda-style ARN that addresses this function through the AWS SDK.'),
   lastError: str('The last error the operator met reconciling this function, empty when none.'),
 });

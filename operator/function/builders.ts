@@ -1,0 +1,316 @@
+// Pure builders of a Function's children: the ConfigMap that carries inline or zip
+// code and the worker Deployment. Deterministic names and content, owner references
+// set here, so a retried reconcile applies the same objects and a changed spec
+// changes exactly what it should.
+import type * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type { FunctionDefinition } from '../../lib/function.ts';
+import { API_VERSION } from '../../crds/schema.ts';
+import { FUNCTION_LABEL, MANAGED_BY, configMapName, deploymentName } from '../labels.ts';
+
+/** What the builders need to know about the Function object itself. */
+export interface FunctionObject {
+  def: FunctionDefinition;
+  uid: string;
+}
+
+export interface WorkerConfig {
+  /** The gateway Service URL the agents connect to (and functions call through the AWS SDK). */
+  gatewayUrl: string;
+  /** The table service URL functions reach through AWS_ENDPOINT_URL_DYNAMODB. */
+  tablesUrl: string;
+  region: string;
+  /** Runtime -> image with the agent and that language (runtime-images/images). */
+  runtimeImages: Record<string, string>;
+  /** The control-plane image; its agent runs beside image functions. */
+  agentImage: string;
+  replicas: number;
+  /** Hash of code the Deployment cannot see change (a referenced ConfigMap). */
+  codeHash?: string;
+}
+
+/** Lambda: 1769 MB of memory buys one vCPU; CPU is proportional below and above. */
+export const MB_PER_VCPU = 1769;
+/** Memory the agent itself needs in a worker, added on top of memorySize. */
+export const AGENT_MEMORY_MB = 64;
+export const RUNTIME_API_PORT = 9001;
+export const TASK_ROOT = '/var/task';
+const ZIP_DIR = '/opt/selfless/zip';
+const EXTRACT_SCRIPT = '/opt/selfless/runtime-images/images/extract-zip.mjs';
+/** Lambda's limit on unzipped code. */
+const UNZIPPED_MAX_MB = 250;
+
+// Names Lambda reserves: a function's own variables cannot override them.
+const RESERVED_ENV = new Set([
+  '_HANDLER',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_RUNTIME_API',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+]);
+
+export function cpuMillis(memorySize: number): number {
+  return Math.max(1, Math.round((memorySize * 1000) / MB_PER_VCPU));
+}
+
+export function labels(name: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'selfless-worker',
+    'app.kubernetes.io/instance': name,
+    'app.kubernetes.io/part-of': 'selfless',
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+    [FUNCTION_LABEL]: name,
+  };
+}
+
+export function ownerReference(fn: FunctionObject): k8s.V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Function',
+    name: fn.def.name,
+    uid: fn.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function meta(fn: FunctionObject, name: string): k8s.V1ObjectMeta {
+  return {
+    name,
+    namespace: fn.def.namespace,
+    labels: labels(fn.def.name),
+    ownerReferences: [ownerReference(fn)],
+  };
+}
+
+/** ConfigMap keys allow [-._a-zA-Z0-9]; file paths with '/' get a hashed key and an items entry. */
+export function configMapKey(file: string): string {
+  return /^[-._a-zA-Z0-9]+$/.test(file)
+    ? file
+    : `f-${createHash('sha256').update(file).digest('hex').slice(0, 16)}`;
+}
+
+/** The ConfigMap holding inline or zip code; undefined when the code lives elsewhere. */
+export function makeConfigMap(fn: FunctionObject): k8s.V1ConfigMap | undefined {
+  const { code } = fn.def.spec;
+  if (code.inline) {
+    const data: Record<string, string> = {};
+    for (const [file, content] of Object.entries(code.inline)) data[configMapKey(file)] = content;
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(fn, configMapName(fn.def.name)),
+      data,
+      immutable: false,
+    };
+  }
+  if (code.zipFile) {
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(fn, configMapName(fn.def.name)),
+      binaryData: { 'code.zip': code.zipFile.replace(/\s+/g, '') },
+    };
+  }
+  return undefined;
+}
+
+export function contentHash(
+  cm: { data?: Record<string, string>; binaryData?: Record<string, string> } | undefined,
+): string {
+  if (!cm) return '';
+  return createHash('sha256')
+    .update(JSON.stringify([cm.data ?? {}, cm.binaryData ?? {}]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function environment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1EnvVar[] {
+  const { spec, name, namespace } = fn.def;
+  const user = Object.entries(spec.environment.variables)
+    .filter(([k]) => !RESERVED_ENV.has(k))
+    .map(([k, v]) => ({ name: k, value: v }));
+  return [
+    ...user,
+    { name: 'AWS_LAMBDA_FUNCTION_NAME', value: name },
+    { name: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', value: String(spec.memorySize) },
+    { name: 'AWS_LAMBDA_FUNCTION_VERSION', value: '$LATEST' },
+    { name: 'AWS_REGION', value: cfg.region },
+    { name: 'AWS_DEFAULT_REGION', value: cfg.region },
+    { name: '_HANDLER', value: spec.handler },
+    { name: 'LAMBDA_TASK_ROOT', value: TASK_ROOT },
+    { name: 'AWS_ENDPOINT_URL_LAMBDA', value: cfg.gatewayUrl },
+    { name: 'AWS_ENDPOINT_URL_DYNAMODB', value: cfg.tablesUrl },
+    // Not a secret: the access key names the namespace, so a bare function name
+    // called from inside this function resolves in its own namespace (docs/kubernetes.md).
+    { name: 'AWS_ACCESS_KEY_ID', value: namespace },
+    { name: 'AWS_SECRET_ACCESS_KEY', value: 'selfless' },
+  ];
+}
+
+const hardened: k8s.V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+function agentArgs(fn: FunctionObject, cfg: WorkerConfig): string[] {
+  return [
+    'agent',
+    '--gateway',
+    cfg.gatewayUrl,
+    '--function',
+    fn.def.name,
+    '--namespace',
+    fn.def.namespace,
+  ];
+}
+
+export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Deployment {
+  const { spec, name } = fn.def;
+  const memory = `${spec.memorySize}Mi`;
+  const cpu = `${cpuMillis(spec.memorySize)}m`;
+  const tmp: k8s.V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+  const volumes: k8s.V1Volume[] = [
+    { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorage.size}Mi` } },
+  ];
+  const initContainers: k8s.V1Container[] = [];
+  const codeMounts: k8s.V1VolumeMount[] = [];
+  const env = environment(fn, cfg);
+  const { code } = spec;
+
+  if (code.inline) {
+    volumes.push({
+      name: 'code',
+      configMap: {
+        name: configMapName(name),
+        items: Object.keys(code.inline)
+          .sort()
+          .map((f) => ({ key: configMapKey(f), path: f })),
+      },
+    });
+    codeMounts.push({ name: 'code', mountPath: TASK_ROOT, readOnly: true });
+  } else if (code.configMapRef) {
+    volumes.push({ name: 'code', configMap: { name: code.configMapRef.name } });
+    codeMounts.push({ name: 'code', mountPath: TASK_ROOT, readOnly: true });
+  } else if (code.zipFile) {
+    volumes.push(
+      { name: 'zip', configMap: { name: configMapName(name) } },
+      { name: 'code', emptyDir: { sizeLimit: `${UNZIPPED_MAX_MB}Mi` } },
+    );
+    codeMounts.push({ name: 'code', mountPath: TASK_ROOT, readOnly: true });
+    initContainers.push({
+      name: 'extract-code',
+      image: cfg.runtimeImages[spec.runtime]!,
+      command: ['node', EXTRACT_SCRIPT, `${ZIP_DIR}/code.zip`, TASK_ROOT],
+      volumeMounts: [
+        { name: 'zip', mountPath: ZIP_DIR, readOnly: true },
+        { name: 'code', mountPath: TASK_ROOT },
+      ],
+      resources: {
+        requests: { cpu: '50m', memory: '64Mi' },
+        limits: { cpu: '500m', memory: '256Mi' },
+      },
+      securityContext: hardened,
+    });
+  }
+
+  const containers: k8s.V1Container[] = [];
+  if (code.imageURI) {
+    // The user's image keeps its own entry point (any image built for Lambda); the
+    // agent runs beside it as a native sidecar serving the Runtime API on localhost
+    // and, with the shared process namespace, can kill a runtime that overruns.
+    initContainers.push({
+      name: 'agent',
+      image: cfg.agentImage,
+      restartPolicy: 'Always',
+      args: [
+        ...agentArgs(fn, cfg),
+        '--external-runtime',
+        '--runtime-api',
+        `127.0.0.1:${RUNTIME_API_PORT}`,
+      ],
+      env: [{ name: 'AWS_LAMBDA_FUNCTION_TIMEOUT', value: String(spec.timeout) }],
+      resources: {
+        requests: { cpu: '50m', memory: `${AGENT_MEMORY_MB}Mi` },
+        limits: { memory: `${AGENT_MEMORY_MB}Mi` },
+      },
+      securityContext: hardened,
+    });
+    containers.push({
+      name: 'function',
+      image: code.imageURI,
+      env: [...env, { name: 'AWS_LAMBDA_RUNTIME_API', value: `127.0.0.1:${RUNTIME_API_PORT}` }],
+      resources: {
+        requests: { cpu, memory, 'ephemeral-storage': `${spec.ephemeralStorage.size}Mi` },
+        limits: { cpu, memory },
+      },
+      volumeMounts: [tmp],
+      securityContext: hardened,
+    });
+  } else {
+    const withAgent = `${spec.memorySize + AGENT_MEMORY_MB}Mi`;
+    containers.push({
+      name: 'worker',
+      image: cfg.runtimeImages[spec.runtime]!,
+      args: agentArgs(fn, cfg),
+      env,
+      resources: {
+        requests: {
+          cpu,
+          memory: withAgent,
+          'ephemeral-storage': `${spec.ephemeralStorage.size}Mi`,
+        },
+        limits: { cpu, memory: withAgent },
+      },
+      volumeMounts: [tmp, ...codeMounts],
+      securityContext: hardened,
+    });
+  }
+
+  const annotations: Record<string, string> = {};
+  if (cfg.codeHash) annotations['selfless.dev/code-hash'] = cfg.codeHash;
+  const podSpec: k8s.V1PodSpec = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    // An invocation in flight may finish: the agent stops taking work on SIGTERM.
+    terminationGracePeriodSeconds: spec.timeout + 5,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers,
+    volumes,
+  };
+  if (initContainers.length > 0) podSpec.initContainers = initContainers;
+  if (code.imageURI) podSpec.shareProcessNamespace = true;
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(fn, deploymentName(name)),
+    spec: {
+      replicas: cfg.replicas,
+      selector: { matchLabels: { [FUNCTION_LABEL]: name } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      template: {
+        metadata: {
+          labels: labels(name),
+          ...(Object.keys(annotations).length ? { annotations } : {}),
+        },
+        spec: podSpec,
+      },
+    },
+  };
+}

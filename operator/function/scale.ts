@@ -1,0 +1,66 @@
+// How many workers a Function gets. One worker runs one invocation at a time (as a
+// Lambda execution environment does), so demand (in flight + queued) is the number
+// of workers wanted. Scaling follows the highest demand seen over a recent window,
+// so a burst scales up at once while scaling down (and to zero) waits until the
+// window has passed without that demand: a function called every few seconds keeps
+// its warm workers. Provisioned concurrency is the floor; the reservation and the
+// operator's cap are the ceiling.
+export interface ScaleInput {
+  /** Highest demand over the window; undefined when the gateway did not answer. */
+  recentDemand: number | undefined;
+  /** Replicas the Deployment has now (0 when it does not exist). */
+  current: number;
+  provisioned: number;
+  reserved?: number;
+  maxReplicas: number;
+}
+
+export function desiredReplicas(i: ScaleInput): number {
+  const ceiling = Math.min(i.maxReplicas, i.reserved ?? Infinity);
+  // Without a report, hold what is there: never scale down on missing data.
+  const wanted = i.recentDemand ?? i.current;
+  return Math.min(ceiling, Math.max(i.provisioned, wanted));
+}
+
+/**
+ * Demand samples per function over a sliding window. `recent` is the highest
+ * sample still in the window, and how long until that sample leaves it (when the
+ * answer can next go down).
+ */
+export class DemandWindow {
+  private readonly samples = new Map<string, { at: number; demand: number }[]>();
+  private known = false;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** One complete report (functions absent from it had no demand). Returns keys whose recent demand changed. */
+  record(report: Map<string, number>, now = Date.now()): string[] {
+    const keys = new Set([...report.keys(), ...this.samples.keys()]);
+    const changed: string[] = [];
+    for (const key of keys) {
+      const before = this.known ? this.recent(key, now).demand : undefined;
+      const list = (this.samples.get(key) ?? []).filter((s) => now - s.at < this.windowMs);
+      const d = report.get(key) ?? 0;
+      if (d > 0) list.push({ at: now, demand: d });
+      if (list.length > 0) this.samples.set(key, list);
+      else this.samples.delete(key);
+      if (this.recent(key, now).demand !== before) changed.push(key);
+    }
+    this.known = true;
+    return changed;
+  }
+
+  /** The gateway could not be asked: demand is unknown until the next report. */
+  unknown(): void {
+    this.known = false;
+  }
+
+  recent(key: string, now = Date.now()): { demand: number | undefined; expiresInMs?: number } {
+    if (!this.known) return { demand: undefined };
+    const live = (this.samples.get(key) ?? []).filter((s) => now - s.at < this.windowMs);
+    if (live.length === 0) return { demand: 0 };
+    let max = live[0]!;
+    for (const s of live) if (s.demand >= max.demand) max = s;
+    return { demand: max.demand, expiresInMs: this.windowMs - (now - max.at) };
+  }
+}

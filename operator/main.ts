@@ -1,0 +1,287 @@
+// `selfless operator`: campaigns for the leader Lease and, while it leads, runs the
+// Function and Table controllers: informers feed the work queues, the demand poller
+// feeds Function scaling. A replica that loses the lease stops acting at once.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as k8s from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Logger } from '../lib/log.ts';
+import { makeLogger } from '../lib/log.ts';
+import { RUNTIMES } from '../lib/function.ts';
+import { GROUP, VERSION } from '../crds/schema.ts';
+import { Applier } from './apply.ts';
+import { Controller } from './controller.ts';
+import { DemandPoller } from './demand.ts';
+import { makeEventRecorder } from './events.ts';
+import { makeFunctionReconciler, type FunctionResource } from './function/reconciler.ts';
+import { Informer, keyOf, type Obj } from './informer.ts';
+import { FUNCTION_LABEL, MANAGED_SELECTOR } from './labels.ts';
+import { LeaderElector } from './leader.ts';
+import { makeOperatorMetrics, type OperatorMetrics } from './metrics.ts';
+import { makeTableReconciler, type TableResource } from './table/reconciler.ts';
+
+export interface OperatorOptions {
+  kc: k8s.KubeConfig;
+  identity: string;
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Watch one namespace only; all when undefined. */
+  watchNamespace?: string;
+  gatewayUrl: string;
+  gatewayDemandUrl: string;
+  tablesUrl: string;
+  region: string;
+  runtimeImages: Record<string, string>;
+  agentImage: string;
+  demandIntervalMs: number;
+  scaleDownWindowMs: number;
+  maxReplicas: number;
+  metrics?: OperatorMetrics;
+  log?: Logger;
+}
+
+export interface RunningOperator {
+  metrics: OperatorMetrics;
+  readonly isLeader: boolean;
+  stop(): Promise<void>;
+}
+
+const path = (ns: string | undefined, group: string, version: string, plural: string) =>
+  `${group ? `/apis/${group}/${version}` : `/api/${version}`}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+
+/** Everything that acts; built afresh each time this replica becomes leader. */
+function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger) {
+  const { kc, watchNamespace: ns } = opts;
+  const functions = new Informer<FunctionResource>(kc, {
+    path: path(ns, GROUP, VERSION, 'functions'),
+    log,
+  });
+  const tables = new Informer<TableResource>(kc, { path: path(ns, GROUP, VERSION, 'tables'), log });
+  const deployments = new Informer<k8s.V1Deployment & Obj>(kc, {
+    path: path(ns, 'apps', 'v1', 'deployments'),
+    labelSelector: MANAGED_SELECTOR,
+    log,
+  });
+  const configMaps = new Informer<k8s.V1ConfigMap & Obj>(kc, {
+    path: path(ns, '', 'v1', 'configmaps'),
+    labelSelector: MANAGED_SELECTOR,
+    log,
+  });
+  const record = makeEventRecorder(kc, 'selfless-operator', log);
+  const poller = new DemandPoller({
+    gatewayUrl: opts.gatewayDemandUrl,
+    intervalMs: opts.demandIntervalMs,
+    windowMs: opts.scaleDownWindowMs,
+    log,
+    onChange: (key) => fnController.queue.add(key),
+  });
+  const fnController = new Controller(
+    makeFunctionReconciler({
+      kc,
+      functions,
+      deployments,
+      configMaps,
+      applier: new Applier(kc),
+      demand: poller.window,
+      worker: {
+        gatewayUrl: opts.gatewayUrl,
+        tablesUrl: opts.tablesUrl,
+        region: opts.region,
+        runtimeImages: opts.runtimeImages,
+        agentImage: opts.agentImage,
+      },
+      maxReplicas: opts.maxReplicas,
+      record,
+      log,
+    }),
+    metrics,
+    log,
+  );
+  const dynamodb = new DynamoDBClient({
+    endpoint: opts.tablesUrl,
+    region: opts.region,
+    credentials: { accessKeyId: 'selfless-operator', secretAccessKey: 'selfless' },
+    maxAttempts: 2,
+  });
+  const tableController = new Controller(
+    makeTableReconciler({ kc, tables, dynamodb, record, log }),
+    metrics,
+    log,
+  );
+  functions.on((o) => fnController.queue.add(keyOf(o)));
+  tables.on((o) => tableController.queue.add(keyOf(o)));
+  const owner = (o: Obj) => {
+    const fn = o.metadata?.labels?.[FUNCTION_LABEL];
+    if (fn) fnController.queue.add(`${o.metadata!.namespace}/${fn}`);
+  };
+  deployments.on(owner);
+  configMaps.on(owner);
+  // Another Table resource claiming the same name may win or lose it on any change.
+  tables.on((o) => {
+    for (const t of tables.list()) if (keyOf(t) !== keyOf(o)) tableController.queue.add(keyOf(t));
+  });
+  const informers = [functions, tables, deployments, configMaps];
+
+  return {
+    async start() {
+      for (const i of informers) i.start();
+      // Children first: a Function reconciled before its Deployment is cached would
+      // read the server instead, which is correct but slower.
+      await Promise.all(informers.map((i) => i.hasSynced()));
+      fnController.start();
+      tableController.start();
+      poller.start();
+    },
+    async stop() {
+      poller.stop();
+      for (const i of informers) i.stop();
+      await Promise.all([fnController.stop(), tableController.stop()]);
+      dynamodb.destroy();
+    },
+  };
+}
+
+export function runOperator(opts: OperatorOptions): RunningOperator {
+  const log = opts.log ?? makeLogger('operator', { base: { identity: opts.identity } });
+  const metrics = opts.metrics ?? makeOperatorMetrics();
+  let actors: ReturnType<typeof makeActors> | undefined;
+  let chain = Promise.resolve();
+  const serially = (fn: () => Promise<void>) => {
+    chain = chain
+      .then(fn)
+      .catch((err: unknown) => log.error('operator transition failed', { error: String(err) }));
+  };
+  const elector = new LeaderElector(opts.kc, {
+    namespace: opts.leaseNamespace,
+    name: opts.leaseName,
+    identity: opts.identity,
+    leaseDurationMs: opts.leaseDurationMs,
+    renewDeadlineMs: opts.renewDeadlineMs,
+    retryPeriodMs: opts.retryPeriodMs,
+    log,
+    onStartedLeading: () =>
+      serially(async () => {
+        metrics.leader.set(1);
+        actors = makeActors(opts, metrics, log);
+        await actors.start();
+      }),
+    onStoppedLeading: () =>
+      serially(async () => {
+        metrics.leader.set(0);
+        await actors?.stop();
+        actors = undefined;
+      }),
+  });
+  elector.start();
+  return {
+    metrics,
+    get isLeader() {
+      return elector.isLeader;
+    },
+    async stop() {
+      await elector.stop();
+      await chain;
+    },
+  };
+}
+
+export function defaultRuntimeImages(prefix: string, tag: string): Record<string, string> {
+  return Object.fromEntries(RUNTIMES.map((r) => [r, `${prefix}${r}:${tag}`]));
+}
+
+const HELP = `Usage: selfless operator [options]
+
+Reconciles Function and Table resources (selfless.dev/v1alpha1).
+
+  --kubeconfig PATH          kubeconfig (default: in-cluster, then $KUBECONFIG)
+  --watch-namespace NS       watch one namespace (default: all)
+  --lease-namespace NS       namespace of the leader Lease (default: $POD_NAMESPACE or default)
+  --lease-name NAME          (default: selfless-operator)
+  --gateway-url URL          gateway Service URL for workers (default: http://selfless-gateway:8080)
+  --gateway-demand-url URL   gateway headless Service URL polled for demand (default: --gateway-url)
+  --tables-url URL           table service URL (default: http://selfless-tables:8000)
+  --region REGION            (default: us-east-1)
+  --runtime-image-prefix P   runtime images are P<runtime>:<tag> (default: ghcr.io/selfless/runtime-)
+  --image-tag TAG            (default: latest)
+  --agent-image IMAGE        control-plane image for the agent beside image functions
+  --scale-down-window S      seconds of lower demand before workers are removed (default: 60)
+  --max-replicas N           most workers per function (default: 1000)
+  --metrics-port PORT        /metrics, /healthz (default: 9090; 0: off)
+`;
+
+export async function operatorCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      kubeconfig: { type: 'string' },
+      'watch-namespace': { type: 'string' },
+      'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
+      'lease-name': { type: 'string', default: 'selfless-operator' },
+      'gateway-url': { type: 'string', default: 'http://selfless-gateway:8080' },
+      'gateway-demand-url': { type: 'string' },
+      'tables-url': { type: 'string', default: 'http://selfless-tables:8000' },
+      region: { type: 'string', default: 'us-east-1' },
+      'runtime-image-prefix': { type: 'string', default: 'ghcr.io/selfless/runtime-' },
+      'image-tag': { type: 'string', default: 'latest' },
+      'agent-image': { type: 'string' },
+      'scale-down-window': { type: 'string', default: '60' },
+      'max-replicas': { type: 'string', default: '1000' },
+      'metrics-port': { type: 'string', default: '9090' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const kc = new k8s.KubeConfig();
+  if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+  else kc.loadFromDefault();
+  const tag = values['image-tag'];
+  const log = makeLogger('operator');
+  const metrics = makeOperatorMetrics({ defaultMetrics: true });
+  const server = await serveMetrics(Number(values['metrics-port']), metrics);
+  const op = runOperator({
+    kc,
+    identity: `${hostname()}-${process.pid}`,
+    leaseNamespace: values['lease-namespace'],
+    leaseName: values['lease-name'],
+    watchNamespace: values['watch-namespace'],
+    gatewayUrl: values['gateway-url'],
+    gatewayDemandUrl: values['gateway-demand-url'] ?? values['gateway-url'],
+    tablesUrl: values['tables-url'],
+    region: values.region,
+    runtimeImages: defaultRuntimeImages(values['runtime-image-prefix'], tag),
+    agentImage: values['agent-image'] ?? `ghcr.io/selfless/selfless:${tag}`,
+    demandIntervalMs: 2_000,
+    scaleDownWindowMs: Number(values['scale-down-window']) * 1000,
+    maxReplicas: Number(values['max-replicas']),
+    metrics,
+    log,
+  });
+  await new Promise<void>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
+  });
+  log.info('shutting down');
+  await op.stop();
+  server?.close();
+  return 0;
+}
+
+async function serveMetrics(port: number, metrics: OperatorMetrics): Promise<Server | undefined> {
+  if (!port) return undefined;
+  const server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+      });
+    } else if (req.url === '/healthz' || req.url === '/readyz') res.writeHead(200).end('ok');
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(port, r));
+  return server;
+}

@@ -1,0 +1,534 @@
+// The operator against the real kube-apiserver: the objects it creates, updates and
+// removes, the status it reports, demand-driven scaling, convergence after a
+// restart, leader election between two replicas, and Tables through a DynamoDB API.
+// There is no kubelet or deployment controller: where a test needs a Deployment's
+// status, it writes that status itself, as the deployment controller would.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import * as k8s from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../crds/schema.ts';
+import { eventually, installCrds, makeNamespace, testKubeConfig } from '../crds/testing.ts';
+import { makeDemandHandler, type FunctionDemand } from '../gateway/cluster/demand.ts';
+import { accountIdForNamespace } from '../gateway/cluster/names.ts';
+import dynalite from 'dynalite';
+import { makeLogger } from '../lib/log.ts';
+import {
+  defaultRuntimeImages,
+  runOperator,
+  type OperatorOptions,
+  type RunningOperator,
+} from './main.ts';
+import { MANAGED_SELECTOR } from './labels.ts';
+
+let kc: k8s.KubeConfig;
+let custom: k8s.CustomObjectsApi;
+let apps: k8s.AppsV1Api;
+let core: k8s.CoreV1Api;
+let demandServer: Server;
+let demandUrl: string;
+let tablesServer: Server;
+let tablesUrl: string;
+const demand: FunctionDemand[] = [];
+const running: RunningOperator[] = [];
+
+before(async () => {
+  kc = await testKubeConfig();
+  await installCrds(kc);
+  custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  apps = kc.makeApiClient(k8s.AppsV1Api);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+  // The gateway side of the demand contract, served by the gateway's own handler.
+  demandServer = createServer(makeDemandHandler(() => demand));
+  await new Promise<void>((r) => demandServer.listen(0, '127.0.0.1', r));
+  demandUrl = `http://127.0.0.1:${(demandServer.address() as AddressInfo).port}`;
+  tablesServer = dynalite({ createTableMs: 50, deleteTableMs: 50, updateTableMs: 50 });
+  await new Promise<void>((r) => tablesServer.listen(0, '127.0.0.1', r));
+  tablesUrl = `http://127.0.0.1:${(tablesServer.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await Promise.all(running.map((o) => o.stop()));
+  demandServer.close();
+  tablesServer.close();
+});
+
+function start(namespace: string, overrides: Partial<OperatorOptions> = {}): RunningOperator {
+  const identity = overrides.identity ?? `op-${running.length}`;
+  const op = runOperator({
+    kc,
+    identity,
+    leaseNamespace: namespace,
+    leaseName: 'selfless-operator',
+    leaseDurationMs: 3_000,
+    renewDeadlineMs: 2_000,
+    retryPeriodMs: 300,
+    watchNamespace: namespace,
+    gatewayUrl: 'http://selfless-gateway.selfless:8080',
+    gatewayDemandUrl: demandUrl,
+    tablesUrl,
+    region: 'us-east-1',
+    runtimeImages: defaultRuntimeImages('ghcr.io/selfless/runtime-', 'test'),
+    agentImage: 'ghcr.io/selfless/selfless:test',
+    demandIntervalMs: 200,
+    scaleDownWindowMs: 1_500,
+    maxReplicas: 50,
+    log: makeLogger('operator', { level: 'warn', base: { identity } }),
+    ...overrides,
+  });
+  running.push(op);
+  return op;
+}
+
+async function stop(op: RunningOperator): Promise<void> {
+  await op.stop();
+  running.splice(running.indexOf(op), 1);
+}
+
+const fnApi = (namespace: string) => ({
+  group: GROUP,
+  version: VERSION,
+  namespace,
+  plural: 'functions',
+});
+const tableApi = (namespace: string) => ({
+  group: GROUP,
+  version: VERSION,
+  namespace,
+  plural: 'tables',
+});
+
+type Resource = {
+  metadata: k8s.V1ObjectMeta;
+  spec: Record<string, unknown>;
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    replicas?: number;
+    desiredReplicas?: number;
+    demand?: number;
+    functionArn?: string;
+    lastError?: string;
+    tableStatus?: string;
+    tableName?: string;
+  };
+};
+
+async function createFunction(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<Resource> {
+  return (await custom.createNamespacedCustomObject({
+    ...fnApi(namespace),
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Function', metadata: { name }, spec },
+  })) as Resource;
+}
+
+async function getFunction(namespace: string, name: string): Promise<Resource> {
+  return (await custom.getNamespacedCustomObject({ ...fnApi(namespace), name })) as Resource;
+}
+
+async function patchSpec(
+  api: ReturnType<typeof fnApi>,
+  name: string,
+  change: (spec: Record<string, unknown>) => void,
+) {
+  await eventually(`spec of ${name} updated`, async () => {
+    const obj = (await custom.getNamespacedCustomObject({ ...api, name })) as Resource;
+    change(obj.spec);
+    await custom.replaceNamespacedCustomObject({ ...api, name, body: obj });
+    return true;
+  });
+}
+
+const ready = (r: Resource) => r.status?.conditions?.find((c) => c.type === 'Ready');
+
+async function waitReady(
+  namespace: string,
+  name: string,
+  reason: string,
+  extra: (r: Resource) => boolean = () => true,
+) {
+  return eventually(`Function ${name} Ready reason ${reason}`, async () => {
+    const r = await getFunction(namespace, name);
+    return ready(r)?.reason === reason &&
+      r.status?.observedGeneration === r.metadata.generation &&
+      extra(r)
+      ? r
+      : undefined;
+  });
+}
+
+async function managedObjects(namespace: string): Promise<string[]> {
+  const [deps, cms] = await Promise.all([
+    apps.listNamespacedDeployment({ namespace, labelSelector: MANAGED_SELECTOR }),
+    core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_SELECTOR }),
+  ]);
+  return [
+    ...deps.items.map((d) => `Deployment/${d.metadata!.name}`),
+    ...cms.items.map((c) => `ConfigMap/${c.metadata!.name}`),
+  ].sort();
+}
+
+const inline = {
+  runtime: 'nodejs20.x',
+  handler: 'index.handler',
+  code: {
+    inline: { 'index.mjs': 'export const handler = async () => 1', 'lib/util.mjs': 'export {}' },
+  },
+};
+
+describe('Function', () => {
+  let ns: string;
+  before(async () => {
+    ns = await makeNamespace(kc, 'op-fn');
+    start(ns);
+  });
+
+  test('an inline function gets exactly a code ConfigMap and a worker Deployment, owned by it, scaled to zero', async () => {
+    const fn = await createFunction(ns, 'hello', inline);
+    const r = await waitReady(ns, 'hello', 'ScaledToZero');
+    assert.equal(ready(r)?.status, 'True');
+    assert.equal(
+      r.status?.functionArn,
+      `arn:aws:lambda:us-east-1:${accountIdForNamespace(ns)}:function:hello`,
+    );
+    assert.deepEqual(await managedObjects(ns), ['ConfigMap/fn-hello-code', 'Deployment/fn-hello']);
+    const dep = await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-hello' });
+    assert.equal(dep.spec?.replicas, 0);
+    assert.equal(dep.metadata?.ownerReferences?.[0]?.uid, fn.metadata.uid);
+    assert.equal(dep.metadata?.ownerReferences?.[0]?.controller, true);
+    const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'fn-hello-code' });
+    assert.equal(cm.metadata?.ownerReferences?.[0]?.uid, fn.metadata.uid);
+    assert.equal(cm.data?.['index.mjs'], 'export const handler = async () => 1');
+    const pod = dep.spec!.template.spec!;
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.deepEqual(pod.containers[0]!.args, [
+      'agent',
+      '--gateway',
+      'http://selfless-gateway.selfless:8080',
+      '--function',
+      'hello',
+      '--namespace',
+      ns,
+    ]);
+  });
+
+  test('a spec change updates the Deployment in place and observedGeneration follows', async () => {
+    await waitReady(ns, 'hello', 'ScaledToZero');
+    await patchSpec(fnApi(ns), 'hello', (s) => (s.memorySize = 1769));
+    await eventually('Deployment has 1 vCPU and 1769 MiB + agent', async () => {
+      const dep = await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-hello' });
+      const res = dep.spec?.template.spec?.containers[0]?.resources;
+      return res?.limits?.cpu === '1' || res?.limits?.cpu === '1000m' ? res : undefined;
+    });
+    const r = await waitReady(ns, 'hello', 'ScaledToZero');
+    assert.equal(r.metadata.generation, 2);
+    assert.equal(r.status?.observedGeneration, 2);
+  });
+
+  test('provisioned concurrency is the floor: Ready waits until that many workers are available', async () => {
+    await createFunction(ns, 'warm', {
+      ...inline,
+      provisionedConcurrentExecutions: 2,
+      reservedConcurrentExecutions: 4,
+    });
+    const r = await waitReady(ns, 'warm', 'WorkersStarting');
+    assert.equal(ready(r)?.status, 'False');
+    assert.equal(
+      (await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-warm' })).spec?.replicas,
+      2,
+    );
+    // What the deployment controller would report once two pods are ready.
+    await apps.replaceNamespacedDeploymentStatus({
+      namespace: ns,
+      name: 'fn-warm',
+      body: {
+        ...(await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-warm' })),
+        status: { replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 },
+      },
+    });
+    const after = await waitReady(ns, 'warm', 'WorkersAvailable');
+    assert.equal(ready(after)?.status, 'True');
+    assert.equal(after.status?.replicas, 2);
+  });
+
+  test('demand reported by the gateway scales workers up, capped by the reservation, and back down after the window', async () => {
+    await waitReady(ns, 'warm', 'WorkersAvailable');
+    demand.push({ namespace: ns, name: 'warm', inFlight: 2, queued: 1 });
+    demand.push({ namespace: ns, name: 'hello', inFlight: 1, queued: 2 });
+    const replicas = async (name: string) =>
+      (await apps.readNamespacedDeployment({ namespace: ns, name })).spec?.replicas;
+    await eventually('hello scales to 3', async () => (await replicas('fn-hello')) === 3);
+    await eventually(
+      'warm scales to its reservation, 4... then 3 wanted',
+      async () => (await replicas('fn-warm')) === 3,
+    );
+    demand[0]!.queued = 5;
+    await eventually(
+      'warm capped at reservedConcurrentExecutions 4',
+      async () => (await replicas('fn-warm')) === 4,
+    );
+    const r = await getFunction(ns, 'hello');
+    assert.equal(r.status?.demand, 3);
+    demand.splice(0);
+    await eventually(
+      'hello back to zero after the window',
+      async () => (await replicas('fn-hello')) === 0,
+      10_000,
+    );
+    await eventually(
+      'warm back to its provisioned floor',
+      async () => (await replicas('fn-warm')) === 2,
+      10_000,
+    );
+  });
+
+  test('switching inline code to an image removes the code ConfigMap and runs the agent beside the image', async () => {
+    await createFunction(ns, 'img', inline);
+    await waitReady(ns, 'img', 'ScaledToZero');
+    assert.ok((await managedObjects(ns)).includes('ConfigMap/fn-img-code'));
+    await patchSpec(fnApi(ns), 'img', (s) => (s.code = { imageURI: 'registry.example/img:1' }));
+    await eventually(
+      'code ConfigMap removed',
+      async () => !(await managedObjects(ns)).includes('ConfigMap/fn-img-code'),
+    );
+    const pod = (await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-img' })).spec!
+      .template.spec!;
+    assert.equal(pod.containers.length, 1);
+    assert.ok(!pod.volumes?.some((v) => v.name === 'code'), 'no code volume is left');
+    assert.equal(pod.containers[0]!.image, 'registry.example/img:1');
+    assert.equal(pod.initContainers?.[0]?.name, 'agent');
+    assert.equal(pod.initContainers?.[0]?.restartPolicy, 'Always');
+    assert.equal(pod.shareProcessNamespace, true);
+  });
+
+  test('a missing code ConfigMap and a Deployment owned by someone else are reported, not overwritten', async () => {
+    await createFunction(ns, 'refcode', { ...inline, code: { configMapRef: { name: 'nope' } } });
+    const r1 = await waitReady(ns, 'refcode', 'CodeNotFound');
+    assert.match(r1.status?.lastError ?? '', /ConfigMap nope not found/);
+
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'fn-taken' },
+        spec: {
+          selector: { matchLabels: { app: 'other' } },
+          template: {
+            metadata: { labels: { app: 'other' } },
+            spec: { containers: [{ name: 'c', image: 'other' }] },
+          },
+        },
+      },
+    });
+    await createFunction(ns, 'taken', inline);
+    const r2 = await waitReady(ns, 'taken', 'ResourceConflict');
+    assert.match(
+      ready(r2)?.message ?? '',
+      /Deployment fn-taken exists and belongs to someone else/,
+    );
+    const other = await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-taken' });
+    assert.equal(other.spec?.template.spec?.containers[0]?.image, 'other');
+  });
+
+  test('transitions are recorded as Kubernetes Events on the Function', async () => {
+    const events = await eventually('events for warm', async () => {
+      const list = await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: 'involvedObject.name=warm',
+      });
+      const reasons = list.items.map((e) => e.reason);
+      return reasons.includes('WorkersAvailable') && reasons.includes('Scaled')
+        ? reasons
+        : undefined;
+    });
+    assert.ok(events.includes('WorkersStarting'), events.join(','));
+  });
+
+  test('the operator counts its reconciles and reports itself leader', async () => {
+    const op = running.find((o) => o.isLeader)!;
+    const text = await op.metrics.registry.metrics();
+    assert.match(
+      text,
+      /selfless_operator_reconciles_total\{kind="Function",result="(ok|requeue)"\} [1-9]/,
+    );
+    assert.match(text, /selfless_operator_leader 1/);
+    assert.match(
+      text,
+      /selfless_operator_reconcile_duration_seconds_count\{kind="Function"\} [1-9]/,
+    );
+  });
+});
+
+describe('restart and leader election', () => {
+  test('a restarted operator converges: changes made while it was down are applied, deleted children come back', async () => {
+    const ns = await makeNamespace(kc, 'op-restart');
+    const op = start(ns);
+    await createFunction(ns, 'f', inline);
+    await waitReady(ns, 'f', 'ScaledToZero');
+    await stop(op);
+    await patchSpec(fnApi(ns), 'f', (s) => (s.timeout = 30));
+    await apps.deleteNamespacedDeployment({ namespace: ns, name: 'fn-f' });
+    start(ns);
+    const dep = await eventually('Deployment recreated with the new timeout', async () => {
+      const d = await apps
+        .readNamespacedDeployment({ namespace: ns, name: 'fn-f' })
+        .catch(() => undefined);
+      return d?.spec?.template.spec?.terminationGracePeriodSeconds === 35 ? d : undefined;
+    });
+    assert.equal(dep.spec?.replicas, 0);
+    const r = await waitReady(ns, 'f', 'ScaledToZero');
+    assert.equal(r.status?.observedGeneration, 2);
+  });
+
+  test('with two replicas only the lease holder acts; when it stops, the other takes over', async () => {
+    const ns = await makeNamespace(kc, 'op-leader');
+    const a = start(ns, { identity: 'replica-a' });
+    const b = start(ns, { identity: 'replica-b' });
+    await eventually('one leader', async () => a.isLeader || b.isLeader);
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.notEqual(a.isLeader, b.isLeader, 'exactly one replica leads');
+    const [leader, follower] = a.isLeader ? [a, b] : [b, a];
+    const lease = await kc
+      .makeApiClient(k8s.CoordinationV1Api)
+      .readNamespacedLease({ namespace: ns, name: 'selfless-operator' });
+    assert.equal(lease.spec?.holderIdentity, leader === a ? 'replica-a' : 'replica-b');
+
+    await createFunction(ns, 'one', inline);
+    await waitReady(ns, 'one', 'ScaledToZero');
+    const followerText = await follower.metrics.registry.metrics();
+    assert.doesNotMatch(
+      followerText,
+      /selfless_operator_reconciles_total\{kind="Function"/,
+      'the follower reconciled',
+    );
+
+    await stop(leader);
+    await eventually('the follower leads', async () => follower.isLeader, 10_000);
+    await createFunction(ns, 'two', inline);
+    await waitReady(ns, 'two', 'ScaledToZero');
+    assert.match(
+      await follower.metrics.registry.metrics(),
+      /selfless_operator_reconciles_total\{kind="Function"/,
+    );
+  });
+});
+
+describe('Table', () => {
+  let ns: string;
+  let ddb: DynamoDBClient;
+  before(async () => {
+    ns = await makeNamespace(kc, 'op-tbl');
+    start(ns);
+    ddb = new DynamoDBClient({
+      endpoint: tablesUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+  });
+  after(() => ddb.destroy());
+
+  const spec = (extra: Record<string, unknown> = {}) => ({
+    attributeDefinitions: [{ attributeName: 'id', attributeType: 'S' }],
+    keySchema: [{ attributeName: 'id', keyType: 'HASH' }],
+    ...extra,
+  });
+  const createTable = (name: string, s: Record<string, unknown>, namespace = ns) =>
+    custom.createNamespacedCustomObject({
+      ...tableApi(namespace),
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Table', metadata: { name }, spec: s },
+    });
+  const getTable = async (name: string, namespace = ns) =>
+    (await custom
+      .getNamespacedCustomObject({ ...tableApi(namespace), name })
+      .catch((e: unknown) => {
+        if (e instanceof k8s.ApiException && e.code === 404) return undefined;
+        throw e;
+      })) as Resource | undefined;
+  const describeTable = (name: string) =>
+    ddb.send(new DescribeTableCommand({ TableName: name })).then(
+      (r) => r.Table,
+      (e: unknown) => {
+        if (e instanceof ResourceNotFoundException) return undefined;
+        throw e;
+      },
+    );
+  const waitTable = (name: string, reason: string, namespace = ns) =>
+    eventually(`Table ${name} ${reason}`, async () => {
+      const t = await getTable(name, namespace);
+      return t &&
+        ready(t)?.reason === reason &&
+        t.status?.observedGeneration === t.metadata.generation
+        ? t
+        : undefined;
+    });
+
+  test('a Table gets a finalizer, a table in the table service, and its status from DescribeTable', async () => {
+    await createTable('users', spec());
+    const t = await waitTable('users', 'TableActive');
+    assert.deepEqual(t.metadata.finalizers, ['selfless.dev/table']);
+    assert.equal(t.status?.tableStatus, 'ACTIVE');
+    assert.equal(t.status?.tableName, 'users');
+    const d = await describeTable('users');
+    assert.equal(d?.KeySchema?.[0]?.AttributeName, 'id');
+  });
+
+  test('a billing mode change is applied with UpdateTable', async () => {
+    await waitTable('users', 'TableActive');
+    await patchSpec(tableApi(ns), 'users', (s) => {
+      s.billingMode = 'PROVISIONED';
+      s.provisionedThroughput = { readCapacityUnits: 3, writeCapacityUnits: 4 };
+    });
+    await eventually('table provisioned 3/4', async () => {
+      const d = await describeTable('users');
+      return (
+        d?.ProvisionedThroughput?.ReadCapacityUnits === 3 &&
+        d.ProvisionedThroughput.WriteCapacityUnits === 4
+      );
+    });
+    await waitTable('users', 'TableActive');
+  });
+
+  test('deleting a protected Table keeps the table until protection is turned off, then deletes both', async () => {
+    await custom.deleteNamespacedCustomObject({ ...tableApi(ns), name: 'users' });
+    const t = await waitTable('users', 'DeletionProtected');
+    assert.ok(t.metadata.deletionTimestamp);
+    assert.ok(await describeTable('users'), 'the table must survive');
+    await patchSpec(tableApi(ns), 'users', (s) => (s.deletionProtectionEnabled = false));
+    await eventually('resource gone', async () => (await getTable('users')) === undefined);
+    assert.equal(await describeTable('users'), undefined);
+  });
+
+  test('the retain policy releases the resource and keeps the table', async () => {
+    await createTable('kept', spec({ deletionProtectionEnabled: false }));
+    await waitTable('kept', 'TableActive');
+    await custom.patchNamespacedCustomObject(
+      {
+        ...tableApi(ns),
+        name: 'kept',
+        body: { metadata: { annotations: { 'selfless.dev/deletion-policy': 'retain' } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await custom.deleteNamespacedCustomObject({ ...tableApi(ns), name: 'kept' });
+    await eventually('resource gone', async () => (await getTable('kept')) === undefined);
+    assert.ok(await describeTable('kept'));
+  });
+
+  test('two Tables claiming one table name: the older owns it, the newer is refused', async () => {
+    await createTable('shared-a', spec({ tableName: 'shared' }));
+    await waitTable('shared-a', 'TableActive');
+    await createTable('shared-b', spec({ tableName: 'shared' }));
+    const b = await waitTable('shared-b', 'TableNameConflict');
+    assert.match(b.status?.lastError ?? '', new RegExp(`managed by Table ${ns}/shared-a`));
+    assert.equal(b.status?.tableName, undefined);
+  });
+});
