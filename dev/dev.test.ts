@@ -68,6 +68,23 @@ spec:
 ---
 apiVersion: selfless.dev/v1alpha1
 kind: Function
+metadata: { name: caller }
+spec:
+  runtime: nodejs20.x
+  handler: index.handler
+  timeout: 10
+  code:
+    inline:
+      index.mjs: |
+        import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
+        const lambda = new LambdaClient({});
+        export const handler = async (event) => {
+          const out = await lambda.send(new InvokeCommand({ FunctionName: 'greet', Payload: JSON.stringify({ name: event.name }) }));
+          return { endpoint: process.env.AWS_ENDPOINT_URL_LAMBDA, inner: JSON.parse(Buffer.from(out.Payload).toString()) };
+        };
+---
+apiVersion: selfless.dev/v1alpha1
+kind: Function
 metadata: { name: missing-handler }
 spec:
   runtime: nodejs20.x
@@ -161,6 +178,12 @@ describe('selfless dev', () => {
     const again = await invoke('sleepy', { ms: 1 });
     assert.equal(again.FunctionError, undefined);
     assert.equal(again.body, 'awake');
+  });
+
+  test('a function imports the AWS SDK (as on Lambda) and reaches the gateway through AWS_ENDPOINT_URL_LAMBDA', async () => {
+    const out = await invoke('caller', { name: 'nested' });
+    assert.equal(out.FunctionError, undefined, JSON.stringify(out.body));
+    assert.deepEqual(out.body, { endpoint: dev.url, inner: { hello: 'nested', fn: 'greet' } });
   });
 
   test('a handler that does not exist is reported as Runtime.HandlerNotFound', async () => {

@@ -2,9 +2,9 @@
 // supervising one runtime child process. Used by `selfless dev` and the tests; it
 // skips a second Node start per cold start, which a separate agent process would
 // cost (the agent itself is the same code that runs in pods).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
@@ -22,8 +22,21 @@ export interface ProcessDriverOptions {
   functionLog?: (fn: string, workerId: string, line: string) => void;
 }
 
+/**
+ * Lambda's Node.js runtimes come with the AWS SDK v3. Code copies live under
+ * `scratch`, so a node_modules/@aws-sdk there is found by both require() and
+ * import from any function's code, as on Lambda, without exposing anything else.
+ */
+function provideAwsSdk(scratch: string): void {
+  const sdk = resolve(import.meta.dirname, '..', '..', 'node_modules', '@aws-sdk');
+  if (!existsSync(sdk)) return;
+  mkdirSync(join(scratch, 'node_modules'));
+  symlinkSync(sdk, join(scratch, 'node_modules', '@aws-sdk'), 'dir');
+}
+
 export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
   const scratch = mkdtempSync(join(opts.scratchDir ?? tmpdir(), 'selfless-dev-'));
+  provideAwsSdk(scratch);
   // One copy of the code per definition: environments of the same version share it.
   const codeDirs = new WeakMap<FunctionDefinition, string>();
   const functionLog =
