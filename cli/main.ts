@@ -32,7 +32,7 @@ export const commands: Record<string, Command> = {
   },
   agent: {
     summary: 'the worker agent: Lambda Runtime API server and runtime supervisor',
-    run: notYet(3, 'the agent'),
+    run: async (args) => (await import('../runtime-images/agent/cli.ts')).agentCommand(args),
   },
 };
 
