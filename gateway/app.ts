@@ -11,7 +11,8 @@ import { makeHttpRoutes } from './http-routes.ts';
 import { WorkerHub } from './hub.ts';
 import { SYNC_PAYLOAD_LIMIT, makeInvokeHandler, type Enqueue } from './invoke.ts';
 import { BodyTooLarge, readBody } from './body.ts';
-import { makeInvoker, type Account } from './invoker.ts';
+import type { AsyncFactory, AsyncService } from './async/service.ts';
+import { functionArn, makeInvoker, type Account } from './invoker.ts';
 import {
   DEFAULT_QUOTAS,
   InProcessLimiter,
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   limiter?: ConcurrencyLimiter;
   metrics?: GatewayMetrics;
   enqueue?: Enqueue;
+  /** The async queue, dispatcher and scheduler (gateway/async/service.ts makeAsync). */
+  async?: AsyncFactory;
   authenticate?: Authenticate;
   idleTimeoutMs?: number;
 }
@@ -49,6 +52,7 @@ export interface Gateway {
   metrics: GatewayMetrics;
   registry: FunctionRegistry;
   account: Account;
+  async?: AsyncService;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,15 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       onColdStart: (fn) => metrics.coldStarts.inc({ function: fn }),
     });
   const invoke = makeInvoker({ account, limiter, hub, metrics });
+  const asyncService = opts.async?.({
+    registry,
+    account,
+    functionArn: (name) => functionArn(account, name),
+    invoke,
+    metricsRegistry: metrics.registry,
+    log,
+  });
+  const enqueue = opts.enqueue ?? asyncService?.enqueue;
 
   const app = express();
   app.disable('x-powered-by');
@@ -111,9 +124,10 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       registry,
       account,
       invoke,
-      ...(opts.enqueue && { enqueue: opts.enqueue }),
+      ...(enqueue && { enqueue }),
     }),
   );
+  if (asyncService) lambdaApi.use(asyncService.router);
   lambdaApi.use(makeControlPlane({ registry, account, quotas, limiter }));
   // Lambda's API paths start with a date (/2015-03-31/...); everything else may be an HTTP route.
   app.use((req, res, next) =>
@@ -142,7 +156,9 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     metrics,
     registry,
     account,
+    ...(asyncService && { async: asyncService }),
     close: async () => {
+      await asyncService?.close();
       await pool?.close();
     },
   };
