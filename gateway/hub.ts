@@ -53,6 +53,10 @@ export interface HubEvents {
  * gives up on its worker (an agent that died without reporting). */
 const ORPHAN_GRACE_MS = 10_000;
 
+/** How long an answered worker counts as about to ask again (a runtime re-init after
+ * a timeout fits in it; a worker that died does not hold invocations longer). */
+const RETURN_GRACE_MS = 2_000;
+
 export function errorResult(
   requestId: string,
   errorType: string,
@@ -69,16 +73,22 @@ export function errorResult(
 }
 
 export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel {
+  /** Whether a worker may take new work (the pool says no to outdated ones). */
+  canTake: (worker: WorkerIdentity) => boolean = () => true;
+
   private readonly queues = new Map<string, Waiting[]>();
   private readonly parked = new Map<string, Parked[]>();
   private readonly running = new Map<string, Running>();
-  private readonly busyWorkers = new Set<string>();
+  /** Workers that just answered and are about to ask again, with a give-up timer. */
+  private readonly returning = new Map<string, { functionName: string; timer: NodeJS.Timeout }>();
 
   /** Runs an admitted invocation on some environment of its function. */
   invoke(pending: PendingInvocation): Promise<InvocationResult> {
     return new Promise((resolve) => {
       const waiting: Waiting = { pending, resolve };
-      const worker = this.parked.get(pending.functionName)?.shift();
+      const parked = this.parked.get(pending.functionName) ?? [];
+      const i = parked.findIndex((p) => this.canTake(p.worker));
+      const worker = i < 0 ? undefined : parked.splice(i, 1)[0];
       if (worker) {
         this.deliver(worker, waiting);
         return;
@@ -114,8 +124,22 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     return true;
   }
 
+  /** Workers that answered and will ask for work again any moment. */
+  returningWorkers(functionName: string): number {
+    let n = 0;
+    for (const r of this.returning.values()) if (r.functionName === functionName) n++;
+    return n;
+  }
+
+  private clearReturning(workerId: string): void {
+    const r = this.returning.get(workerId);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.returning.delete(workerId);
+  }
+
   next(worker: WorkerIdentity, signal: AbortSignal): Promise<Invocation> {
-    this.busyWorkers.delete(worker.workerId);
+    this.clearReturning(worker.workerId);
     this.emit('idle', worker);
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
@@ -135,7 +159,9 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      const waiting = this.queues.get(worker.functionName)?.shift();
+      const waiting = this.canTake(worker)
+        ? this.queues.get(worker.functionName)?.shift()
+        : undefined;
       if (waiting) this.deliver(parked, waiting);
       else {
         const list = this.parked.get(worker.functionName) ?? [];
@@ -165,7 +191,6 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     );
     guard.unref();
     this.running.set(p.requestId, { waiting, workerId: parked.worker.workerId, guard });
-    this.busyWorkers.add(parked.worker.workerId);
     this.emit('busy', parked.worker);
     const invocation: Invocation = {
       requestId: p.requestId,
@@ -180,11 +205,25 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     parked.deliver(invocation);
   }
 
-  async complete(_worker: WorkerIdentity, result: InvocationResult): Promise<void> {
+  async complete(worker: WorkerIdentity, result: InvocationResult): Promise<void> {
     const run = this.running.get(result.requestId);
     if (!run) return;
     this.running.delete(result.requestId);
     clearTimeout(run.guard);
+    // Between its answer and its next ask the worker is about to be free: an
+    // invocation arriving now waits for it rather than paying for a cold start.
+    // If it does not come back in time, the pool is told to start one after all.
+    this.clearReturning(worker.workerId);
+    if (!this.canTake(worker)) {
+      run.waiting.resolve(result);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.returning.delete(worker.workerId);
+      if (this.queued(worker.functionName) > 0) this.emit('queued', worker.functionName);
+    }, RETURN_GRACE_MS);
+    timer.unref();
+    this.returning.set(worker.workerId, { functionName: worker.functionName, timer });
     run.waiting.resolve(result);
   }
 
@@ -200,7 +239,7 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
 
   async leave(worker: WorkerIdentity): Promise<void> {
     this.retire(worker.functionName, worker.workerId);
-    this.busyWorkers.delete(worker.workerId);
+    this.clearReturning(worker.workerId);
     for (const [requestId, run] of this.running) {
       if (run.workerId !== worker.workerId) continue;
       this.running.delete(requestId);

@@ -58,6 +58,10 @@ export class WorkerPool {
     private readonly driver: Driver,
     private readonly opts: PoolOptions,
   ) {
+    hub.canTake = (w) => {
+      const env = this.envs.get(w.workerId);
+      return env !== undefined && !env.stopping && env.version === registry.version(w.functionName);
+    };
     hub.on('queued', (name) => this.scale(name));
     hub.on('idle', (w) => this.onIdle(w));
     hub.on('busy', (w) => this.setState(w, 'busy'));
@@ -87,7 +91,10 @@ export class WorkerPool {
   }
 
   private scale(functionName: string): void {
-    const missing = this.hub.queued(functionName) - this.count(functionName, 'starting');
+    const missing =
+      this.hub.queued(functionName) -
+      this.count(functionName, 'starting') -
+      this.hub.returningWorkers(functionName);
     for (let i = 0; i < missing; i++) this.startEnvironment(functionName);
   }
 
