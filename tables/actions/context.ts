@@ -1,0 +1,101 @@
+// What every action receives, and the helpers most of them share: the table
+// lookup, storage keys, capacity arithmetic and ReturnValues.
+import { notFound } from '../errors.ts';
+import { project } from '../expressions/evaluate.ts';
+import type { PathNode } from '../expressions/ast.ts';
+import type { StorageEngine, StorageKey, TableMeta } from '../storage/engine.ts';
+import { itemSize, keyBytes, type Item, type KeySchema } from '../values.ts';
+
+export interface ActionObserver {
+  capacity(table: string, kind: 'read' | 'write', units: number): void;
+  conditionalCheckFailed(table: string): void;
+}
+
+export interface ActionContext {
+  engine: StorageEngine;
+  region: string;
+  accountId: string;
+  observer?: ActionObserver;
+}
+
+export type Request = Record<string, unknown>;
+export type Response = Record<string, unknown>;
+export type Action = (ctx: ActionContext, req: Request) => Promise<Response>;
+
+export async function requireTable(
+  ctx: ActionContext,
+  name: string,
+  message = 'Requested resource not found',
+): Promise<TableMeta> {
+  const meta = await ctx.engine.getTable(name);
+  if (!meta) throw notFound(message);
+  return meta;
+}
+
+export function storageKey(schema: KeySchema, item: Item): StorageKey {
+  return {
+    hash: keyBytes(schema.hash.type, item[schema.hash.name]!),
+    range: schema.range ? keyBytes(schema.range.type, item[schema.range.name]!) : Buffer.alloc(0),
+  };
+}
+
+/** Read units: 4 KB steps, at least one; eventually consistent reads cost half. */
+export function readUnits(bytes: number, consistent: boolean): number {
+  const units = Math.max(1, Math.ceil(bytes / 4096));
+  return consistent ? units : units / 2;
+}
+
+/** Write units: 1 KB steps, at least one. */
+export function writeUnits(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / 1024));
+}
+
+export function writeUnitsFor(...items: (Item | undefined)[]): number {
+  return writeUnits(Math.max(0, ...items.map((i) => (i ? itemSize(i) : 0))));
+}
+
+/** Records the units and returns the ConsumedCapacity field if it was asked for. */
+export function consumedCapacity(
+  ctx: ActionContext,
+  req: Request,
+  table: string,
+  kind: 'read' | 'write',
+  units: number,
+): Record<string, unknown> | undefined {
+  ctx.observer?.capacity(table, kind, units);
+  const mode = req.ReturnConsumedCapacity;
+  if (mode !== 'TOTAL' && mode !== 'INDEXES') return undefined;
+  const c: Record<string, unknown> = { TableName: table, CapacityUnits: units };
+  if (mode === 'INDEXES') c.Table = { CapacityUnits: units };
+  return c;
+}
+
+/** UPDATED_OLD / UPDATED_NEW return only the written paths of the item. */
+export function returnedAttributes(
+  mode: unknown,
+  old: Item | undefined,
+  next: Item | undefined,
+  updated: PathNode[] = [],
+): Item | undefined {
+  let out: Item | undefined;
+  switch (mode) {
+    case 'ALL_OLD':
+      out = old;
+      break;
+    case 'ALL_NEW':
+      out = next;
+      break;
+    case 'UPDATED_OLD':
+      out = old && project(old, updated);
+      break;
+    case 'UPDATED_NEW':
+      out = next && project(next, updated);
+      break;
+  }
+  return out && Object.keys(out).length ? out : undefined;
+}
+
+export function withFields(out: Response, fields: Record<string, unknown>): Response {
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
+  return out;
+}

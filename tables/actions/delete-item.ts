@@ -1,0 +1,54 @@
+// DeleteItem: a blind delete unless a condition or ReturnValues needs the old item.
+import { validation } from '../errors.ts';
+import { checkExpressionParams, parseExpressions } from '../expressions/request.ts';
+import { expectedToAst } from '../legacy.ts';
+import { checkRequest, type Schema } from '../validate.ts';
+import { checkItem, checkKey, type Item } from '../values.ts';
+import {
+  consumedCapacity,
+  requireTable,
+  storageKey,
+  withFields,
+  writeUnitsFor,
+  type Action,
+} from './context.ts';
+import { checkCondition, writeSchema } from './item-common.ts';
+
+export const schema: Schema = {
+  ...writeSchema,
+  Key: { type: 'AttrMap', notNull: true },
+  ReturnValues: {
+    type: 'String',
+    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
+  },
+};
+
+export const deleteItem: Action = async (ctx, req) => {
+  checkRequest(req, schema);
+  checkExpressionParams(req, ['ConditionExpression'], ['Expected']);
+  const key = checkItem(req.Key);
+  if (req.ReturnValues != null && req.ReturnValues !== 'ALL_OLD' && req.ReturnValues !== 'NONE') {
+    throw validation('ReturnValues can only be ALL_OLD or NONE');
+  }
+  const expectedCond = expectedToAst(req.Expected, req.ConditionalOperator);
+  const cond = parseExpressions(req).condition ?? expectedCond;
+  const meta = await requireTable(ctx, req.TableName as string);
+  checkKey(meta.schema, key);
+  const sk = storageKey(meta.schema, key);
+  let old: Item | undefined;
+  if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
+    old = await ctx.engine.mutate(meta, sk, (current) => {
+      checkCondition(ctx, meta, req, cond, current);
+      return { write: current ? null : undefined, result: current };
+    });
+  } else {
+    await ctx.engine.deleteItem(meta, sk);
+  }
+  return withFields(
+    {},
+    {
+      Attributes: req.ReturnValues === 'ALL_OLD' ? old : undefined,
+      ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old)),
+    },
+  );
+};

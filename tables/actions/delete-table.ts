@@ -1,0 +1,20 @@
+// DeleteTable: the storage goes at once; the answer describes the table as DELETING,
+// as DynamoDB does.
+import { checkRequest, tableName, type Schema } from '../validate.ts';
+import { requireTable, type Action } from './context.ts';
+import { describe } from './describe-table.ts';
+
+export const schema: Schema = { TableName: tableName };
+
+export const deleteTable: Action = async (ctx, req) => {
+  checkRequest(req, schema);
+  const name = req.TableName as string;
+  const meta = await requireTable(
+    ctx,
+    name,
+    `Requested resource not found: Table: ${name} not found`,
+  );
+  const description = await describe(ctx.engine, meta);
+  await ctx.engine.deleteTable(meta);
+  return { TableDescription: { ...description, TableStatus: 'DELETING' } };
+};

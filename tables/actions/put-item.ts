@@ -1,0 +1,59 @@
+// PutItem: replaces the whole item. Unconditional puts that return nothing are a
+// blind write; anything that needs the old item goes through the engine's
+// read-modify-write so the check and the write are one linearizable step.
+import { validation } from '../errors.ts';
+import { checkExpressionParams, parseExpressions } from '../expressions/request.ts';
+import { expectedToAst } from '../legacy.ts';
+import { checkRequest, type Schema } from '../validate.ts';
+import { checkItem, checkItemKey, itemSize, maxItemSize, type Item } from '../values.ts';
+import {
+  consumedCapacity,
+  requireTable,
+  storageKey,
+  withFields,
+  writeUnitsFor,
+  type Action,
+} from './context.ts';
+import { checkCondition, writeSchema } from './item-common.ts';
+
+export const schema: Schema = {
+  ...writeSchema,
+  Item: { type: 'AttrMap', notNull: true },
+  ReturnValues: {
+    type: 'String',
+    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
+  },
+};
+
+export const putItem: Action = async (ctx, req) => {
+  checkRequest(req, schema);
+  checkExpressionParams(req, ['ConditionExpression'], ['Expected']);
+  const item = checkItem(req.Item);
+  if (req.ReturnValues != null && req.ReturnValues !== 'ALL_OLD' && req.ReturnValues !== 'NONE') {
+    throw validation('ReturnValues can only be ALL_OLD or NONE');
+  }
+  if (itemSize(item) > maxItemSize)
+    throw validation('Item size has exceeded the maximum allowed size');
+  const expectedCond = expectedToAst(req.Expected, req.ConditionalOperator);
+  const cond = parseExpressions(req).condition ?? expectedCond;
+  const meta = await requireTable(ctx, req.TableName as string);
+  checkItemKey(meta.schema, item);
+  const key = storageKey(meta.schema, item);
+  let old: Item | undefined;
+  if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
+    // On sqlite reading the old item is nearly free and makes capacity exact.
+    old = await ctx.engine.mutate(meta, key, (current) => {
+      checkCondition(ctx, meta, req, cond, current);
+      return { write: item, result: current };
+    });
+  } else {
+    await ctx.engine.putItem(meta, key, item);
+  }
+  return withFields(
+    {},
+    {
+      Attributes: req.ReturnValues === 'ALL_OLD' ? old : undefined,
+      ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old, item)),
+    },
+  );
+};

@@ -1,0 +1,115 @@
+// Scan, with parallel segments: segment s of n reads its own slice of the
+// partition-hash space (storage/segments.ts), so n workers cover the table once.
+import { validation } from '../errors.ts';
+import { checkExpressionParams, parseExpressions } from '../expressions/request.ts';
+import { attributesToGetToPaths, conditionsToAst } from '../legacy.ts';
+import {
+  attrMap,
+  attributesToGet,
+  checkRequest,
+  condition,
+  conditionalOperator,
+  expression,
+  returnConsumedCapacity,
+  stringMap,
+  tableName,
+  type Schema,
+} from '../validate.ts';
+import { checkItem, checkKey, type Item } from '../values.ts';
+import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
+import { checkSelect, pageResponse, readPage } from './read-page.ts';
+
+export const schema: Schema = {
+  TableName: tableName,
+  IndexName: { type: 'String', regex: '[a-zA-Z0-9_.-]+', minLength: 3, maxLength: 255 },
+  Select: {
+    type: 'String',
+    enum: ['SPECIFIC_ATTRIBUTES', 'COUNT', 'ALL_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBUTES'],
+  },
+  AttributesToGet: attributesToGet,
+  Limit: { type: 'Integer', min: 1 },
+  ConsistentRead: { type: 'Boolean' },
+  ScanFilter: condition,
+  ConditionalOperator: conditionalOperator,
+  ExclusiveStartKey: attrMap,
+  ReturnConsumedCapacity: returnConsumedCapacity,
+  TotalSegments: { type: 'Integer', min: 1, max: 1000000 },
+  Segment: { type: 'Integer', min: 0, max: 999999 },
+  ProjectionExpression: expression,
+  FilterExpression: expression,
+  ExpressionAttributeNames: stringMap,
+  ExpressionAttributeValues: attrMap,
+};
+
+export const scan: Action = async (ctx, req) => {
+  checkRequest(req, schema);
+  checkExpressionParams(
+    req,
+    ['ProjectionExpression', 'FilterExpression'],
+    ['AttributesToGet', 'ScanFilter', 'ConditionalOperator'],
+  );
+  const legacyPaths = attributesToGetToPaths(req.AttributesToGet);
+  const legacyFilter = conditionsToAst(req.ScanFilter, req.ConditionalOperator);
+  const startKey = req.ExclusiveStartKey == null ? undefined : checkItem(req.ExclusiveStartKey);
+  const segment = req.Segment as number | undefined;
+  const total = req.TotalSegments as number | undefined;
+  if (segment != null && total == null) {
+    throw validation(
+      'The TotalSegments parameter is required but was not present in the request when Segment parameter is present',
+    );
+  }
+  if (total != null) {
+    if (segment == null) {
+      throw validation(
+        'The Segment parameter is required but was not present in the request when parameter TotalSegments is present',
+      );
+    }
+    if (segment >= total) {
+      throw validation(
+        `The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: ${segment} is not less than TotalSegments: ${total}`,
+      );
+    }
+  }
+  const parsed = parseExpressions(req);
+  const projection = parsed.projection ?? legacyPaths;
+  const countOnly = checkSelect(
+    req.Select,
+    projection !== undefined,
+    legacyPaths !== undefined,
+    req.IndexName,
+  );
+  const meta = await requireTable(ctx, req.TableName as string);
+  if (startKey) {
+    try {
+      checkKey(meta.schema, startKey);
+    } catch (err) {
+      throw validation(`The provided starting key is invalid: ${(err as Error).message}`);
+    }
+  }
+  const page = await readPage({
+    schema: meta.schema,
+    limit: req.Limit as number | undefined,
+    filter: parsed.filter ?? legacyFilter,
+    projection,
+    countOnly,
+    fetch: (after: Item | undefined, limit: number) => {
+      const from = after ?? startKey;
+      return ctx.engine.scan(meta, {
+        segment: segment ?? 0,
+        totalSegments: total ?? 1,
+        after: from && storageKey(meta.schema, from),
+        limit,
+      });
+    },
+  });
+  const out = pageResponse(page, countOnly);
+  const cc = consumedCapacity(
+    ctx,
+    req,
+    meta.name,
+    'read',
+    readUnits(page.bytes, req.ConsistentRead === true),
+  );
+  if (cc) out.ConsumedCapacity = cc;
+  return out;
+};

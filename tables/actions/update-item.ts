@@ -1,0 +1,88 @@
+// UpdateItem: always a read-modify-write through the engine, so concurrent updates
+// of one item (counters, list appends) never lose each other's changes.
+import { validation } from '../errors.ts';
+import { applyUpdate, updatedPaths } from '../expressions/evaluate.ts';
+import { checkExpressionParams, parseExpressions } from '../expressions/request.ts';
+import { attributeUpdatesToAst, expectedToAst } from '../legacy.ts';
+import { checkRequest, expression, type Schema } from '../validate.ts';
+import { checkItem, checkKey, itemSize, maxItemSize, valuesEqual, type Item } from '../values.ts';
+import {
+  consumedCapacity,
+  requireTable,
+  returnedAttributes,
+  storageKey,
+  withFields,
+  writeUnitsFor,
+  type Action,
+} from './context.ts';
+import { checkCondition, writeSchema } from './item-common.ts';
+
+export const schema: Schema = {
+  ...writeSchema,
+  Key: { type: 'AttrMap', notNull: true },
+  ReturnValues: {
+    type: 'String',
+    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
+  },
+  AttributeUpdates: {
+    type: 'Map',
+    items: {
+      type: 'Struct',
+      fields: {
+        Action: { type: 'String', enum: ['ADD', 'PUT', 'DELETE'] },
+        Value: { type: 'Attr' },
+      },
+    },
+  },
+  UpdateExpression: expression,
+};
+
+export const updateItem: Action = async (ctx, req) => {
+  checkRequest(req, schema);
+  checkExpressionParams(
+    req,
+    ['UpdateExpression', 'ConditionExpression'],
+    ['AttributeUpdates', 'Expected'],
+  );
+  const key = checkItem(req.Key);
+  const legacyUpdate = attributeUpdatesToAst(req.AttributeUpdates);
+  const expectedCond = expectedToAst(req.Expected, req.ConditionalOperator);
+  const parsed = parseExpressions(req);
+  const update = parsed.update ?? legacyUpdate;
+  const cond = parsed.condition ?? expectedCond;
+  const meta = await requireTable(ctx, req.TableName as string);
+  checkKey(meta.schema, key);
+  const keyNames = [meta.schema.hash.name, meta.schema.range?.name].filter(Boolean) as string[];
+  for (const p of update ? updatedPaths(update) : []) {
+    const top = p.elems[0] as string;
+    if (keyNames.includes(top)) {
+      throw validation(`Cannot update attribute ${top}. This attribute is part of the key`);
+    }
+  }
+  const { old, next } = await ctx.engine.mutate(meta, storageKey(meta.schema, key), (current) => {
+    checkCondition(ctx, meta, req, cond, current);
+    const base: Item = { ...(current ?? {}), ...key };
+    const next = update ? applyUpdate(update, base) : base;
+    for (const k of keyNames) {
+      if (!valuesEqual(next[k]!, key[k]!)) {
+        throw validation(`Cannot update attribute ${k}. This attribute is part of the key`);
+      }
+    }
+    if (itemSize(next) > maxItemSize) {
+      throw validation('Item size to update has exceeded the maximum allowed size');
+    }
+    return { write: next, result: { old: current, next } };
+  });
+  return withFields(
+    {},
+    {
+      Attributes: returnedAttributes(
+        req.ReturnValues,
+        old,
+        next,
+        update ? updatedPaths(update) : [],
+      ),
+      ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old, next)),
+    },
+  );
+};

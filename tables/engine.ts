@@ -1,0 +1,23 @@
+// Opens the configured storage engine. The CQL engine (and cassandra-driver) is
+// loaded only when asked for, so `selfless dev` on sqlite never pays for it.
+import type { StorageEngine } from './storage/engine.ts';
+import { openSqliteEngine } from './storage/sqlite/engine.ts';
+
+export type EngineConfig =
+  | { engine: 'sqlite'; file?: string }
+  | {
+      engine: 'cql';
+      contactPoints: string[];
+      localDataCenter: string;
+      keyspace: string;
+      /** CQL replication map; default SimpleStrategy with one replica. */
+      replication?: Record<string, string | number>;
+      /** Every write through LWT (slower, never mixes LWT and plain writes). */
+      alwaysUseLwt?: boolean;
+    };
+
+export async function openEngine(config: EngineConfig): Promise<StorageEngine> {
+  if (config.engine === 'sqlite') return openSqliteEngine(config.file ?? ':memory:');
+  const { openCqlEngine } = await import('./storage/cql/engine.ts');
+  return openCqlEngine(config);
+}

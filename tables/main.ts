@@ -1,0 +1,94 @@
+// `selfless tables`: the table service alone, with /metrics.
+import { parseArgs } from 'node:util';
+import { makeLogger } from '../lib/log.ts';
+import { openEngine, type EngineConfig } from './engine.ts';
+import { startTablesServer } from './server.ts';
+
+const help = `Usage: selfless tables [options]
+
+Serves the DynamoDB API (JSON 1.0) and GET /metrics.
+
+Options:
+  --port N                    listen port (default 8000)
+  --host H                    listen address (default 127.0.0.1)
+  --engine sqlite|cql         storage engine (default sqlite)
+  --sqlite-file F             sqlite database file (default: in memory)
+  --cql-contact-points L      comma-separated host:port list (cql)
+  --cql-local-datacenter D    local data center (default datacenter1)
+  --cql-keyspace K            keyspace (default selfless_tables)
+  --cql-always-lwt            every write through LWT (see docs/tables.md)
+  --access-keys L             require SigV4: comma-separated KEY:SECRET pairs
+                              (or SELFLESS_TABLES_ACCESS_KEYS)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      engine: { type: 'string', default: 'sqlite' },
+      'sqlite-file': { type: 'string' },
+      'cql-contact-points': { type: 'string' },
+      'cql-local-datacenter': { type: 'string', default: 'datacenter1' },
+      'cql-keyspace': { type: 'string', default: 'selfless_tables' },
+      'cql-always-lwt': { type: 'boolean', default: false },
+      'access-keys': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const log = makeLogger('tables');
+  let config: EngineConfig;
+  if (values.engine === 'cql') {
+    const points = (values['cql-contact-points'] ?? process.env.CQL_CONTACT_POINTS ?? '')
+      .split(',')
+      .filter(Boolean);
+    if (!points.length) {
+      process.stderr.write('selfless tables: --cql-contact-points is required with --engine cql\n');
+      return 2;
+    }
+    config = {
+      engine: 'cql',
+      contactPoints: points,
+      localDataCenter: values['cql-local-datacenter']!,
+      keyspace: values['cql-keyspace']!,
+      alwaysUseLwt: values['cql-always-lwt'],
+    };
+  } else if (values.engine === 'sqlite') {
+    config = { engine: 'sqlite', file: values['sqlite-file'] };
+  } else {
+    process.stderr.write(`selfless tables: unknown engine '${values.engine}'\n`);
+    return 2;
+  }
+  const keys = values['access-keys'] ?? process.env.SELFLESS_TABLES_ACCESS_KEYS;
+  const auth = keys
+    ? {
+        credentials: Object.fromEntries(
+          keys.split(',').map((pair) => {
+            const i = pair.indexOf(':');
+            return [pair.slice(0, i), pair.slice(i + 1)];
+          }),
+        ),
+      }
+    : undefined;
+  const engine = await openEngine(config);
+  const server = await startTablesServer({
+    engine,
+    port: Number(values.port),
+    host: values.host,
+    auth,
+    log,
+    defaultMetrics: true,
+  });
+  log.info('table service listening', { url: server.url, engine: config.engine, auth: !!auth });
+  await new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
+  await server.close();
+  await engine.close();
+  return 0;
+}

@@ -1,0 +1,66 @@
+// The table service on its own HTTP server: the DynamoDB API on every path, plus
+// GET /metrics for Prometheus.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../lib/log.ts';
+import { makeTablesHandler } from './http.ts';
+import type { StorageEngine } from './storage/engine.ts';
+
+export interface TablesServer {
+  url: string;
+  server: Server;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function startTablesServer(opts: {
+  engine: StorageEngine;
+  port?: number;
+  host?: string;
+  auth?: { credentials: Record<string, string> };
+  log?: Logger;
+  defaultMetrics?: boolean;
+}): Promise<TablesServer> {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const handler = makeTablesHandler({
+    engine: opts.engine,
+    registry,
+    auth: opts.auth,
+    log: opts.log,
+  });
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+      return;
+    }
+    handler(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    registry,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

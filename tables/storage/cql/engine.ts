@@ -1,0 +1,278 @@
+// The production engine: cassandra-driver against ScyllaDB (Apache Cassandra in the
+// tests here). One CQL table per DynamoDB table:
+//
+//   items_<id> (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))
+//
+// pk and sk hold the key bytes of values.ts keyBytes, whose unsigned byte order is
+// DynamoDB's order for all three key types, so the blob clustering order is the
+// Query order. (text would also compare by bytes in Cassandra, but one encoding for
+// S, N and B keeps both engines and the bound arithmetic identical.) `item` is the
+// whole item as DynamoDB JSON; `v` is a fresh timeuuid on every write.
+//
+// Read-modify-write is compare-and-set on `v` through LWT (Paxos): read at SERIAL,
+// decide, write `IF v = <read v>` (or `IF NOT EXISTS`), retry on conflict. Since
+// every write stamps a new v, an applied CAS proves nobody wrote in between, and a
+// CAS that timed out is resolved by reading v back at SERIAL.
+import cassandra from 'cassandra-driver';
+import type { Item } from '../../values.ts';
+import type {
+  Mutation,
+  QuerySpec,
+  ScanSpec,
+  StorageEngine,
+  StorageKey,
+  TableMeta,
+} from '../engine.ts';
+
+const { consistencies } = cassandra.types;
+type Row = cassandra.types.Row;
+
+export interface CqlEngineConfig {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  replication?: Record<string, string | number>;
+  alwaysUseLwt?: boolean;
+  /** Extra cassandra-driver options (timeouts, policies). */
+  clientOptions?: Partial<cassandra.ClientOptions>;
+}
+
+const metaTtlMs = 2000;
+const maxCasAttempts = 100;
+
+function quoteReplication(r: Record<string, string | number>): string {
+  return (
+    '{' +
+    Object.entries(r)
+      .map(([k, v]) => `'${k.replace(/'/g, "''")}': '${String(v).replace(/'/g, "''")}'`)
+      .join(', ') +
+    '}'
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isCasTimeout(err: unknown): boolean {
+  const e = err as { code?: number; writeType?: string; consistencies?: number };
+  // WriteTimeout (0x1100) of a CAS write, or a Paxos read timeout: outcome unknown.
+  return e?.code === 0x1100 || e?.code === 0x1200 || /timeout|timed out/i.test(String(err));
+}
+
+export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEngine> {
+  if (!/^[a-zA-Z][a-zA-Z0-9_]{0,47}$/.test(config.keyspace)) {
+    throw new Error(`invalid CQL keyspace name: ${config.keyspace}`);
+  }
+  const client = new cassandra.Client({
+    contactPoints: config.contactPoints,
+    localDataCenter: config.localDataCenter,
+    queryOptions: {
+      consistency: consistencies.localQuorum,
+      serialConsistency: consistencies.localSerial,
+      prepare: true,
+    },
+    ...config.clientOptions,
+  });
+  await client.connect();
+  const ks = config.keyspace;
+  const replication = config.replication ?? { class: 'SimpleStrategy', replication_factor: 1 };
+  await client.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${quoteReplication(replication)}`,
+  );
+  await client.execute(
+    `CREATE TABLE IF NOT EXISTS ${ks}.selfless_tables (name text PRIMARY KEY, meta text)`,
+  );
+
+  const metas = new Map<string, { meta: TableMeta; at: number }>();
+  const table = (meta: TableMeta) => `${ks}.items_${meta.id}`;
+  const exec = (q: string, params: unknown[], opts: cassandra.QueryOptions = {}) =>
+    client.execute(q, params, { prepare: true, ...opts });
+  const parseItem = (row: Row | undefined): Item | undefined =>
+    row ? (JSON.parse(row.item as string) as Item) : undefined;
+
+  const readSerial = async (meta: TableMeta, key: StorageKey) => {
+    const rs = await exec(
+      `SELECT item, v FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
+      [key.hash, key.range],
+      {
+        consistency: consistencies.localSerial,
+      },
+    );
+    return rs.first() ?? undefined;
+  };
+
+  const plainPut = (meta: TableMeta, key: StorageKey, item: Item) =>
+    exec(`INSERT INTO ${table(meta)} (pk, sk, item, v) VALUES (?, ?, ?, ?)`, [
+      key.hash,
+      key.range,
+      JSON.stringify(item),
+      cassandra.types.TimeUuid.now(),
+    ]);
+
+  async function mutate<T>(
+    meta: TableMeta,
+    key: StorageKey,
+    decide: (current: Item | undefined) => Mutation<T>,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const row = await readSerial(meta, key);
+      const m = decide(parseItem(row));
+      if (m.write === undefined || (m.write === null && !row)) return m.result;
+      const v = cassandra.types.TimeUuid.now();
+      let q: string;
+      let params: unknown[];
+      if (m.write === null) {
+        q = `DELETE FROM ${table(meta)} WHERE pk = ? AND sk = ? IF v = ?`;
+        params = [key.hash, key.range, row!.v];
+      } else if (!row) {
+        q = `INSERT INTO ${table(meta)} (pk, sk, item, v) VALUES (?, ?, ?, ?) IF NOT EXISTS`;
+        params = [key.hash, key.range, JSON.stringify(m.write), v];
+      } else {
+        q = `UPDATE ${table(meta)} SET item = ?, v = ? WHERE pk = ? AND sk = ? IF v = ?`;
+        params = [JSON.stringify(m.write), v, key.hash, key.range, row.v];
+      }
+      try {
+        const rs = await exec(q, params);
+        if (rs.first()?.['[applied]'] === true) return m.result;
+      } catch (err) {
+        if (!isCasTimeout(err)) throw err;
+        // The CAS may or may not have been applied: our own v (or, for a delete,
+        // the row being gone) is the proof.
+        const now = await readSerial(meta, key);
+        if (m.write === null ? !now : now?.v?.toString() === v.toString()) return m.result;
+      }
+      if (attempt >= maxCasAttempts) {
+        throw new Error(`contention: ${maxCasAttempts} compare-and-set attempts lost`);
+      }
+      await sleep(Math.random() * Math.min(50, 2 + attempt * 2));
+    }
+  }
+
+  return {
+    kind: 'cql',
+    async createTable(meta) {
+      await client.execute(
+        `CREATE TABLE IF NOT EXISTS ${table(meta)} (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))`,
+      );
+      const rs = await exec(
+        `INSERT INTO ${ks}.selfless_tables (name, meta) VALUES (?, ?) IF NOT EXISTS`,
+        [meta.name, JSON.stringify(meta)],
+      );
+      if (rs.first()?.['[applied]'] !== true) {
+        await client.execute(`DROP TABLE IF EXISTS ${table(meta)}`);
+        return false;
+      }
+      metas.set(meta.name, { meta, at: Date.now() });
+      return true;
+    },
+    async getTable(name) {
+      const cached = metas.get(name);
+      if (cached && Date.now() - cached.at < metaTtlMs) return cached.meta;
+      const row = (
+        await exec(`SELECT meta FROM ${ks}.selfless_tables WHERE name = ?`, [name])
+      ).first();
+      if (!row) {
+        metas.delete(name);
+        return undefined;
+      }
+      const meta = JSON.parse(row.meta as string) as TableMeta;
+      metas.set(name, { meta, at: Date.now() });
+      return meta;
+    },
+    async listTables() {
+      const names: string[] = [];
+      let pageState: string | undefined;
+      do {
+        const rs = await exec(`SELECT name FROM ${ks}.selfless_tables`, [], {
+          fetchSize: 1000,
+          pageState,
+        });
+        for (const row of rs.rows) names.push(row.name as string);
+        pageState = rs.pageState ?? undefined;
+      } while (pageState);
+      return names.sort();
+    },
+    async updateTable(meta) {
+      await exec(`UPDATE ${ks}.selfless_tables SET meta = ? WHERE name = ?`, [
+        JSON.stringify(meta),
+        meta.name,
+      ]);
+      metas.set(meta.name, { meta, at: Date.now() });
+    },
+    async deleteTable(meta) {
+      await exec(`DELETE FROM ${ks}.selfless_tables WHERE name = ?`, [meta.name]);
+      metas.delete(meta.name);
+      await client.execute(`DROP TABLE IF EXISTS ${table(meta)}`);
+    },
+    async tableStats() {
+      return undefined;
+    },
+    async getItem(meta, key) {
+      const rs = await exec(`SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [
+        key.hash,
+        key.range,
+      ]);
+      return parseItem(rs.first() ?? undefined);
+    },
+    async putItem(meta, key, item) {
+      if (config.alwaysUseLwt) await mutate(meta, key, () => ({ write: item, result: undefined }));
+      else await plainPut(meta, key, item);
+    },
+    async deleteItem(meta, key) {
+      if (config.alwaysUseLwt) await mutate(meta, key, () => ({ write: null, result: undefined }));
+      else await exec(`DELETE FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [key.hash, key.range]);
+    },
+    mutate,
+    async query(meta, spec: QuerySpec) {
+      let q = `SELECT item FROM ${table(meta)} WHERE pk = ?`;
+      const params: unknown[] = [spec.hash];
+      if (spec.lower) {
+        q += ` AND sk ${spec.lower.inclusive ? '>=' : '>'} ?`;
+        params.push(spec.lower.bytes);
+      }
+      if (spec.upper) {
+        q += ` AND sk ${spec.upper.inclusive ? '<=' : '<'} ?`;
+        params.push(spec.upper.bytes);
+      }
+      q += ` ORDER BY sk ${spec.forward ? 'ASC' : 'DESC'} LIMIT ?`;
+      params.push(spec.limit);
+      const rs = await exec(q, params, { fetchSize: spec.limit + 1 });
+      return rs.rows.map((r) => JSON.parse(r.item as string) as Item);
+    },
+    async scan(meta, spec: ScanSpec) {
+      // Segments split the Murmur3 token ring [-2^63, 2^63) into equal parts.
+      const span = 2n ** 64n;
+      const n = BigInt(spec.totalSegments);
+      const s = BigInt(spec.segment);
+      const from = -(2n ** 63n) + (s * span) / n;
+      const to = -(2n ** 63n) + ((s + 1n) * span) / n - 1n;
+      const long = (x: bigint) => cassandra.types.Long.fromString(x.toString());
+      const out: Item[] = [];
+      const opts = { fetchSize: spec.limit + 1 };
+      if (spec.after) {
+        const rest = await exec(
+          `SELECT item FROM ${table(meta)} WHERE pk = ? AND sk > ? LIMIT ?`,
+          [spec.after.hash, spec.after.range, spec.limit],
+          opts,
+        );
+        for (const r of rest.rows) out.push(JSON.parse(r.item as string) as Item);
+        if (out.length >= spec.limit) return out;
+        const rs = await exec(
+          `SELECT item FROM ${table(meta)} WHERE token(pk) > token(?) AND token(pk) <= ? LIMIT ?`,
+          [spec.after.hash, long(to), spec.limit - out.length],
+          opts,
+        );
+        for (const r of rs.rows) out.push(JSON.parse(r.item as string) as Item);
+        return out;
+      }
+      const rs = await exec(
+        `SELECT item FROM ${table(meta)} WHERE token(pk) >= ? AND token(pk) <= ? LIMIT ?`,
+        [long(from), long(to), spec.limit],
+        opts,
+      );
+      return rs.rows.map((r) => JSON.parse(r.item as string) as Item);
+    },
+    async close() {
+      await client.shutdown();
+    },
+  };
+}

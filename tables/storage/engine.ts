@@ -1,0 +1,79 @@
+// The one interface both storage engines implement. Keys arrive as bytes whose
+// unsigned order is DynamoDB's order (values.ts keyBytes), so engines never need
+// to know DynamoDB types: hash key bytes pick the partition, range key bytes sort
+// within it (empty when the table has no range key).
+import type { Item, KeySchema } from '../values.ts';
+
+export interface TableMeta {
+  name: string;
+  /** Engine-side name of the table's storage, stable for the table's life. */
+  id: string;
+  schema: KeySchema;
+  /** The DynamoDB TableDescription, without ItemCount/TableSizeBytes. */
+  description: Record<string, unknown>;
+  tags: Record<string, string>;
+}
+
+export interface StorageKey {
+  hash: Buffer;
+  range: Buffer;
+}
+
+export interface Bound {
+  bytes: Buffer;
+  inclusive: boolean;
+}
+
+export interface QuerySpec {
+  hash: Buffer;
+  lower?: Bound;
+  upper?: Bound;
+  forward: boolean;
+  limit: number;
+}
+
+export interface ScanSpec {
+  segment: number;
+  totalSegments: number;
+  /** Resume strictly after this key (ExclusiveStartKey). */
+  after?: StorageKey;
+  limit: number;
+}
+
+/** What a read-modify-write decides: write an item, delete (null), or nothing. */
+export interface Mutation<T> {
+  write?: Item | null;
+  result: T;
+}
+
+export interface StorageEngine {
+  readonly kind: 'sqlite' | 'cql';
+  /** false when a table of that name exists already. */
+  createTable(meta: TableMeta): Promise<boolean>;
+  getTable(name: string): Promise<TableMeta | undefined>;
+  /** Table names in ascending order. */
+  listTables(): Promise<string[]>;
+  updateTable(meta: TableMeta): Promise<void>;
+  deleteTable(meta: TableMeta): Promise<void>;
+  /** Item count and bytes, or undefined when the engine cannot tell cheaply. */
+  tableStats(meta: TableMeta): Promise<{ count: number; bytes: number } | undefined>;
+
+  getItem(meta: TableMeta, key: StorageKey): Promise<Item | undefined>;
+  putItem(meta: TableMeta, key: StorageKey, item: Item): Promise<void>;
+  deleteItem(meta: TableMeta, key: StorageKey): Promise<void>;
+  /**
+   * Atomic read-modify-write of one item: `decide` sees the current item and its
+   * outcome is written only if nobody wrote the item in between (linearizable).
+   * `decide` may throw (a failed condition): then nothing is written.
+   */
+  mutate<T>(
+    meta: TableMeta,
+    key: StorageKey,
+    decide: (current: Item | undefined) => Mutation<T>,
+  ): Promise<T>;
+  /** Items of one partition in range-key order, at most `limit`. */
+  query(meta: TableMeta, spec: QuerySpec): Promise<Item[]>;
+  /** Items of one segment in the engine's scan order, at most `limit`. */
+  scan(meta: TableMeta, spec: ScanSpec): Promise<Item[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,174 @@
+// The embedded engine (better-sqlite3): one SQLite table per DynamoDB table,
+// keyed (partition hash, hash key bytes, range key bytes) WITHOUT ROWID, so a
+// GetItem is one b-tree lookup, a Query one range read and a segment of a Scan one
+// contiguous range. better-sqlite3 is synchronous and Node runs one statement at a
+// time, so a read-modify-write without an await in the middle is atomic.
+import Database from 'better-sqlite3';
+import type { Item } from '../../values.ts';
+import type {
+  Mutation,
+  QuerySpec,
+  ScanSpec,
+  StorageEngine,
+  StorageKey,
+  TableMeta,
+} from '../engine.ts';
+import { partitionHash, segmentRange } from '../segments.ts';
+
+type Statement = Database.Statement;
+
+export function openSqliteEngine(file = ':memory:'): StorageEngine {
+  const db = new Database(file);
+  if (file !== ':memory:') {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.exec('CREATE TABLE IF NOT EXISTS selfless_tables (name TEXT PRIMARY KEY, meta TEXT NOT NULL)');
+  const metaGet = db.prepare<[string], { meta: string }>(
+    'SELECT meta FROM selfless_tables WHERE name = ?',
+  );
+  const metaInsert = db.prepare(
+    'INSERT INTO selfless_tables (name, meta) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  );
+  const metaUpdate = db.prepare('UPDATE selfless_tables SET meta = ? WHERE name = ?');
+  const metaDelete = db.prepare('DELETE FROM selfless_tables WHERE name = ?');
+  const metaList = db.prepare<[], { name: string }>(
+    'SELECT name FROM selfless_tables ORDER BY name',
+  );
+  const statements = new Map<string, Statement>();
+  const metas = new Map<string, TableMeta>();
+
+  const ident = (meta: TableMeta) => `"items_${meta.id}"`;
+  const stmt = (meta: TableMeta, shape: string, sql: () => string): Statement => {
+    const k = meta.id + '|' + shape;
+    let s = statements.get(k);
+    if (!s) {
+      s = db.prepare(sql());
+      statements.set(k, s);
+    }
+    return s;
+  };
+  const parse = (row: { item: string } | undefined): Item | undefined =>
+    row ? (JSON.parse(row.item) as Item) : undefined;
+  const get = (meta: TableMeta, key: StorageKey) =>
+    parse(
+      stmt(
+        meta,
+        'get',
+        () => `SELECT item FROM ${ident(meta)} WHERE h = ? AND pk = ? AND sk = ?`,
+      ).get(partitionHash(key.hash), key.hash, key.range) as { item: string } | undefined,
+    );
+  const put = (meta: TableMeta, key: StorageKey, item: Item) =>
+    stmt(
+      meta,
+      'put',
+      () => `INSERT OR REPLACE INTO ${ident(meta)} (h, pk, sk, item) VALUES (?, ?, ?, ?)`,
+    ).run(partitionHash(key.hash), key.hash, key.range, JSON.stringify(item));
+  const del = (meta: TableMeta, key: StorageKey) =>
+    stmt(meta, 'delete', () => `DELETE FROM ${ident(meta)} WHERE h = ? AND pk = ? AND sk = ?`).run(
+      partitionHash(key.hash),
+      key.hash,
+      key.range,
+    );
+  const forget = (meta: TableMeta) => {
+    metas.delete(meta.name);
+    for (const k of [...statements.keys()]) if (k.startsWith(meta.id + '|')) statements.delete(k);
+  };
+
+  return {
+    kind: 'sqlite',
+    async createTable(meta) {
+      return db.transaction(() => {
+        if (metaInsert.run(meta.name, JSON.stringify(meta)).changes === 0) return false;
+        db.exec(
+          `CREATE TABLE ${ident(meta)} (h INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, ` +
+            'item TEXT NOT NULL, PRIMARY KEY (h, pk, sk)) WITHOUT ROWID',
+        );
+        return true;
+      })();
+    },
+    async getTable(name) {
+      let meta = metas.get(name);
+      if (!meta) {
+        const row = metaGet.get(name);
+        if (!row) return undefined;
+        meta = JSON.parse(row.meta) as TableMeta;
+        metas.set(name, meta);
+      }
+      return meta;
+    },
+    async listTables() {
+      return metaList.all().map((r) => r.name);
+    },
+    async updateTable(meta) {
+      metaUpdate.run(JSON.stringify(meta), meta.name);
+      metas.set(meta.name, meta);
+    },
+    async deleteTable(meta) {
+      db.transaction(() => {
+        metaDelete.run(meta.name);
+        db.exec(`DROP TABLE IF EXISTS ${ident(meta)}`);
+      })();
+      forget(meta);
+    },
+    async tableStats(meta) {
+      const row = stmt(
+        meta,
+        'stats',
+        () =>
+          `SELECT count(*) AS count, coalesce(sum(length(item)), 0) AS bytes FROM ${ident(meta)}`,
+      ).get() as { count: number; bytes: number };
+      return row;
+    },
+    async getItem(meta, key) {
+      return get(meta, key);
+    },
+    async putItem(meta, key, item) {
+      put(meta, key, item);
+    },
+    async deleteItem(meta, key) {
+      del(meta, key);
+    },
+    async mutate<T>(
+      meta: TableMeta,
+      key: StorageKey,
+      decide: (current: Item | undefined) => Mutation<T>,
+    ): Promise<T> {
+      const m = decide(get(meta, key));
+      if (m.write === null) del(meta, key);
+      else if (m.write) put(meta, key, m.write);
+      return m.result;
+    },
+    async query(meta, spec: QuerySpec) {
+      const { lower, upper, forward } = spec;
+      const shape = `q${lower ? (lower.inclusive ? 'L' : 'l') : ''}${upper ? (upper.inclusive ? 'U' : 'u') : ''}${forward ? 'f' : 'r'}`;
+      const s = stmt(meta, shape, () => {
+        let sql = `SELECT item FROM ${ident(meta)} WHERE h = ? AND pk = ?`;
+        if (lower) sql += ` AND sk ${lower.inclusive ? '>=' : '>'} ?`;
+        if (upper) sql += ` AND sk ${upper.inclusive ? '<=' : '<'} ?`;
+        return sql + ` ORDER BY sk ${forward ? 'ASC' : 'DESC'} LIMIT ?`;
+      });
+      const args: unknown[] = [partitionHash(spec.hash), spec.hash];
+      if (lower) args.push(lower.bytes);
+      if (upper) args.push(upper.bytes);
+      args.push(spec.limit);
+      return (s.all(...args) as { item: string }[]).map((r) => JSON.parse(r.item) as Item);
+    },
+    async scan(meta, spec: ScanSpec) {
+      const { from, to } = segmentRange(spec.segment, spec.totalSegments);
+      const { after } = spec;
+      const s = stmt(meta, after ? 'scanAfter' : 'scan', () => {
+        let sql = `SELECT item FROM ${ident(meta)} WHERE h >= ? AND h < ?`;
+        if (after) sql += ' AND (h, pk, sk) > (?, ?, ?)';
+        return sql + ' ORDER BY h, pk, sk LIMIT ?';
+      });
+      const args: unknown[] = [from, to];
+      if (after) args.push(partitionHash(after.hash), after.hash, after.range);
+      args.push(spec.limit);
+      return (s.all(...args) as { item: string }[]).map((r) => JSON.parse(r.item) as Item);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
