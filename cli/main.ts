@@ -6,13 +6,6 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const notYet =
-  (issue: number, what: string): Command['run'] =>
-  async () => {
-    process.stderr.write(`selfless: ${what} is not built yet (tracked in issue #${issue})\n`);
-    return 2;
-  };
-
 export const commands: Record<string, Command> = {
   dev: {
     summary: 'run functions and tables on one machine, one port (default 4566)',
@@ -24,7 +17,7 @@ export const commands: Record<string, Command> = {
   },
   tables: {
     summary: 'the DynamoDB-compatible table service',
-    run: notYet(5, 'the table service'),
+    run: async (args) => (await import('../tables/main.ts')).run(args),
   },
   operator: {
     summary: 'reconciles Function and Table resources in a cluster',
