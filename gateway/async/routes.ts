@@ -4,10 +4,10 @@
 //   GET  /2019-09-25/functions/{name}/dead-letters/{requestId}
 //   POST /2019-09-25/functions/{name}/dead-letters/{requestId}/redrive
 //   POST /2019-09-25/functions/{name}/dead-letters/redrive?MaxItems=N   (all, newest first)
-import { Router, json, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { LIMITS, type FunctionEventInvokeConfig } from '../../lib/function.ts';
 import { LambdaError, lambdaErrors, sendLambdaError } from '../errors.ts';
-import { resolveFunction } from '../invoke.ts';
+import { requestBody, resolveFunction } from '../invoke.ts';
 import { functionArn, type Account } from '../invoker.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import { isDefaultConfig, type EventInvokeConfigs } from './config.ts';
@@ -148,28 +148,29 @@ export function makeAsyncRoutes(deps: {
   const { registry, account, store, configs, clock } = deps;
   const router = Router();
   const fnOf = (req: Request) => resolveFunction(registry, account, String(req.params.name));
-  const jsonBody = json({ type: () => true, limit: '64kb' });
   const base = '/2019-09-25/functions/:name';
 
-  const body = (req: Request): ApiConfig => {
-    const b: unknown = req.body;
+  // The Lambda API middleware has read the body already (app.ts).
+  const body = (res: Response): ApiConfig => {
+    const text = requestBody(res).toString('utf8');
+    let b: unknown = {};
+    try {
+      if (text !== '') b = JSON.parse(text);
+    } catch {
+      b = undefined;
+    }
     if (typeof b !== 'object' || b === null || Array.isArray(b)) {
-      throw new LambdaError(
-        400,
-        'InvalidRequestContentException',
-        'Could not parse request body into json',
-      );
+      throw lambdaErrors.invalidJson('the request body must be a JSON object');
     }
     return b as ApiConfig;
   };
 
   router.put(
     `${base}/event-invoke-config`,
-    jsonBody,
     wrap(async (req, res) => {
       const fn = fnOf(req);
       // Put replaces the whole configuration: what the request leaves out is reset.
-      const config = applyApiConfig(defaults(), body(req));
+      const config = applyApiConfig(defaults(), body(res));
       const saved = await configs.put(fn.name, config, clock());
       res.json(apiShape(functionArn(account, fn.name), saved.config, saved.lastModified));
     }),
@@ -177,11 +178,10 @@ export function makeAsyncRoutes(deps: {
 
   router.post(
     `${base}/event-invoke-config`,
-    jsonBody,
     wrap(async (req, res) => {
       const fn = fnOf(req);
       const current = await configs.effective(fn);
-      const saved = await configs.put(fn.name, applyApiConfig(current, body(req)), clock());
+      const saved = await configs.put(fn.name, applyApiConfig(current, body(res)), clock());
       res.json(apiShape(functionArn(account, fn.name), saved.config, saved.lastModified));
     }),
   );

@@ -5,7 +5,8 @@ import {
   type FunctionDefinition,
   type FunctionEventInvokeConfig,
 } from '../../lib/function.ts';
-import type { InvocationResult } from '../../lib/worker-channel.ts';
+import type { InvocationResult, WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
+import type { Driver } from '../pool.ts';
 import { lambdaErrors } from '../errors.ts';
 import type { InvokeOutcome, InvokeRequest } from '../invoker.ts';
 
@@ -69,4 +70,43 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export type Handler = (event: unknown) => Promise<unknown>;
+
+/** A driver whose environments run JavaScript handlers in this process. */
+export function inlineDriver(handlers: Record<string, Handler>): Driver {
+  return {
+    name: 'inline',
+    start(fn: FunctionDefinition, worker: WorkerIdentity, hub: WorkerChannel) {
+      const abort = new AbortController();
+      const exited = (async () => {
+        for (;;) {
+          let inv;
+          try {
+            inv = await hub.next(worker, abort.signal);
+          } catch {
+            return;
+          }
+          let payload: unknown;
+          let failed = false;
+          try {
+            payload = await handlers[fn.name]!(JSON.parse(inv.payload.toString()));
+          } catch (err) {
+            failed = true;
+            payload = { errorType: 'Error', errorMessage: (err as Error).message };
+          }
+          await hub.complete(worker, {
+            requestId: inv.requestId,
+            payload: Buffer.from(JSON.stringify(payload ?? null)),
+            ...(failed && { functionError: 'Unhandled' as const }),
+            durationMs: 1,
+            billedDurationMs: 1,
+            maxMemoryUsedMB: 1,
+          });
+        }
+      })();
+      return Promise.resolve({ exited, stop: () => Promise.resolve(abort.abort()) });
+    },
+  };
 }
