@@ -19,7 +19,7 @@ export function makeLogger(
 ): Logger {
   const min =
     order[opts.level ?? ((process.env.SELFLESS_LOG_LEVEL as Level | undefined) || 'info')];
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = opts.write ?? writeStderr;
   const base = { component, ...opts.base };
   const emit = (level: Level, msg: string, fields?: Fields) => {
     if (order[level] < min) return;
@@ -38,6 +38,30 @@ export function makeLogger(
     child: (fields) => makeLogger(component, { ...opts, base: { ...opts.base, ...fields } }),
   };
 }
+
+// Lines are gathered and written once per event-loop turn: under load a component
+// logs several lines per request, and stderr writes to a pipe or file are
+// synchronous system calls. Whatever is pending is flushed when the process exits.
+let pending: string[] = [];
+let scheduled = false;
+
+function flush(): void {
+  scheduled = false;
+  if (pending.length === 0) return;
+  const chunk = pending.join('');
+  pending = [];
+  process.stderr.write(chunk);
+}
+
+function writeStderr(line: string): void {
+  pending.push(line + '\n');
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flush);
+  }
+}
+
+process.on('exit', flush);
 
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
