@@ -144,7 +144,14 @@ export class RuntimeProcess {
       });
       this.child.once('exit', (code, signal) => {
         this.dead = true;
-        resolveExit({ code, signal });
+        // Output written just before the exit may still be in the pipes: wait for
+        // them to close, but not for a grandchild that keeps them open.
+        const done = () => {
+          clearTimeout(timer);
+          resolveExit({ code, signal });
+        };
+        const timer = setTimeout(done, 50);
+        this.child.once('close', done);
       });
     });
     splitLines(this.child.stdout!, onLine);
