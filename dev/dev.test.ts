@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DynamoDBClient, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { makeLogger } from '../lib/log.ts';
 import { ManifestError, startDev, type DevServer } from './main.ts';
@@ -81,6 +82,30 @@ spec:
         export const handler = async (event) => {
           const out = await lambda.send(new InvokeCommand({ FunctionName: 'greet', Payload: JSON.stringify({ name: event.name }) }));
           return { endpoint: process.env.AWS_ENDPOINT_URL_LAMBDA, inner: JSON.parse(Buffer.from(out.Payload).toString()) };
+        };
+---
+apiVersion: selfless.dev/v1alpha1
+kind: Table
+metadata: { name: notes }
+spec:
+  attributeDefinitions: [{ attributeName: id, attributeType: S }]
+  keySchema: [{ attributeName: id, keyType: HASH }]
+---
+apiVersion: selfless.dev/v1alpha1
+kind: Function
+metadata: { name: read-note }
+spec:
+  runtime: nodejs20.x
+  handler: index.handler
+  timeout: 10
+  code:
+    inline:
+      index.js: |
+        const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
+        const db = new DynamoDBClient({});
+        exports.handler = async (event) => {
+          const out = await db.send(new GetItemCommand({ TableName: 'notes', Key: { id: { S: event.id } } }));
+          return out.Item ? out.Item.text.S : null;
         };
 ---
 apiVersion: selfless.dev/v1alpha1
@@ -184,6 +209,29 @@ describe('selfless dev', () => {
     const out = await invoke('caller', { name: 'nested' });
     assert.equal(out.FunctionError, undefined, JSON.stringify(out.body));
     assert.deepEqual(out.body, { endpoint: dev.url, inner: { hello: 'nested', fn: 'greet' } });
+  });
+
+  test('Table manifests are created and served on the same port; a function reads them through AWS_ENDPOINT_URL_DYNAMODB', async () => {
+    const ddb = new DynamoDBClient({
+      endpoint: dev.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    try {
+      const tables = await ddb.send(new ListTablesCommand({}));
+      assert.deepEqual(tables.TableNames, ['notes']);
+      await ddb.send(
+        new PutItemCommand({
+          TableName: 'notes',
+          Item: { id: { S: 'n1' }, text: { S: 'remember' } },
+        }),
+      );
+    } finally {
+      ddb.destroy();
+    }
+    const out = await invoke('read-note', { id: 'n1' });
+    assert.equal(out.FunctionError, undefined, JSON.stringify(out.body));
+    assert.equal(out.body, 'remember');
   });
 
   test('a handler that does not exist is reported as Runtime.HandlerNotFound', async () => {

@@ -8,8 +8,12 @@ import { makeLogger } from '../lib/log.ts';
 import { DEFAULT_ACCOUNT, makeGateway, type Gateway } from '../gateway/app.ts';
 import { makeProcessDriver } from '../gateway/drivers/process.ts';
 import { checkReservation, DEFAULT_QUOTAS } from '../gateway/limiter.ts';
+import { makeGatewayMetrics } from '../gateway/metrics.ts';
 import { FunctionRegistry } from '../gateway/registry.ts';
-import { loadManifests } from './manifests.ts';
+import { createTableInput, tableNameOf, type TableSpec } from '../operator/table/builders.ts';
+import { openEngine } from '../tables/engine.ts';
+import { isTablesRequest, makeTablesHandler } from '../tables/http.ts';
+import { loadManifests, type TableManifest } from './manifests.ts';
 
 const HELP = `Usage: selfless dev [dir] [options]
 
@@ -20,12 +24,16 @@ Options:
   --host H                 address to bind (default 127.0.0.1)
   --idle-timeout S         stop environments idle this many seconds (default 600)
   --account-concurrency N  the account's concurrency limit (default 1000)
+  --tables-file F          keep tables in this SQLite file (default: in memory)
   -h, --help               this help
 `;
 
 export interface DevServer {
   url: string;
   gateway: Gateway;
+  /** Names of the tables created from the manifests. */
+  tables: string[];
+  tablesFile?: string;
   server: Server;
   close(): Promise<void>;
 }
@@ -36,6 +44,8 @@ export interface DevOptions {
   host: string;
   idleTimeoutMs: number;
   accountLimit: number;
+  /** SQLite file for the tables; in memory when absent. */
+  tablesFile?: string;
   log?: ReturnType<typeof makeLogger>;
 }
 
@@ -77,19 +87,77 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
     },
   });
   for (const fn of manifests.functions) registry.put(fn);
-  const gateway = makeGateway({ registry, driver, log, quotas, idleTimeoutMs: opts.idleTimeoutMs });
-  server.on('request', gateway.app);
+  // One /metrics for everything on the port: the tables register on the gateway's registry.
+  const metrics = makeGatewayMetrics();
+  const gateway = makeGateway({
+    registry,
+    driver,
+    log,
+    quotas,
+    metrics,
+    idleTimeoutMs: opts.idleTimeoutMs,
+  });
+  const engine = await openEngine({
+    engine: 'sqlite',
+    ...(opts.tablesFile && { file: opts.tablesFile }),
+  });
+  const tables = makeTablesHandler({ engine, registry: metrics.registry, log });
+  server.on('request', (req, res) =>
+    isTablesRequest(req) ? tables(req, res) : gateway.app(req, res),
+  );
 
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    await gateway.close();
+    await engine.close();
+  };
+  const tableErrors = await createTables(url, manifests.tables);
+  if (tableErrors.length > 0) {
+    await close();
+    throw new ManifestError(tableErrors);
+  }
   return {
     url,
     gateway,
     server,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await gateway.close();
-    },
+    tables: manifests.tables.map((t) => t.name),
+    ...(opts.tablesFile && { tablesFile: opts.tablesFile }),
+    close,
   };
+}
+
+/** Creates the manifests' tables through the DynamoDB API itself; existing ones stay. */
+async function createTables(url: string, tables: TableManifest[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const { DynamoDBClient, CreateTableCommand, ResourceInUseException } =
+    await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient({
+    endpoint: url,
+    region: DEFAULT_ACCOUNT.region,
+    credentials: { accessKeyId: 'selfless', secretAccessKey: 'selfless' },
+  });
+  const errors: string[] = [];
+  try {
+    for (const t of tables) {
+      try {
+        const spec = t.spec as unknown as TableSpec;
+        await client.send(
+          new CreateTableCommand(
+            createTableInput(spec, tableNameOf({ metadata: { name: t.name }, spec })),
+          ),
+        );
+      } catch (err) {
+        if (err instanceof ResourceInUseException) continue;
+        errors.push(
+          `${t.file}: Table ${t.name}: ${(err as Error).name}: ${(err as Error).message}`,
+        );
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return errors;
 }
 
 export class ManifestError extends Error {
@@ -110,7 +178,7 @@ function banner(dev: DevServer, dir: string): string {
       `  ${fn.name} (${fn.spec.runtime})${routes.length ? `  routes: ${routes.join(', ')}` : ''}`,
     );
   }
-  const first = fns[0];
+  const first = fns.find((f) => f.name === 'hello') ?? fns[0];
   if (first) {
     lines.push(
       '',
@@ -130,6 +198,12 @@ function banner(dev: DevServer, dir: string): string {
       }
     }
   }
+  if (dev.tables.length > 0) {
+    lines.push(
+      '',
+      `Tables: ${dev.tables.join(', ')} (${dev.tablesFile ? `in ${dev.tablesFile}` : 'in memory: --tables-file F keeps them'})`,
+    );
+  }
   lines.push('', 'Ctrl-C stops everything.');
   return lines.join('\n') + '\n';
 }
@@ -145,6 +219,7 @@ export async function main(argv: string[]): Promise<number> {
         host: { type: 'string', default: '127.0.0.1' },
         'idle-timeout': { type: 'string', default: '600' },
         'account-concurrency': { type: 'string', default: '1000' },
+        'tables-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -174,6 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       host: args.values.host!,
       idleTimeoutMs: Number(args.values['idle-timeout']) * 1000,
       accountLimit: Number(args.values['account-concurrency']),
+      ...(args.values['tables-file'] && { tablesFile: resolve(args.values['tables-file']) }),
       log,
     });
   } catch (err) {
