@@ -165,7 +165,7 @@ function parseDow(expression: string, text: string): DayRule {
     }
     return (y, m, d) => weekday(y, m, d) === n && Math.ceil(d / 7) === k;
   }
-  if (/[LW#]/.test(text)) {
+  if (/[LW#]/.test(text.toUpperCase().replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, ''))) {
     throw new ScheduleExpressionError(
       `${expression}: day-of-week takes L, nL or n#k alone, got ${JSON.stringify(text)}`,
     );
@@ -200,7 +200,8 @@ function parseCron(expression: string, body: string): Schedule {
     [FIELDS.month, month],
     [FIELDS.year, year],
   ] as const) {
-    if (/[?LW#]/.test(t)) {
+    // L and W are refused as values below; month names (JUL) contain them.
+    if (/[?#]/.test(t)) {
       throw new ScheduleExpressionError(`${expression}: ${f.name} does not take ? L W #`);
     }
   }
