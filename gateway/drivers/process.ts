@@ -9,6 +9,7 @@ import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
 import { Agent } from '../../runtime-images/agent/agent.ts';
+import { resolvePython } from '../../runtime-images/agent/runtime-process.ts';
 import { materializeCode } from '../code.ts';
 import type { Driver, EnvironmentHandle } from '../pool.ts';
 
@@ -37,6 +38,9 @@ function provideAwsSdk(scratch: string): void {
 export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
   const scratch = mkdtempSync(join(opts.scratchDir ?? tmpdir(), 'selfless-dev-'));
   provideAwsSdk(scratch);
+  // Finding the real python3 behind a shim costs one interpreter start: pay it now,
+  // not in the first Python cold start.
+  void resolvePython();
   // One copy of the code per definition: environments of the same version share it.
   const codeDirs = new WeakMap<FunctionDefinition, string>();
   const functionLog =
