@@ -1,0 +1,208 @@
+// bench/invoke: a no-op function invoked through the gateway (`selfless dev`,
+// process driver) against the baseline, a bare node:http server running the same
+// handler, both measured in this run on this machine with autocannon (raw HTTP) in
+// its own process. Then cold starts of Node.js and Python functions against the
+// baseline of starting the bare interpreter.
+//
+//   node --import tsx bench/invoke/run.ts [--duration 10]
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { promisify } from 'node:util';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, cold: { type: 'string', default: '10' } },
+});
+const duration = Number(values.duration);
+const coldRuns = Number(values.cold);
+
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+function startChild(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(child);
+  let out = '';
+  return new Promise((ok, fail) => {
+    const t = setTimeout(
+      () => fail(new Error(`${cmd} ${args.join(' ')}: not ready: ${out}`)),
+      30_000,
+    );
+    child.stdout!.on('data', (c) => {
+      out += c;
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(t);
+        ok({ child, match: m });
+      }
+    });
+  });
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(url: string, connections: number, seconds: number): Promise<Load> {
+  const { stdout } = await run(
+    join(root, 'node_modules', '.bin', 'autocannon'),
+    [
+      '--json',
+      '-c',
+      String(connections),
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      'content-type=application/json',
+      '-b',
+      '{"n":1}',
+      url,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const r = JSON.parse(stdout) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    non2xx: number;
+  };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+  };
+}
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+
+async function main(): Promise<void> {
+  const bare = await startChild(
+    process.execPath,
+    [join(root, 'bench/invoke/bare-server.mjs')],
+    /^(\d+)\n/,
+  );
+  const bareUrl = `http://127.0.0.1:${bare.match[1]}/`;
+  const dev = await startChild(
+    process.execPath,
+    [
+      join(root, 'bin/selfless.js'),
+      'dev',
+      join(root, 'bench/invoke'),
+      '--port',
+      '0',
+      '--idle-timeout',
+      '3600',
+    ],
+    /on (http:\/\/\S+)/,
+  );
+  const gwUrl = `${dev.match[1]}/2015-03-31/functions/noop/invocations`;
+
+  // Warm both (and start the function's environments) before measuring.
+  await load(bareUrl, 32, 2);
+  await load(gwUrl, 32, 2);
+
+  console.log(`bench/invoke: no-op handler, ${duration} s per run, autocannon raw HTTP POST`);
+  console.log('clients  target              req/s     p50 ms   p99 ms   errors');
+  const results: Record<string, { bare: Load; gw: Load }> = {};
+  for (const c of [1, 32]) {
+    const b = await load(bareUrl, c, duration);
+    const g = await load(gwUrl, c, duration);
+    results[c] = { bare: b, gw: g };
+    console.log(
+      `${String(c).padStart(7)}  bare node:http   ${fmt(b.rps, 0).padStart(9)}  ${fmt(b.p50).padStart(8)} ${fmt(b.p99).padStart(8)}   ${b.errors + b.non2xx}`,
+    );
+    console.log(
+      `${String(c).padStart(7)}  selfless gateway ${fmt(g.rps, 0).padStart(9)}  ${fmt(g.p50).padStart(8)} ${fmt(g.p99).padStart(8)}   ${g.errors + g.non2xx}`,
+    );
+  }
+  const one = results[1]!;
+  const many = results[32]!;
+  console.log(`added p50 at 1 client: ${fmt(one.gw.p50 - one.bare.p50)} ms (goal <= 1 ms)`);
+  console.log(
+    `throughput at 32 clients: ${fmt((100 * many.gw.rps) / many.bare.rps, 1)} % of bare (goal >= 35 %)`,
+  );
+  dev.child.kill('SIGINT');
+  bare.child.kill('SIGTERM');
+
+  await coldStarts();
+}
+
+/** Cold start: first invoke of a function no environment exists for yet. */
+async function coldStarts(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'selfless-bench-cold-'));
+  const docs: string[] = [];
+  for (let i = 0; i < coldRuns; i++) {
+    docs.push(`apiVersion: selfless.dev/v1alpha1
+kind: Function
+metadata: { name: cold-node-${i} }
+spec: { runtime: nodejs20.x, handler: index.handler, code: { inline: { index.mjs: "export const handler = async () => 1;" } } }`);
+    docs.push(`apiVersion: selfless.dev/v1alpha1
+kind: Function
+metadata: { name: cold-python-${i} }
+spec: { runtime: python3.12, handler: app.handler, code: { inline: { app.py: "def handler(event, context):\\n    return 1\\n" } } }`);
+  }
+  writeFileSync(join(dir, 'cold.yaml'), docs.join('\n---\n'));
+  const dev = await startChild(
+    process.execPath,
+    [join(root, 'bin/selfless.js'), 'dev', dir, '--port', '0'],
+    /on (http:\/\/\S+)/,
+  );
+  const base = dev.match[1]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const bareStart = async (cmd: string, args: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < coldRuns; i++) {
+      const t0 = performance.now();
+      await run(cmd, args);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
+  console.log(
+    `\ncold start, median of ${coldRuns} (first invoke of a new function, client-observed)`,
+  );
+  for (const [runtime, bare] of [
+    ['node', await bareStart(process.execPath, ['-e', '0'])],
+    ['python', await bareStart('python3', ['-c', '0'])],
+  ] as const) {
+    const total: number[] = [];
+    const init: number[] = [];
+    for (let i = 0; i < coldRuns; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/2015-03-31/functions/cold-${runtime}-${i}/invocations`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'x-amz-log-type': 'Tail' },
+      });
+      await res.arrayBuffer();
+      total.push(performance.now() - t0);
+      const log = Buffer.from(res.headers.get('x-amz-log-result') ?? '', 'base64').toString();
+      const m = /Init Duration: ([\d.]+) ms/.exec(log);
+      if (m) init.push(Number(m[1]));
+    }
+    console.log(
+      `${runtime.padEnd(7)} first invoke ${fmt(median(total), 1)} ms, Init Duration ${fmt(median(init), 1)} ms; ` +
+        `bare interpreter start ${fmt(bare, 1)} ms; ratio ${fmt(median(total) / bare)}x (goal <= 150 ms)`,
+    );
+  }
+  dev.child.kill('SIGINT');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main();
