@@ -9,6 +9,12 @@ import { DEFAULT_ACCOUNT, makeGateway, type Gateway } from '../gateway/app.ts';
 import { makeProcessDriver } from '../gateway/drivers/process.ts';
 import { checkReservation, DEFAULT_QUOTAS } from '../gateway/limiter.ts';
 import { makeGatewayMetrics } from '../gateway/metrics.ts';
+import { MemoryEventStore } from '../gateway/async/memory-store.ts';
+import { connectRedis } from '../gateway/async/redis.ts';
+import { RedisEventStore } from '../gateway/async/redis-store.ts';
+import { makeAsync } from '../gateway/async/service.ts';
+import { RedisLimiter } from '../gateway/limiter-redis.ts';
+import { scheduleTriggers, upcoming } from '../gateway/schedules/scheduler.ts';
 import { FunctionRegistry } from '../gateway/registry.ts';
 import { createTableInput, tableNameOf, type TableSpec } from '../operator/table/builders.ts';
 import { openEngine } from '../tables/engine.ts';
@@ -25,6 +31,8 @@ Options:
   --idle-timeout S         stop environments idle this many seconds (default 600)
   --account-concurrency N  the account's concurrency limit (default 1000)
   --tables-file F          keep tables in this SQLite file (default: in memory)
+  --redis URL              keep async events (Event invocations, schedules) and count
+                           concurrency in this Redis (default: in memory, lost on restart)
   -h, --help               this help
 `;
 
@@ -46,6 +54,8 @@ export interface DevOptions {
   accountLimit: number;
   /** SQLite file for the tables; in memory when absent. */
   tablesFile?: string;
+  /** Redis for async events and concurrency; an in-process queue when absent. */
+  redisUrl?: string;
   log?: ReturnType<typeof makeLogger>;
 }
 
@@ -89,12 +99,25 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   for (const fn of manifests.functions) registry.put(fn);
   // One /metrics for everything on the port: the tables register on the gateway's registry.
   const metrics = makeGatewayMetrics();
+  const redis = opts.redisUrl ? await connectRedis(opts.redisUrl, log) : undefined;
+  if (!redis) {
+    log.warn(
+      'async events are kept in memory: they do not survive a restart (--redis URL keeps them)',
+    );
+  }
   const gateway = makeGateway({
     registry,
     driver,
     log,
     quotas,
     metrics,
+    async: makeAsync({
+      store: redis ? new RedisEventStore(redis) : new MemoryEventStore(),
+      scheduleCheckMs: 1_000,
+    }),
+    ...(redis && {
+      limiter: new RedisLimiter(redis, quotas, () => registry.reservedTotal(), { log }),
+    }),
     idleTimeoutMs: opts.idleTimeoutMs,
   });
   const engine = await openEngine({
@@ -198,6 +221,21 @@ function banner(dev: DevServer, dir: string): string {
       }
     }
   }
+  const schedules = scheduleTriggers(dev.gateway.registry);
+  if (schedules.length > 0) {
+    lines.push('', 'Schedules (UTC, next firings):');
+    for (const t of schedules) {
+      const next = upcoming(t, Date.now(), 3).map((at) => new Date(at).toISOString().slice(0, 16));
+      lines.push(`  ${t.fn.name} ${t.schedule.expression}: ${next.join(', ') || 'none'}`);
+    }
+  }
+  const durable = dev.gateway.async?.store.durable;
+  lines.push(
+    '',
+    durable
+      ? 'Async events (Event invocations, schedules) are kept in Redis.'
+      : 'Async events (Event invocations, schedules) are kept in memory: they do not survive a restart.',
+  );
   if (dev.tables.length > 0) {
     lines.push(
       '',
@@ -220,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
         'idle-timeout': { type: 'string', default: '600' },
         'account-concurrency': { type: 'string', default: '1000' },
         'tables-file': { type: 'string' },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -250,6 +289,7 @@ export async function main(argv: string[]): Promise<number> {
       idleTimeoutMs: Number(args.values['idle-timeout']) * 1000,
       accountLimit: Number(args.values['account-concurrency']),
       ...(args.values['tables-file'] && { tablesFile: resolve(args.values['tables-file']) }),
+      ...(args.values.redis && { redisUrl: args.values.redis }),
       log,
     });
   } catch (err) {
