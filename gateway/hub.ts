@@ -86,8 +86,10 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
   invoke(pending: PendingInvocation): Promise<InvocationResult> {
     return new Promise((resolve) => {
       const waiting: Waiting = { pending, resolve };
+      // The most recently parked worker first: its runtime is warm in every cache,
+      // and the ones that stay parked age enough for the pool to reap them.
       const parked = this.parked.get(pending.functionName) ?? [];
-      const i = parked.findIndex((p) => this.canTake(p.worker));
+      const i = parked.findLastIndex((p) => this.canTake(p.worker));
       const worker = i < 0 ? undefined : parked.splice(i, 1)[0];
       if (worker) {
         this.deliver(worker, waiting);
