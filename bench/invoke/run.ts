@@ -1,8 +1,12 @@
 // bench/invoke: a no-op function invoked through the gateway (`selfless dev`,
-// process driver) against the baseline, a bare node:http server running the same
-// handler, both measured in this run on this machine with autocannon (raw HTTP) in
-// its own process. Then cold starts of Node.js and Python functions against the
-// baseline of starting the bare interpreter.
+// process driver) against two baselines measured in the same run on this machine
+// with autocannon (raw HTTP) in its own process:
+//   bare  - a node:http server running the same handler in-process (one exchange);
+//   floor - the least a Lambda-style platform can do: a dispatcher handing each
+//           call to one of 32 runtime processes (our Node.js bootstrap) over the
+//           Runtime API paths (three exchanges), with nothing else.
+// Then cold starts of Node.js and Python functions against the baseline of
+// starting the bare interpreter.
 //
 //   node --import tsx bench/invoke/run.ts [--duration 10]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
 
   // Warm both (and start the function's environments) before measuring.
   await load(bareUrl, 32, 2);
+  await load(floorUrl, 32, 2);
   await load(gwUrl, 32, 2);
 
   console.log(`bench/invoke: no-op handler, ${duration} s per run, autocannon raw HTTP POST`);
