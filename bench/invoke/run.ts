@@ -102,6 +102,12 @@ async function main(): Promise<void> {
     /^(\d+)\n/,
   );
   const bareUrl = `http://127.0.0.1:${bare.match[1]}/`;
+  const floor = await startChild(
+    process.execPath,
+    [join(root, 'bench/invoke/floor-server.mjs'), '32'],
+    /^(\d+)\n/,
+  );
+  const floorUrl = `http://127.0.0.1:${floor.match[1]}/`;
   const dev = await startChild(
     process.execPath,
     [
@@ -117,7 +123,7 @@ async function main(): Promise<void> {
   );
   const gwUrl = `${dev.match[1]}/2015-03-31/functions/noop/invocations`;
 
-  // Warm both (and start the function's environments) before measuring.
+  // Warm all three (and start the function's environments) before measuring.
   await load(bareUrl, 32, 2);
   await load(floorUrl, 32, 2);
   await load(gwUrl, 32, 2);
