@@ -10,6 +10,10 @@ import { DEFAULT_ACCOUNT, makeGateway } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { makeProcessDriver } from './drivers/process.ts';
 import { checkReservation, DEFAULT_QUOTAS } from './limiter.ts';
+import { connectRedis } from './async/redis.ts';
+import { RedisEventStore } from './async/redis-store.ts';
+import { makeAsync } from './async/service.ts';
+import { RedisLimiter } from './limiter-redis.ts';
 import { FunctionRegistry } from './registry.ts';
 
 const HELP = `Usage: selfless gateway --manifests DIR [options]
@@ -27,6 +31,9 @@ Options:
   --idle-timeout S         stop environments idle this long (default 600)
   --region R               region in ARNs (default us-east-1)
   --account-id ID          12-digit account id in ARNs (default 000000000000)
+  --redis URL              Redis for async events (Event invocations, schedules) and
+                           concurrency counted across every gateway replica; without
+                           it Event invocations are refused and quotas are per replica
 
 Environment:
   SELFLESS_ACCESS_KEYS     AKID:SECRET[,AKID:SECRET...]: when set, Lambda API calls
@@ -49,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
         'idle-timeout': { type: 'string', default: '600' },
         region: { type: 'string', default: DEFAULT_ACCOUNT.region },
         'account-id': { type: 'string', default: DEFAULT_ACCOUNT.accountId },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -103,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   }
 
+  const redis = values.redis ? await connectRedis(values.redis, log) : undefined;
   const port = Number(values.port);
   const publicUrl = `http://127.0.0.1:${port}`;
   const gateway = makeGateway({
@@ -112,6 +121,10 @@ export async function main(argv: string[]): Promise<number> {
     account,
     idleTimeoutMs: Number(values['idle-timeout']) * 1000,
     ...(authenticate && { authenticate }),
+    ...(redis && {
+      async: makeAsync({ store: new RedisEventStore(redis) }),
+      limiter: new RedisLimiter(redis, quotas, () => registry.reservedTotal(), { log }),
+    }),
     ...(values.workers === 'process'
       ? {
           driver: makeProcessDriver({
@@ -139,13 +152,17 @@ export async function main(argv: string[]): Promise<number> {
     functions: registry.list().map((f) => f.name),
     workers: values.workers,
     sigv4: authenticate !== undefined,
+    redis: redis !== undefined,
   });
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
       server.closeAllConnections();
       server.close();
-      void gateway.close().then(done);
+      void gateway
+        .close()
+        .then(() => redis?.disconnect())
+        .then(() => done());
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
