@@ -45,8 +45,6 @@ export class Informer<T extends Obj = Obj> {
   private synced!: Promise<void>;
   private markSynced!: () => void;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Lists performed, including relists after 410: observable by tests and metrics. */
-  lists = 0;
 
   constructor(
     private readonly kc: k8s.KubeConfig,
@@ -82,12 +80,6 @@ export class Informer<T extends Obj = Obj> {
     this.stopped = true;
     this.abort?.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
-  }
-
-  /** Forgets the resourceVersion so the next watch starts from the given one (tests of 410). */
-  resumeFrom(resourceVersion: string): void {
-    this.resourceVersion = resourceVersion;
-    this.abort?.abort();
   }
 
   private resetSynced(): void {
@@ -131,7 +123,6 @@ export class Informer<T extends Obj = Obj> {
     let text = '';
     for await (const c of res) text += String(c);
     const list = JSON.parse(text) as ObjList;
-    this.lists++;
     const seen = new Set<string>();
     for (const item of list.items) {
       const key = keyOf(item);

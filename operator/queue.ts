@@ -49,7 +49,6 @@ export class WorkQueue {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
-    t.unref();
     this.timers.set(key, t);
   }
 

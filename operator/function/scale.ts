@@ -29,24 +29,32 @@ export function desiredReplicas(i: ScaleInput): number {
  */
 export class DemandWindow {
   private readonly samples = new Map<string, { at: number; demand: number }[]>();
+  /** The last answer given per key, so a change (up, or aging out) is reported once. */
+  private readonly reported = new Map<string, number>();
   private known = false;
 
   constructor(private readonly windowMs: number) {}
 
   /** One complete report (functions absent from it had no demand). Returns keys whose recent demand changed. */
   record(report: Map<string, number>, now = Date.now()): string[] {
-    const keys = new Set([...report.keys(), ...this.samples.keys()]);
+    const wasKnown = this.known;
+    this.known = true;
     const changed: string[] = [];
-    for (const key of keys) {
-      const before = this.known ? this.recent(key, now).demand : undefined;
+    for (const key of new Set([
+      ...report.keys(),
+      ...this.samples.keys(),
+      ...this.reported.keys(),
+    ])) {
       const list = (this.samples.get(key) ?? []).filter((s) => now - s.at < this.windowMs);
       const d = report.get(key) ?? 0;
       if (d > 0) list.push({ at: now, demand: d });
       if (list.length > 0) this.samples.set(key, list);
       else this.samples.delete(key);
-      if (this.recent(key, now).demand !== before) changed.push(key);
+      const demand = this.recent(key, now).demand!;
+      if (!wasKnown || this.reported.get(key) !== demand) changed.push(key);
+      if (demand > 0) this.reported.set(key, demand);
+      else this.reported.delete(key);
     }
-    this.known = true;
     return changed;
   }
 

@@ -1,0 +1,67 @@
+// The gateway's read-only view of Function resources in cluster mode: a watch that
+// turns each custom object into a FunctionDefinition with parseFunctionManifest (the
+// same validation `selfless dev` applies to files) and reports puts and removals.
+// An object that fails validation is reported as removed, with its errors, so the
+// gateway never serves a definition the operator refuses.
+import * as k8s from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../../crds/schema.ts';
+import {
+  formatErrors,
+  parseFunctionManifest,
+  type FunctionDefinition,
+} from '../../lib/function.ts';
+import { makeLogger, type Logger } from '../../lib/log.ts';
+import { Informer, keyOf, type Obj } from '../../operator/informer.ts';
+
+export type FunctionChange =
+  | { type: 'put'; fn: FunctionDefinition }
+  | { type: 'remove'; namespace: string; name: string; error?: string };
+
+export interface FunctionWatch {
+  /** Resolves once every existing Function has been reported. */
+  ready: Promise<void>;
+  /** The valid definitions known now. */
+  list(): FunctionDefinition[];
+  stop(): void;
+}
+
+export function watchFunctions(
+  kubeconfig: string | k8s.KubeConfig,
+  onChange: (change: FunctionChange) => void,
+  opts: { namespace?: string; log?: Logger } = {},
+): FunctionWatch {
+  const kc = typeof kubeconfig === 'string' ? fromFile(kubeconfig) : kubeconfig;
+  const log = opts.log ?? makeLogger('gateway-cluster');
+  const ns = opts.namespace ? `/namespaces/${opts.namespace}` : '';
+  const informer = new Informer<Obj>(kc, { path: `/apis/${GROUP}/${VERSION}${ns}/functions`, log });
+  const valid = new Map<string, FunctionDefinition>();
+  informer.on((obj, type) => {
+    const key = keyOf(obj);
+    const [namespace, name] = [obj.metadata!.namespace!, obj.metadata!.name!];
+    if (type === 'deleted') {
+      if (valid.delete(key)) onChange({ type: 'remove', namespace, name });
+      return;
+    }
+    const parsed = parseFunctionManifest(obj);
+    if (parsed.ok) {
+      valid.set(key, parsed.value);
+      onChange({ type: 'put', fn: parsed.value });
+    } else {
+      const error = formatErrors(parsed.errors);
+      log.warn('function not served: invalid spec', { namespace, name, error });
+      if (valid.delete(key)) onChange({ type: 'remove', namespace, name, error });
+    }
+  });
+  informer.start();
+  return {
+    ready: informer.hasSynced(),
+    list: () => [...valid.values()],
+    stop: () => informer.stop(),
+  };
+}
+
+function fromFile(path: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
