@@ -3,6 +3,7 @@
 // validation that applies Lambda's limits. `parseFunction` turns untrusted input
 // (a manifest from a file, a custom object from the API server) into a complete,
 // defaulted `FunctionDefinition` or a list of errors naming each field and limit.
+import { parseSchedule } from './schedule-expression.ts';
 
 export const RUNTIMES = [
   'nodejs20.x',
@@ -365,7 +366,7 @@ function parseTriggers(input: unknown, c: Checker): Trigger[] {
         c.fail(`${p}.http.path`, 'must start with /');
         return;
       }
-      if (!/^(\/([^/{}]+|\{[a-zA-Z_][a-zA-Z0-9_]*\+?\}))*\/?$/.test(path)) {
+      if (!/^(\/([^/{}]+|\{[a-zA-Z_][a-zA-Z0-9_]*\}))*(\/\{[a-zA-Z_][a-zA-Z0-9_]*\+\})?\/?$/.test(path)) {
         c.fail(
           `${p}.http.path`,
           `segments must be literal or {name} (greedy {name+} last), got ${path}`,
@@ -375,8 +376,14 @@ function parseTriggers(input: unknown, c: Checker): Trigger[] {
       out.push({ http: { method: method as HttpMethod, path } });
     } else if (isObject(t.schedule)) {
       const expr = t.schedule.expression;
-      if (typeof expr !== 'string' || !/^(rate|cron)\(.+\)$/.test(expr)) {
+      if (typeof expr !== 'string') {
         c.fail(`${p}.schedule.expression`, 'must be rate(...) or cron(...)');
+        return;
+      }
+      try {
+        parseSchedule(expr);
+      } catch (err) {
+        c.fail(`${p}.schedule.expression`, (err as Error).message);
         return;
       }
       const s: { expression: string; input?: unknown } = { expression: expr };

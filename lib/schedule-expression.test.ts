@@ -2,7 +2,7 @@
 // times from a fixed instant (all UTC), or the error for what EventBridge refuses.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseSchedule, ScheduleExpressionError } from './expression.ts';
+import { parseSchedule, ScheduleExpressionError } from './schedule-expression.ts';
 
 const from = Date.parse('2026-02-26T10:17:30Z'); // a Thursday
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { EventStore } from '../async/store.ts';
 import type { Account } from '../invoker.ts';
 import type { FunctionRegistry } from '../registry.ts';
-import { parseSchedule, type Schedule } from './expression.ts';
+import { parseSchedule, type Schedule } from '../../lib/schedule-expression.ts';
 
 export interface ScheduleTrigger {
   fn: FunctionDefinition;
