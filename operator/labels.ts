@@ -7,3 +7,5 @@ export const FIELD_MANAGER = 'selfless-operator';
 
 export const deploymentName = (fn: string) => `fn-${fn}`;
 export const configMapName = (fn: string) => `fn-${fn}-code`;
+export const configName = (fn: string) => `fn-${fn}-config`;
+export const tokenSecretName = (fn: string) => `fn-${fn}-token`;

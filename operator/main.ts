@@ -37,6 +37,8 @@ export interface OperatorOptions {
   region: string;
   runtimeImages: Record<string, string>;
   agentImage: string;
+  /** The gateway's worker-channel token, handed to workers through a Secret per function. */
+  workerToken?: string;
   demandIntervalMs: number;
   scaleDownWindowMs: number;
   maxReplicas: number;
@@ -93,6 +95,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
         region: opts.region,
         runtimeImages: opts.runtimeImages,
         agentImage: opts.agentImage,
+        workerToken: opts.workerToken,
       },
       maxReplicas: opts.maxReplicas,
       record,
@@ -211,6 +214,9 @@ Reconciles Function and Table resources (selfless.dev/v1alpha1).
   --scale-down-window S      seconds of lower demand before workers are removed (default: 60)
   --max-replicas N           most workers per function (default: 1000)
   --metrics-port PORT        /metrics, /healthz (default: 9090; 0: off)
+
+Environment: SELFLESS_WORKER_TOKEN, the gateway's worker-channel token, is copied
+into a Secret beside each function for its workers.
 `;
 
 export async function operatorCommand(args: string[]): Promise<number> {
@@ -257,6 +263,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
     region: values.region,
     runtimeImages: defaultRuntimeImages(values['runtime-image-prefix'], tag),
     agentImage: values['agent-image'] ?? `ghcr.io/selfless/selfless:${tag}`,
+    workerToken: process.env.SELFLESS_WORKER_TOKEN,
     demandIntervalMs: 2_000,
     scaleDownWindowMs: Number(values['scale-down-window']) * 1000,
     maxReplicas: Number(values['max-replicas']),

@@ -79,6 +79,7 @@ function start(namespace: string, overrides: Partial<OperatorOptions> = {}): Run
     demandIntervalMs: 200,
     scaleDownWindowMs: 1_500,
     maxReplicas: 50,
+    workerToken: 'worker-token',
     log: makeLogger('operator', { level: 'warn', base: { identity } }),
     ...overrides,
   });
@@ -167,13 +168,15 @@ async function waitReady(
 }
 
 async function managedObjects(namespace: string): Promise<string[]> {
-  const [deps, cms] = await Promise.all([
+  const [deps, cms, secrets] = await Promise.all([
     apps.listNamespacedDeployment({ namespace, labelSelector: MANAGED_SELECTOR }),
     core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_SELECTOR }),
+    core.listNamespacedSecret({ namespace, labelSelector: MANAGED_SELECTOR }),
   ]);
   return [
     ...deps.items.map((d) => `Deployment/${d.metadata!.name}`),
     ...cms.items.map((c) => `ConfigMap/${c.metadata!.name}`),
+    ...secrets.items.map((c) => `Secret/${c.metadata!.name}`),
   ].sort();
 }
 
@@ -200,7 +203,12 @@ describe('Function', () => {
       r.status?.functionArn,
       `arn:aws:lambda:us-east-1:${accountIdForNamespace(ns)}:function:hello`,
     );
-    assert.deepEqual(await managedObjects(ns), ['ConfigMap/fn-hello-code', 'Deployment/fn-hello']);
+    assert.deepEqual(await managedObjects(ns), [
+      'ConfigMap/fn-hello-code',
+      'ConfigMap/fn-hello-config',
+      'Deployment/fn-hello',
+      'Secret/fn-hello-token',
+    ]);
     const dep = await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-hello' });
     assert.equal(dep.spec?.replicas, 0);
     assert.equal(dep.metadata?.ownerReferences?.[0]?.uid, fn.metadata.uid);
@@ -211,15 +219,17 @@ describe('Function', () => {
     const pod = dep.spec!.template.spec!;
     assert.equal(pod.automountServiceAccountToken, false);
     assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
-    assert.deepEqual(pod.containers[0]!.args, [
+    assert.deepEqual(pod.containers[0]!.args!.slice(0, 5), [
       'agent',
       '--gateway',
       'http://selfless-gateway.selfless:8080',
       '--function',
       'hello',
-      '--namespace',
-      ns,
     ]);
+    const token = pod.containers[0]!.env!.find((e) => e.name === 'SELFLESS_WORKER_TOKEN');
+    assert.deepEqual(token?.valueFrom?.secretKeyRef, { name: 'fn-hello-token', key: 'token' });
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: 'fn-hello-token' });
+    assert.equal(Buffer.from(secret.data!.token!, 'base64').toString(), 'worker-token');
   });
 
   test('a spec change updates the Deployment in place and observedGeneration follows', async () => {

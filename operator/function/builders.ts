@@ -6,7 +6,15 @@ import type * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import { API_VERSION } from '../../crds/schema.ts';
-import { FUNCTION_LABEL, MANAGED_BY, configMapName, deploymentName } from '../labels.ts';
+import { stringify } from 'yaml';
+import {
+  FUNCTION_LABEL,
+  MANAGED_BY,
+  configMapName,
+  configName,
+  deploymentName,
+  tokenSecretName,
+} from '../labels.ts';
 
 /** What the builders need to know about the Function object itself. */
 export interface FunctionObject {
@@ -27,6 +35,8 @@ export interface WorkerConfig {
   replicas: number;
   /** Hash of code the Deployment cannot see change (a referenced ConfigMap). */
   codeHash?: string;
+  /** Bearer token of the gateway's worker channel; copied into a Secret beside the function. */
+  workerToken?: string;
 }
 
 /** Lambda: 1769 MB of memory buys one vCPU; CPU is proportional below and above. */
@@ -36,6 +46,8 @@ export const AGENT_MEMORY_MB = 64;
 export const RUNTIME_API_PORT = 9001;
 export const TASK_ROOT = '/var/task';
 const ZIP_DIR = '/opt/selfless/zip';
+const CONFIG_DIR = '/etc/selfless';
+const MANIFEST = 'function.yaml';
 const EXTRACT_SCRIPT = '/opt/selfless/runtime-images/images/extract-zip.mjs';
 /** Lambda's limit on unzipped code. */
 const UNZIPPED_MAX_MB = 250;
@@ -122,6 +134,37 @@ export function makeConfigMap(fn: FunctionObject): k8s.V1ConfigMap | undefined {
   return undefined;
 }
 
+/**
+ * The agent's view of the function (runtime, handler, limits, variables) as the
+ * Function manifest `selfless agent --manifest` reads; the code is the directory
+ * the code volume is mounted on.
+ */
+export function makeAgentConfig(fn: FunctionObject): k8s.V1ConfigMap {
+  const { code: _code, ...spec } = fn.def.spec;
+  const manifest = {
+    apiVersion: API_VERSION,
+    kind: 'Function',
+    metadata: { name: fn.def.name, namespace: fn.def.namespace },
+    spec: { ...spec, code: { directory: TASK_ROOT } },
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(fn, configName(fn.def.name)),
+    data: { [MANIFEST]: stringify(manifest) },
+  };
+}
+
+export function makeTokenSecret(fn: FunctionObject, token: string): k8s.V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(fn, tokenSecretName(fn.def.name)),
+    type: 'Opaque',
+    stringData: { token },
+  };
+}
+
 export function contentHash(
   cm: { data?: Record<string, string>; binaryData?: Record<string, string> } | undefined,
 ): string {
@@ -169,9 +212,24 @@ function agentArgs(fn: FunctionObject, cfg: WorkerConfig): string[] {
     cfg.gatewayUrl,
     '--function',
     fn.def.name,
-    '--namespace',
-    fn.def.namespace,
+    '--manifest',
+    `${CONFIG_DIR}/${MANIFEST}`,
+    '--code',
+    TASK_ROOT,
+    '--tmp',
+    '/tmp',
   ];
+}
+
+function agentEnv(fn: FunctionObject, cfg: WorkerConfig): k8s.V1EnvVar[] {
+  const env: k8s.V1EnvVar[] = [{ name: 'SELFLESS_NAMESPACE', value: fn.def.namespace }];
+  if (cfg.workerToken) {
+    env.push({
+      name: 'SELFLESS_WORKER_TOKEN',
+      valueFrom: { secretKeyRef: { name: tokenSecretName(fn.def.name), key: 'token' } },
+    });
+  }
+  return env;
 }
 
 export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Deployment {
@@ -179,8 +237,10 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
   const memory = `${spec.memorySize}Mi`;
   const cpu = `${cpuMillis(spec.memorySize)}m`;
   const tmp: k8s.V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+  const config: k8s.V1VolumeMount = { name: 'config', mountPath: CONFIG_DIR, readOnly: true };
   const volumes: k8s.V1Volume[] = [
     { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorage.size}Mi` } },
+    { name: 'config', configMap: { name: configName(name) } },
   ];
   const initContainers: k8s.V1Container[] = [];
   const codeMounts: k8s.V1VolumeMount[] = [];
@@ -238,7 +298,8 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
         '--runtime-api',
         `127.0.0.1:${RUNTIME_API_PORT}`,
       ],
-      env: [{ name: 'AWS_LAMBDA_FUNCTION_TIMEOUT', value: String(spec.timeout) }],
+      env: [...env, ...agentEnv(fn, cfg)],
+      volumeMounts: [tmp, config],
       resources: {
         requests: { cpu: '50m', memory: `${AGENT_MEMORY_MB}Mi` },
         limits: { memory: `${AGENT_MEMORY_MB}Mi` },
@@ -262,7 +323,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
       name: 'worker',
       image: cfg.runtimeImages[spec.runtime]!,
       args: agentArgs(fn, cfg),
-      env,
+      env: [...env, ...agentEnv(fn, cfg)],
       resources: {
         requests: {
           cpu,
@@ -271,12 +332,15 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
         },
         limits: { cpu, memory: withAgent },
       },
-      volumeMounts: [tmp, ...codeMounts],
+      volumeMounts: [tmp, config, ...codeMounts],
       securityContext: hardened,
     });
   }
 
-  const annotations: Record<string, string> = {};
+  // Pods read code and configuration once at start: a change must roll them.
+  const annotations: Record<string, string> = {
+    'selfless.dev/config-hash': contentHash(makeAgentConfig(fn)),
+  };
   if (cfg.codeHash) annotations['selfless.dev/code-hash'] = cfg.codeHash;
   const podSpec: k8s.V1PodSpec = {
     automountServiceAccountToken: false,

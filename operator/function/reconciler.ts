@@ -17,6 +17,8 @@ import { configMapName, deploymentName } from '../labels.ts';
 import { writeStatus } from '../status.ts';
 import {
   contentHash,
+  makeAgentConfig,
+  makeTokenSecret,
   makeConfigMap,
   makeDeployment,
   type FunctionObject,
@@ -89,6 +91,17 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     if (typeof outcome === 'object') throw new NotReady(Reason.ResourceConflict, outcome.conflict);
   }
 
+  /** A child with no phase of its own: create or update it, refuse another owner's. */
+  async function reconcileChild(
+    desired: k8s.V1ConfigMap | k8s.V1Secret,
+    fn: FunctionObject,
+    cache: Informer<k8s.V1ConfigMap & Obj> | undefined,
+  ): Promise<void> {
+    const cached = cache?.get(`${fn.def.namespace}/${desired.metadata!.name}`);
+    const outcome = await deps.applier.ensure(desired as k8s.KubernetesObject, fn.uid, cached);
+    if (typeof outcome === 'object') throw new NotReady(Reason.ResourceConflict, outcome.conflict);
+  }
+
   /** Code that moved elsewhere (an image, a referenced ConfigMap) leaves our ConfigMap unused. */
   async function removeUnusedConfigMap(fn: FunctionObject): Promise<void> {
     if (makeConfigMap(fn)) return;
@@ -149,6 +162,10 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
         try {
           const hash = await codeHash(fn);
           await reconcileConfigMap(fn);
+          await reconcileChild(makeAgentConfig(fn), fn, deps.configMaps);
+          if (deps.worker.workerToken) {
+            await reconcileChild(makeTokenSecret(fn, deps.worker.workerToken), fn, undefined);
+          }
           const d = await reconcileDeployment(fn, obj, hash);
           // Only once the Deployment no longer mounts it.
           await removeUnusedConfigMap(fn);
