@@ -227,7 +227,7 @@ describe('Function', () => {
       'hello',
     ]);
     const token = pod.containers[0]!.env!.find((e) => e.name === 'SELFLESS_WORKER_TOKEN');
-    assert.deepEqual(token?.valueFrom?.secretKeyRef, { name: 'fn-hello-token', key: 'token' });
+    assert.deepEqual({ ...token?.valueFrom?.secretKeyRef }, { name: 'fn-hello-token', key: 'token' });
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'fn-hello-token' });
     assert.equal(Buffer.from(secret.data!.token!, 'base64').toString(), 'worker-token');
   });
