@@ -1,0 +1,29 @@
+# The control plane: one image, the `selfless` CLI (gateway, tables, operator, and the
+# agent that runs beside image functions). Build from the repository root:
+#   docker build -f runtime-images/images/control-plane.Dockerfile -t selfless .
+FROM node:24.11.0-bookworm-slim AS build
+# better-sqlite3 builds from source (package.json allowScripts).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/selfless
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY bin/ bin/
+COPY cli/ cli/
+COPY lib/ lib/
+COPY crds/ crds/
+COPY gateway/ gateway/
+COPY tables/ tables/
+COPY operator/ operator/
+COPY runtime-images/ runtime-images/
+
+FROM node:24.11.0-bookworm-slim
+COPY --from=build /opt/selfless /opt/selfless
+ENV NODE_ENV=production
+# tsx compiles the TypeScript sources on load and caches them in the temp directory:
+# with a read-only root filesystem that is /tmp, an emptyDir in the chart.
+USER 65532:65532
+WORKDIR /opt/selfless
+ENTRYPOINT ["node", "/opt/selfless/bin/selfless.js"]
+CMD ["--help"]

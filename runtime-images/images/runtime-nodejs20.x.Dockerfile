@@ -1,0 +1,20 @@
+# The nodejs20.x runtime: the agent (selfless agent) and the Node.js runtime bootstrap on
+# Node.js 20.19.5. Build from the repository root:
+#   docker build -f runtime-images/images/runtime-nodejs20.x.Dockerfile -t selfless-runtime-nodejs20.x .
+FROM node:20.19.5-bookworm-slim AS build
+WORKDIR /opt/selfless
+COPY package.json package-lock.json tsconfig.json ./
+# The agent needs no native addon: install scripts (better-sqlite3) are skipped.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY bin/ bin/
+COPY cli/ cli/
+COPY lib/ lib/
+COPY runtime-images/ runtime-images/
+
+FROM node:20.19.5-bookworm-slim
+COPY --from=build /opt/selfless /opt/selfless
+ENV NODE_ENV=production LAMBDA_TASK_ROOT=/var/task
+USER 65532:65532
+WORKDIR /var/task
+ENTRYPOINT ["node", "/opt/selfless/bin/selfless.js"]
+CMD ["agent", "--help"]

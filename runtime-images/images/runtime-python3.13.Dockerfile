@@ -1,0 +1,24 @@
+# The python3.13 runtime: Python 3.13 plus the agent (selfless agent), which runs on the
+# Node.js binary copied from the official image. Build from the repository root:
+#   docker build -f runtime-images/images/runtime-python3.13.Dockerfile -t selfless-runtime-python3.13 .
+FROM node:22.21.0-bookworm-slim AS build
+WORKDIR /opt/selfless
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY bin/ bin/
+COPY cli/ cli/
+COPY lib/ lib/
+COPY runtime-images/ runtime-images/
+
+FROM python:3.13.9-slim-bookworm
+# node links against libstdc++; the slim base does not carry it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libstdc++6 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+COPY --from=build /opt/selfless /opt/selfless
+ENV NODE_ENV=production LAMBDA_TASK_ROOT=/var/task
+USER 65532:65532
+WORKDIR /var/task
+ENTRYPOINT ["node", "/opt/selfless/bin/selfless.js"]
+CMD ["agent", "--help"]
