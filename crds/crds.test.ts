@@ -14,10 +14,16 @@ import { renderCrds } from './render.ts';
 import { CRDS, GROUP, VERSION, type Schema } from './schema.ts';
 import { installCrds, makeNamespace, testKubeConfig } from './testing.ts';
 
-test('the checked-in CRD YAML is exactly what `npm run gen:crds` generates', async () => {
+test('the checked-in CRD YAML (crds/ and the chart) is exactly what `npm run gen:crds` generates', async () => {
   for (const [file, text] of Object.entries(await renderCrds())) {
-    const checkedIn = readFileSync(join(import.meta.dirname, file), 'utf8');
-    assert.equal(checkedIn, text, `crds/${file} differs from crds/schema.ts: run npm run gen:crds`);
+    for (const dir of ['crds', 'charts/selfless/crds']) {
+      const checkedIn = readFileSync(join(import.meta.dirname, '..', dir, file), 'utf8');
+      assert.equal(
+        checkedIn,
+        text,
+        `${dir}/${file} differs from crds/schema.ts: run npm run gen:crds`,
+      );
+    }
   }
 });
 

@@ -3,7 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderCrds } from './render.ts';
 
+// The chart ships the same files in its crds/ folder (Helm installs those first).
+const targets = ['crds', 'charts/selfless/crds'];
+const root = join(import.meta.dirname, '..');
 for (const [file, text] of Object.entries(await renderCrds())) {
-  writeFileSync(join(import.meta.dirname, file), text);
-  process.stdout.write(`wrote crds/${file}\n`);
+  for (const dir of targets) {
+    writeFileSync(join(root, dir, file), text);
+    process.stdout.write(`wrote ${dir}/${file}\n`);
+  }
 }
