@@ -168,10 +168,11 @@ const trigger: Schema = obj(
           ],
         }),
         path: str(
-          'The route path: literal segments and {name} parameters, a greedy {name+} last.',
+          'The route path: literal segments and {name} parameters, a greedy {name+} only last.',
           {
             maxLength: 1024,
-            pattern: '^(/([^/{}]+|\\{[a-zA-Z_][a-zA-Z0-9_]*\\+?\\}))*/?$',
+            pattern:
+              '^(/([^/{}]+|\\{[a-zA-Z_][a-zA-Z0-9_]*\\}))*(/\\{[a-zA-Z_][a-zA-Z0-9_]*\\+\\})?/?$',
           },
         ),
       },
@@ -181,7 +182,10 @@ const trigger: Schema = obj(
       'An EventBridge-style schedule that invokes the function asynchronously.',
       {
         expression: str('rate(<n> <unit>) or cron(<6 fields>).', {
-          pattern: '^(rate|cron)\\(.+\\)$',
+          // rate() completely; cron() by its six fields (their values are checked by
+          // the operator, which reports a bad one as Ready=False InvalidSpec).
+          pattern:
+            '^(rate\\(\\s*(0*1\\s+(minute|hour|day)|0*([2-9]|[1-9][0-9]+)\\s+(minutes|hours|days))\\s*\\)|cron\\(\\s*\\S+(\\s+\\S+){5}\\s*\\))$',
           maxLength: 256,
         }),
         input: {

@@ -227,7 +227,10 @@ describe('Function', () => {
       'hello',
     ]);
     const token = pod.containers[0]!.env!.find((e) => e.name === 'SELFLESS_WORKER_TOKEN');
-    assert.deepEqual({ ...token?.valueFrom?.secretKeyRef }, { name: 'fn-hello-token', key: 'token' });
+    assert.deepEqual(
+      { ...token?.valueFrom?.secretKeyRef },
+      { name: 'fn-hello-token', key: 'token' },
+    );
     const secret = await core.readNamespacedSecret({ namespace: ns, name: 'fn-hello-token' });
     assert.equal(Buffer.from(secret.data!.token!, 'base64').toString(), 'worker-token');
   });
@@ -347,6 +350,16 @@ describe('Function', () => {
     );
     const other = await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-taken' });
     assert.equal(other.spec?.template.spec?.containers[0]?.image, 'other');
+  });
+
+  test('a spec the API server admits but the model refuses is reported as InvalidSpec, with no workers', async () => {
+    await createFunction(ns, 'badcron', {
+      ...inline,
+      triggers: [{ schedule: { expression: 'cron(61 12 * * ? *)' } }],
+    });
+    const r = await waitReady(ns, 'badcron', 'InvalidSpec');
+    assert.match(r.status?.lastError ?? '', /spec\.triggers\[0\]\.schedule\.expression/);
+    assert.ok(!(await managedObjects(ns)).includes('Deployment/fn-badcron'));
   });
 
   test('transitions are recorded as Kubernetes Events on the Function', async () => {
