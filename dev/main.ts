@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { makeLogger } from '../lib/log.ts';
 import { DEFAULT_ACCOUNT, makeGateway, type Gateway } from '../gateway/app.ts';
 import { makeProcessDriver } from '../gateway/drivers/process.ts';
-import { checkReservation, DEFAULT_QUOTAS } from '../gateway/limiter.ts';
+import { checkDeclaredReservations, DEFAULT_QUOTAS } from '../gateway/limiter.ts';
 import { makeGatewayMetrics } from '../gateway/metrics.ts';
 import { MemoryEventStore } from '../gateway/async/memory-store.ts';
 import { connectRedis } from '../gateway/async/redis.ts';
@@ -19,7 +19,7 @@ import { FunctionRegistry } from '../gateway/registry.ts';
 import { createTableInput, tableNameOf, type TableSpec } from '../operator/table/builders.ts';
 import { openEngine } from '../tables/engine.ts';
 import { isTablesRequest, makeTablesHandler } from '../tables/http.ts';
-import { loadManifests, type TableManifest } from './manifests.ts';
+import { loadManifests, type TableManifest } from '../lib/manifests.ts';
 
 const HELP = `Usage: selfless dev [dir] [options]
 
@@ -65,13 +65,8 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   const quotas = { ...DEFAULT_QUOTAS, accountLimit: opts.accountLimit };
   const registry = new FunctionRegistry();
   const errors = [...manifests.errors];
-  const reserved = manifests.functions.reduce(
-    (n, f) => n + (f.spec.reservedConcurrentExecutions ?? 0),
-    0,
-  );
-  const refusal = checkReservation(quotas, 0, reserved);
-  if (refusal)
-    errors.push(`reservedConcurrentExecutions of all functions add up to ${reserved}: ${refusal}`);
+  const refusal = checkDeclaredReservations(quotas, manifests.functions);
+  if (refusal) errors.push(refusal);
   if (errors.length > 0) throw new ManifestError(errors);
 
   // The port must be known before functions start: they get it as their endpoint.

@@ -93,3 +93,15 @@ export function checkReservation(
   }
   return undefined;
 }
+
+/** The same rule for a whole set of declared functions (a folder of manifests). */
+export function checkDeclaredReservations(
+  quotas: AccountQuotas,
+  functions: { spec: { reservedConcurrentExecutions?: number } }[],
+): string | undefined {
+  const reserved = functions.reduce((n, f) => n + (f.spec.reservedConcurrentExecutions ?? 0), 0);
+  const refusal = checkReservation(quotas, 0, reserved);
+  return (
+    refusal && `reservedConcurrentExecutions of all functions add up to ${reserved}: ${refusal}`
+  );
+}

@@ -5,11 +5,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeLogger } from '../lib/log.ts';
 import { formatErrors } from '../lib/function.ts';
-import { loadManifests } from '../dev/manifests.ts';
+import { loadManifests } from '../lib/manifests.ts';
 import { DEFAULT_ACCOUNT, makeGateway } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { makeProcessDriver } from './drivers/process.ts';
-import { checkReservation, DEFAULT_QUOTAS } from './limiter.ts';
+import { checkDeclaredReservations, DEFAULT_QUOTAS } from './limiter.ts';
 import { connectRedis } from './async/redis.ts';
 import { RedisEventStore } from './async/redis-store.ts';
 import { makeAsync } from './async/service.ts';
@@ -88,12 +88,8 @@ export async function main(argv: string[]): Promise<number> {
   const account = { region: values.region!, accountId: values['account-id']! };
   const manifests = loadManifests(resolve(values.manifests));
   const problems = [...manifests.errors];
-  const reserved = manifests.functions.reduce(
-    (n, f) => n + (f.spec.reservedConcurrentExecutions ?? 0),
-    0,
-  );
-  const refusal = checkReservation(quotas, 0, reserved);
-  if (refusal) problems.push(`reservations add up to ${reserved}: ${refusal}`);
+  const refusal = checkDeclaredReservations(quotas, manifests.functions);
+  if (refusal) problems.push(refusal);
   if (problems.length > 0) {
     for (const p of problems) log.error('invalid manifest', { problem: p });
     return 1;

@@ -21,7 +21,13 @@ import { kubectlBinary } from '../test/services/local.ts';
 import { defaultRuntimeImages, runOperator, type RunningOperator } from './main.ts';
 
 const examples = join(import.meta.dirname, '..', 'examples');
-const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
+// The top level is what `selfless dev examples` serves; kubernetes/ holds cluster-only ones.
+const files = [
+  ...readdirSync(examples).filter((f) => f.endsWith('.yaml')),
+  ...readdirSync(join(examples, 'kubernetes'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join('kubernetes', f)),
+];
 let kc: k8s.KubeConfig;
 let ns: string;
 let op: RunningOperator;

@@ -13,6 +13,9 @@ COPY runtime-images/ runtime-images/
 
 FROM node:22.21.0-bookworm-slim
 COPY --from=build /opt/selfless /opt/selfless
+# Lambda's Node.js runtimes come with the AWS SDK v3: the agent's own copy serves, and
+# a node_modules above /var/task lets both require() and import find it.
+RUN mkdir -p /node_modules && ln -s /opt/selfless/node_modules/@aws-sdk /node_modules/@aws-sdk
 ENV NODE_ENV=production LAMBDA_TASK_ROOT=/var/task
 USER 65532:65532
 WORKDIR /var/task

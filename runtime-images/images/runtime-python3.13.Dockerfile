@@ -15,6 +15,8 @@ FROM python:3.13.9-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libstdc++6 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+# Lambda's Python runtimes come with boto3.
+RUN pip install --no-cache-dir boto3==1.44.5
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /opt/selfless /opt/selfless
 ENV NODE_ENV=production LAMBDA_TASK_ROOT=/var/task

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { formatErrors, parseFunctionManifest, type FunctionDefinition } from '../lib/function.ts';
+import { formatErrors, parseFunctionManifest, type FunctionDefinition } from './function.ts';
 
 export interface TableManifest {
   name: string;
