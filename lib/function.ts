@@ -366,7 +366,11 @@ function parseTriggers(input: unknown, c: Checker): Trigger[] {
         c.fail(`${p}.http.path`, 'must start with /');
         return;
       }
-      if (!/^(\/([^/{}]+|\{[a-zA-Z_][a-zA-Z0-9_]*\}))*(\/\{[a-zA-Z_][a-zA-Z0-9_]*\+\})?\/?$/.test(path)) {
+      if (
+        !/^(\/([^/{}]+|\{[a-zA-Z_][a-zA-Z0-9_]*\}))*(\/\{[a-zA-Z_][a-zA-Z0-9_]*\+\})?\/?$/.test(
+          path,
+        )
+      ) {
         c.fail(
           `${p}.http.path`,
           `segments must be literal or {name} (greedy {name+} last), got ${path}`,
@@ -422,4 +426,13 @@ export function parseFunctionManifest(doc: unknown, baseDir?: string): Parsed<Fu
 
 export function formatErrors(errors: FieldError[]): string {
   return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+}
+
+/**
+ * The key a gateway knows a function by: its name in the `default` namespace (so
+ * local names and ARNs stay Lambda's), `namespace/name` elsewhere. Lambda names
+ * never contain '/', so keys of different namespaces cannot collide.
+ */
+export function functionKey(namespace: string, name: string): string {
+  return namespace === 'default' ? name : `${namespace}/${name}`;
 }
