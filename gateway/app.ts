@@ -42,6 +42,10 @@ export interface GatewayOptions {
   /** The async queue, dispatcher and scheduler (gateway/async/service.ts makeAsync). */
   async?: AsyncFactory;
   authenticate?: Authenticate;
+  /** Cluster mode: the namespace a bare function name of this request means. */
+  callerNamespace?: (req: Request) => string;
+  /** Extra routes served before the Lambda API (cluster mode: the demand report). */
+  routes?: express.Router;
   idleTimeoutMs?: number;
 }
 
@@ -78,6 +82,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     account,
     functionArn: (name) => functionArn(account, name),
     invoke,
+    ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
     metricsRegistry: metrics.registry,
     log,
   });
@@ -91,6 +96,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  if (opts.routes) app.use(opts.routes);
   if (opts.remoteWorkers) {
     const workerRoutes = makeWorkerChannelRoutes(hub, opts.remoteWorkers);
     app.use((req, res, next) => {
@@ -125,10 +131,19 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       account,
       invoke,
       ...(enqueue && { enqueue }),
+      ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
     }),
   );
   if (asyncService) lambdaApi.use(asyncService.router);
-  lambdaApi.use(makeControlPlane({ registry, account, quotas, limiter }));
+  lambdaApi.use(
+    makeControlPlane({
+      registry,
+      account,
+      quotas,
+      limiter,
+      ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+    }),
+  );
   // Lambda's API paths start with a date (/2015-03-31/...); everything else may be an HTTP route.
   app.use((req, res, next) =>
     /^\/20\d\d-\d\d-\d\d\//.test(req.path) ? lambdaApi(req, res, next) : next(),

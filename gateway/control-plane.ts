@@ -3,7 +3,7 @@
 // declared (manifests, Function resources), not created through this API.
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import type { FunctionDefinition } from '../lib/function.ts';
+import { keyOf, type FunctionDefinition } from '../lib/function.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
 import { requestBody, resolveFunction } from './invoke.ts';
 import { functionArn, type Account } from './invoker.ts';
@@ -15,7 +15,7 @@ function configuration(account: Account, fn: FunctionDefinition) {
   const image = fn.spec.code.imageURI !== undefined;
   return {
     FunctionName: fn.name,
-    FunctionArn: functionArn(account, fn.name),
+    FunctionArn: functionArn(account, keyOf(fn)),
     Runtime: image ? undefined : fn.spec.runtime,
     Handler: image ? undefined : fn.spec.handler,
     CodeSize: Buffer.byteLength(code),
@@ -62,10 +62,18 @@ export function makeControlPlane(deps: {
   account: Account;
   quotas: AccountQuotas;
   limiter: ConcurrencyLimiter;
+  callerNamespace?: (req: Request) => string;
 }): Router {
   const { registry, account, quotas } = deps;
   const router = Router();
-  const fnOf = (req: Request) => resolveFunction(registry, account, String(req.params.name));
+  const fnOf = (req: Request) =>
+    resolveFunction(
+      registry,
+      account,
+      String(req.params.name),
+      undefined,
+      deps.callerNamespace?.(req),
+    );
 
   router.get(
     '/2015-03-31/functions/:name',
@@ -136,9 +144,9 @@ export function makeControlPlane(deps: {
           'Member must have value greater than or equal to 0',
         );
       }
-      const refusal = checkReservation(quotas, registry.reservedTotal(fn.name), value);
+      const refusal = checkReservation(quotas, registry.reservedTotal(keyOf(fn)), value);
       if (refusal) throw lambdaErrors.invalidParameter(refusal);
-      registry.setReserved(fn.name, value);
+      registry.setReserved(keyOf(fn), value);
       res.json({ ReservedConcurrentExecutions: value });
     }),
   );
@@ -155,7 +163,7 @@ export function makeControlPlane(deps: {
   router.delete(
     '/2017-10-31/functions/:name/concurrency',
     wrap((req, res) => {
-      registry.setReserved(fnOf(req).name, undefined);
+      registry.setReserved(keyOf(fnOf(req)), undefined);
       res.status(204).end();
     }),
   );

@@ -3,7 +3,7 @@
 // back to an HTTP response.
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { FunctionDefinition, HttpMethod } from '../lib/function.ts';
+import { keyOf, type FunctionDefinition, type HttpMethod } from '../lib/function.ts';
 import { BodyTooLarge, readBody } from './body.ts';
 import type { Account, Invoker } from './invoker.ts';
 import { SYNC_PAYLOAD_LIMIT } from './invoke.ts';
@@ -26,7 +26,7 @@ function compile(fn: FunctionDefinition): Route[] {
   for (const t of fn.spec.triggers) {
     if (!('http' in t)) continue;
     const segments = t.http.path.split('/').filter(Boolean);
-    routes.push({ method: t.http.method, path: t.http.path, segments, fn: fn.name });
+    routes.push({ method: t.http.method, path: t.http.path, segments, fn: keyOf(fn) });
   }
   return routes;
 }

@@ -1,7 +1,7 @@
 // POST /2015-03-31/functions/{FunctionName}/invocations: Lambda's Invoke API.
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { FunctionDefinition } from '../lib/function.ts';
+import { functionKey, type FunctionDefinition } from '../lib/function.ts';
 import { LambdaError, asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
 import { parseFunctionRef } from './function-name.ts';
 import { functionArn, type Account, type Invoker } from './invoker.ts';
@@ -24,11 +24,16 @@ export function requestBody(res: Response): Buffer {
   return (res.locals.body as Buffer | undefined) ?? Buffer.alloc(0);
 }
 
+/**
+ * The function a request names: a bare name in the caller's namespace (always
+ * `default` outside a cluster), an ARN in the namespace of its account.
+ */
 export function resolveFunction(
   registry: FunctionRegistry,
   account: Account,
   raw: string,
   qualifier?: string,
+  callerNamespace = 'default',
 ) {
   const ref = parseFunctionRef(raw);
   if (!ref) {
@@ -39,10 +44,23 @@ export function resolveFunction(
     );
   }
   const q = qualifier ?? ref.qualifier;
-  const fn = registry.get(ref.name);
+  let namespace: string | undefined = callerNamespace;
+  if (ref.accountId !== undefined) {
+    namespace = account.namespaceFor
+      ? account.namespaceFor(ref.accountId)
+      : ref.accountId === account.accountId
+        ? 'default'
+        : undefined;
+  }
+  const key = functionKey(namespace ?? 'default', ref.name);
+  const fn = namespace === undefined ? undefined : registry.get(key);
   // Versions and aliases are not modelled: $LATEST is the only qualifier there is.
   if (!fn || (q !== undefined && q !== '$LATEST')) {
-    throw lambdaErrors.notFound(functionArn(account, ref.name) + (q !== undefined ? `:${q}` : ''));
+    const arn =
+      namespace === undefined
+        ? `arn:aws:lambda:${account.region}:${ref.accountId}:function:${ref.name}`
+        : functionArn(account, key);
+    throw lambdaErrors.notFound(arn + (q !== undefined ? `:${q}` : ''));
   }
   return fn;
 }
@@ -67,6 +85,7 @@ export function makeInvokeHandler(deps: {
   account: Account;
   invoke: Invoker;
   enqueue?: Enqueue;
+  callerNamespace?: (req: Request) => string;
 }) {
   const { registry, account, invoke, enqueue } = deps;
   return async (req: Request, res: Response): Promise<void> => {
@@ -80,7 +99,13 @@ export function makeInvokeHandler(deps: {
         );
       }
       const qualifier = typeof req.query.Qualifier === 'string' ? req.query.Qualifier : undefined;
-      const fn = resolveFunction(registry, account, String(req.params.name), qualifier);
+      const fn = resolveFunction(
+        registry,
+        account,
+        String(req.params.name),
+        qualifier,
+        deps.callerNamespace?.(req),
+      );
       const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
       let payload = requestBody(res);
       if (payload.length > limit) throw lambdaErrors.tooLarge(limit);

@@ -2,7 +2,7 @@
 // account for it. The Invoke API, HTTP routes and the async dispatcher all come
 // through here, so quotas and metrics are counted in exactly one place.
 import { randomUUID } from 'node:crypto';
-import type { FunctionDefinition } from '../lib/function.ts';
+import { keyOf, splitKey, type FunctionDefinition } from '../lib/function.ts';
 import type { InvocationResult } from '../lib/worker-channel.ts';
 import { lambdaErrors, type LambdaError } from './errors.ts';
 import type { WorkerHub } from './hub.ts';
@@ -23,10 +23,17 @@ export type InvokeOutcome =
 export interface Account {
   region: string;
   accountId: string;
+  /** Cluster mode: each namespace is an account (docs/kubernetes.md). */
+  accountIdFor?: (namespace: string) => string;
+  /** Cluster mode: the namespace an account id of an ARN names, if any. */
+  namespaceFor?: (accountId: string) => string | undefined;
 }
 
-export function functionArn(account: Account, name: string): string {
-  return `arn:aws:lambda:${account.region}:${account.accountId}:function:${name}`;
+/** The ARN of the function known by `key` (see functionKey). */
+export function functionArn(account: Account, key: string): string {
+  const [namespace, name] = splitKey(key);
+  const id = account.accountIdFor?.(namespace) ?? account.accountId;
+  return `arn:aws:lambda:${account.region}:${id}:function:${name}`;
 }
 
 /** Seconds a throttled caller is told to wait (Retry-After). */
@@ -41,18 +48,19 @@ export function makeInvoker(deps: {
   const { account, limiter, hub, metrics } = deps;
 
   return async function invoke(fn: FunctionDefinition, req: InvokeRequest): Promise<InvokeOutcome> {
-    const admission = await limiter.acquire(fn.name, fn.spec.reservedConcurrentExecutions);
+    const key = keyOf(fn);
+    const admission = await limiter.acquire(key, fn.spec.reservedConcurrentExecutions);
     if (!admission.ok) {
-      metrics.throttles.inc({ function: fn.name, reason: admission.reason });
-      metrics.invocations.inc({ function: fn.name, outcome: 'throttled' });
+      metrics.throttles.inc({ function: key, reason: admission.reason });
+      metrics.invocations.inc({ function: key, outcome: 'throttled' });
       return { ok: false, error: lambdaErrors.throttled(admission.reason, RETRY_AFTER_SECONDS) };
     }
-    metrics.concurrent.inc({ function: fn.name });
+    metrics.concurrent.inc({ function: key });
     try {
       const pending = {
         requestId: req.requestId ?? randomUUID(),
-        functionName: fn.name,
-        functionArn: functionArn(account, fn.name),
+        functionName: key,
+        functionArn: functionArn(account, key),
         payload: req.payload,
         timeoutSeconds: fn.spec.timeout,
         logTail: req.logTail ?? false,
@@ -65,24 +73,25 @@ export function makeInvoker(deps: {
       return { ok: true, result };
     } finally {
       admission.lease.release();
-      metrics.concurrent.dec({ function: fn.name });
+      metrics.concurrent.dec({ function: key });
     }
   };
 
   function record(fn: FunctionDefinition, result: InvocationResult): void {
+    const key = keyOf(fn);
     let outcome = 'success';
     if (result.functionError) {
       outcome = /Task timed out after/.test(result.payload.toString('utf8', 0, 200))
         ? 'timeout'
         : 'function_error';
     }
-    metrics.invocations.inc({ function: fn.name, outcome });
-    metrics.duration.observe({ function: fn.name }, result.durationMs / 1000);
+    metrics.invocations.inc({ function: key, outcome });
+    metrics.duration.observe({ function: key }, result.durationMs / 1000);
     if (result.initDurationMs !== undefined) {
-      metrics.initDuration.observe({ function: fn.name }, result.initDurationMs / 1000);
+      metrics.initDuration.observe({ function: key }, result.initDurationMs / 1000);
     }
     metrics.billedGbSeconds.inc(
-      { function: fn.name },
+      { function: key },
       (result.billedDurationMs / 1000) * (fn.spec.memorySize / 1024),
     );
   }

@@ -5,7 +5,7 @@
 // none running an outdated definition. Drivers (process, kubernetes) only start
 // and stop environments; the hub tells the pool what they are doing.
 import { randomUUID } from 'node:crypto';
-import type { FunctionDefinition } from '../lib/function.ts';
+import { keyOf, type FunctionDefinition } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
 import type { WorkerHub } from './hub.ts';
@@ -67,17 +67,18 @@ export class WorkerPool {
     hub.on('busy', (w) => this.setState(w, 'busy'));
     hub.on('initFailed', (w) => void this.stopEnvironment(w.workerId));
     registry.on('changed', (fn, previous) => {
-      if (previous) this.retireOutdated(fn.name);
-      this.ensureProvisioned(fn.name);
+      if (previous) this.retireOutdated(keyOf(fn));
+      this.ensureProvisioned(keyOf(fn));
     });
     registry.on('removed', (fn) => {
-      hub.drop(fn.name, 'ResourceNotFoundException', `Function ${fn.name} was removed`);
-      for (const env of this.environments(fn.name)) void this.stopEnvironment(env.worker.workerId);
+      hub.drop(keyOf(fn), 'ResourceNotFoundException', `Function ${keyOf(fn)} was removed`);
+      for (const env of this.environments(keyOf(fn)))
+        void this.stopEnvironment(env.worker.workerId);
     });
     const tick = Math.max(100, Math.min(1000, opts.idleTimeoutMs / 4));
     this.reaper = setInterval(() => this.reap(), tick);
     this.reaper.unref();
-    for (const fn of registry.list()) this.ensureProvisioned(fn.name);
+    for (const fn of registry.list()) this.ensureProvisioned(keyOf(fn));
   }
 
   environments(functionName: string): Environment[] {
@@ -176,11 +177,11 @@ export class WorkerPool {
   private reap(): void {
     const now = Date.now();
     for (const fn of this.registry.list()) {
-      let surplus = this.count(fn.name) - fn.spec.provisionedConcurrentExecutions;
-      for (const idle of this.hub.idleWorkers(fn.name)) {
+      let surplus = this.count(keyOf(fn)) - fn.spec.provisionedConcurrentExecutions;
+      for (const idle of this.hub.idleWorkers(keyOf(fn))) {
         if (surplus <= 0) break;
         if (now - idle.since < this.opts.idleTimeoutMs) continue;
-        if (this.hub.retire(fn.name, idle.workerId)) {
+        if (this.hub.retire(keyOf(fn), idle.workerId)) {
           surplus--;
           void this.stopEnvironment(idle.workerId);
         }

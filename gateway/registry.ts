@@ -2,7 +2,7 @@
 // from manifests; in a cluster from the Function resources. Reservations changed
 // through the API (PutFunctionConcurrency) live here too.
 import { EventEmitter } from 'node:events';
-import type { FunctionDefinition } from '../lib/function.ts';
+import { keyOf, type FunctionDefinition } from '../lib/function.ts';
 
 export interface RegistryEvents {
   /** A function was added, or its definition replaced (`previous` set). */
@@ -15,8 +15,9 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
   /** Bumped on every change, so environments know which definition they run. */
   private readonly versions = new Map<string, number>();
 
-  get(name: string): FunctionDefinition | undefined {
-    return this.functions.get(name);
+  /** By key: the name in `default`, namespace/name elsewhere (functionKey). */
+  get(key: string): FunctionDefinition | undefined {
+    return this.functions.get(key);
   }
 
   version(name: string): number {
@@ -24,13 +25,14 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   list(): FunctionDefinition[] {
-    return [...this.functions.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.functions.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
   }
 
   put(fn: FunctionDefinition): void {
-    const previous = this.functions.get(fn.name);
-    this.functions.set(fn.name, fn);
-    this.versions.set(fn.name, this.version(fn.name) + 1);
+    const key = keyOf(fn);
+    const previous = this.functions.get(key);
+    this.functions.set(key, fn);
+    this.versions.set(key, this.version(key) + 1);
     this.emit('changed', fn, previous);
   }
 
@@ -45,7 +47,7 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
   reservedTotal(except?: string): number {
     let sum = 0;
     for (const fn of this.functions.values()) {
-      if (fn.name !== except) sum += fn.spec.reservedConcurrentExecutions ?? 0;
+      if (keyOf(fn) !== except) sum += fn.spec.reservedConcurrentExecutions ?? 0;
     }
     return sum;
   }

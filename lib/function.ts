@@ -436,3 +436,13 @@ export function formatErrors(errors: FieldError[]): string {
 export function functionKey(namespace: string, name: string): string {
   return namespace === 'default' ? name : `${namespace}/${name}`;
 }
+
+export function keyOf(fn: { namespace: string; name: string }): string {
+  return functionKey(fn.namespace, fn.name);
+}
+
+/** The inverse of functionKey: [namespace, name]. */
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return i < 0 ? ['default', key] : [key.slice(0, i), key.slice(i + 1)];
+}

@@ -3,6 +3,7 @@
 // by all replicas; each caches it briefly so the dispatcher does not read it per event).
 import {
   LIMITS,
+  keyOf,
   type FunctionDefinition,
   type FunctionEventInvokeConfig,
 } from '../../lib/function.ts';
@@ -42,7 +43,7 @@ export class EventInvokeConfigs {
   }
 
   async effective(fn: FunctionDefinition): Promise<FunctionEventInvokeConfig> {
-    return (await this.stored(fn.name))?.config ?? fn.spec.functionEventInvokeConfig;
+    return (await this.stored(keyOf(fn)))?.config ?? fn.spec.functionEventInvokeConfig;
   }
 
   async put(fn: string, config: FunctionEventInvokeConfig, now: number): Promise<StoredConfig> {

@@ -5,7 +5,7 @@
 //   POST /2019-09-25/functions/{name}/dead-letters/{requestId}/redrive
 //   POST /2019-09-25/functions/{name}/dead-letters/redrive?MaxItems=N   (all, newest first)
 import { Router, type Request, type Response } from 'express';
-import { LIMITS, type FunctionEventInvokeConfig } from '../../lib/function.ts';
+import { LIMITS, keyOf, type FunctionEventInvokeConfig } from '../../lib/function.ts';
 import { LambdaError, lambdaErrors, sendLambdaError } from '../errors.ts';
 import { requestBody, resolveFunction } from '../invoke.ts';
 import { functionArn, type Account } from '../invoker.ts';
@@ -144,10 +144,12 @@ export function makeAsyncRoutes(deps: {
   clock: () => number;
   /** A redriven event is ready: let the local dispatcher know. */
   onReady: () => void;
+  callerNamespace?: (req: Request) => string;
 }): Router {
-  const { registry, account, store, configs, clock } = deps;
+  const { registry, account, store, configs, clock, callerNamespace } = deps;
   const router = Router();
-  const fnOf = (req: Request) => resolveFunction(registry, account, String(req.params.name));
+  const fnOf = (req: Request) =>
+    resolveFunction(registry, account, String(req.params.name), undefined, callerNamespace?.(req));
   const base = '/2019-09-25/functions/:name';
 
   // The Lambda API middleware has read the body already (app.ts).
@@ -171,8 +173,8 @@ export function makeAsyncRoutes(deps: {
       const fn = fnOf(req);
       // Put replaces the whole configuration: what the request leaves out is reset.
       const config = applyApiConfig(defaults(), body(res));
-      const saved = await configs.put(fn.name, config, clock());
-      res.json(apiShape(functionArn(account, fn.name), saved.config, saved.lastModified));
+      const saved = await configs.put(keyOf(fn), config, clock());
+      res.json(apiShape(functionArn(account, keyOf(fn)), saved.config, saved.lastModified));
     }),
   );
 
@@ -181,8 +183,8 @@ export function makeAsyncRoutes(deps: {
     wrap(async (req, res) => {
       const fn = fnOf(req);
       const current = await configs.effective(fn);
-      const saved = await configs.put(fn.name, applyApiConfig(current, body(res)), clock());
-      res.json(apiShape(functionArn(account, fn.name), saved.config, saved.lastModified));
+      const saved = await configs.put(keyOf(fn), applyApiConfig(current, body(res)), clock());
+      res.json(apiShape(functionArn(account, keyOf(fn)), saved.config, saved.lastModified));
     }),
   );
 
@@ -190,8 +192,8 @@ export function makeAsyncRoutes(deps: {
     `${base}/event-invoke-config`,
     wrap(async (req, res) => {
       const fn = fnOf(req);
-      const stored = await configs.stored(fn.name);
-      const arn = functionArn(account, fn.name);
+      const stored = await configs.stored(keyOf(fn));
+      const arn = functionArn(account, keyOf(fn));
       if (stored) {
         res.json(apiShape(arn, stored.config, stored.lastModified));
         return;
@@ -212,7 +214,7 @@ export function makeAsyncRoutes(deps: {
     `${base}/event-invoke-config`,
     wrap(async (req, res) => {
       const fn = fnOf(req);
-      await configs.delete(fn.name);
+      await configs.delete(keyOf(fn));
       res.status(204).end();
     }),
   );
@@ -221,7 +223,7 @@ export function makeAsyncRoutes(deps: {
     `${base}/dead-letters`,
     wrap(async (req, res) => {
       const fn = fnOf(req);
-      const list = await store.listDeadLetters(fn.name, maxItems(req, 100));
+      const list = await store.listDeadLetters(keyOf(fn), maxItems(req, 100));
       res.json({ DeadLetters: list.map(deadLetterSummary) });
     }),
   );
@@ -230,8 +232,8 @@ export function makeAsyncRoutes(deps: {
     `${base}/dead-letters/redrive`,
     wrap(async (req, res) => {
       const fn = fnOf(req);
-      const list = await store.listDeadLetters(fn.name, maxItems(req, 1000));
-      for (const d of list) await store.redrive(fn.name, d.event.id);
+      const list = await store.listDeadLetters(keyOf(fn), maxItems(req, 1000));
+      for (const d of list) await store.redrive(keyOf(fn), d.event.id);
       if (list.length) deps.onReady();
       res.json({ Redriven: list.map((d) => d.event.requestId) });
     }),
@@ -241,8 +243,8 @@ export function makeAsyncRoutes(deps: {
     `${base}/dead-letters/:id`,
     wrap(async (req, res) => {
       const fn = fnOf(req);
-      const d = await store.getDeadLetter(fn.name, String(req.params.id));
-      if (!d) throw notDead(fn.name, String(req.params.id));
+      const d = await store.getDeadLetter(keyOf(fn), String(req.params.id));
+      if (!d) throw notDead(keyOf(fn), String(req.params.id));
       res.json({
         ...deadLetterSummary(d),
         Payload: d.event.payload,
@@ -257,9 +259,9 @@ export function makeAsyncRoutes(deps: {
       const fn = fnOf(req);
       const id = String(req.params.id);
       try {
-        await store.redrive(fn.name, id);
+        await store.redrive(keyOf(fn), id);
       } catch (err) {
-        if (err instanceof NotDeadLettered) throw notDead(fn.name, id);
+        if (err instanceof NotDeadLettered) throw notDead(keyOf(fn), id);
         throw err;
       }
       deps.onReady();

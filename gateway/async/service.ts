@@ -1,7 +1,8 @@
 // Composes the async side of a gateway: the enqueue behind Event invocations, the
 // dispatcher, the scheduler, the async API routes and the metrics, over one event
 // store. makeGateway calls the factory with what only it has (invoker, metrics).
-import type { Router } from 'express';
+import { keyOf } from '../../lib/function.ts';
+import type { Request, Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../lib/log.ts';
 import { lambdaErrors } from '../errors.ts';
@@ -42,6 +43,7 @@ export interface AsyncContext {
   invoke: Invoke;
   metricsRegistry: Registry;
   log: Logger;
+  callerNamespace?: (req: Request) => string;
 }
 
 export interface AsyncService {
@@ -109,13 +111,13 @@ export function makeAsync(opts: AsyncOptions): AsyncFactory {
       try {
         await store.enqueue({
           id: event.requestId,
-          functionName: fn.name,
+          functionName: keyOf(fn),
           payload: event.payload.toString('utf8'),
           requestId: event.requestId,
           ...(event.clientContext !== undefined && { clientContext: event.clientContext }),
         });
       } catch (err) {
-        log.warn('event not accepted', { function: fn.name, err: (err as Error).message });
+        log.warn('event not accepted', { function: keyOf(fn), err: (err as Error).message });
         throw lambdaErrors.service('The event could not be stored; it was not accepted.');
       }
       onReady();
@@ -131,6 +133,7 @@ export function makeAsync(opts: AsyncOptions): AsyncFactory {
         configs,
         clock,
         onReady,
+        ...(ctx.callerNamespace && { callerNamespace: ctx.callerNamespace }),
       }),
       metrics,
       ...(dispatcher && { dispatcher }),

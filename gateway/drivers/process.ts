@@ -69,7 +69,7 @@ export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
         codeDir,
         tmpDir,
         env: opts.env,
-        log: (line) => functionLog(fn.name, worker.workerId, line),
+        log: (line) => functionLog(worker.functionName, worker.workerId, line),
       });
       let exit!: () => void;
       const exited = new Promise<void>((resolve) => (exit = resolve));

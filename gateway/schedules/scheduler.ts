@@ -4,7 +4,7 @@
 // exactly one replica fires each tick. The tick after a firing is computed from
 // "now": after downtime a schedule fires once, not once per missed tick.
 import { createHash, randomUUID } from 'node:crypto';
-import type { FunctionDefinition } from '../../lib/function.ts';
+import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventStore } from '../async/store.ts';
 import type { Account } from '../invoker.ts';
@@ -28,9 +28,9 @@ export function scheduleTriggers(registry: FunctionRegistry, log?: Logger): Sche
       try {
         const schedule = parseSchedule(t.schedule.expression);
         const hash = createHash('sha256').update(t.schedule.expression).digest('hex').slice(0, 12);
-        out.push({ fn, key: `${fn.name}:${i}:${hash}`, schedule, input: t.schedule.input });
+        out.push({ fn, key: `${keyOf(fn)}:${i}:${hash}`, schedule, input: t.schedule.input });
       } catch (err) {
-        log?.error('schedule not valid', { function: fn.name, err: (err as Error).message });
+        log?.error('schedule not valid', { function: keyOf(fn), err: (err as Error).message });
       }
     });
   }
@@ -86,17 +86,17 @@ export function makeScheduler(deps: {
     const id = randomUUID();
     const fired = await store.fireSchedule(t.key, due, following, {
       id,
-      functionName: t.fn.name,
+      functionName: keyOf(t.fn),
       payload: scheduledEvent(t, due, account),
       requestId: id,
     });
     if (fired) {
       log.info('schedule fired', {
-        function: t.fn.name,
+        function: keyOf(t.fn),
         expression: t.schedule.expression,
         tick: new Date(due).toISOString(),
       });
-      deps.onFired(t.fn.name);
+      deps.onFired(keyOf(t.fn));
     }
     return fired;
   }
@@ -109,7 +109,7 @@ export function makeScheduler(deps: {
       try {
         if (await checkOne(t, now)) fired++;
       } catch (err) {
-        log.warn('schedule check failed', { function: t.fn.name, err: (err as Error).message });
+        log.warn('schedule check failed', { function: keyOf(t.fn), err: (err as Error).message });
       }
     }
     return fired;
