@@ -1,27 +1,35 @@
 // `selfless gateway`: the gateway on its own. Functions come from a folder of
-// manifests; environments are local processes (`--workers process`) or agents
-// that connect over the HTTP worker channel (`--workers remote`, pods).
+// manifests or, in a cluster, from the Function resources (`--kubernetes`);
+// environments are local processes (`--workers process`) or agents that connect
+// over the HTTP worker channel (`--workers remote`, pods).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeLogger } from '../lib/log.ts';
-import { formatErrors } from '../lib/function.ts';
+import { formatErrors, keyOf } from '../lib/function.ts';
+import { Router } from 'express';
 import { loadManifests } from '../lib/manifests.ts';
 import { DEFAULT_ACCOUNT, makeGateway } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { makeProcessDriver } from './drivers/process.ts';
-import { checkDeclaredReservations, DEFAULT_QUOTAS } from './limiter.ts';
+import { checkDeclaredReservations, DEFAULT_QUOTAS, InProcessLimiter } from './limiter.ts';
+import { startClusterMode, type ClusterMode } from './cluster/mode.ts';
+import type { Account } from './invoker.ts';
 import { connectRedis } from './async/redis.ts';
 import { RedisEventStore } from './async/redis-store.ts';
 import { makeAsync } from './async/service.ts';
 import { RedisLimiter } from './limiter-redis.ts';
 import { FunctionRegistry } from './registry.ts';
 
-const HELP = `Usage: selfless gateway --manifests DIR [options]
+const HELP = `Usage: selfless gateway (--manifests DIR | --kubernetes) [options]
 
 The Lambda Invoke API, HTTP routes, quotas and the worker channel.
 
 Options:
   --manifests DIR          Function manifests to serve
+  --kubernetes             serve the Function resources of the cluster (in-cluster
+                           config, or --kubeconfig F); each namespace is an account
+  --kubeconfig F           kubeconfig for --kubernetes outside a pod
+  --watch-namespace NS     with --kubernetes: only this namespace's Functions
   --port N                 port (default 8080)
   --host H                 address to bind (default 0.0.0.0)
   --workers process|remote environments as local processes (default), or agents
@@ -48,6 +56,9 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         manifests: { type: 'string' },
+        kubernetes: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        'watch-namespace': { type: 'string' },
         port: { type: 'string', default: '8080' },
         host: { type: 'string', default: '0.0.0.0' },
         workers: { type: 'string', default: 'process' },
@@ -78,24 +89,38 @@ export async function main(argv: string[]): Promise<number> {
   if (values.workers !== 'process' && values.workers !== 'remote')
     return usage('--workers is process or remote');
   if (!/^\d{12}$/.test(values['account-id']!)) return usage('--account-id must be 12 digits');
-  if (!values.manifests) return usage('--manifests DIR is required');
+  if (!values.manifests === !values.kubernetes)
+    return usage('give exactly one of --manifests DIR, --kubernetes');
 
   const log = makeLogger('gateway');
   const quotas = {
     accountLimit: Number(values['account-concurrency']),
     unreservedFloor: Number(values['unreserved-floor']),
   };
-  const account = { region: values.region!, accountId: values['account-id']! };
-  const manifests = loadManifests(resolve(values.manifests));
-  const problems = [...manifests.errors];
-  const refusal = checkDeclaredReservations(quotas, manifests.functions);
-  if (refusal) problems.push(refusal);
-  if (problems.length > 0) {
-    for (const p of problems) log.error('invalid manifest', { problem: p });
-    return 1;
-  }
   const registry = new FunctionRegistry();
-  for (const fn of manifests.functions) registry.put(fn);
+  let account: Account = { region: values.region!, accountId: values['account-id']! };
+  let cluster: ClusterMode | undefined;
+  if (values.manifests) {
+    const manifests = loadManifests(resolve(values.manifests));
+    const problems = [...manifests.errors];
+    const refusal = checkDeclaredReservations(quotas, manifests.functions);
+    if (refusal) problems.push(refusal);
+    if (problems.length > 0) {
+      for (const p of problems) log.error('invalid manifest', { problem: p });
+      return 1;
+    }
+    for (const fn of manifests.functions) registry.put(fn);
+  } else {
+    cluster = startClusterMode({
+      registry,
+      log,
+      region: values.region!,
+      ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
+      ...(values['watch-namespace'] && { namespace: values['watch-namespace'] }),
+    });
+    account = cluster.account;
+    await cluster.ready;
+  }
 
   let authenticate;
   try {
@@ -110,17 +135,21 @@ export async function main(argv: string[]): Promise<number> {
   const redis = values.redis ? await connectRedis(values.redis, log) : undefined;
   const port = Number(values.port);
   const publicUrl = `http://127.0.0.1:${port}`;
+  const limiter = redis
+    ? new RedisLimiter(redis, quotas, () => registry.reservedTotal(), { log })
+    : new InProcessLimiter(quotas, () => registry.reservedTotal());
+  const extraRoutes = Router();
   const gateway = makeGateway({
+    limiter,
+    routes: extraRoutes,
+    ...(cluster && { callerNamespace: cluster.callerNamespace }),
     registry,
     log,
     quotas,
     account,
     idleTimeoutMs: Number(values['idle-timeout']) * 1000,
     ...(authenticate && { authenticate }),
-    ...(redis && {
-      async: makeAsync({ store: new RedisEventStore(redis) }),
-      limiter: new RedisLimiter(redis, quotas, () => registry.reservedTotal(), { log }),
-    }),
+    ...(redis && { async: makeAsync({ store: new RedisEventStore(redis) }) }),
     ...(values.workers === 'process'
       ? {
           driver: makeProcessDriver({
@@ -138,6 +167,7 @@ export async function main(argv: string[]): Promise<number> {
             : {},
         }),
   });
+  if (cluster) extraRoutes.use(cluster.demandRoutes(gateway.hub, limiter));
   const server = gateway.app.listen(port, values.host!);
   await new Promise<void>((ok, fail) => {
     server.once('listening', ok);
@@ -145,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   log.info('gateway listening', {
     port,
-    functions: registry.list().map((f) => f.name),
+    functions: registry.list().map(keyOf),
+    kubernetes: cluster !== undefined,
     workers: values.workers,
     sigv4: authenticate !== undefined,
     redis: redis !== undefined,
@@ -153,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
+      cluster?.stop();
       server.closeAllConnections();
       server.close();
       void gateway

@@ -1,0 +1,108 @@
+// Cluster mode: the gateway learns its functions from the Function resources (a
+// read-only watch), treats each namespace as an account (gateway/cluster/names.ts),
+// and reports its share of each function's demand for the operator's scaling.
+import * as k8s from '@kubernetes/client-node';
+import { Router, type Request } from 'express';
+import { keyOf, splitKey } from '../../lib/function.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { WorkerHub } from '../hub.ts';
+import type { Account } from '../invoker.ts';
+import type { ConcurrencyLimiter } from '../limiter.ts';
+import type { FunctionRegistry } from '../registry.ts';
+import { DEMAND_PATH, makeDemandHandler } from './demand.ts';
+import {
+  DEFAULT_ACCOUNT_ID,
+  accountIdForNamespace,
+  callerNamespace,
+  namespaceForAccount,
+} from './names.ts';
+import { watchFunctions, type FunctionWatch } from './watch.ts';
+
+export interface ClusterMode {
+  account: Account;
+  callerNamespace: (req: Request) => string;
+  /** Resolves once every existing Function is in the registry. */
+  ready: Promise<void>;
+  /** The demand report (GET /_selfless/demand), given the gateway's hub and limiter. */
+  demandRoutes(hub: WorkerHub, limiter: ConcurrencyLimiter): Router;
+  stop(): void;
+}
+
+/** The access key id of a SigV4 Authorization header (addressing, not authentication). */
+export function accessKeyIdOf(req: Request): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1];
+}
+
+export function startClusterMode(opts: {
+  kubeconfig?: string;
+  /** Watch one namespace only; all by default. */
+  namespace?: string;
+  region: string;
+  registry: FunctionRegistry;
+  log: Logger;
+}): ClusterMode {
+  const kc = new k8s.KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault();
+  const { registry, log } = opts;
+  const namespaces = new Map<string, number>();
+  const count = (ns: string, d: number) => {
+    const n = (namespaces.get(ns) ?? 0) + d;
+    if (n > 0) namespaces.set(ns, n);
+    else namespaces.delete(ns);
+  };
+  const watch: FunctionWatch = watchFunctions(
+    kc,
+    (change) => {
+      if (change.type === 'put') {
+        if (!registry.get(keyOf(change.fn))) count(change.fn.namespace, 1);
+        registry.put(change.fn);
+        log.info('function served', { namespace: change.fn.namespace, name: change.fn.name });
+      } else {
+        const key = keyOf(change);
+        if (registry.get(key)) count(change.namespace, -1);
+        registry.remove(key);
+        log.info('function withdrawn', {
+          namespace: change.namespace,
+          name: change.name,
+          error: change.error,
+        });
+      }
+    },
+    { log, ...(opts.namespace && { namespace: opts.namespace }) },
+  );
+  const names = () => new Set(namespaces.keys());
+
+  return {
+    account: {
+      region: opts.region,
+      accountId: DEFAULT_ACCOUNT_ID,
+      accountIdFor: accountIdForNamespace,
+      namespaceFor: (id) => namespaceForAccount(id, names()),
+    },
+    callerNamespace: (req) => callerNamespace(accessKeyIdOf(req), names()),
+    ready: watch.ready,
+    demandRoutes(hub, limiter) {
+      const router = Router();
+      router.get(
+        DEMAND_PATH,
+        makeDemandHandler(() =>
+          registry.list().map((fn) => {
+            const key = keyOf(fn);
+            const [namespace, name] = splitKey(key);
+            // The limiter counts every admitted call, waiting ones included.
+            const queued = hub.queued(key);
+            return {
+              namespace,
+              name,
+              inFlight: Math.max(0, limiter.inFlight(key) - queued),
+              queued,
+            };
+          }),
+        ),
+      );
+      return router;
+    },
+    stop: () => watch.stop(),
+  };
+}
