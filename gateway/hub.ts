@@ -84,22 +84,26 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
 
   /** Runs an admitted invocation on some environment of its function. */
   invoke(pending: PendingInvocation): Promise<InvocationResult> {
-    return new Promise((resolve) => {
-      const waiting: Waiting = { pending, resolve };
-      // The most recently parked worker first: its runtime is warm in every cache,
-      // and the ones that stay parked age enough for the pool to reap them.
-      const parked = this.parked.get(pending.functionName) ?? [];
-      const i = parked.findLastIndex((p) => this.canTake(p.worker));
-      const worker = i < 0 ? undefined : parked.splice(i, 1)[0];
-      if (worker) {
-        this.deliver(worker, waiting);
-        return;
-      }
-      const queue = this.queues.get(pending.functionName) ?? [];
-      queue.push(waiting);
-      this.queues.set(pending.functionName, queue);
-      this.emit('queued', pending.functionName);
-    });
+    return new Promise((resolve) => this.place({ pending, resolve }, false));
+  }
+
+  /** Hands an invocation to a parked worker, or queues it (a given-back one at the head). */
+  private place(waiting: Waiting, atHead: boolean): void {
+    const { functionName } = waiting.pending;
+    // The most recently parked worker first: its runtime is warm in every cache,
+    // and the ones that stay parked age enough for the pool to reap them.
+    const parked = this.parked.get(functionName) ?? [];
+    const i = parked.findLastIndex((p) => this.canTake(p.worker));
+    const worker = i < 0 ? undefined : parked.splice(i, 1)[0];
+    if (worker) {
+      this.deliver(worker, waiting);
+      return;
+    }
+    const queue = this.queues.get(functionName) ?? [];
+    if (atHead) queue.unshift(waiting);
+    else queue.push(waiting);
+    this.queues.set(functionName, queue);
+    this.emit('queued', functionName);
   }
 
   queued(functionName: string): number {
@@ -227,6 +231,15 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     timer.unref();
     this.returning.set(worker.workerId, { functionName: worker.functionName, timer });
     run.waiting.resolve(result);
+  }
+
+  async giveBack(worker: WorkerIdentity, requestId: string): Promise<void> {
+    const run = this.running.get(requestId);
+    if (!run || run.workerId !== worker.workerId) return;
+    this.running.delete(requestId);
+    clearTimeout(run.guard);
+    // Its deadline is set again at the next delivery: the clock starts at execution.
+    this.place(run.waiting, true);
   }
 
   async initFailed(

@@ -2,7 +2,9 @@
 // agent's client, `makeWorkerChannelRoutes` exposes any WorkerChannel (the gateway's
 // hub) under /_selfless/worker/v1/. Event payloads and results travel as raw bodies
 // with their metadata in headers, so nothing is re-encoded; `next` is a long poll
-// held until an invocation arrives or the agent disconnects (which aborts it).
+// held until an invocation arrives, the agent cancels it, or it disconnects.
+// `makeMultiGatewayChannel` polls every gateway replica at once and keeps the
+// first invocation (cancelling, and giving back, the rest).
 // Wire format: docs/worker-channel.md.
 import {
   Agent as HttpAgent,
@@ -10,7 +12,10 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import type {
   FunctionErrorKind,
   Invocation,
@@ -40,7 +45,52 @@ const H = {
   billedDurationMs: 'x-selfless-billed-duration-ms',
   initDurationMs: 'x-selfless-init-duration-ms',
   maxMemoryUsedMB: 'x-selfless-max-memory-used-mb',
+  pollId: 'x-selfless-poll-id',
 } as const;
+
+const ROUTES = ['next', 'cancel', 'return', 'complete', 'init-failed', 'leave'];
+
+/** How long a cancel that arrived before its poll is remembered. */
+const EARLY_CANCEL_TTL_MS = 60_000;
+
+/** The polls of one routes instance that can be cancelled, by worker id. */
+class Polls {
+  private readonly parked = new Map<string, { pollId: string; cancel(): void }>();
+  private readonly early = new Map<string, { pollId: string; timer: NodeJS.Timeout }>();
+
+  /** Registers a parked poll; false when its cancel already arrived. */
+  park(workerId: string, pollId: string, cancel: () => void): boolean {
+    const e = this.early.get(workerId);
+    if (e?.pollId === pollId) {
+      this.forget(workerId);
+      return false;
+    }
+    this.parked.set(workerId, { pollId, cancel });
+    return true;
+  }
+
+  unpark(workerId: string, pollId: string): void {
+    if (this.parked.get(workerId)?.pollId === pollId) this.parked.delete(workerId);
+  }
+
+  /** Cancels the poll, or remembers the cancel for a poll still on its way. */
+  cancel(workerId: string, pollId: string): void {
+    const p = this.parked.get(workerId);
+    if (p?.pollId === pollId) {
+      p.cancel();
+      return;
+    }
+    this.forget(workerId);
+    const timer = setTimeout(() => this.forget(workerId), EARLY_CANCEL_TTL_MS);
+    timer.unref();
+    this.early.set(workerId, { pollId, timer });
+  }
+
+  forget(workerId: string): void {
+    clearTimeout(this.early.get(workerId)?.timer);
+    this.early.delete(workerId);
+  }
+}
 
 export interface WorkerChannelRoutesOptions {
   /** When set, every request must carry `Authorization: Bearer <token>`. */
@@ -56,10 +106,11 @@ export function makeWorkerChannelRoutes(
   channel: WorkerChannel,
   opts: WorkerChannelRoutesOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const polls = new Polls();
   return (req, res) => {
     const url = req.url ?? '';
     if (!url.startsWith(WORKER_CHANNEL_PREFIX)) return false;
-    void serve(channel, opts, url.slice(WORKER_CHANNEL_PREFIX.length), req, res).catch(
+    void serve(channel, opts, polls, url.slice(WORKER_CHANNEL_PREFIX.length), req, res).catch(
       (err: unknown) => {
         if (!res.headersSent) {
           fail(res, 500, `the channel failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -73,6 +124,7 @@ export function makeWorkerChannelRoutes(
 async function serve(
   channel: WorkerChannel,
   opts: WorkerChannelRoutesOptions,
+  polls: Polls,
   route: string,
   req: IncomingMessage,
   res: ServerResponse,
@@ -81,7 +133,7 @@ async function serve(
     req.resume();
     return fail(res, 401, 'missing or wrong bearer token');
   }
-  if (!['next', 'complete', 'init-failed', 'leave'].includes(route)) {
+  if (!ROUTES.includes(route)) {
     req.resume();
     return fail(res, 404, `no such route: ${route}`);
   }
@@ -100,9 +152,21 @@ async function serve(
   const body = await readBody(req);
   if (!body) return fail(res, 413, `body over ${MAX_BODY_BYTES} bytes`);
 
+  const pollId = one(req, H.pollId);
   switch (route) {
     case 'next':
-      return serveNext(channel, worker, req, res);
+      return serveNext(channel, worker, pollId, polls, req, res);
+    case 'cancel':
+      if (!pollId) return fail(res, 400, `${H.pollId} is required`);
+      polls.cancel(workerId, pollId);
+      return done(res);
+    case 'return': {
+      const requestId = one(req, H.requestId);
+      if (!requestId) return fail(res, 400, `${H.requestId} is required`);
+      if (!channel.giveBack) return fail(res, 501, 'this gateway cannot take invocations back');
+      await channel.giveBack(worker, requestId);
+      return done(res);
+    }
     case 'complete': {
       const result = decodeResult(req, body);
       if (typeof result === 'string') return fail(res, 400, result);
@@ -122,6 +186,7 @@ async function serve(
       return done(res);
     }
     case 'leave':
+      polls.forget(workerId);
       await channel.leave(worker);
       return done(res);
   }
@@ -130,11 +195,22 @@ async function serve(
 async function serveNext(
   channel: WorkerChannel,
   worker: WorkerIdentity,
+  pollId: string | undefined,
+  polls: Polls,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const abort = new AbortController();
-  const onClose = () => abort.abort(new DOMException('the worker disconnected', 'AbortError'));
+  let disconnected = false;
+  const onClose = () => {
+    disconnected = true;
+    abort.abort(new DOMException('the worker disconnected', 'AbortError'));
+  };
+  // A cancelled poll answers 204. Aborting unparks the worker in the same turn of
+  // the event loop, so an invocation is either still queued or already handed out
+  // (and then sent below: the agent gives it back).
+  const cancel = () => abort.abort(new DOMException('the poll was cancelled', 'AbortError'));
+  if (pollId !== undefined && !polls.park(worker.workerId, pollId, cancel)) return done(res);
   res.once('close', onClose);
   // The poll may idle for a long time: probes keep middleboxes from dropping it.
   req.socket.setKeepAlive(true, 30_000);
@@ -142,11 +218,14 @@ async function serveNext(
   try {
     inv = await channel.next(worker, abort.signal);
   } catch (err) {
-    if (abort.signal.aborted) return;
-    throw err;
+    if (!abort.signal.aborted) throw err;
+    if (!disconnected) done(res);
+    return;
+  } finally {
+    if (pollId !== undefined) polls.unpark(worker.workerId, pollId);
   }
   res.removeListener('close', onClose);
-  if (res.destroyed || abort.signal.aborted) {
+  if (disconnected || res.destroyed) {
     // Handed out just as the agent went away: answer the caller rather than strand it.
     await channel.complete(worker, lostResult(inv));
     return;
@@ -240,11 +319,32 @@ class HttpStatusError extends Error {
   }
 }
 
-/** The agent's side: every call is one request on a keep-alive connection. */
-export function makeHttpWorkerChannel(
-  gatewayUrl: string,
-  opts: HttpWorkerChannelOptions = {},
-): WorkerChannel {
+/** One gateway replica, as an agent sees it. */
+interface GatewayClient {
+  /** Long-polls; resolves undefined when the poll `pollId` was cancelled. */
+  poll(
+    worker: WorkerIdentity,
+    signal: AbortSignal,
+    pollId?: string,
+  ): Promise<Invocation | undefined>;
+  cancel(worker: WorkerIdentity, pollId: string): Promise<void>;
+  giveBack(worker: WorkerIdentity, requestId: string): Promise<void>;
+  complete(worker: WorkerIdentity, result: InvocationResult): Promise<void>;
+  initFailed(
+    worker: WorkerIdentity,
+    error: { errorType: string; errorMessage: string },
+  ): Promise<void>;
+  leave(worker: WorkerIdentity): Promise<void>;
+  destroy(): void;
+}
+
+interface GatewayClientOptions extends HttpWorkerChannelOptions {
+  /** The Service's host name, when `gatewayUrl` names one of its addresses (TLS, Host). */
+  serviceHost?: { hostname: string; host: string };
+}
+
+/** Every call is one request on a keep-alive connection to one gateway. */
+function makeGatewayClient(gatewayUrl: string, opts: GatewayClientOptions): GatewayClient {
   const base = new URL(WORKER_CHANNEL_PREFIX, gatewayUrl);
   const secure = base.protocol === 'https:';
   const agent = secure
@@ -252,6 +352,7 @@ export function makeHttpWorkerChannel(
     : new HttpAgent({ keepAlive: true, keepAliveMsecs: 30_000 });
   const send = secure ? httpsRequest : httpRequest;
   const retry = opts.retryMs ?? { initial: 100, max: 2000 };
+  const attempts = opts.attempts ?? 5;
 
   function once(
     route: string,
@@ -268,9 +369,16 @@ export function makeHttpWorkerChannel(
         'Content-Length': body?.length ?? 0,
       };
       if (opts.token !== undefined) all.Authorization = `Bearer ${opts.token}`;
+      if (opts.serviceHost) all.Host = opts.serviceHost.host;
       const req = send(
         new URL(route, base),
-        { method: 'POST', agent, headers: all, signal },
+        {
+          method: 'POST',
+          agent,
+          headers: all,
+          signal,
+          ...(opts.serviceHost && { servername: opts.serviceHost.hostname }),
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -325,10 +433,11 @@ export function makeHttpWorkerChannel(
     }
   }
 
-  const attempts = opts.attempts ?? 5;
   return {
-    async next(worker, signal) {
-      const reply = await call('next', worker, {}, undefined, signal, Infinity);
+    async poll(worker, signal, pollId) {
+      const headers: Record<string, string> = pollId === undefined ? {} : { [H.pollId]: pollId };
+      const reply = await call('next', worker, headers, undefined, signal, Infinity);
+      if (reply.status === 204) return undefined;
       const h = reply.headers;
       const get = (name: string) => {
         const v = h[name];
@@ -349,6 +458,12 @@ export function makeHttpWorkerChannel(
       const trace = get(H.traceId);
       if (trace !== undefined) inv.traceId = trace;
       return inv;
+    },
+    async cancel(worker, pollId) {
+      await call('cancel', worker, { [H.pollId]: pollId }, undefined, undefined, attempts);
+    },
+    async giveBack(worker, requestId) {
+      await call('return', worker, { [H.requestId]: requestId }, undefined, undefined, attempts);
     },
     async complete(worker, result) {
       const headers: Record<string, string | number> = {
@@ -376,9 +491,256 @@ export function makeHttpWorkerChannel(
     },
     async leave(worker) {
       await call('leave', worker, {}, undefined, undefined, attempts);
+    },
+    destroy() {
       agent.destroy();
     },
   };
+}
+
+/** The agent's side for one gateway URL. */
+export function makeHttpWorkerChannel(
+  gatewayUrl: string,
+  opts: HttpWorkerChannelOptions = {},
+): WorkerChannel {
+  const gateway = makeGatewayClient(gatewayUrl, opts);
+  return {
+    async next(worker, signal) {
+      // Nothing cancels a poll without a poll id: a 204 here would be a gateway bug.
+      for (;;) {
+        const inv = await gateway.poll(worker, signal);
+        if (inv) return inv;
+      }
+    },
+    complete: (worker, result) => gateway.complete(worker, result),
+    initFailed: (worker, error) => gateway.initFailed(worker, error),
+    async leave(worker) {
+      await gateway.leave(worker);
+      gateway.destroy();
+    },
+  };
+}
+
+export interface MultiGatewayOptions extends HttpWorkerChannelOptions {
+  /** How often a host name is resolved again, in ms (default 5000). */
+  refreshMs?: number;
+  /** Host name -> addresses; default node:dns `lookup(host, { all: true })`. */
+  resolve?: (hostname: string) => Promise<string[]>;
+  /** Channel trouble that does not fail a call: DNS errors, invocations given back. */
+  log?: (line: string) => void;
+}
+
+interface Replica {
+  client: GatewayClient;
+  /** Settles when this worker's last poll of the replica (and its give-back) is over. */
+  idle: Promise<void>;
+}
+
+/**
+ * The agent's side for several gateway replicas: `next` long-polls every replica at
+ * once and keeps the first invocation; the other polls are cancelled explicitly,
+ * and an invocation a replica handed out in the meantime is given back to it (it
+ * goes back to the head of that replica's queue). `complete` goes to the replica
+ * that delivered the request, `initFailed` and `leave` to all.
+ *
+ * `gateways` is a fixed list of URLs, or one URL whose host name is resolved to all
+ * its addresses every `refreshMs` (a headless Service: one address per ready pod).
+ * An IP address or `localhost` is used as is.
+ */
+export function makeMultiGatewayChannel(
+  gateways: string | string[],
+  opts: MultiGatewayOptions = {},
+): WorkerChannel {
+  const log = opts.log ?? (() => undefined);
+  const replicas = new Map<string, Replica>();
+  /** Which replica delivered each request in flight. */
+  const owner = new Map<string, GatewayClient>();
+  const watchers = new Set<() => void>();
+  let urls: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let first: Promise<void> | undefined;
+  let dnsFailing = false;
+
+  const service = typeof gateways === 'string' ? new URL(gateways) : undefined;
+  const fanOut =
+    service !== undefined &&
+    isIP(service.hostname.replace(/^\[|\]$/g, '')) === 0 &&
+    service.hostname !== 'localhost';
+  if (!fanOut) setUrls(typeof gateways === 'string' ? [gateways] : gateways);
+
+  function setUrls(next: string[]): void {
+    const changed = next.length !== urls.length || next.some((u, i) => u !== urls[i]);
+    urls = next;
+    for (const url of next) {
+      if (replicas.has(url)) continue;
+      const serviceHost = fanOut ? { hostname: service!.hostname, host: service!.host } : undefined;
+      replicas.set(url, {
+        client: makeGatewayClient(url, serviceHost ? { ...opts, serviceHost } : opts),
+        idle: Promise.resolve(),
+      });
+    }
+    if (changed) for (const w of watchers) w();
+  }
+
+  async function refresh(): Promise<void> {
+    const s = service!;
+    try {
+      const found = await (opts.resolve ?? lookupAll)(s.hostname);
+      const port = s.port || (s.protocol === 'https:' ? '443' : '80');
+      setUrls(
+        [...new Set(found)]
+          .sort()
+          .map((a) => `${s.protocol}//${a.includes(':') ? `[${a}]` : a}:${port}`),
+      );
+      dnsFailing = false;
+    } catch (err) {
+      // Keep the last answer: a Service with no ready pod is NXDOMAIN for a moment.
+      if (!dnsFailing) log(`[selfless agent] cannot resolve ${s.hostname}: ${message(err)}`);
+      dnsFailing = true;
+    }
+  }
+
+  function resolved(): Promise<void> {
+    if (!fanOut) return Promise.resolve();
+    if (!first) {
+      first = refresh();
+      timer = setInterval(() => void refresh(), opts.refreshMs ?? 5000);
+      timer.unref();
+    }
+    return first;
+  }
+
+  function round(worker: WorkerIdentity, signal: AbortSignal): Promise<Invocation> {
+    const pollId = randomUUID();
+    interface Poll {
+      client: GatewayClient;
+      stop: AbortController;
+      sent: boolean;
+      withdrawn: boolean;
+      ended: boolean;
+    }
+    return new Promise((resolve, reject) => {
+      const polls = new Map<string, Poll>();
+      let closed = false;
+      let failure: unknown;
+
+      const withdraw = (p: Poll) => {
+        p.withdrawn = true;
+        // Never sent: it sees `withdrawn` and does not start. Otherwise ask the
+        // replica to end it; dropping the connection is the fallback for a replica
+        // that cannot be reached (it answers a late hand-out as lost).
+        if (p.sent && !p.ended) p.client.cancel(worker, pollId).catch(() => p.stop.abort());
+      };
+      const close = () => {
+        closed = true;
+        watchers.delete(onChange);
+        signal.removeEventListener('abort', onAbort);
+        for (const p of polls.values()) if (!p.withdrawn) withdraw(p);
+      };
+      const onAbort = () => {
+        close();
+        reject(abortError(signal));
+      };
+      const start = (url: string) => {
+        if (polls.has(url)) return;
+        const replica = replicas.get(url)!;
+        const p: Poll = {
+          client: replica.client,
+          stop: new AbortController(),
+          sent: false,
+          withdrawn: false,
+          ended: false,
+        };
+        polls.set(url, p);
+        const run = async () => {
+          // One poll per worker and replica: wait for the previous round's to end.
+          await replica.idle;
+          if (closed || p.withdrawn) return;
+          p.sent = true;
+          let inv: Invocation | undefined;
+          try {
+            inv = await p.client.poll(worker, p.stop.signal, pollId);
+          } catch (err) {
+            if (!p.stop.signal.aborted) failure = err;
+            return;
+          }
+          if (!inv) return;
+          if (!closed) {
+            p.ended = true;
+            owner.set(inv.requestId, p.client);
+            close();
+            resolve(inv);
+            return;
+          }
+          log(`[selfless agent] giving ${inv.requestId} back to ${url}`);
+          await p.client
+            .giveBack(worker, inv.requestId)
+            .catch((err: unknown) =>
+              log(`[selfless agent] could not give ${inv.requestId} back: ${message(err)}`),
+            );
+        };
+        replica.idle = run().finally(() => {
+          p.ended = true;
+          // Every replica refused the worker (4xx): the agent backs off and asks again.
+          const open = [...polls.values()].some((q) => !q.ended);
+          if (!closed && !open && failure !== undefined) {
+            close();
+            reject(failure);
+          }
+        });
+      };
+      const onChange = () => {
+        for (const url of urls) start(url);
+        for (const [url, p] of polls) if (!urls.includes(url) && !p.withdrawn) withdraw(p);
+      };
+      if (signal.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      watchers.add(onChange);
+      signal.addEventListener('abort', onAbort, { once: true });
+      onChange();
+    });
+  }
+
+  /** Every current replica; fails only when all of them failed. */
+  async function toAll(call: (c: GatewayClient) => Promise<void>): Promise<void> {
+    const results = await Promise.allSettled(urls.map((u) => call(replicas.get(u)!.client)));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0 && failed.length === results.length) throw failed[0]!.reason;
+  }
+
+  return {
+    async next(worker, signal) {
+      await resolved();
+      return round(worker, signal);
+    },
+    async complete(worker, result) {
+      const client = owner.get(result.requestId);
+      owner.delete(result.requestId);
+      if (!client) throw new Error(`no gateway replica delivered ${result.requestId}`);
+      await client.complete(worker, result);
+    },
+    initFailed: (worker, error) => toAll((c) => c.initFailed(worker, error)),
+    async leave(worker) {
+      clearInterval(timer);
+      // Give-backs first: after leave a replica fails what the worker still holds.
+      await Promise.all([...replicas.values()].map((r) => r.idle));
+      try {
+        await toAll((c) => c.leave(worker));
+      } finally {
+        for (const r of replicas.values()) r.client.destroy();
+      }
+    },
+  };
+}
+
+async function lookupAll(hostname: string): Promise<string[]> {
+  return (await lookup(hostname, { all: true })).map((a) => a.address);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function one(req: IncomingMessage, name: string): string | undefined {

@@ -63,4 +63,10 @@ export interface WorkerChannel {
   ): Promise<void>;
   /** The environment is gone (reaped, crashed for good, stopped). */
   leave(worker: WorkerIdentity): Promise<void>;
+  /**
+   * The worker was handed this invocation but will not run it (an agent polling
+   * several gateway replicas took another replica's first): it goes back to the
+   * head of its function's queue as if it had never been delivered.
+   */
+  giveBack?(worker: WorkerIdentity, requestId: string): Promise<void>;
 }

@@ -1,0 +1,254 @@
+// Several gateway replicas serve one function: a real agent (real Node.js runtime)
+// polls every replica at once over HTTP and takes exactly one invocation at a time.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { parseFunctionSpec, type FunctionDefinition } from '../lib/function.ts';
+import { makeLogger } from '../lib/log.ts';
+import { makeMultiGatewayChannel, makeWorkerChannelRoutes } from '../lib/worker-channel-http.ts';
+import { Agent } from '../runtime-images/agent/agent.ts';
+import { makeGateway, type Gateway } from './app.ts';
+import { WorkerHub } from './hub.ts';
+import { FunctionRegistry } from './registry.ts';
+
+interface Replica {
+  gateway: Gateway;
+  server: Server;
+  url: string;
+  lambda: LambdaClient;
+}
+
+let dir: string;
+let runs: string;
+let fn: FunctionDefinition;
+const replicas: Replica[] = [];
+
+async function startReplica(host = '127.0.0.1', port = 0): Promise<Replica> {
+  const registry = new FunctionRegistry();
+  registry.put(fn);
+  const gateway = makeGateway({
+    registry,
+    log: makeLogger('gateway', { level: 'error' }),
+    remoteWorkers: {},
+  });
+  const server = gateway.app.listen(port, host);
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const lambda = new LambdaClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+  return { gateway, server, url, lambda };
+}
+
+async function stopReplica(r: Replica): Promise<void> {
+  r.lambda.destroy();
+  r.server.closeAllConnections();
+  await new Promise((resolve) => r.server.close(resolve));
+  await r.gateway.close();
+}
+
+function startAgent(channelUrls: string[], log: string[] = []): Agent {
+  return new Agent({
+    channel: makeMultiGatewayChannel(channelUrls, {
+      log: (line) => log.push(line),
+      retryMs: { initial: 20, max: 200 },
+      attempts: 3,
+    }),
+    worker: { workerId: `pod-${Math.random().toString(36).slice(2, 8)}`, functionName: 'multi' },
+    fn,
+    codeDir: dir,
+    tmpDir: join(dir, 'tmp'),
+    env: {},
+    log: () => undefined,
+  });
+}
+
+async function call(r: Replica, id: string): Promise<unknown> {
+  const out = await r.lambda.send(
+    new InvokeCommand({ FunctionName: 'multi', Payload: Buffer.from(JSON.stringify({ id })) }),
+  );
+  assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload!).toString());
+  return JSON.parse(Buffer.from(out.Payload!).toString());
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'selfless-replicas-'));
+  runs = join(dir, 'runs.txt');
+  writeFileSync(runs, '');
+  // Every execution leaves a line, so a test sees an invocation that ran twice.
+  writeFileSync(
+    join(dir, 'index.mjs'),
+    `import { appendFileSync } from 'node:fs';
+export const handler = async (e) => { appendFileSync(process.env.RUNS, e.id + '\\n'); return { id: e.id }; };`,
+  );
+  const spec = parseFunctionSpec({
+    runtime: 'nodejs20.x',
+    handler: 'index.handler',
+    code: { directory: dir },
+    environment: { variables: { RUNS: runs } },
+  });
+  assert.ok(spec.ok);
+  fn = { name: 'multi', namespace: 'default', spec: spec.value };
+  replicas.push(await startReplica(), await startReplica());
+});
+after(async () => {
+  for (const r of replicas) await stopReplica(r).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('one agent polling two replicas serves calls sent to either of them', async () => {
+  const agent = startAgent(replicas.map((r) => r.url));
+  await agent.start();
+  try {
+    for (let i = 0; i < 6; i++) {
+      const r = replicas[i % 2]!;
+      assert.deepEqual(await call(r, `seq-${i}`), { id: `seq-${i}` });
+    }
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('calls reaching both replicas at the same moment each run exactly once', async () => {
+  writeFileSync(runs, '');
+  const log: string[] = [];
+  const agent = startAgent(
+    replicas.map((r) => r.url),
+    log,
+  );
+  await agent.start();
+  const ids: string[] = [];
+  try {
+    for (let round = 0; round < 30; round++) {
+      const a = `a-${round}`;
+      const b = `b-${round}`;
+      ids.push(a, b);
+      const answers = await Promise.all([call(replicas[0]!, a), call(replicas[1]!, b)]);
+      assert.deepEqual(answers, [{ id: a }, { id: b }]);
+    }
+  } finally {
+    await agent.stop();
+  }
+  const ran = readFileSync(runs, 'utf8').trim().split('\n').sort();
+  assert.deepEqual(ran, [...ids].sort(), 'every call ran once, none twice');
+  // Without give-backs the race this test is about never happened.
+  const givenBack = log.filter((l) => l.includes('giving')).length;
+  assert.ok(givenBack > 0, `no invocation was given back in 30 rounds: ${log.join('\n')}`);
+});
+
+test('a replica that goes away does not stop the agent serving the other', async () => {
+  const extra = await startReplica();
+  const agent = startAgent([replicas[0]!.url, extra.url]);
+  await agent.start();
+  try {
+    assert.deepEqual(await call(extra, 'before'), { id: 'before' });
+    await stopReplica(extra);
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      assert.deepEqual(await call(replicas[0]!, `after-${i}`), { id: `after-${i}` });
+      assert.ok(Date.now() - t0 < 2000, `call ${i} took ${Date.now() - t0} ms`);
+    }
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('replicas come from a host name resolved again while the agent runs', async () => {
+  // Two replicas on one port, as pods behind a headless Service are: 127.0.0.2 is
+  // loopback too on Linux. The resolver stands in for DNS answering one, then both.
+  const first = replicas[0]!;
+  const port = Number(new URL(first.url).port);
+  const second = await startReplica('127.0.0.2', port);
+  let answer = ['127.0.0.1'];
+  const agent = new Agent({
+    channel: makeMultiGatewayChannel(`http://gateway.test:${port}`, {
+      resolve: async () => answer,
+      refreshMs: 50,
+    }),
+    worker: { workerId: 'pod-dns', functionName: 'multi' },
+    fn,
+    codeDir: dir,
+    tmpDir: join(dir, 'tmp'),
+    env: {},
+    log: () => undefined,
+  });
+  await agent.start();
+  try {
+    assert.deepEqual(await call(first, 'one'), { id: 'one' });
+    answer = ['127.0.0.1', '127.0.0.2'];
+    assert.deepEqual(await call(second, 'two'), { id: 'two' });
+  } finally {
+    await agent.stop();
+    await stopReplica(second);
+  }
+});
+
+test('a cancel that arrives before its poll makes that poll answer 204 at once', async () => {
+  const hub = new WorkerHub();
+  const routes = makeWorkerChannelRoutes(hub);
+  const server = createServer((req, res) => routes(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/_selfless/worker/v1/`;
+  const headers = {
+    'x-selfless-worker-id': 'w1',
+    'x-selfless-function-name': 'multi',
+    'x-selfless-poll-id': 'p1',
+  };
+  try {
+    assert.equal((await fetch(base + 'cancel', { method: 'POST', headers })).status, 204);
+    const poll = await fetch(base + 'next', { method: 'POST', headers });
+    assert.equal(poll.status, 204);
+    assert.deepEqual(hub.idleWorkers('multi'), [], 'the cancelled poll did not park');
+    const bad = await fetch(base + 'cancel', {
+      method: 'POST',
+      headers: { 'x-selfless-worker-id': 'w1', 'x-selfless-function-name': 'multi' },
+    });
+    assert.equal(bad.status, 400);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('an invocation given back goes to the head of the queue with a new deadline', async () => {
+  const hub = new WorkerHub();
+  const pending = (id: string) => ({
+    requestId: id,
+    functionName: 'multi',
+    functionArn: 'arn',
+    payload: Buffer.from(id),
+    timeoutSeconds: 3,
+    logTail: false,
+    enqueuedAt: Date.now(),
+  });
+  const w1 = { workerId: 'w1', functionName: 'multi' };
+  const w2 = { workerId: 'w2', functionName: 'multi' };
+  const first = hub.invoke(pending('first'));
+  void hub.invoke(pending('second'));
+  const taken = await hub.next(w1, new AbortController().signal);
+  assert.equal(taken.requestId, 'first');
+  await new Promise((r) => setTimeout(r, 20));
+  await hub.giveBack(w1, 'first');
+  // w1 no longer holds it: its late result is ignored, and w2 gets it before 'second'.
+  await hub.complete(w1, { ...taken, durationMs: 0, billedDurationMs: 0, maxMemoryUsedMB: 0 });
+  const again = await hub.next(w2, new AbortController().signal);
+  assert.equal(again.requestId, 'first');
+  assert.ok(again.deadlineMs > taken.deadlineMs, 'the deadline starts again at delivery');
+  await hub.complete(w2, {
+    requestId: 'first',
+    payload: Buffer.from('ok'),
+    durationMs: 1,
+    billedDurationMs: 1,
+    maxMemoryUsedMB: 1,
+  });
+  assert.equal((await first).payload.toString(), 'ok');
+  hub.drop('multi', 'Test', 'end');
+});
