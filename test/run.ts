@@ -112,6 +112,8 @@ async function main(): Promise<number> {
             '--test',
             `--test-concurrency=${Math.max(2, availableParallelism())}`,
             '--test-timeout=300000',
+            // A failing test that leaves a connection open must not hang the run.
+            '--test-force-exit',
             '--test-reporter=spec',
             '--test-reporter-destination=stdout',
             '--test-reporter=tap',
