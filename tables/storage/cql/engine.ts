@@ -108,7 +108,30 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       cassandra.types.TimeUuid.now(),
     ]);
 
-  async function mutate<T>(
+  // Mutations of one key from this process queue behind each other: LWT keeps
+  // them linearizable across replicas either way, but contenders from the same
+  // process would only burn Paxos rounds losing to each other.
+  const queues = new Map<string, Promise<unknown>>();
+  function mutate<T>(
+    meta: TableMeta,
+    key: StorageKey,
+    decide: (current: Item | undefined) => Mutation<T>,
+  ): Promise<T> {
+    const id = `${meta.id}/${key.hash.toString('hex')}/${key.range.toString('hex')}`;
+    const prev = queues.get(id) ?? Promise.resolve();
+    const run = prev.then(
+      () => casLoop(meta, key, decide),
+      () => casLoop(meta, key, decide),
+    );
+    queues.set(id, run);
+    const cleanup = () => {
+      if (queues.get(id) === run) queues.delete(id);
+    };
+    run.then(cleanup, cleanup);
+    return run;
+  }
+
+  async function casLoop<T>(
     meta: TableMeta,
     key: StorageKey,
     decide: (current: Item | undefined) => Mutation<T>,
