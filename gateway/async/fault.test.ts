@@ -58,18 +58,24 @@ test('10,000 events survive two SIGKILLed dispatchers: all processed at least on
   };
   const kills: number[] = [];
   for (const at of [2_000, 6_000]) {
-    start();
-    await eventually(
-      `${at} processed`,
-      // Kill while the dispatcher holds leases, so every kill exercises recovery.
-      async () =>
-        (await processed()) >= at && (await store.stats()).leased > 0 ? true : undefined,
-      60_000,
-    );
-    child!.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-    const leased = (await store.stats()).leased;
-    kills.push(leased);
+    // A kill that lands between two batches holds no lease and proves nothing about
+    // recovery: such a kill is followed by another, a few at most.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      start();
+      await eventually(
+        `${at} processed`,
+        async () =>
+          (await processed()) >= at && (await store.stats()).leased > 0 ? true : undefined,
+        60_000,
+      );
+      child!.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+      const leased = (await store.stats()).leased;
+      if (leased > 0) {
+        kills.push(leased);
+        break;
+      }
+    }
   }
   start();
   await eventually(
@@ -91,10 +97,7 @@ test('10,000 events survive two SIGKILLed dispatchers: all processed at least on
     `events ${EVENTS}, runs ${runs}, duplicates ${duplicates}, leases held at each kill: ${kills.join(', ')}`,
   );
   assert.deepEqual(missing, [], 'no event lost');
-  assert.ok(
-    kills.every((k) => k > 0),
-    'each kill hit events in flight',
-  );
+  assert.equal(kills.length, 2, 'two kills hit events in flight');
   assert.ok(
     duplicates <= kills.reduce((a, b) => a + b, 0),
     'only events in flight at a kill ran twice',
