@@ -196,6 +196,17 @@ for (const kind of engineKinds) {
           }),
         );
         assert.equal(u2.TableDescription?.ProvisionedThroughput?.WriteCapacityUnits, 8);
+        await h.client.send(
+          new UpdateTableCommand({ TableName: 'lifecycle.t-1', DeletionProtectionEnabled: true }),
+        );
+        await rejectsWith(
+          h.client.send(new DeleteTableCommand({ TableName: 'lifecycle.t-1' })),
+          'ValidationException',
+          'Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.',
+        );
+        await h.client.send(
+          new UpdateTableCommand({ TableName: 'lifecycle.t-1', DeletionProtectionEnabled: false }),
+        );
         const del = await h.client.send(new DeleteTableCommand({ TableName: 'lifecycle.t-1' }));
         assert.equal(del.TableDescription?.TableStatus, 'DELETING');
         await rejectsWith(

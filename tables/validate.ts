@@ -154,6 +154,16 @@ function show(v: unknown): string {
 
 const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
 
+const patterns = new Map<string, RegExp>();
+function pattern(source: string): RegExp {
+  let re = patterns.get(source);
+  if (!re) {
+    re = new RegExp(`^${source}$`);
+    patterns.set(source, re);
+  }
+  return re;
+}
+
 function constraints(v: unknown, f: Field, at: string, errors: string[]): void {
   const fail = (msg: string) => {
     if (errors.length < 10) {
@@ -170,7 +180,7 @@ function constraints(v: unknown, f: Field, at: string, errors: string[]): void {
       : typeof v === 'object'
         ? Object.keys(v).length
         : 0;
-  if (f.regex !== undefined && !new RegExp(`^${f.regex}$`).test(v as string)) {
+  if (f.regex !== undefined && !pattern(f.regex).test(v as string)) {
     fail(`Member must satisfy regular expression pattern: ${f.regex}`);
   }
   if (f.minLength !== undefined && length < f.minLength) {

@@ -1,0 +1,80 @@
+// The expression parser: precedence, paths, substitution bookkeeping and errors.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { evaluate } from './evaluate.ts';
+import {
+  ExpressionError,
+  parseCondition,
+  parseProjection,
+  parseUpdate,
+  type ExpressionContext,
+} from './parser.ts';
+
+const ctx = (
+  values: Record<string, unknown> = {},
+  names: Record<string, string> = {},
+): ExpressionContext => ({
+  names,
+  values: values as ExpressionContext['values'],
+  usedNames: new Set(),
+  usedValues: new Set(),
+});
+
+test('AND binds tighter than OR and NOT tighter than AND', () => {
+  const c = parseCondition('a = :t OR b = :t AND NOT c = :t', ctx({ ':t': { BOOL: true } }));
+  assert.equal(c.kind, 'or');
+  const item = { a: { BOOL: false }, b: { BOOL: true }, c: { BOOL: false } };
+  assert.equal(evaluate(c, item), true);
+  assert.equal(evaluate(c, { ...item, c: { BOOL: true } }), false);
+});
+
+test('paths resolve names, nested maps and list indexes, and record what was used', () => {
+  const c = ctx({}, { '#n': 'name', '#u': 'unused' });
+  const [p] = parseProjection('#n.given[2].x', c);
+  assert.deepEqual(p!.elems, ['name', 'given', 2, 'x']);
+  assert.deepEqual([...c.usedNames], ['#n']);
+});
+
+test('keywords and functions are case-insensitive; function names are not', () => {
+  const u = parseUpdate(
+    'set a = :v remove b add c :n',
+    ctx({ ':v': { S: 'x' }, ':n': { N: '1' } }),
+  );
+  assert.equal(u.set.length + u.remove.length + u.add.length, 3);
+  assert.throws(
+    () => parseCondition('Attribute_Exists(a)', ctx()),
+    (e: Error) =>
+      e instanceof ExpressionError &&
+      e.message === 'Invalid function name; function: Attribute_Exists',
+  );
+});
+
+test('syntax errors name the token and what precedes it', () => {
+  assert.throws(
+    () => parseCondition('a = = b', ctx()),
+    (e: Error) => e.message === 'Syntax error; token: "=", near: "= ="',
+  );
+  assert.throws(
+    () => parseCondition('a = :v)', ctx({ ':v': { N: '1' } })),
+    /Syntax error; token: "\)"/,
+  );
+  assert.throws(() => parseCondition('', ctx()), /The expression can not be empty;/);
+});
+
+test('limits: nesting depth, IN operands and expression size', () => {
+  assert.throws(
+    () => parseProjection(Array.from({ length: 33 }, () => 'a').join('.'), ctx()),
+    /too many nesting levels; nesting levels: 33/,
+  );
+  const values = Object.fromEntries(
+    Array.from({ length: 101 }, (_, i) => [`:v${i}`, { N: String(i) }]),
+  );
+  assert.throws(
+    () => parseCondition(`a IN (${Object.keys(values).join(', ')})`, ctx(values)),
+    /too many operands; number of operands: 101/,
+  );
+  assert.throws(
+    () => parseCondition(`a = :v${' '.repeat(4100)}`, ctx({ ':v': { N: '1' } })),
+    /Expression size has exceeded/,
+  );
+});
