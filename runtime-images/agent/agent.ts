@@ -4,7 +4,10 @@
 // until the runtime's first `next`, the deadline enforced by killing and
 // re-initialising it, memory and /tmp limits, crashes reported and restarted, and
 // Lambda's START / END / REPORT lines. The same class runs in the gateway's process
-// (process driver) and in pods (`selfless agent`, HTTP channel).
+// (process driver) and in pods (`selfless agent`, HTTP channel). For image functions
+// the runtime runs in another container (`externalRuntime`): the agent serves it the
+// Runtime API on a fixed address, and what it would kill it reports as needing a
+// restart instead (`runtimeNeedsRestart`, the pod's liveness probe).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +30,7 @@ import {
 } from './lambda-log.ts';
 import { MAX_RESPONSE_BYTES, RuntimeApi, type RuntimeError } from './runtime-api.ts';
 import {
+  ExternalRuntime,
   RuntimeProcess,
   describeExit,
   launchSpec,
@@ -34,6 +38,7 @@ import {
   type ExitInfo,
   type Interpreters,
   type LaunchSpec,
+  type RuntimeHandle,
 } from './runtime-process.ts';
 import { directoryBytes, peakRssKiB, rssKiB } from './usage.ts';
 
@@ -58,6 +63,15 @@ export interface AgentOptions {
   restartBackoffMs?: { initial: number; max: number };
   /** How often a running invocation's memory and /tmp are checked. */
   watchIntervalMs?: number;
+  /** Where the Runtime API listens (`host:port`); default a free port on 127.0.0.1. */
+  runtimeApiAddress?: string;
+  /**
+   * The runtime is started by others (another container) and connects to the
+   * Runtime API by itself. There is no init timeout (starting the container is
+   * Kubernetes's business) and no memory sampling (the container's limit applies);
+   * a timeout or limit marks the runtime as needing a restart.
+   */
+  externalRuntime?: boolean;
 }
 
 type InitOutcome = { ok: true; initDurationMs: number } | { ok: false; error: RuntimeError };
@@ -73,7 +87,7 @@ type Ending =
   | { kind: 'storage'; bytes: number };
 
 interface Runtime {
-  proc: RuntimeProcess;
+  proc: RuntimeHandle;
   init: Promise<InitOutcome>;
   failed: boolean;
   /** Killed on purpose (timeout, limit, stop): its exit is expected. */
@@ -102,6 +116,7 @@ export class Agent {
   private active: Active | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
+  private needsRestart = false;
 
   constructor(options: AgentOptions) {
     this.o = options;
@@ -115,6 +130,14 @@ export class Agent {
   }
 
   /**
+   * An external runtime overran its timeout or a limit, or failed its init, and
+   * has not started again since: only whoever runs it can restart it.
+   */
+  get runtimeNeedsRestart(): boolean {
+    return this.needsRestart;
+  }
+
+  /**
    * Opens the Runtime API and starts the supervision loop in the background: init
    * the runtime, then `channel.next` -> deliver -> `channel.complete`, forever.
    * Resolves once the loop runs; init success or failure reaches the gateway
@@ -123,7 +146,7 @@ export class Agent {
   async start(): Promise<void> {
     if (this.loop) return;
     mkdirSync(this.o.tmpDir, { recursive: true });
-    this.api = await RuntimeApi.start();
+    this.api = await RuntimeApi.start(this.o.runtimeApiAddress);
     const interpreters = { ...this.o.interpreters };
     if (this.o.fn.spec.runtime.startsWith('python')) interpreters.python ??= await resolvePython();
     this.spec = launchSpec({
@@ -200,14 +223,20 @@ export class Agent {
     let onReady!: () => void;
     let onInitError!: (e: RuntimeError) => void;
     const current = () => this.rt === rt;
-    api.reset({
-      ready: () => onReady(),
-      initError: (e) => onInitError(e),
-      response: (id, body) => current() && this.settle(id, { kind: 'response', body }),
-      error: (id, body) => current() && this.settle(id, { kind: 'error', body }),
-      responseTooLarge: (id, size) => current() && this.settle(id, { kind: 'too-large', size }),
-    });
-    const proc = new RuntimeProcess(spec, this.o.codeDir, (line) => this.runtimeLine(rt, line));
+    const external = this.o.externalRuntime === true;
+    api.reset(
+      {
+        ready: () => onReady(),
+        initError: (e) => onInitError(e),
+        response: (id, body) => current() && this.settle(id, { kind: 'response', body }),
+        error: (id, body) => current() && this.settle(id, { kind: 'error', body }),
+        responseTooLarge: (id, size) => current() && this.settle(id, { kind: 'too-large', size }),
+      },
+      external,
+    );
+    const proc = external
+      ? new ExternalRuntime(() => (this.needsRestart = true))
+      : new RuntimeProcess(spec, this.o.codeDir, (line) => this.runtimeLine(rt, line));
     const rt: Runtime = {
       proc,
       failed: false,
@@ -216,22 +245,27 @@ export class Agent {
       heapExhausted: false,
       init: new Promise<InitOutcome>((resolve) => {
         const timeoutMs = this.o.initTimeoutMs ?? 10_000;
-        const timer = setTimeout(
-          () =>
-            resolve({
-              ok: false,
-              error: {
-                errorType: 'Sandbox.Timedout',
-                errorMessage: `Error: Init phase timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
-              },
-            }),
-          timeoutMs,
-        );
+        const timer = external
+          ? undefined
+          : setTimeout(
+              () =>
+                resolve({
+                  ok: false,
+                  error: {
+                    errorType: 'Sandbox.Timedout',
+                    errorMessage: `Error: Init phase timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+                  },
+                }),
+              timeoutMs,
+            );
         const done = (o: InitOutcome) => {
           clearTimeout(timer);
           resolve(o);
         };
-        onReady = () => done({ ok: true, initDurationMs: performance.now() - proc.startedAt });
+        onReady = () => {
+          if (current()) this.needsRestart = false;
+          done({ ok: true, initDurationMs: performance.now() - proc.startedAt });
+        };
         onInitError = (error) => done({ ok: false, error });
         void proc.exited.then((exit) =>
           done({

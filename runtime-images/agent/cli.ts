@@ -1,19 +1,22 @@
 // `selfless agent`: one execution environment in a pod. It pulls invocations of one
 // function from the gateway over the HTTP worker channel and runs them in the
 // runtime, until SIGTERM/SIGINT (then it finishes the call in flight and leaves).
+// It polls every gateway replica the --gateway host name resolves to.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import {
   formatErrors,
+  functionKey,
   parseFunctionManifest,
   parseFunctionSpec,
   type FunctionDefinition,
 } from '../../lib/function.ts';
-import { makeHttpWorkerChannel } from '../../lib/worker-channel-http.ts';
+import { makeMultiGatewayChannel } from '../../lib/worker-channel-http.ts';
 import { Agent } from './agent.ts';
 
 export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME --code DIR [options]
@@ -21,8 +24,10 @@ export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME 
 Runs one execution environment of a function: serves the Lambda Runtime API to the
 runtime and pulls invocations from the gateway's worker channel.
 
-  --gateway URL        the gateway (env SELFLESS_GATEWAY_URL)
-  --function NAME      the function's name
+  --gateway URL        the gateway (env SELFLESS_GATEWAY_URL). Its host name is
+                       resolved every 5 s and every address polled (a headless
+                       Service: every replica); URL,URL,... is a fixed list
+  --function NAME      the function's name (its namespace: env SELFLESS_NAMESPACE)
   --code DIR           the function's code, already extracted (LAMBDA_TASK_ROOT)
   --manifest FILE      a Function manifest (YAML) giving runtime, handler, limits and
                        variables; the flags below override it
@@ -34,6 +39,12 @@ runtime and pulls invocations from the gateway's worker channel.
   --tmp DIR            this environment's /tmp (default: a new directory)
   --worker-id ID       unique per environment (default: hostname-random)
   --token TOKEN        bearer token for the worker channel (env SELFLESS_WORKER_TOKEN)
+  --external-runtime   the runtime runs in another container (an image function):
+                       serve it the Runtime API, do not start it
+  --runtime-api HOST:PORT  where the Runtime API listens (default 127.0.0.1, any
+                       free port; with --external-runtime required)
+  --liveness-port PORT serve GET /healthz on 0.0.0.0:PORT: 503 while an external
+                       runtime needs a restart (for the function container's probe)
 
 The runtime gets AWS_REGION, AWS_ENDPOINT_URL_*, and AWS credentials from this
 process's environment.`;
@@ -60,6 +71,9 @@ function parseAgentArgs(args: string[]) {
       tmp: { type: 'string' },
       'worker-id': { type: 'string' },
       token: { type: 'string' },
+      'external-runtime': { type: 'boolean' },
+      'runtime-api': { type: 'string' },
+      'liveness-port': { type: 'string' },
     },
     strict: true,
   }).values;
@@ -72,6 +86,7 @@ export function definitionFromArgs(args: string[]): FunctionDefinition | string 
 function definitionFrom(values: AgentArgs): FunctionDefinition | string {
   let base: Record<string, unknown> = {};
   let name = values.function;
+  let namespace = process.env.SELFLESS_NAMESPACE;
   if (values.manifest) {
     const docs = parseAllDocuments(readFileSync(values.manifest, 'utf8')).map(
       (d) => d.toJS() as unknown,
@@ -82,6 +97,7 @@ function definitionFrom(values: AgentArgs): FunctionDefinition | string {
     if (!parsed.ok) return `${values.manifest}: ${formatErrors(parsed.errors)}`;
     base = { ...parsed.value.spec };
     name ??= parsed.value.name;
+    namespace ||= parsed.value.namespace;
   }
   if (!name) return '--function is required';
   if (!values.code) return '--code is required';
@@ -95,7 +111,7 @@ function definitionFrom(values: AgentArgs): FunctionDefinition | string {
     spec.ephemeralStorage = { size: int(values['ephemeral-storage']) };
   const parsed = parseFunctionSpec(spec);
   if (!parsed.ok) return formatErrors(parsed.errors);
-  return { name, namespace: 'default', spec: parsed.value };
+  return { name, namespace: namespace || 'default', spec: parsed.value };
 }
 
 export async function agentCommand(args: string[]): Promise<number> {
@@ -112,10 +128,23 @@ export async function agentCommand(args: string[]): Promise<number> {
     fn = err instanceof Error ? err.message : String(err);
   }
   const gateway = values.gateway ?? process.env.SELFLESS_GATEWAY_URL;
-  if (typeof fn === 'string' || !gateway) {
-    process.stderr.write(
-      `selfless agent: ${typeof fn === 'string' ? fn : '--gateway is required'}\n\n${AGENT_USAGE}\n`,
-    );
+  const external = values['external-runtime'] === true;
+  const livenessPort =
+    values['liveness-port'] === undefined ? undefined : Number(values['liveness-port']);
+  const problem =
+    typeof fn === 'string'
+      ? fn
+      : !gateway
+        ? '--gateway is required'
+        : external && !values['runtime-api']
+          ? '--external-runtime needs --runtime-api HOST:PORT'
+          : values['runtime-api'] !== undefined && !/^.+:\d+$/.test(values['runtime-api'])
+            ? '--runtime-api must be HOST:PORT'
+            : livenessPort !== undefined && !(Number.isInteger(livenessPort) && livenessPort > 0)
+              ? '--liveness-port must be a port number'
+              : undefined;
+  if (problem !== undefined || typeof fn === 'string' || !gateway) {
+    process.stderr.write(`selfless agent: ${problem}\n\n${AGENT_USAGE}\n`);
     return 2;
   }
   const env: Record<string, string> = {};
@@ -123,19 +152,39 @@ export async function agentCommand(args: string[]): Promise<number> {
     if (PLATFORM_ENV.test(k) && v !== undefined) env[k] = v;
   const token = values.token ?? process.env.SELFLESS_WORKER_TOKEN;
   const workerId = values['worker-id'] ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
+  const log = (line: string) => process.stdout.write(line + '\n');
+  const gateways = gateway.includes(',') ? gateway.split(',').map((g) => g.trim()) : gateway;
   const agent = new Agent({
-    channel: makeHttpWorkerChannel(gateway, token === undefined ? {} : { token }),
-    worker: { workerId, functionName: fn.name },
+    channel: makeMultiGatewayChannel(gateways, { log, ...(token !== undefined && { token }) }),
+    // The gateway knows a function by its namespace-qualified key.
+    worker: { workerId, functionName: functionKey(fn.namespace, fn.name) },
     fn,
     codeDir: resolve(values.code!),
     tmpDir: values.tmp ?? join(tmpdir(), `selfless-${workerId}`),
     env,
-    log: (line) => process.stdout.write(line + '\n'),
+    log,
+    ...(values['runtime-api'] !== undefined && { runtimeApiAddress: values['runtime-api'] }),
+    externalRuntime: external,
   });
   await agent.start();
+  const liveness =
+    livenessPort === undefined
+      ? undefined
+      : createServer((req, res) => {
+          req.resume();
+          const [status, text] =
+            req.url !== '/healthz'
+              ? [404, 'not found']
+              : agent.runtimeNeedsRestart
+                ? [503, 'the runtime needs a restart']
+                : [200, 'ok'];
+          res.writeHead(status, { 'Content-Type': 'text/plain' });
+          res.end(text + '\n');
+        }).listen(livenessPort, '0.0.0.0');
   await new Promise<void>((resolveSignal) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolveSignal());
   });
+  liveness?.close();
   await agent.stop();
   return 0;
 }

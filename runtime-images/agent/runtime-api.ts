@@ -1,7 +1,10 @@
 // The Lambda Runtime API (2018-06-01) that one runtime process talks to, on loopback.
 // One server per agent, kept across runtime restarts (the port stays the same);
 // `reset` starts a new runtime session and drops every connection of the old one,
-// so a killed runtime's late request can never answer a new invocation.
+// so a killed runtime's late request can never answer a new invocation. A runtime
+// in another container (`external`) cannot be killed: its session is reset without
+// dropping connections, its late answer for the old id is refused (400), and a
+// `next` it already parked (a restarted runtime) starts the new session at once.
 //
 // States follow the Runtime Interface Emulator: before the first `next` only
 // `init/error` is allowed; after an init error nothing is; afterwards `response`
@@ -44,13 +47,19 @@ export class RuntimeApi {
   private current: string | undefined;
   /** The last invocation written to the runtime. */
   private handedOver: string | undefined;
+  /** The invocation an external runtime held when its session was reset. */
+  private stale: string | undefined;
 
   private constructor(
     private readonly server: Server,
     readonly address: string,
   ) {}
 
-  static async start(): Promise<RuntimeApi> {
+  /** Listens on `address` (`host:port`), by default a free port on 127.0.0.1. */
+  static async start(address = '127.0.0.1:0'): Promise<RuntimeApi> {
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+    const wanted = Number(address.slice(at + 1));
     const server = createServer();
     // The runtime's connection idles while user code runs, for up to 900 s, and a
     // `next` waits without limit: no server-side timeouts may cut either.
@@ -59,23 +68,27 @@ export class RuntimeApi {
     server.headersTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(wanted, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    const api = new RuntimeApi(server, `127.0.0.1:${port}`);
+    const api = new RuntimeApi(server, `${host.includes(':') ? `[${host}]` : host}:${port}`);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => api.handle(req, res));
     return api;
   }
 
-  /** A new runtime process is about to start. */
-  reset(session: RuntimeSession): void {
-    this.server.closeAllConnections();
-    this.phase = 'init';
+  /** A new runtime process is about to start (or, `external`, to be restarted by others). */
+  reset(session: RuntimeSession, external = false): void {
+    const carried = external && this.poll && !this.poll.destroyed ? this.poll : undefined;
+    if (external) this.stale = this.current ?? this.handedOver;
+    else this.server.closeAllConnections();
+    this.phase = carried ? 'running' : 'init';
     this.session = session;
-    this.poll = undefined;
+    this.poll = carried;
     this.queued = undefined;
     this.current = undefined;
     this.handedOver = undefined;
+    // After the caller has wired the session up: this runtime already asked for work.
+    if (carried) queueMicrotask(() => this.session === session && session.ready());
   }
 
   /** Whether the runtime received this invocation (it was written to its `next`). */
@@ -188,6 +201,11 @@ export class RuntimeApi {
     res: ServerResponse,
   ): Promise<void> {
     const target = kind === 'response' ? 'InvocationResponse' : 'InvocationErrorResponse';
+    if (requestId === this.stale) {
+      req.resume();
+      reply(res, 400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      return;
+    }
     if (this.phase !== 'running') {
       req.resume();
       forbidden(res, this.phase === 'init' ? 'Started' : 'InitError', target);

@@ -123,7 +123,44 @@ const SIGNAL_WORDS: Partial<Record<NodeJS.Signals, string>> = {
   SIGINT: 'interrupt',
 };
 
-export class RuntimeProcess {
+/** What the agent supervises: a child process, or a runtime in another container. */
+export interface RuntimeHandle {
+  readonly exited: Promise<ExitInfo>;
+  readonly startedAt: number;
+  readonly pid: number | undefined;
+  readonly alive: boolean;
+  kill(): void;
+}
+
+/**
+ * A runtime in another container of the pod (image functions): the agent neither
+ * starts nor sees it, and cannot kill it. `kill` marks it as needing a restart
+ * (`onKill`), which Kubernetes performs when the liveness probe reports it.
+ */
+export class ExternalRuntime implements RuntimeHandle {
+  readonly exited: Promise<ExitInfo>;
+  readonly startedAt = performance.now();
+  readonly pid = undefined;
+  private dead = false;
+  private markExited!: (e: ExitInfo) => void;
+
+  constructor(private readonly onKill: () => void) {
+    this.exited = new Promise((resolveExit) => (this.markExited = resolveExit));
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  kill(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.onKill();
+    this.markExited({ code: null, signal: 'SIGKILL' });
+  }
+}
+
+export class RuntimeProcess implements RuntimeHandle {
   readonly exited: Promise<ExitInfo>;
   readonly startedAt = performance.now();
   private readonly child: ChildProcess;
