@@ -36,10 +36,12 @@ export function isTablesRequest(req: IncomingMessage): boolean {
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const payload = Buffer.from(JSON.stringify(body));
+  // A string body (not a Buffer) lets node:http put headers and body into one
+  // write instead of a writev of two: measurably cheaper per request.
+  const payload = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/x-amz-json-1.0',
-    'Content-Length': payload.length,
+    'Content-Length': Buffer.byteLength(payload),
     'X-Amz-Crc32': String(crc32(payload)),
     'x-amzn-RequestId': randomUUID(),
   });

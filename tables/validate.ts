@@ -154,6 +154,11 @@ function show(v: unknown): string {
 
 const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
 
+function report(v: unknown, at: string, msg: string, errors: string[]): void {
+  if (errors.length < 10)
+    errors.push(`Value ${show(v)} at '${at}' failed to satisfy constraint: ${msg}`);
+}
+
 const patterns = new Map<string, RegExp>();
 function pattern(source: string): RegExp {
   let re = patterns.get(source);
@@ -165,13 +170,8 @@ function pattern(source: string): RegExp {
 }
 
 function constraints(v: unknown, f: Field, at: string, errors: string[]): void {
-  const fail = (msg: string) => {
-    if (errors.length < 10) {
-      errors.push(`Value ${show(v)} at '${at}' failed to satisfy constraint: ${msg}`);
-    }
-  };
   if (v === null || v === undefined) {
-    if (f.notNull) fail('Member must not be null');
+    if (f.notNull) report(v, at, 'Member must not be null', errors);
     return;
   }
   const length =
@@ -181,22 +181,22 @@ function constraints(v: unknown, f: Field, at: string, errors: string[]): void {
         ? Object.keys(v).length
         : 0;
   if (f.regex !== undefined && !pattern(f.regex).test(v as string)) {
-    fail(`Member must satisfy regular expression pattern: ${f.regex}`);
+    report(v, at, `Member must satisfy regular expression pattern: ${f.regex}`, errors);
   }
   if (f.minLength !== undefined && length < f.minLength) {
-    fail(`Member must have length greater than or equal to ${f.minLength}`);
+    report(v, at, `Member must have length greater than or equal to ${f.minLength}`, errors);
   }
   if (f.maxLength !== undefined && length > f.maxLength) {
-    fail(`Member must have length less than or equal to ${f.maxLength}`);
+    report(v, at, `Member must have length less than or equal to ${f.maxLength}`, errors);
   }
   if (f.min !== undefined && (v as number) < f.min) {
-    fail(`Member must have value greater than or equal to ${f.min}`);
+    report(v, at, `Member must have value greater than or equal to ${f.min}`, errors);
   }
   if (f.max !== undefined && (v as number) > f.max) {
-    fail(`Member must have value less than or equal to ${f.max}`);
+    report(v, at, `Member must have value less than or equal to ${f.max}`, errors);
   }
   if (f.enum && !f.enum.includes(v as string)) {
-    fail(`Member must satisfy enum value set: [${f.enum.join(', ')}]`);
+    report(v, at, `Member must satisfy enum value set: [${f.enum.join(', ')}]`, errors);
   }
   if (f.type === 'List' && f.items) {
     (v as unknown[]).forEach((e, i) => constraints(e, f.items!, `${at}.${i + 1}.member`, errors));
@@ -214,7 +214,7 @@ function constraints(v: unknown, f: Field, at: string, errors: string[]): void {
             msgs.push(`Member must have length greater than or equal to ${f.keys.minLength}`);
           if (f.keys.regex !== undefined)
             msgs.push(`Member must satisfy regular expression pattern: ${f.keys.regex}`);
-          fail(`Map keys must satisfy constraint: [${msgs.join(', ')}]`);
+          report(v, at, `Map keys must satisfy constraint: [${msgs.join(', ')}]`, errors);
         }
       }
       if (f.items) constraints(e, f.items, `${at}.${k}.member`, errors);

@@ -97,7 +97,22 @@ function checkValues(raw: unknown): Item | undefined {
   return out;
 }
 
+const expressionParams: ExpressionParam[] = [
+  'UpdateExpression',
+  'ConditionExpression',
+  'KeyConditionExpression',
+  'FilterExpression',
+  'ProjectionExpression',
+];
+
 export function parseExpressions(req: Request): ParsedExpressions {
+  if (
+    req.ExpressionAttributeNames == null &&
+    req.ExpressionAttributeValues == null &&
+    expressionParams.every((p) => req[p] == null)
+  ) {
+    return {};
+  }
   const ctx: ExpressionContext = {
     names: checkNames(req.ExpressionAttributeNames),
     values: checkValues(req.ExpressionAttributeValues),

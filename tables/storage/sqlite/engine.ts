@@ -50,28 +50,34 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
   };
   const parse = (row: { item: string } | undefined): Item | undefined =>
     row ? (JSON.parse(row.item) as Item) : undefined;
+  // The three single-item statements of each table, prepared once: they are on the
+  // path of every GetItem, PutItem and DeleteItem.
+  const itemStatements = new Map<string, { get: Statement; put: Statement; del: Statement }>();
+  const itemStmts = (meta: TableMeta) => {
+    let s = itemStatements.get(meta.id);
+    if (!s) {
+      const t = ident(meta);
+      s = {
+        get: db.prepare(`SELECT item FROM ${t} WHERE h = ? AND pk = ? AND sk = ?`),
+        put: db.prepare(`INSERT OR REPLACE INTO ${t} (h, pk, sk, item) VALUES (?, ?, ?, ?)`),
+        del: db.prepare(`DELETE FROM ${t} WHERE h = ? AND pk = ? AND sk = ?`),
+      };
+      itemStatements.set(meta.id, s);
+    }
+    return s;
+  };
   const get = (meta: TableMeta, key: StorageKey) =>
     parse(
-      stmt(
-        meta,
-        'get',
-        () => `SELECT item FROM ${ident(meta)} WHERE h = ? AND pk = ? AND sk = ?`,
-      ).get(partitionHash(key.hash), key.hash, key.range) as { item: string } | undefined,
+      itemStmts(meta).get.get(partitionHash(key.hash), key.hash, key.range) as
+        { item: string } | undefined,
     );
   const put = (meta: TableMeta, key: StorageKey, item: Item) =>
-    stmt(
-      meta,
-      'put',
-      () => `INSERT OR REPLACE INTO ${ident(meta)} (h, pk, sk, item) VALUES (?, ?, ?, ?)`,
-    ).run(partitionHash(key.hash), key.hash, key.range, JSON.stringify(item));
+    itemStmts(meta).put.run(partitionHash(key.hash), key.hash, key.range, JSON.stringify(item));
   const del = (meta: TableMeta, key: StorageKey) =>
-    stmt(meta, 'delete', () => `DELETE FROM ${ident(meta)} WHERE h = ? AND pk = ? AND sk = ?`).run(
-      partitionHash(key.hash),
-      key.hash,
-      key.range,
-    );
+    itemStmts(meta).del.run(partitionHash(key.hash), key.hash, key.range);
   const forget = (meta: TableMeta) => {
     metas.delete(meta.name);
+    itemStatements.delete(meta.id);
     for (const k of [...statements.keys()]) if (k.startsWith(meta.id + '|')) statements.delete(k);
   };
 
