@@ -302,6 +302,49 @@ for (const kind of engineKinds) {
         assert.deepEqual(ttl.TimeToLiveDescription, { TimeToLiveStatus: 'DISABLED' });
       });
 
+      test('what the service does not offer is refused, never silently ignored', async () => {
+        await rejectsWith(
+          h.client.send(
+            new CreateTableCommand({
+              TableName: 'with-index',
+              AttributeDefinitions: [
+                { AttributeName: 'a', AttributeType: 'S' },
+                { AttributeName: 'b', AttributeType: 'S' },
+              ],
+              KeySchema: [{ AttributeName: 'a', KeyType: 'HASH' }],
+              GlobalSecondaryIndexes: [
+                {
+                  IndexName: 'by-b',
+                  KeySchema: [{ AttributeName: 'b', KeyType: 'HASH' }],
+                  Projection: { ProjectionType: 'ALL' },
+                },
+              ],
+              BillingMode: 'PAY_PER_REQUEST',
+            }),
+          ),
+          'ValidationException',
+          /secondary indexes are not supported/,
+        );
+        await rejectsWith(
+          h.client.send(
+            new QueryCommand({
+              TableName: 'items',
+              IndexName: 'by-b',
+              KeyConditionExpression: 'id = :v',
+              ExpressionAttributeValues: { ':v': S('x') },
+            }),
+          ),
+          'ValidationException',
+          'The table does not have the specified index: by-b',
+        );
+        const res = await raw('DynamoDB_20120810.TransactWriteItems', '{}');
+        assert.equal(res.status, 400);
+        assert.equal(
+          ((await res.json()) as { __type: string }).__type,
+          'com.amazonaws.dynamodb.v20120810#UnknownOperationException',
+        );
+      });
+
       test('item operations on a missing table are ResourceNotFoundException', async () => {
         await rejectsWith(
           h.client.send(new GetItemCommand({ TableName: 'missing', Key: { id: S('x') } })),
@@ -454,6 +497,42 @@ for (const kind of engineKinds) {
           }),
         );
         assert.deepEqual(old.Attributes, { id: 'cond', v: 1 });
+      });
+
+      test('ReturnValues and Select combinations DynamoDB refuses are refused', async () => {
+        await rejectsWith(
+          h.client.send(
+            new PutItemCommand({
+              TableName: 'items',
+              Item: { id: S('rv') },
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+          'ValidationException',
+          'ReturnValues can only be ALL_OLD or NONE',
+        );
+        await rejectsWith(
+          h.client.send(
+            new ScanCommand({ TableName: 'items', Select: 'COUNT', ProjectionExpression: 'id' }),
+          ),
+          'ValidationException',
+          'Cannot specify the ProjectionExpression when choosing to get only the COUNT',
+        );
+        await rejectsWith(
+          h.client.send(new ScanCommand({ TableName: 'items', Select: 'SPECIFIC_ATTRIBUTES' })),
+          'ValidationException',
+          'Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES',
+        );
+        const none = await h.client.send(
+          new UpdateItemCommand({
+            TableName: 'items',
+            Key: { id: S('rv-new') },
+            UpdateExpression: 'SET a = :v',
+            ExpressionAttributeValues: { ':v': N('1') },
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        assert.equal(none.Attributes, undefined);
       });
 
       test('DeleteItem deletes conditionally and returns the old item', async () => {

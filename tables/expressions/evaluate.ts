@@ -114,51 +114,54 @@ export function evaluate(c: Condition, item: Item): boolean {
   }
 }
 
-/** The item reduced to the given paths, nested maps and lists kept in shape. */
-export function project(item: Item, paths: PathNode[]): Item {
-  const root: AttributeValue = { M: {} };
-  for (const p of paths) {
-    const v = getPath(item, p.elems);
-    if (v === undefined) continue;
-    let src: AttributeValue = { M: item };
-    let dst = root;
-    p.elems.forEach((e, i) => {
-      const last = i === p.elems.length - 1;
-      if (typeof e === 'number') {
-        src = src.L![e]!;
-        // Projected list elements keep their relative order, not their indexes.
-        dst.L ??= [];
-        const slot = (dst as { _idx?: Map<number, AttributeValue> })._idx ?? new Map();
-        (dst as { _idx?: Map<number, AttributeValue> })._idx = slot;
-        let child = slot.get(e);
-        if (!child) {
-          child = last ? src : src.M ? { M: {} } : { L: [] };
-          slot.set(e, child);
-        }
-        dst = child;
-      } else {
-        src = src.M![e]!;
-        dst.M ??= {};
-        if (!dst.M[e]) dst.M[e] = last ? src : src.M ? { M: {} } : { L: [] };
-        dst = dst.M[e]!;
-      }
-    });
-  }
-  return finishProjection(root).M!;
+interface PathTree {
+  leaf: boolean;
+  children: Map<string | number, PathTree>;
 }
 
-function finishProjection(v: AttributeValue): AttributeValue {
-  const idx = (v as { _idx?: Map<number, AttributeValue> })._idx;
-  if (idx) {
-    const L = [...idx.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => finishProjection(e));
-    return { L };
+/** The item reduced to the given paths, nested maps and lists kept in shape. */
+export function project(item: Item, paths: PathNode[]): Item {
+  const root: PathTree = { leaf: false, children: new Map() };
+  for (const p of paths) {
+    let node = root;
+    for (const e of p.elems) {
+      let next = node.children.get(e);
+      if (!next) {
+        next = { leaf: false, children: new Map() };
+        node.children.set(e, next);
+      }
+      node = next;
+    }
+    node.leaf = true;
   }
+  return pick({ M: item }, root)?.M ?? {};
+}
+
+function pick(v: AttributeValue, tree: PathTree): AttributeValue | undefined {
+  if (tree.leaf) return v;
   if (v.M) {
     const M: Item = {};
-    for (const [k, e] of Object.entries(v.M)) M[k] = finishProjection(e);
-    return { M };
+    for (const [k, sub] of tree.children) {
+      const e = typeof k === 'string' ? v.M[k] : undefined;
+      const picked = e && pick(e, sub);
+      if (picked) M[k as string] = picked;
+    }
+    return Object.keys(M).length ? { M } : undefined;
   }
-  return v;
+  if (v.L) {
+    // Projected list elements keep their relative order, not their indexes.
+    const indexes = [...tree.children.keys()]
+      .filter((k) => typeof k === 'number')
+      .sort((a, b) => a - b);
+    const L: AttributeValue[] = [];
+    for (const i of indexes) {
+      const e = v.L[i];
+      const picked = e && pick(e, tree.children.get(i)!);
+      if (picked) L.push(picked);
+    }
+    return L.length ? { L } : undefined;
+  }
+  return undefined;
 }
 
 // ---- updates
