@@ -91,6 +91,8 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       demand: poller.window,
       worker: {
         gatewayUrl: opts.gatewayUrl,
+        // The headless Service names every replica: agents pull from all of them.
+        agentGatewayUrl: opts.gatewayDemandUrl,
         tablesUrl: opts.tablesUrl,
         region: opts.region,
         runtimeImages: opts.runtimeImages,
@@ -205,7 +207,8 @@ Reconciles Function and Table resources (selfless.dev/v1alpha1).
   --lease-namespace NS       namespace of the leader Lease (default: $POD_NAMESPACE or default)
   --lease-name NAME          (default: selfless-operator)
   --gateway-url URL          gateway Service URL for workers (default: http://selfless-gateway:8080)
-  --gateway-demand-url URL   gateway headless Service URL polled for demand (default: --gateway-url)
+  --gateway-demand-url URL   gateway headless Service URL: polled for demand, and worker
+                             agents pull from every replica behind it (default: --gateway-url)
   --tables-url URL           table service URL (default: http://selfless-tables:8000)
   --region REGION            (default: us-east-1)
   --runtime-image-prefix P   runtime images are P<runtime>:<tag> (default: ghcr.io/selfless/runtime-)

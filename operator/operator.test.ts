@@ -221,8 +221,9 @@ describe('Function', () => {
     assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
     assert.deepEqual(pod.containers[0]!.args!.slice(0, 5), [
       'agent',
+      // Agents pull from every gateway replica: the headless Service's name.
       '--gateway',
-      'http://selfless-gateway.selfless:8080',
+      demandUrl,
       '--function',
       'hello',
     ]);
@@ -321,7 +322,13 @@ describe('Function', () => {
     assert.equal(pod.containers[0]!.image, 'registry.example/img:1');
     assert.equal(pod.initContainers?.[0]?.name, 'agent');
     assert.equal(pod.initContainers?.[0]?.restartPolicy, 'Always');
-    assert.equal(pod.shareProcessNamespace, true);
+    // The agent cannot kill the image's runtime; the kubelet restarts it when the
+    // agent's /healthz says so. No shared process namespace: it would expose the
+    // agent's environment (the worker token) to the function's code.
+    assert.equal(pod.shareProcessNamespace, undefined);
+    const probe = pod.containers[0]!.livenessProbe?.httpGet;
+    assert.deepEqual([probe?.path, probe?.port], ['/healthz', 9002]);
+    assert.ok(pod.initContainers?.[0]?.args?.join(' ').includes('--liveness-port 9002'));
   });
 
   test('a missing code ConfigMap and a Deployment owned by someone else are reported, not overwritten', async () => {

@@ -23,8 +23,14 @@ export interface FunctionObject {
 }
 
 export interface WorkerConfig {
-  /** The gateway Service URL the agents connect to (and functions call through the AWS SDK). */
+  /** The gateway Service URL functions call through the AWS SDK. */
   gatewayUrl: string;
+  /**
+   * Where agents pull work: the gateway's headless Service, whose name resolves to
+   * every replica, so an agent serves calls that reach any of them
+   * (docs/worker-channel.md). Defaults to gatewayUrl (one replica).
+   */
+  agentGatewayUrl?: string;
   /** The table service URL functions reach through AWS_ENDPOINT_URL_DYNAMODB. */
   tablesUrl: string;
   region: string;
@@ -44,6 +50,8 @@ export const MB_PER_VCPU = 1769;
 /** Memory the agent itself needs in a worker, added on top of memorySize. */
 export const AGENT_MEMORY_MB = 64;
 export const RUNTIME_API_PORT = 9001;
+/** The agent's /healthz for an image function's liveness probe. */
+const LIVENESS_PORT = 9002;
 export const TASK_ROOT = '/var/task';
 const ZIP_DIR = '/opt/selfless/zip';
 const CONFIG_DIR = '/etc/selfless';
@@ -209,7 +217,7 @@ function agentArgs(fn: FunctionObject, cfg: WorkerConfig): string[] {
   return [
     'agent',
     '--gateway',
-    cfg.gatewayUrl,
+    cfg.agentGatewayUrl ?? cfg.gatewayUrl,
     '--function',
     fn.def.name,
     '--manifest',
@@ -286,8 +294,9 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
   const containers: k8s.V1Container[] = [];
   if (code.imageURI) {
     // The user's image keeps its own entry point (any image built for Lambda); the
-    // agent runs beside it as a native sidecar serving the Runtime API on localhost
-    // and, with the shared process namespace, can kill a runtime that overruns.
+    // agent runs beside it as a native sidecar serving the Runtime API on localhost.
+    // It cannot kill a runtime that overruns: its /healthz turns 503 and the
+    // function container's liveness probe has the kubelet restart it.
     initContainers.push({
       name: 'agent',
       image: cfg.agentImage,
@@ -297,6 +306,8 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
         '--external-runtime',
         '--runtime-api',
         `127.0.0.1:${RUNTIME_API_PORT}`,
+        '--liveness-port',
+        String(LIVENESS_PORT),
       ],
       env: [...env, ...agentEnv(fn, cfg)],
       volumeMounts: [tmp, config],
@@ -310,6 +321,11 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
       name: 'function',
       image: code.imageURI,
       env: [...env, { name: 'AWS_LAMBDA_RUNTIME_API', value: `127.0.0.1:${RUNTIME_API_PORT}` }],
+      livenessProbe: {
+        httpGet: { path: '/healthz', port: LIVENESS_PORT },
+        periodSeconds: 1,
+        failureThreshold: 1,
+      },
       resources: {
         requests: { cpu, memory, 'ephemeral-storage': `${spec.ephemeralStorage.size}Mi` },
         limits: { cpu, memory },
@@ -358,7 +374,6 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
     volumes,
   };
   if (initContainers.length > 0) podSpec.initContainers = initContainers;
-  if (code.imageURI) podSpec.shareProcessNamespace = true;
 
   return {
     apiVersion: 'apps/v1',
