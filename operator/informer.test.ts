@@ -1,7 +1,6 @@
 // The informer against the real API server, through a TCP proxy the test can cut:
 // it resumes after the connection drops and the server is unreachable for a while.
-// (410 Gone needs etcd compaction, which the test server does not run within a
-// test's time: that path is the `isGone` branch of Informer.loop.)
+// 410 Gone, which needs etcd compaction on the real server, is in informer-gone.test.ts.
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
