@@ -120,7 +120,13 @@ async function main(): Promise<number> {
             '--test-reporter-destination=/dev/null',
             ...tests,
           ],
-          { ...env, SELFLESS_TEST_COUNTS: countFile },
+          {
+            ...env,
+            SELFLESS_TEST_COUNTS: countFile,
+            // The AWS SDK's notice that its 2027 releases will need Node 22 would
+            // otherwise be printed by every test process that loads it.
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
         ),
       );
       try {
