@@ -3,6 +3,7 @@
 // of that function; or `queue:<name>` (or an SQS queue ARN): the record is pushed
 // on the Redis list <prefix>:queue:<name>. Delivery happens inside the same atomic
 // step that completes or dead-letters the event (see lua/completeEvent.lua).
+import { functionKey, splitKey } from '../../lib/function.ts';
 import { randomUUID } from 'node:crypto';
 import type { InvocationResult } from '../../lib/worker-channel.ts';
 import type { DeadCondition, Delivery, QueuedEvent } from './store.ts';
@@ -73,8 +74,18 @@ export function destinationRecord(args: {
   });
 }
 
-export function delivery(target: Target | undefined, record: string): Delivery | undefined {
+/**
+ * A destination function lives in the namespace of the function whose event this was
+ * (the key `namespace/name` in cluster mode; the bare name in `default`).
+ */
+export function delivery(
+  target: Target | undefined,
+  record: string,
+  sourceKey = '',
+): Delivery | undefined {
   if (!target) return undefined;
   if (target.kind === 'queue') return { kind: 'queue', queue: target.name, record };
-  return { kind: 'function', functionName: target.name, id: randomUUID(), record };
+  const [namespace] = splitKey(sourceKey);
+  const functionName = functionKey(namespace, target.name);
+  return { kind: 'function', functionName, id: randomUUID(), record };
 }

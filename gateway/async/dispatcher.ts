@@ -165,7 +165,8 @@ export function makeDispatcher(deps: {
           now: at,
           ...last,
         });
-        if (condition === 'Success') await store.complete(e, token, delivery(target, record));
+        if (condition === 'Success')
+          await store.complete(e, token, delivery(target, record, e.functionName));
         else {
           metrics.deadLetters.inc({ function: e.functionName, condition });
           log.warn('event dead-lettered', {
@@ -174,7 +175,13 @@ export function makeDispatcher(deps: {
             condition,
             invokes,
           });
-          await store.deadLetter(e, token, condition, record, delivery(target, record));
+          await store.deadLetter(
+            e,
+            token,
+            condition,
+            record,
+            delivery(target, record, e.functionName),
+          );
         }
       };
 
