@@ -33,6 +33,11 @@ export interface OperatorOptions {
   watchNamespace?: string;
   gatewayUrl: string;
   gatewayDemandUrl: string;
+  /**
+   * Every object is reconciled again this often (default 10 min), to catch what no
+   * watch reports: a user's code ConfigMap (configMapRef) edited in place.
+   */
+  resyncMs?: number;
   tablesUrl: string;
   region: string;
   runtimeImages: Record<string, string>;
@@ -130,6 +135,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     for (const t of tables.list()) if (keyOf(t) !== keyOf(o)) tableController.queue.add(keyOf(t));
   });
   const informers = [functions, tables, deployments, configMaps];
+  let resync: NodeJS.Timeout | undefined;
 
   return {
     async start() {
@@ -140,8 +146,14 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       fnController.start();
       tableController.start();
       poller.start();
+      resync = setInterval(() => {
+        for (const o of functions.list()) fnController.queue.add(keyOf(o));
+        for (const o of tables.list()) tableController.queue.add(keyOf(o));
+      }, opts.resyncMs ?? 600_000);
+      resync.unref();
     },
     async stop() {
+      clearInterval(resync);
       poller.stop();
       for (const i of informers) i.stop();
       await Promise.all([fnController.stop(), tableController.stop()]);
@@ -217,6 +229,7 @@ Reconciles Function and Table resources (selfless.dev/v1alpha1).
   --scale-down-window S      seconds of lower demand before workers are removed (default: 60)
   --max-replicas N           most workers per function (default: 1000)
   --metrics-port PORT        /metrics, /healthz (default: 9090; 0: off)
+  --resync S                 reconcile every object again this often (default: 600)
 
 Environment: SELFLESS_WORKER_TOKEN, the gateway's worker-channel token, is copied
 into a Secret beside each function for its workers.
@@ -241,6 +254,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
       'scale-down-window': { type: 'string', default: '60' },
       'max-replicas': { type: 'string', default: '1000' },
       'metrics-port': { type: 'string', default: '9090' },
+      resync: { type: 'string', default: '600' },
     },
   });
   if (values.help) {
@@ -268,6 +282,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
     agentImage: values['agent-image'] ?? `ghcr.io/selfless/selfless:${tag}`,
     workerToken: process.env.SELFLESS_WORKER_TOKEN,
     demandIntervalMs: 2_000,
+    resyncMs: Number(values.resync) * 1000,
     scaleDownWindowMs: Number(values['scale-down-window']) * 1000,
     maxReplicas: Number(values['max-replicas']),
     metrics,

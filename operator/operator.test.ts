@@ -192,7 +192,7 @@ describe('Function', () => {
   let ns: string;
   before(async () => {
     ns = await makeNamespace(kc, 'op-fn');
-    start(ns);
+    start(ns, { resyncMs: 500 });
   });
 
   test('an inline function gets exactly a code ConfigMap and a worker Deployment, owned by it, scaled to zero', async () => {
@@ -357,6 +357,37 @@ describe('Function', () => {
     );
     const other = await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-taken' });
     assert.equal(other.spec?.template.spec?.containers[0]?.image, 'other');
+  });
+
+  test('an edit to a referenced code ConfigMap rolls the workers at the next periodic resync', async () => {
+    const codeHash = async () =>
+      (await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-bycm' })).spec!.template
+        .metadata!.annotations?.['selfless.dev/code-hash'];
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: {
+        metadata: { name: 'bycm-code' },
+        data: { 'index.mjs': 'export const handler = async () => 1' },
+      },
+    });
+    await createFunction(ns, 'bycm', { ...inline, code: { configMapRef: { name: 'bycm-code' } } });
+    await waitReady(ns, 'bycm', 'ScaledToZero');
+    const before = await codeHash();
+    assert.ok(before, 'the Deployment carries the code hash');
+    // Nothing watches the user's ConfigMap: only the resync notices the edit.
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: 'bycm-code',
+      body: {
+        metadata: { name: 'bycm-code' },
+        data: { 'index.mjs': 'export const handler = async () => 2' },
+      },
+    });
+    await eventually(
+      'the code hash follows the edit',
+      async () => (await codeHash()) !== before,
+      10_000,
+    );
   });
 
   test('a spec the API server admits but the model refuses is reported as InvalidSpec, with no workers', async () => {
