@@ -201,7 +201,7 @@ function banner(dev: DevServer, dir: string): string {
     lines.push(
       '',
       'Try:',
-      `  export AWS_ENDPOINT_URL=${dev.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x`,
+      `  export AWS_ENDPOINT_URL=${dev.url} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x`,
     );
     lines.push(
       `  aws lambda invoke --function-name ${first.name} --payload '{}' --cli-binary-format raw-in-base64-out out.json`,

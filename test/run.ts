@@ -70,9 +70,14 @@ async function main(): Promise<number> {
 
   const missing = missingServices();
   const local = missing.length > 0 && !(await containerRuntimeAnswers());
-  // helm and the official Lambda runtime clients (the agent's compatibility tests) are
-  // clients, never containers: they are always provisioned locally.
-  const targets = ['helm', 'ric', ...(local ? missing.flatMap((s) => provisionTargets[s]) : [])];
+  // helm, the official Lambda runtime clients and the AWS CLI are clients, never
+  // containers: they are always provisioned locally.
+  const targets = [
+    'helm',
+    'ric',
+    'awscli',
+    ...(local ? missing.flatMap((s) => provisionTargets[s]) : []),
+  ];
   const provisioned = await step(`provision (${targets.join(', ')})`, () =>
     run('bash', [join(root, 'test/services/provision.sh'), ...targets]),
   );

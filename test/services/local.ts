@@ -263,6 +263,10 @@ current-context: selfless-test
   return { endpoint: kubeconfig, stop: stopAll(dir, etcd, api) };
 }
 
+export function awsCliBinary(): string {
+  return requireBinary('aws');
+}
+
 export function helmBinary(): string {
   return requireBinary('helm');
 }

@@ -16,6 +16,7 @@ HELM_VERSION=v3.19.0
 CASSANDRA_VERSION=5.0.6
 NODE_RIC_VERSION=3.3.0
 PYTHON_RIC_VERSION=4.2.2
+AWSCLI_VERSION=1.46.2
 
 CACHE=${SELFLESS_CACHE:-$HOME/.cache/selfless}
 BIN=$CACHE/bin
@@ -186,8 +187,21 @@ provision_ric() {
   fi
 }
 
+# The AWS CLI (v1, from PyPI: v2 is not published there), for the wire-compatibility
+# tests that drive Selfless with the real CLI.
+provision_awscli() {
+  local dir=$CACHE/awscli-$AWSCLI_VERSION
+  if [[ -f $dir/.complete ]]; then say "awscli $AWSCLI_VERSION: cached"; else
+    python3 -m venv "$dir"
+    long "pip install awscli $AWSCLI_VERSION" "$dir/install.log" \
+      "$dir/bin/pip" install --disable-pip-version-check "awscli==$AWSCLI_VERSION"
+    touch "$dir/.complete"
+  fi
+  ln -sf "$dir/bin/aws" "$BIN/aws"
+}
+
 services=("$@")
-(( ${#services[@]} )) || services=(redis cql etcd kube helm)
+(( ${#services[@]} )) || services=(redis cql etcd kube helm ric awscli)
 for s in "${services[@]}"; do
   case $s in
     redis) provision_redis ;;
@@ -196,7 +210,8 @@ for s in "${services[@]}"; do
     kube) provision_kube ;;
     helm) provision_helm ;;
     ric) provision_ric ;;
-    *) say "unknown service $s (known: redis cql etcd kube helm ric)"; exit 2 ;;
+    awscli) provision_awscli ;;
+    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli)"; exit 2 ;;
   esac
 done
 say "all provisioned in $((SECONDS - start_all)) s"
