@@ -22,6 +22,8 @@ import {
   UpdateItemCommand,
   UpdateTableCommand,
   type AttributeValue,
+  type QueryCommandOutput,
+  type ScanCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
@@ -311,11 +313,17 @@ for (const kind of engineKinds) {
                 { AttributeName: 'a', AttributeType: 'S' },
                 { AttributeName: 'b', AttributeType: 'S' },
               ],
-              KeySchema: [{ AttributeName: 'a', KeyType: 'HASH' }],
-              GlobalSecondaryIndexes: [
+              KeySchema: [
+                { AttributeName: 'a', KeyType: 'HASH' },
+                { AttributeName: 'b', KeyType: 'RANGE' },
+              ],
+              LocalSecondaryIndexes: [
                 {
                   IndexName: 'by-b',
-                  KeySchema: [{ AttributeName: 'b', KeyType: 'HASH' }],
+                  KeySchema: [
+                    { AttributeName: 'a', KeyType: 'HASH' },
+                    { AttributeName: 'b', KeyType: 'RANGE' },
+                  ],
                   Projection: { ProjectionType: 'ALL' },
                 },
               ],
@@ -323,7 +331,18 @@ for (const kind of engineKinds) {
             }),
           ),
           'ValidationException',
-          /secondary indexes are not supported/,
+          /local secondary indexes are not supported/,
+        );
+        await rejectsWith(
+          h.client.send(
+            new UpdateTableCommand({
+              TableName: 'items',
+              AttributeDefinitions: [{ AttributeName: 'b', AttributeType: 'S' }],
+              GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: 'by-b' } }],
+            }),
+          ),
+          'ValidationException',
+          /global secondary indexes \(GlobalSecondaryIndexUpdates\) is not supported/,
         );
         await rejectsWith(
           h.client.send(
@@ -1033,6 +1052,418 @@ for (const kind of engineKinds) {
         );
         assert.equal(rest.Count, 1);
         assert.equal(rest.LastEvaluatedKey, undefined);
+      });
+    });
+
+    describe('global secondary indexes', () => {
+      const order = (id: string, extra: Record<string, AttributeValue>) => ({
+        id: S(id),
+        note: S(`note-${id}`),
+        secret: S(`secret-${id}`),
+        ...extra,
+      });
+      const ids = (items: Record<string, AttributeValue>[] | undefined) =>
+        (items ?? []).map((i) => i.id!.S!);
+      const byStatus = (status: string, extra: Record<string, unknown> = {}) =>
+        h.client.send(
+          new QueryCommand({
+            TableName: 'orders',
+            IndexName: 'by-status',
+            KeyConditionExpression: '#s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': S(status) },
+            ...extra,
+          }),
+        );
+
+      before(async () => {
+        await h.client.send(
+          new CreateTableCommand({
+            TableName: 'orders',
+            AttributeDefinitions: [
+              { AttributeName: 'id', AttributeType: 'S' },
+              { AttributeName: 'status', AttributeType: 'S' },
+              { AttributeName: 'total', AttributeType: 'N' },
+              { AttributeName: 'customer', AttributeType: 'S' },
+            ],
+            KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+            GlobalSecondaryIndexes: [
+              {
+                IndexName: 'by-status',
+                KeySchema: [
+                  { AttributeName: 'status', KeyType: 'HASH' },
+                  { AttributeName: 'total', KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'ALL' },
+              },
+              {
+                IndexName: 'by-customer',
+                KeySchema: [{ AttributeName: 'customer', KeyType: 'HASH' }],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
+              {
+                IndexName: 'by-status-note',
+                KeySchema: [
+                  { AttributeName: 'status', KeyType: 'HASH' },
+                  { AttributeName: 'total', KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['note'] },
+              },
+            ],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        );
+        const puts: [string, Record<string, AttributeValue>][] = [
+          ['o1', { status: S('open'), total: N('30'), customer: S('ann') }],
+          ['o2', { status: S('open'), total: N('-5'), customer: S('bob') }],
+          ['o3', { status: S('open'), total: N('100.5'), customer: S('ann') }],
+          ['o4', { status: S('shipped'), total: N('30'), customer: S('ann') }],
+          // Sparse: no status, or a status of the wrong type, is not in by-status.
+          ['o5', { total: N('1'), customer: S('cid') }],
+          ['o6', { status: N('7'), total: N('2') }],
+        ];
+        for (const [id, extra] of puts) {
+          await h.client.send(new PutItemCommand({ TableName: 'orders', Item: order(id, extra) }));
+        }
+      });
+
+      test('CreateTable and DescribeTable list the indexes as ACTIVE with their ARNs', async () => {
+        const { Table } = await h.client.send(new DescribeTableCommand({ TableName: 'orders' }));
+        const gsis = Table!.GlobalSecondaryIndexes!;
+        assert.deepEqual(
+          gsis.map((g) => g.IndexName),
+          ['by-status', 'by-customer', 'by-status-note'],
+        );
+        const g = gsis[0]!;
+        assert.equal(g.IndexStatus, 'ACTIVE');
+        assert.deepEqual(g.KeySchema, [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'total', KeyType: 'RANGE' },
+        ]);
+        assert.deepEqual(g.Projection, { ProjectionType: 'ALL' });
+        assert.match(g.IndexArn!, /:table\/orders\/index\/by-status$/);
+        assert.equal(g.ItemCount, 0);
+        assert.equal(g.IndexSizeBytes, 0);
+        assert.deepEqual(gsis[2]!.Projection, {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['note'],
+        });
+      });
+
+      test('Query on a hash+range index returns whole items in numeric index order', async () => {
+        const all = await byStatus('open');
+        assert.deepEqual(ids(all.Items), ['o2', 'o1', 'o3']);
+        assert.deepEqual(
+          all.Items![0],
+          order('o2', {
+            status: S('open'),
+            total: N('-5'),
+            customer: S('bob'),
+          }),
+        );
+        const back = await byStatus('open', { ScanIndexForward: false });
+        assert.deepEqual(ids(back.Items), ['o3', 'o1', 'o2']);
+        const ranged = await byStatus('open', {
+          KeyConditionExpression: '#s = :s AND #t BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#s': 'status', '#t': 'total' },
+          ExpressionAttributeValues: { ':s': S('open'), ':lo': N('0'), ':hi': N('30') },
+        });
+        assert.deepEqual(ids(ranged.Items), ['o1']);
+        const above = await byStatus('open', {
+          KeyConditionExpression: '#s = :s AND #t > :lo',
+          ExpressionAttributeNames: { '#s': 'status', '#t': 'total' },
+          ExpressionAttributeValues: { ':s': S('open'), ':lo': N('30') },
+        });
+        assert.deepEqual(ids(above.Items), ['o3']);
+        const atMost = await byStatus('open', {
+          KeyConditionExpression: '#s = :s AND #t <= :hi',
+          ExpressionAttributeNames: { '#s': 'status', '#t': 'total' },
+          ExpressionAttributeValues: { ':s': S('open'), ':hi': N('30') },
+        });
+        assert.deepEqual(ids(atMost.Items), ['o2', 'o1']);
+      });
+
+      test('items without the index keys (or with the wrong type) are not in the index', async () => {
+        const scan = await h.client.send(
+          new ScanCommand({ TableName: 'orders', IndexName: 'by-status' }),
+        );
+        assert.deepEqual(ids(scan.Items).sort(), ['o1', 'o2', 'o3', 'o4']);
+        const seven = await h.client.send(
+          new ScanCommand({ TableName: 'orders', IndexName: 'by-customer' }),
+        );
+        assert.deepEqual(ids(seven.Items).sort(), ['o1', 'o2', 'o3', 'o4', 'o5']);
+      });
+
+      test('KEYS_ONLY returns table and index keys; INCLUDE adds the listed attributes', async () => {
+        const keysOnly = await h.client.send(
+          new QueryCommand({
+            TableName: 'orders',
+            IndexName: 'by-customer',
+            KeyConditionExpression: 'customer = :c',
+            ExpressionAttributeValues: { ':c': S('bob') },
+          }),
+        );
+        assert.deepEqual(keysOnly.Items, [{ id: S('o2'), customer: S('bob') }]);
+        const included = await h.client.send(
+          new QueryCommand({
+            TableName: 'orders',
+            IndexName: 'by-status-note',
+            KeyConditionExpression: '#s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': S('shipped') },
+          }),
+        );
+        assert.deepEqual(included.Items, [
+          { id: S('o4'), status: S('shipped'), total: N('30'), note: S('note-o4') },
+        ]);
+      });
+
+      test('PutItem, UpdateItem, DeleteItem and BatchWriteItem keep the index current', async () => {
+        const t = 'orders';
+        await h.client.send(
+          new PutItemCommand({
+            TableName: t,
+            Item: order('w1', { status: S('new'), total: N('1'), customer: S('wes') }),
+          }),
+        );
+        assert.deepEqual(ids((await byStatus('new')).Items), ['w1']);
+        await h.client.send(
+          new UpdateItemCommand({
+            TableName: t,
+            Key: { id: S('w1') },
+            UpdateExpression: 'SET #s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': S('paid') },
+          }),
+        );
+        assert.deepEqual(ids((await byStatus('new')).Items), []);
+        assert.deepEqual(ids((await byStatus('paid')).Items), ['w1']);
+        await h.client.send(
+          new UpdateItemCommand({
+            TableName: t,
+            Key: { id: S('w1') },
+            UpdateExpression: 'REMOVE #s',
+            ExpressionAttributeNames: { '#s': 'status' },
+          }),
+        );
+        assert.deepEqual(ids((await byStatus('paid')).Items), []);
+        await h.client.send(
+          new BatchWriteItemCommand({
+            RequestItems: {
+              [t]: [
+                { PutRequest: { Item: order('w2', { status: S('paid'), total: N('2') }) } },
+                { PutRequest: { Item: order('w3', { status: S('paid'), total: N('3') }) } },
+              ],
+            },
+          }),
+        );
+        assert.deepEqual(ids((await byStatus('paid')).Items), ['w2', 'w3']);
+        await h.client.send(new DeleteItemCommand({ TableName: t, Key: { id: S('w2') } }));
+        await h.client.send(
+          new BatchWriteItemCommand({
+            RequestItems: { [t]: [{ DeleteRequest: { Key: { id: S('w3') } } }] },
+          }),
+        );
+        assert.deepEqual(ids((await byStatus('paid')).Items), []);
+        const customers = await h.client.send(
+          new QueryCommand({
+            TableName: t,
+            IndexName: 'by-customer',
+            KeyConditionExpression: 'customer = :c',
+            ExpressionAttributeValues: { ':c': S('wes') },
+          }),
+        );
+        assert.deepEqual(ids(customers.Items), ['w1']);
+      });
+
+      test('Query and Scan page through an index with LastEvaluatedKey = index + table keys', async () => {
+        const writes = Array.from({ length: 7 }, (_, i) => ({
+          PutRequest: {
+            Item: order(`p${i}`, {
+              status: S('bulk'),
+              total: N(String(i % 3)),
+              customer: S('many'),
+            }),
+          },
+        }));
+        await h.client.send(new BatchWriteItemCommand({ RequestItems: { orders: writes } }));
+        const seen: string[] = [];
+        let start: Record<string, AttributeValue> | undefined;
+        let pages = 0;
+        do {
+          const page = await byStatus('bulk', { Limit: 2, ExclusiveStartKey: start });
+          seen.push(...ids(page.Items));
+          start = page.LastEvaluatedKey;
+          if (start) assert.deepEqual(Object.keys(start).sort(), ['id', 'status', 'total']);
+          pages++;
+        } while (start);
+        assert.equal(pages, 4);
+        assert.deepEqual(seen.sort(), ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+        const totals = (await byStatus('bulk')).Items!.map((i) => i.total!.N);
+        assert.deepEqual(totals, ['0', '0', '0', '1', '1', '2', '2']);
+
+        // A hash-only index: seven items share one index key.
+        const viaCustomer: string[] = [];
+        start = undefined;
+        do {
+          const page: QueryCommandOutput = await h.client.send(
+            new QueryCommand({
+              TableName: 'orders',
+              IndexName: 'by-customer',
+              KeyConditionExpression: 'customer = :c',
+              ExpressionAttributeValues: { ':c': S('many') },
+              Limit: 3,
+              ExclusiveStartKey: start,
+            }),
+          );
+          viaCustomer.push(...ids(page.Items));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        assert.deepEqual(viaCustomer.sort(), ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+
+        const scanned: string[] = [];
+        start = undefined;
+        do {
+          const page: ScanCommandOutput = await h.client.send(
+            new ScanCommand({
+              TableName: 'orders',
+              IndexName: 'by-status',
+              Limit: 2,
+              ExclusiveStartKey: start,
+            }),
+          );
+          scanned.push(...ids(page.Items));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        const full = await h.client.send(
+          new ScanCommand({ TableName: 'orders', IndexName: 'by-status' }),
+        );
+        assert.deepEqual(scanned, ids(full.Items));
+        assert.ok(scanned.includes('p6') && !scanned.includes('o5'));
+      });
+
+      test('index read errors: unknown index, consistent read, bad start key', async () => {
+        await rejectsWith(
+          byStatus('open', { IndexName: 'nope' }),
+          'ValidationException',
+          'The table does not have the specified index: nope',
+        );
+        await rejectsWith(
+          byStatus('open', { ConsistentRead: true }),
+          'ValidationException',
+          'Consistent reads are not supported on global secondary indexes',
+        );
+        await rejectsWith(
+          h.client.send(
+            new ScanCommand({ TableName: 'orders', IndexName: 'by-status', ConsistentRead: true }),
+          ),
+          'ValidationException',
+          'Consistent reads are not supported on global secondary indexes',
+        );
+        await rejectsWith(
+          byStatus('open', { ExclusiveStartKey: { id: S('o1') } }),
+          'ValidationException',
+          'The provided starting key is invalid: The provided key element does not match the schema',
+        );
+        await rejectsWith(
+          byStatus('open', {
+            KeyConditionExpression: 'id = :s',
+            ExpressionAttributeNames: undefined,
+          }),
+          'ValidationException',
+          'Query condition missed key schema element: status',
+        );
+      });
+
+      test('bad index definitions get DynamoDB validation messages', async () => {
+        const create = (gsis: unknown[], extra: Record<string, unknown> = {}) =>
+          h.client.send(
+            new CreateTableCommand({
+              TableName: 'bad-index',
+              AttributeDefinitions: [
+                { AttributeName: 'a', AttributeType: 'S' },
+                { AttributeName: 'b', AttributeType: 'S' },
+              ],
+              KeySchema: [{ AttributeName: 'a', KeyType: 'HASH' }],
+              BillingMode: 'PAY_PER_REQUEST',
+              GlobalSecondaryIndexes: gsis as never,
+              ...extra,
+            }),
+          );
+        const gsi = (name: string, extra: Record<string, unknown> = {}) => ({
+          IndexName: name,
+          KeySchema: [{ AttributeName: 'b', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+          ...extra,
+        });
+        const invalid = 'One or more parameter values were invalid: ';
+        await rejectsWith(
+          create([gsi('ab')]),
+          'ValidationException',
+          /Value 'ab' at 'globalSecondaryIndexes.1.member.indexName' failed to satisfy constraint: Member must have length greater than or equal to 3/,
+        );
+        await rejectsWith(
+          create([]),
+          'ValidationException',
+          `${invalid}List of GlobalSecondaryIndexes is empty`,
+        );
+        await rejectsWith(
+          create([gsi('by-c', { KeySchema: [{ AttributeName: 'c', KeyType: 'HASH' }] })]),
+          'ValidationException',
+          `${invalid}Some index key attributes are not defined in AttributeDefinitions. Keys: [c], AttributeDefinitions: [a, b]`,
+        );
+        await rejectsWith(
+          create([gsi('by-b'), gsi('by-b')]),
+          'ValidationException',
+          `${invalid}Duplicate index name: by-b`,
+        );
+        await rejectsWith(
+          create(Array.from({ length: 21 }, (_, i) => gsi(`by-b${i}`))),
+          'ValidationException',
+          `${invalid}GlobalSecondaryIndex count exceeds the per-table limit of 20`,
+        );
+        await rejectsWith(
+          create([gsi('by-b', { Projection: { ProjectionType: 'INCLUDE' } })]),
+          'ValidationException',
+          `${invalid}ProjectionType is INCLUDE, but NonKeyAttributes is not specified`,
+        );
+        await rejectsWith(
+          create([gsi('by-b')], {
+            BillingMode: 'PROVISIONED',
+            ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 },
+          }),
+          'ValidationException',
+          `${invalid}ProvisionedThroughput must be specified for index: by-b`,
+        );
+        await rejectsWith(
+          create([
+            gsi('by-b', { ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } }),
+          ]),
+          'ValidationException',
+          `${invalid}ProvisionedThroughput should not be specified for index: by-b when BillingMode is PAY_PER_REQUEST`,
+        );
+        await h.client.send(
+          new CreateTableCommand({
+            TableName: 'provisioned-index',
+            AttributeDefinitions: [
+              { AttributeName: 'a', AttributeType: 'S' },
+              { AttributeName: 'b', AttributeType: 'S' },
+            ],
+            KeySchema: [{ AttributeName: 'a', KeyType: 'HASH' }],
+            ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 },
+            GlobalSecondaryIndexes: [
+              gsi('by-b', {
+                ProvisionedThroughput: { ReadCapacityUnits: 2, WriteCapacityUnits: 3 },
+              }),
+            ] as never,
+          }),
+        );
+        const d = await h.client.send(new DescribeTableCommand({ TableName: 'provisioned-index' }));
+        assert.equal(
+          d.Table!.GlobalSecondaryIndexes![0]!.ProvisionedThroughput!.WriteCapacityUnits,
+          3,
+        );
+        await h.client.send(new DeleteTableCommand({ TableName: 'provisioned-index' }));
       });
     });
 

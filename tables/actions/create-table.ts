@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { inUse, validation } from '../errors.ts';
 import type { TableMeta } from '../storage/engine.ts';
+import type { IndexMeta } from '../storage/indexes.ts';
 import { checkRequest, tableName, type Field, type Schema } from '../validate.ts';
 import type { KeySchema, ScalarType } from '../values.ts';
 import type { Action } from './context.ts';
@@ -58,8 +59,105 @@ export const schema: Schema = {
   BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },
   Tags: tagsField,
   LocalSecondaryIndexes: { type: 'List', items: { type: 'Struct', fields: {} } },
-  GlobalSecondaryIndexes: { type: 'List', items: { type: 'Struct', fields: {} } },
+  GlobalSecondaryIndexes: {
+    type: 'List',
+    items: {
+      type: 'Struct',
+      fields: {
+        IndexName: { ...tableName },
+        KeySchema: keySchemaField,
+        Projection: {
+          type: 'Struct',
+          notNull: true,
+          fields: {
+            ProjectionType: { type: 'String', enum: ['ALL', 'KEYS_ONLY', 'INCLUDE'] },
+            NonKeyAttributes: {
+              type: 'List',
+              minLength: 1,
+              maxLength: 20,
+              items: { type: 'String', minLength: 1, maxLength: 255 },
+            },
+          },
+        },
+        ProvisionedThroughput: throughputField,
+      },
+    },
+  },
 };
+
+interface GsiRequest {
+  IndexName: string;
+  KeySchema: { AttributeName: string; KeyType: string }[];
+  Projection: { ProjectionType?: IndexMeta['projection']; NonKeyAttributes?: string[] };
+  ProvisionedThroughput?: Throughput;
+}
+
+const invalid = (msg: string) => validation(`One or more parameter values were invalid: ${msg}`);
+
+/** DynamoDB's checks of GlobalSecondaryIndexes, in its order; returns the index metas. */
+function globalIndexes(
+  gsis: GsiRequest[],
+  defs: { AttributeName: string; AttributeType: ScalarType }[],
+  billing: string,
+): IndexMeta[] {
+  if (gsis.length === 0) throw invalid('List of GlobalSecondaryIndexes is empty');
+  const defNames = defs.map((d) => d.AttributeName);
+  const seen = new Set<string>();
+  const out: IndexMeta[] = [];
+  for (const g of gsis) {
+    const keyNames = g.KeySchema.map((k) => k.AttributeName);
+    if (keyNames.some((k) => !defNames.includes(k))) {
+      throw invalid(
+        `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(', ')}], AttributeDefinitions: [${defNames.join(', ')}]`,
+      );
+    }
+    if (keyNames[0] === keyNames[1]) {
+      throw validation(
+        'Both the Hash Key and the Range Key element in the KeySchema have the same name',
+      );
+    }
+    if (g.KeySchema[0]!.KeyType !== 'HASH') {
+      throw validation('Invalid KeySchema: The first KeySchemaElement is not a HASH key type');
+    }
+    if (g.KeySchema[1] && g.KeySchema[1].KeyType !== 'RANGE') {
+      throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
+    }
+    const type = g.Projection.ProjectionType;
+    if (type == null) throw invalid('Unknown ProjectionType: null');
+    if (g.Projection.NonKeyAttributes && type !== 'INCLUDE') {
+      throw invalid(`ProjectionType is ${type}, but NonKeyAttributes is specified`);
+    }
+    if (type === 'INCLUDE' && !g.Projection.NonKeyAttributes) {
+      throw invalid('ProjectionType is INCLUDE, but NonKeyAttributes is not specified');
+    }
+    if (billing === 'PAY_PER_REQUEST' && g.ProvisionedThroughput) {
+      throw invalid(
+        `ProvisionedThroughput should not be specified for index: ${g.IndexName} when BillingMode is PAY_PER_REQUEST`,
+      );
+    }
+    if (billing === 'PROVISIONED') {
+      if (!g.ProvisionedThroughput) {
+        throw invalid(`ProvisionedThroughput must be specified for index: ${g.IndexName}`);
+      }
+      checkThroughput(g.ProvisionedThroughput);
+    }
+    if (seen.has(g.IndexName)) throw invalid(`Duplicate index name: ${g.IndexName}`);
+    seen.add(g.IndexName);
+    const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
+    const schema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
+    if (keyNames[1]) schema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
+    out.push({
+      name: g.IndexName,
+      id: randomUUID().replace(/-/g, ''),
+      schema,
+      projection: type,
+      ...(type === 'INCLUDE' ? { nonKeyAttributes: g.Projection.NonKeyAttributes } : {}),
+    });
+  }
+  if (gsis.length > 20)
+    throw invalid('GlobalSecondaryIndex count exceeds the per-table limit of 20');
+  return out;
+}
 
 interface Throughput {
   ReadCapacityUnits: number;
@@ -113,12 +211,16 @@ export const createTable: Action = async (ctx, req) => {
   if (keys[1] && keys[1].KeyType !== 'RANGE') {
     throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
   }
-  if (req.LocalSecondaryIndexes != null || req.GlobalSecondaryIndexes != null) {
-    throw validation(
-      'One or more parameter values were invalid: secondary indexes are not supported by this table service',
-    );
+  if (req.LocalSecondaryIndexes != null) {
+    throw invalid('local secondary indexes are not supported by this table service');
   }
-  if (keys.length !== defs.length) {
+  const gsis = req.GlobalSecondaryIndexes as GsiRequest[] | undefined;
+  const indexes = gsis ? globalIndexes(gsis, defs, billing) : [];
+  const used = new Set([
+    ...keyNames,
+    ...(gsis ?? []).flatMap((g) => g.KeySchema.map((k) => k.AttributeName)),
+  ]);
+  if (used.size !== defs.length) {
     throw validation(
       'One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions',
     );
@@ -148,6 +250,22 @@ export const createTable: Action = async (ctx, req) => {
     TableId: id,
     DeletionProtectionEnabled: false,
   };
+  if (gsis) {
+    description.GlobalSecondaryIndexes = gsis.map((g) => ({
+      IndexName: g.IndexName,
+      KeySchema: g.KeySchema.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType })),
+      Projection: g.Projection,
+      IndexStatus: 'ACTIVE',
+      ProvisionedThroughput: {
+        NumberOfDecreasesToday: 0,
+        ReadCapacityUnits: g.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
+        WriteCapacityUnits: g.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
+      },
+      IndexSizeBytes: 0,
+      ItemCount: 0,
+      IndexArn: `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:table/${name}/index/${g.IndexName}`,
+    }));
+  }
   if (billing === 'PAY_PER_REQUEST') {
     description.BillingModeSummary = {
       BillingMode: 'PAY_PER_REQUEST',
@@ -158,6 +276,7 @@ export const createTable: Action = async (ctx, req) => {
     ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => [t.Key, t.Value]),
   );
   const meta: TableMeta = { name, id: id.replace(/-/g, ''), schema: keySchema, description, tags };
+  if (indexes.length) meta.indexes = indexes;
   if (!(await ctx.engine.createTable(meta))) throw inUse(`Table already exists: ${name}`);
   return { TableDescription: { ...description, ItemCount: 0, TableSizeBytes: 0 } };
 };

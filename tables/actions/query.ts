@@ -28,7 +28,14 @@ import {
   type Item,
 } from '../values.ts';
 import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
-import { checkSelect, pageResponse, readPage } from './read-page.ts';
+import { indexBound, indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
+import {
+  checkIndexStartKey,
+  checkSelect,
+  pageResponse,
+  readPage,
+  requireIndex,
+} from './read-page.ts';
 
 export const schema: Schema = {
   TableName: tableName,
@@ -211,7 +218,8 @@ export const query: Action = async (ctx, req) => {
     req.IndexName,
   );
   const meta = await requireTable(ctx, req.TableName as string);
-  const { hash, range } = meta.schema;
+  const index = requireIndex(meta, req);
+  const { hash, range } = index?.schema ?? meta.schema;
 
   const hashCond = keyConds.get(hash.name);
   if (!hashCond) throw validation(`Query condition missed key schema element: ${hash.name}`);
@@ -273,8 +281,16 @@ export const query: Action = async (ctx, req) => {
     }
   }
 
+  if (index) {
+    lower = lower && indexBound(lower, true);
+    upper = upper && indexBound(upper, false);
+  }
+  const rowKey = (item: Item) =>
+    index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
+
   const forward = req.ScanIndexForward !== false;
-  if (startKey) {
+  if (startKey && index) checkIndexStartKey(meta, index, startKey);
+  else if (startKey) {
     try {
       checkKey(meta.schema, startKey);
     } catch (err) {
@@ -282,7 +298,7 @@ export const query: Action = async (ctx, req) => {
     }
   }
   const hashBytes = keyBytes(hash.type, hashValue);
-  if (startKey && !storageKey(meta.schema, startKey).hash.equals(hashBytes)) {
+  if (startKey && !rowKey(startKey).hash.equals(hashBytes)) {
     throw validation(
       'The provided starting key is outside query boundaries based on provided conditions',
     );
@@ -299,18 +315,26 @@ export const query: Action = async (ctx, req) => {
     filter: parsed.filter ?? legacyFilter,
     projection,
     countOnly,
+    keyOf: index && ((item) => indexKeyOf(meta.schema, index, item)),
     fetch: (afterItem: Item | undefined, limit: number) => {
       const from = afterItem ?? startKey;
       let lo = lower;
       let hi = upper;
-      if (from && range) {
-        const after = storageKey(meta.schema, from).range;
+      // Index rows are unique by their composite range, even for a hash-only index.
+      if (from && (range || index)) {
+        const after = rowKey(from).range;
         if (forward) lo = tighten(lo, after, true);
         else hi = tighten(hi, after, false);
       } else if (from) {
         return Promise.resolve([]);
       }
-      return ctx.engine.query(meta, { hash: hashBytes, lower: lo, upper: hi, forward, limit });
+      return ctx.engine.query(index ? indexTable(meta, index) : meta, {
+        hash: hashBytes,
+        lower: lo,
+        upper: hi,
+        forward,
+        limit,
+      });
     },
   });
   const out = pageResponse(page, countOnly);

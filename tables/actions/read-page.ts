@@ -5,7 +5,9 @@
 import { validation } from '../errors.ts';
 import type { Condition, PathNode } from '../expressions/ast.ts';
 import { evaluate, project } from '../expressions/evaluate.ts';
-import { itemSize, keyOf, type Item, type KeySchema } from '../values.ts';
+import type { TableMeta } from '../storage/engine.ts';
+import type { IndexMeta } from '../storage/indexes.ts';
+import { itemSize, keyOf, typeOf, type Item, type KeySchema } from '../values.ts';
 
 export const maxPageBytes = 1024 * 1024;
 const batchSize = 256;
@@ -26,6 +28,8 @@ export async function readPage(opts: {
   filter?: Condition;
   projection?: PathNode[];
   countOnly: boolean;
+  /** LastEvaluatedKey of an item; default the table key. */
+  keyOf?: (item: Item) => Item;
 }): Promise<Page> {
   const page: Page = { items: [], count: 0, scannedCount: 0, bytes: 0 };
   const limit = opts.limit ?? Infinity;
@@ -42,7 +46,7 @@ export async function readPage(opts: {
           page.items.push(opts.projection ? project(item, opts.projection) : item);
       }
       if (page.scannedCount >= limit || page.bytes >= maxPageBytes) {
-        page.lastKey = keyOf(opts.schema, item);
+        page.lastKey = opts.keyOf ? opts.keyOf(item) : keyOf(opts.schema, item);
         return page;
       }
     }
@@ -73,10 +77,33 @@ export function checkSelect(
       'Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES',
     );
   }
-  if (indexName != null) {
-    throw validation(`The table does not have the specified index: ${String(indexName)}`);
-  }
   return select === 'COUNT';
+}
+
+/** The index an IndexName names; GSIs cannot be read consistently. */
+export function requireIndex(meta: TableMeta, req: Record<string, unknown>): IndexMeta | undefined {
+  const name = req.IndexName as string | undefined;
+  if (name == null) return undefined;
+  const index = meta.indexes?.find((i) => i.name === name);
+  if (!index) throw validation(`The table does not have the specified index: ${name}`);
+  if (req.ConsistentRead === true) {
+    throw validation('Consistent reads are not supported on global secondary indexes');
+  }
+  return index;
+}
+
+/** ExclusiveStartKey of an index read: exactly the index and table key attributes. */
+export function checkIndexStartKey(meta: TableMeta, index: IndexMeta, key: Item): void {
+  const defs = [index.schema.hash, index.schema.range, meta.schema.hash, meta.schema.range];
+  const names = new Set(defs.filter((d) => d !== undefined).map((d) => d.name));
+  const ok =
+    Object.keys(key).length === names.size &&
+    defs.every((d) => !d || (key[d.name] !== undefined && typeOf(key[d.name]!) === d.type));
+  if (!ok) {
+    throw validation(
+      'The provided starting key is invalid: The provided key element does not match the schema',
+    );
+  }
 }
 
 export function pageResponse(page: Page, countOnly: boolean): Record<string, unknown> {

@@ -17,7 +17,14 @@ import {
 } from '../validate.ts';
 import { checkItem, checkKey, type Item } from '../values.ts';
 import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
-import { checkSelect, pageResponse, readPage } from './read-page.ts';
+import { indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
+import {
+  checkIndexStartKey,
+  checkSelect,
+  pageResponse,
+  readPage,
+  requireIndex,
+} from './read-page.ts';
 
 export const schema: Schema = {
   TableName: tableName,
@@ -79,25 +86,31 @@ export const scan: Action = async (ctx, req) => {
     req.IndexName,
   );
   const meta = await requireTable(ctx, req.TableName as string);
-  if (startKey) {
+  const index = requireIndex(meta, req);
+  if (startKey && index) checkIndexStartKey(meta, index, startKey);
+  else if (startKey) {
     try {
       checkKey(meta.schema, startKey);
     } catch (err) {
       throw validation(`The provided starting key is invalid: ${(err as Error).message}`);
     }
   }
+  const source = index ? indexTable(meta, index) : meta;
+  const rowKey = (item: Item) =>
+    index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
   const page = await readPage({
     schema: meta.schema,
     limit: req.Limit as number | undefined,
     filter: parsed.filter ?? legacyFilter,
     projection,
     countOnly,
+    keyOf: index && ((item) => indexKeyOf(meta.schema, index, item)),
     fetch: (after: Item | undefined, limit: number) => {
       const from = after ?? startKey;
-      return ctx.engine.scan(meta, {
+      return ctx.engine.scan(source, {
         segment: segment ?? 0,
         totalSegments: total ?? 1,
-        after: from && storageKey(meta.schema, from),
+        after: from && rowKey(from),
         limit,
       });
     },

@@ -46,7 +46,7 @@ export const updateTable: Action = async (ctx, req) => {
   if (throughput) checkThroughput(throughput);
   if ((req.GlobalSecondaryIndexUpdates as unknown[] | undefined)?.length) {
     throw validation(
-      'One or more parameter values were invalid: secondary indexes are not supported by this table service',
+      'One or more parameter values were invalid: creating or deleting global secondary indexes (GlobalSecondaryIndexUpdates) is not supported by this table service',
     );
   }
   const name = req.TableName as string;

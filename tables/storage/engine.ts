@@ -3,6 +3,7 @@
 // to know DynamoDB types: hash key bytes pick the partition, range key bytes sort
 // within it (empty when the table has no range key).
 import type { Item, KeySchema } from '../values.ts';
+import type { IndexMeta } from './indexes.ts';
 
 export interface TableMeta {
   name: string;
@@ -12,6 +13,8 @@ export interface TableMeta {
   /** The DynamoDB TableDescription, without ItemCount/TableSizeBytes. */
   description: Record<string, unknown>;
   tags: Record<string, string>;
+  /** Global secondary indexes, each kept in its own index table (indexes.ts). */
+  indexes?: IndexMeta[];
 }
 
 export interface StorageKey {

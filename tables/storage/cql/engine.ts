@@ -13,6 +13,13 @@
 // decide, write `IF v = <read v>` (or `IF NOT EXISTS`), retry on conflict. Since
 // every write stamps a new v, an applied CAS proves nobody wrote in between, and a
 // CAS that timed out is resolved by reading v back at SERIAL.
+//
+// Global secondary indexes are index tables of the same shape (storage/indexes.ts).
+// Writes to a table with indexes always go through the CAS loop, which tells the
+// old item; once the CAS is applied the index rows are removed and written with
+// plain writes stamped from one monotonic clock, so a late update of an older
+// version loses to the tombstone of a newer one (last write wins). The index thus
+// follows the table eventually, as DynamoDB GSIs do.
 import cassandra from 'cassandra-driver';
 import type { Item } from '../../values.ts';
 import type {
@@ -23,6 +30,7 @@ import type {
   StorageKey,
   TableMeta,
 } from '../engine.ts';
+import { indexWrites } from '../indexes.ts';
 
 const { consistencies } = cassandra.types;
 type Row = cassandra.types.Row;
@@ -112,6 +120,38 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   // them linearizable across replicas either way, but contenders from the same
   // process would only burn Paxos rounds losing to each other.
   const queues = new Map<string, Promise<unknown>>();
+
+  let lastMicros = 0;
+  const clock = () => {
+    lastMicros = Math.max(Date.now() * 1000, lastMicros + 1);
+    return cassandra.types.Long.fromNumber(lastMicros);
+  };
+  const syncIndexes = async (meta: TableMeta, old: Item | undefined, next: Item | null) => {
+    const ts = clock();
+    await Promise.all(
+      indexWrites(meta, old, next).map(async (w) => {
+        if (w.remove) {
+          await exec(`DELETE FROM ${table(w.table)} USING TIMESTAMP ? WHERE pk = ? AND sk = ?`, [
+            ts,
+            w.remove.hash,
+            w.remove.range,
+          ]);
+        }
+        if (w.put) {
+          await exec(
+            `INSERT INTO ${table(w.table)} (pk, sk, item, v) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+            [
+              w.put.key.hash,
+              w.put.key.range,
+              JSON.stringify(w.put.item),
+              cassandra.types.TimeUuid.now(),
+              ts,
+            ],
+          );
+        }
+      }),
+    );
+  };
   function mutate<T>(
     meta: TableMeta,
     key: StorageKey,
@@ -138,7 +178,8 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const row = await readSerial(meta, key);
-      const m = decide(parseItem(row));
+      const old = parseItem(row);
+      const m = decide(old);
       if (m.write === undefined || (m.write === null && !row)) return m.result;
       const v = cassandra.types.TimeUuid.now();
       let q: string;
@@ -155,13 +196,19 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       }
       try {
         const rs = await exec(q, params);
-        if (rs.first()?.['[applied]'] === true) return m.result;
+        if (rs.first()?.['[applied]'] === true) {
+          await syncIndexes(meta, old, m.write);
+          return m.result;
+        }
       } catch (err) {
         if (!isCasTimeout(err)) throw err;
         // The CAS may or may not have been applied: our own v (or, for a delete,
         // the row being gone) is the proof.
         const now = await readSerial(meta, key);
-        if (m.write === null ? !now : now?.v?.toString() === v.toString()) return m.result;
+        if (m.write === null ? !now : now?.v?.toString() === v.toString()) {
+          await syncIndexes(meta, old, m.write);
+          return m.result;
+        }
       }
       if (attempt >= maxCasAttempts) {
         throw new Error(`contention: ${maxCasAttempts} compare-and-set attempts lost`);
@@ -170,18 +217,27 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     }
   }
 
+  const dropItems = async (meta: TableMeta) => {
+    for (const id of [meta.id, ...(meta.indexes ?? []).map((i) => i.id)]) {
+      await client.execute(`DROP TABLE IF EXISTS ${ks}.items_${id}`);
+    }
+  };
+  const casOnly = (meta: TableMeta) => config.alwaysUseLwt || !!meta.indexes?.length;
+
   return {
     kind: 'cql',
     async createTable(meta) {
-      await client.execute(
-        `CREATE TABLE IF NOT EXISTS ${table(meta)} (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))`,
-      );
+      for (const id of [meta.id, ...(meta.indexes ?? []).map((i) => i.id)]) {
+        await client.execute(
+          `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))`,
+        );
+      }
       const rs = await exec(
         `INSERT INTO ${ks}.selfless_tables (name, meta) VALUES (?, ?) IF NOT EXISTS`,
         [meta.name, JSON.stringify(meta)],
       );
       if (rs.first()?.['[applied]'] !== true) {
-        await client.execute(`DROP TABLE IF EXISTS ${table(meta)}`);
+        await dropItems(meta);
         return false;
       }
       metas.set(meta.name, { meta, at: Date.now() });
@@ -224,7 +280,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     async deleteTable(meta) {
       await exec(`DELETE FROM ${ks}.selfless_tables WHERE name = ?`, [meta.name]);
       metas.delete(meta.name);
-      await client.execute(`DROP TABLE IF EXISTS ${table(meta)}`);
+      await dropItems(meta);
     },
     async tableStats() {
       return undefined;
@@ -237,11 +293,11 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       return parseItem(rs.first() ?? undefined);
     },
     async putItem(meta, key, item) {
-      if (config.alwaysUseLwt) await mutate(meta, key, () => ({ write: item, result: undefined }));
+      if (casOnly(meta)) await mutate(meta, key, () => ({ write: item, result: undefined }));
       else await plainPut(meta, key, item);
     },
     async deleteItem(meta, key) {
-      if (config.alwaysUseLwt) await mutate(meta, key, () => ({ write: null, result: undefined }));
+      if (casOnly(meta)) await mutate(meta, key, () => ({ write: null, result: undefined }));
       else await exec(`DELETE FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [key.hash, key.range]);
     },
     mutate,

@@ -13,6 +13,7 @@ import type {
   StorageKey,
   TableMeta,
 } from '../engine.ts';
+import { indexTable, indexWrites } from '../indexes.ts';
 import { partitionHash, segmentRange } from '../segments.ts';
 
 type Statement = Database.Statement;
@@ -75,6 +76,24 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
     itemStmts(meta).put.run(partitionHash(key.hash), key.hash, key.range, JSON.stringify(item));
   const del = (meta: TableMeta, key: StorageKey) =>
     itemStmts(meta).del.run(partitionHash(key.hash), key.hash, key.range);
+  // An item and its index rows change in one transaction.
+  const write = (meta: TableMeta, key: StorageKey, next: Item | null, old?: Item) => {
+    if (!meta.indexes?.length) return next ? put(meta, key, next) : del(meta, key);
+    db.transaction(() => {
+      const before = old ?? get(meta, key);
+      if (next) put(meta, key, next);
+      else del(meta, key);
+      for (const w of indexWrites(meta, before, next)) {
+        if (w.remove) del(w.table, w.remove);
+        if (w.put) put(w.table, w.put.key, w.put.item);
+      }
+    })();
+  };
+  const createItems = (id: string) =>
+    db.exec(
+      `CREATE TABLE "items_${id}" (h INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, ` +
+        'item TEXT NOT NULL, PRIMARY KEY (h, pk, sk)) WITHOUT ROWID',
+    );
   const forget = (meta: TableMeta) => {
     metas.delete(meta.name);
     itemStatements.delete(meta.id);
@@ -86,10 +105,8 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
     async createTable(meta) {
       return db.transaction(() => {
         if (metaInsert.run(meta.name, JSON.stringify(meta)).changes === 0) return false;
-        db.exec(
-          `CREATE TABLE ${ident(meta)} (h INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, ` +
-            'item TEXT NOT NULL, PRIMARY KEY (h, pk, sk)) WITHOUT ROWID',
-        );
+        createItems(meta.id);
+        for (const index of meta.indexes ?? []) createItems(index.id);
         return true;
       })();
     },
@@ -114,8 +131,10 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
       db.transaction(() => {
         metaDelete.run(meta.name);
         db.exec(`DROP TABLE IF EXISTS ${ident(meta)}`);
+        for (const index of meta.indexes ?? []) db.exec(`DROP TABLE IF EXISTS "items_${index.id}"`);
       })();
       forget(meta);
+      for (const index of meta.indexes ?? []) forget(indexTable(meta, index));
     },
     async tableStats(meta) {
       const row = stmt(
@@ -130,19 +149,19 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
       return get(meta, key);
     },
     async putItem(meta, key, item) {
-      put(meta, key, item);
+      write(meta, key, item);
     },
     async deleteItem(meta, key) {
-      del(meta, key);
+      write(meta, key, null);
     },
     async mutate<T>(
       meta: TableMeta,
       key: StorageKey,
       decide: (current: Item | undefined) => Mutation<T>,
     ): Promise<T> {
-      const m = decide(get(meta, key));
-      if (m.write === null) del(meta, key);
-      else if (m.write) put(meta, key, m.write);
+      const current = get(meta, key);
+      const m = decide(current);
+      if (m.write !== undefined) write(meta, key, m.write, current);
       return m.result;
     },
     async query(meta, spec: QuerySpec) {
