@@ -1,5 +1,4 @@
 // DeleteItem: a blind delete unless a condition or ReturnValues needs the old item.
-import { validation } from '../errors.ts';
 import { checkExpressionParams, parseExpressions } from '../expressions/request.ts';
 import { expectedToAst } from '../legacy.ts';
 import { checkRequest, type Schema } from '../validate.ts';
@@ -12,24 +11,18 @@ import {
   writeUnitsFor,
   type Action,
 } from './context.ts';
-import { checkCondition, writeSchema } from './item-common.ts';
+import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 
 export const schema: Schema = {
   ...writeSchema,
   Key: { type: 'AttrMap', notNull: true },
-  ReturnValues: {
-    type: 'String',
-    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
-  },
 };
 
 export const deleteItem: Action = async (ctx, req) => {
   checkRequest(req, schema);
   checkExpressionParams(req, ['ConditionExpression'], ['Expected']);
   const key = checkItem(req.Key);
-  if (req.ReturnValues != null && req.ReturnValues !== 'ALL_OLD' && req.ReturnValues !== 'NONE') {
-    throw validation('ReturnValues can only be ALL_OLD or NONE');
-  }
+  checkReturnsOldOrNone(req);
   const expectedCond = expectedToAst(req.Expected, req.ConditionalOperator);
   const cond = parseExpressions(req).condition ?? expectedCond;
   const meta = await requireTable(ctx, req.TableName as string);

@@ -1,5 +1,5 @@
 // Pieces shared by the single-item writes (PutItem, UpdateItem, DeleteItem).
-import { conditionFailed } from '../errors.ts';
+import { conditionFailed, validation } from '../errors.ts';
 import type { Condition } from '../expressions/ast.ts';
 import { evaluate } from '../expressions/evaluate.ts';
 import type { TableMeta } from '../storage/engine.ts';
@@ -27,7 +27,18 @@ export const writeSchema: Schema = {
   ExpressionAttributeNames: stringMap,
   ExpressionAttributeValues: attrMap,
   ReturnValuesOnConditionCheckFailure: { type: 'String', enum: ['ALL_OLD', 'NONE'] },
+  ReturnValues: {
+    type: 'String',
+    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
+  },
 };
+
+/** PutItem and DeleteItem can only return the old item (or nothing). */
+export function checkReturnsOldOrNone(req: Request): void {
+  if (req.ReturnValues != null && req.ReturnValues !== 'ALL_OLD' && req.ReturnValues !== 'NONE') {
+    throw validation('ReturnValues can only be ALL_OLD or NONE');
+  }
+}
 
 /** Throws ConditionalCheckFailedException (with the item if asked) when `cond` fails. */
 export function checkCondition(

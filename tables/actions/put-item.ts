@@ -14,24 +14,18 @@ import {
   writeUnitsFor,
   type Action,
 } from './context.ts';
-import { checkCondition, writeSchema } from './item-common.ts';
+import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 
 export const schema: Schema = {
   ...writeSchema,
   Item: { type: 'AttrMap', notNull: true },
-  ReturnValues: {
-    type: 'String',
-    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
-  },
 };
 
 export const putItem: Action = async (ctx, req) => {
   checkRequest(req, schema);
   checkExpressionParams(req, ['ConditionExpression'], ['Expected']);
   const item = checkItem(req.Item);
-  if (req.ReturnValues != null && req.ReturnValues !== 'ALL_OLD' && req.ReturnValues !== 'NONE') {
-    throw validation('ReturnValues can only be ALL_OLD or NONE');
-  }
+  checkReturnsOldOrNone(req);
   if (itemSize(item) > maxItemSize)
     throw validation('Item size has exceeded the maximum allowed size');
   const expectedCond = expectedToAst(req.Expected, req.ConditionalOperator);

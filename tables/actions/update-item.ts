@@ -20,10 +20,6 @@ import { checkCondition, writeSchema } from './item-common.ts';
 export const schema: Schema = {
   ...writeSchema,
   Key: { type: 'AttrMap', notNull: true },
-  ReturnValues: {
-    type: 'String',
-    enum: ['ALL_NEW', 'UPDATED_OLD', 'ALL_OLD', 'NONE', 'UPDATED_NEW'],
-  },
   AttributeUpdates: {
     type: 'Map',
     items: {
