@@ -139,7 +139,7 @@ GO
       long "resolve kubernetes $K8S_VERSION modules" "$dir/tidy.log" go mod tidy
       local pkg=k8s.io/component-base/version
       local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION") -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-      long "build kube-apiserver + kubectl $K8S_VERSION (first time: tens of minutes on 2 cores)" "$dir/build.log" \
+      long "build kube-apiserver + kubectl $K8S_VERSION (first time: about 3 minutes on 2 cores)" "$dir/build.log" \
         go build -trimpath -ldflags "$ldflags" -o "$dir/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
     )
   fi
