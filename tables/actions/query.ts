@@ -8,19 +8,16 @@ import { attributesToGetToPaths, conditionsToAst } from '../legacy.ts';
 import type { Bound } from '../storage/engine.ts';
 import {
   attrMap,
-  attributesToGet,
   checkRequest,
   condition,
   conditionalOperator,
   expression,
   returnConsumedCapacity,
   stringMap,
-  tableName,
   type Schema,
 } from '../validate.ts';
 import {
   checkItem,
-  checkKey,
   compareScalar,
   keyBytes,
   typeOf,
@@ -30,7 +27,8 @@ import {
 import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
 import { indexBound, indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
 import {
-  checkIndexStartKey,
+  checkStartKey,
+  readSchema,
   checkSelect,
   pageResponse,
   readPage,
@@ -38,15 +36,7 @@ import {
 } from './read-page.ts';
 
 export const schema: Schema = {
-  TableName: tableName,
-  IndexName: { type: 'String', regex: '[a-zA-Z0-9_.-]+', minLength: 3, maxLength: 255 },
-  Select: {
-    type: 'String',
-    enum: ['SPECIFIC_ATTRIBUTES', 'COUNT', 'ALL_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBUTES'],
-  },
-  AttributesToGet: attributesToGet,
-  Limit: { type: 'Integer', min: 1 },
-  ConsistentRead: { type: 'Boolean' },
+  ...readSchema,
   KeyConditions: condition,
   QueryFilter: condition,
   ConditionalOperator: conditionalOperator,
@@ -289,14 +279,7 @@ export const query: Action = async (ctx, req) => {
     index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
 
   const forward = req.ScanIndexForward !== false;
-  if (startKey && index) checkIndexStartKey(meta, index, startKey);
-  else if (startKey) {
-    try {
-      checkKey(meta.schema, startKey);
-    } catch (err) {
-      throw validation(`The provided starting key is invalid: ${(err as Error).message}`);
-    }
-  }
+  if (startKey) checkStartKey(meta, index, startKey);
   const hashBytes = keyBytes(hash.type, hashValue);
   if (startKey && !rowKey(startKey).hash.equals(hashBytes)) {
     throw validation(

@@ -3,13 +3,27 @@
 // the last item read when the page stopped early, and capacity is charged on all
 // bytes read (filtered out or not).
 import { validation } from '../errors.ts';
+import { attributesToGet, tableName, type Schema } from '../validate.ts';
 import type { Condition, PathNode } from '../expressions/ast.ts';
 import { evaluate, project } from '../expressions/evaluate.ts';
 import type { TableMeta } from '../storage/engine.ts';
 import type { IndexMeta } from '../storage/indexes.ts';
-import { itemSize, keyOf, typeOf, type Item, type KeySchema } from '../values.ts';
+import { checkKey, itemSize, keyOf, typeOf, type Item, type KeySchema } from '../values.ts';
 
 export const maxPageBytes = 1024 * 1024;
+
+/** The parameters Query and Scan validate alike, in DynamoDB's order. */
+export const readSchema: Schema = {
+  TableName: tableName,
+  IndexName: { type: 'String', regex: '[a-zA-Z0-9_.-]+', minLength: 3, maxLength: 255 },
+  Select: {
+    type: 'String',
+    enum: ['SPECIFIC_ATTRIBUTES', 'COUNT', 'ALL_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBUTES'],
+  },
+  AttributesToGet: attributesToGet,
+  Limit: { type: 'Integer', min: 1 },
+  ConsistentRead: { type: 'Boolean' },
+};
 const batchSize = 256;
 
 export interface Page {
@@ -92,8 +106,23 @@ export function requireIndex(meta: TableMeta, req: Record<string, unknown>): Ind
   return index;
 }
 
-/** ExclusiveStartKey of an index read: exactly the index and table key attributes. */
-export function checkIndexStartKey(meta: TableMeta, index: IndexMeta, key: Item): void {
+/**
+ * ExclusiveStartKey of a Query or Scan: the table's key, or for an index read
+ * exactly the index and table key attributes.
+ */
+export function checkStartKey(meta: TableMeta, index: IndexMeta | undefined, key: Item): void {
+  if (index) {
+    checkIndexStartKey(meta, index, key);
+    return;
+  }
+  try {
+    checkKey(meta.schema, key);
+  } catch (err) {
+    throw validation(`The provided starting key is invalid: ${(err as Error).message}`);
+  }
+}
+
+function checkIndexStartKey(meta: TableMeta, index: IndexMeta, key: Item): void {
   const defs = [index.schema.hash, index.schema.range, meta.schema.hash, meta.schema.range];
   const names = new Set(defs.filter((d) => d !== undefined).map((d) => d.name));
   const ok =

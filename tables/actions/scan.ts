@@ -5,21 +5,20 @@ import { checkExpressionParams, parseExpressions } from '../expressions/request.
 import { attributesToGetToPaths, conditionsToAst } from '../legacy.ts';
 import {
   attrMap,
-  attributesToGet,
   checkRequest,
   condition,
   conditionalOperator,
   expression,
   returnConsumedCapacity,
   stringMap,
-  tableName,
   type Schema,
 } from '../validate.ts';
-import { checkItem, checkKey, type Item } from '../values.ts';
+import { checkItem, type Item } from '../values.ts';
 import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
 import { indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
 import {
-  checkIndexStartKey,
+  checkStartKey,
+  readSchema,
   checkSelect,
   pageResponse,
   readPage,
@@ -27,15 +26,7 @@ import {
 } from './read-page.ts';
 
 export const schema: Schema = {
-  TableName: tableName,
-  IndexName: { type: 'String', regex: '[a-zA-Z0-9_.-]+', minLength: 3, maxLength: 255 },
-  Select: {
-    type: 'String',
-    enum: ['SPECIFIC_ATTRIBUTES', 'COUNT', 'ALL_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBUTES'],
-  },
-  AttributesToGet: attributesToGet,
-  Limit: { type: 'Integer', min: 1 },
-  ConsistentRead: { type: 'Boolean' },
+  ...readSchema,
   ScanFilter: condition,
   ConditionalOperator: conditionalOperator,
   ExclusiveStartKey: attrMap,
@@ -87,14 +78,7 @@ export const scan: Action = async (ctx, req) => {
   );
   const meta = await requireTable(ctx, req.TableName as string);
   const index = requireIndex(meta, req);
-  if (startKey && index) checkIndexStartKey(meta, index, startKey);
-  else if (startKey) {
-    try {
-      checkKey(meta.schema, startKey);
-    } catch (err) {
-      throw validation(`The provided starting key is invalid: ${(err as Error).message}`);
-    }
-  }
+  if (startKey) checkStartKey(meta, index, startKey);
   const source = index ? indexTable(meta, index) : meta;
   const rowKey = (item: Item) =>
     index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
