@@ -7,14 +7,14 @@ import { formatErrors, parseFunctionManifest } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import { functionArn } from '../../gateway/cluster/names.ts';
 import { API_VERSION } from '../../crds/schema.ts';
-import { Reason, READY, setCondition, type Condition } from '../conditions.ts';
+import { Reason, READY, type Condition } from '../conditions.ts';
 import type { Applier } from '../apply.ts';
 import { describeError } from '../errors.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
 import type { Informer, Obj } from '../informer.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
 import { configMapName, deploymentName } from '../labels.ts';
-import { writeStatus } from '../status.ts';
+import { publishReady } from '../status.ts';
 import {
   contentHash,
   makeAgentConfig,
@@ -217,27 +217,22 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     },
   };
 
-  async function publish(
+  function publish(
     obj: FunctionResource,
     old: FunctionStatus,
     status: FunctionStatus,
     ready: Omit<Condition, 'lastTransitionTime'>,
   ): Promise<void> {
-    status.conditions = setCondition(old.conditions, {
-      ...ready,
-      observedGeneration: obj.metadata?.generation,
+    return publishReady({
+      custom,
+      plural: 'functions',
+      obj,
+      old,
+      status,
+      ready,
+      record: deps.record,
+      involved: involved(obj),
     });
-    const before = old.conditions?.find((c) => c.type === READY);
-    if (await writeStatus(custom, 'functions', obj, status as Record<string, unknown>)) {
-      if (before?.status !== ready.status || before?.reason !== ready.reason) {
-        deps.record(
-          involved(obj),
-          ready.status === 'False' ? 'Warning' : 'Normal',
-          ready.reason,
-          ready.message,
-        );
-      }
-    }
   }
 }
 

@@ -16,11 +16,11 @@ import {
 import * as k8s from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../../crds/schema.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Reason, READY, setCondition, type Condition } from '../conditions.ts';
+import { Reason, READY, type Condition } from '../conditions.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
 import { keyOf, type Informer, type Obj } from '../informer.ts';
-import { writeStatus } from '../status.ts';
+import { publishReady } from '../status.ts';
 import { createTableInput, nextUpdate, sameKey, tableNameOf, type TableSpec } from './builders.ts';
 
 export const TABLE_FINALIZER = 'selfless.dev/table';
@@ -92,28 +92,22 @@ export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
       )[0];
   }
 
-  async function publish(
+  function publish(
     obj: TableResource,
     status: TableStatus,
     ready: Omit<Condition, 'lastTransitionTime'>,
   ): Promise<void> {
-    const old = obj.status ?? {};
     status.observedGeneration = obj.metadata?.generation;
-    status.conditions = setCondition(old.conditions, {
-      ...ready,
-      observedGeneration: obj.metadata?.generation,
+    return publishReady({
+      custom,
+      plural: 'tables',
+      obj,
+      old: obj.status ?? {},
+      status,
+      ready,
+      record: deps.record,
+      involved: involved(obj),
     });
-    const before = old.conditions?.find((c) => c.type === READY);
-    if (await writeStatus(custom, 'tables', obj, status as Record<string, unknown>)) {
-      if (before?.status !== ready.status || before?.reason !== ready.reason) {
-        deps.record(
-          involved(obj),
-          ready.status === 'False' ? 'Warning' : 'Normal',
-          ready.reason,
-          ready.message,
-        );
-      }
-    }
   }
 
   const fromDescription = (d: TableDescription, status: TableStatus) => {
