@@ -9,7 +9,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   dev: {
     summary: 'run functions and tables on one machine, one port (default 4566)',
-    run: async (args) => (await import('../dev/main.ts')).main(args),
+    run: async (args) => (await import('./dev.ts')).main(args),
   },
   gateway: {
     summary: 'the Lambda Invoke API, HTTP routes, quotas and the worker channel',
@@ -25,7 +25,7 @@ export const commands: Record<string, Command> = {
   },
   agent: {
     summary: 'the worker agent: Lambda Runtime API server and runtime supervisor',
-    run: async (args) => (await import('../runtime-images/agent/cli.ts')).agentCommand(args),
+    run: async (args) => (await import('../runtime-images/agent/main.ts')).agentCommand(args),
   },
 };
 

@@ -12,7 +12,7 @@ import { testServices } from '../test/services/index.ts';
 import { kubectlBinary } from '../test/services/local.ts';
 import { renderCrds } from './render.ts';
 import { CRDS, GROUP, VERSION, type Schema } from './schema.ts';
-import { installCrds, makeNamespace, testKubeConfig } from './testing.ts';
+import { installCrds, makeNamespace, testKubeConfig } from '../test/support/kubernetes.ts';
 
 test('the checked-in CRD YAML (crds/ and the chart) is exactly what `npm run gen:crds` generates', async () => {
   for (const [file, text] of Object.entries(await renderCrds())) {

@@ -27,7 +27,11 @@ after(() => {
 async function startReplica(env: Record<string, string>): Promise<string> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./async/children/gateway-process.ts', import.meta.url).pathname],
+    [
+      '--import',
+      'tsx',
+      new URL('../test/support/processes/gateway-process.ts', import.meta.url).pathname,
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.push(child);

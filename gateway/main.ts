@@ -5,7 +5,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeLogger } from '../lib/log.ts';
-import { formatErrors, keyOf } from '../lib/function.ts';
+import { keyOf } from '../lib/function.ts';
+import { formatErrors } from '../lib/parse.ts';
 import { Router } from 'express';
 import { loadManifests } from '../lib/manifests.ts';
 import { DEFAULT_ACCOUNT, makeGateway } from './app.ts';

@@ -3,6 +3,7 @@
 // validation that applies Lambda's limits. `parseFunction` turns untrusted input
 // (a manifest from a file, a custom object from the API server) into a complete,
 // defaulted `FunctionDefinition` or a list of errors naming each field and limit.
+import { Checker, isObject, type Parsed } from './parse.ts';
 import { parseSchedule } from './schedule-expression.ts';
 
 export const RUNTIMES = [
@@ -90,42 +91,7 @@ export interface FunctionDefinition {
   baseDir?: string;
 }
 
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
-
 const NAME_RE = /^[a-zA-Z0-9-_]+$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-class Checker {
-  readonly errors: FieldError[] = [];
-  fail(field: string, message: string): void {
-    this.errors.push({ field, message });
-  }
-  int(
-    obj: Record<string, unknown>,
-    key: string,
-    path: string,
-    range: { min: number; max: number; default?: number },
-  ): number | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null) return range.default;
-    if (typeof v !== 'number' || !Number.isInteger(v)) {
-      this.fail(path, `must be an integer, got ${JSON.stringify(v)}`);
-      return range.default;
-    }
-    if (v < range.min || v > range.max) {
-      this.fail(path, `must be between ${range.min} and ${range.max}, got ${v}`);
-    }
-    return v;
-  }
-}
 
 export function validateFunctionName(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'is required';
@@ -422,10 +388,6 @@ export function parseFunctionManifest(doc: unknown, baseDir?: string): Parsed<Fu
   };
   if (baseDir !== undefined) def.baseDir = baseDir;
   return { ok: true, value: def };
-}
-
-export function formatErrors(errors: FieldError[]): string {
-  return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
 }
 
 /**

@@ -5,11 +5,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { formatErrors, parseFunctionManifest, type FunctionDefinition } from './function.ts';
+import { parseFunctionManifest, type FunctionDefinition } from './function.ts';
+import { formatErrors } from './parse.ts';
+import { parseTableManifest, type TableDefinition } from './table.ts';
 
-export interface TableManifest {
-  name: string;
-  spec: Record<string, unknown>;
+export interface TableManifest extends TableDefinition {
+  /** The file it was read from, for messages. */
   file: string;
 }
 
@@ -62,17 +63,22 @@ export function loadManifests(dir: string): Manifests {
         seen.set(key, where);
         result.functions.push(parsed.value);
       } else if (obj.kind === 'Table') {
-        if (typeof name !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(name)) {
+        const parsed = parseTableManifest(obj);
+        if (!parsed.ok) {
           result.errors.push(
-            `${where}: Table ${String(name)}: metadata.name must be 3-255 characters of [a-zA-Z0-9_.-]`,
+            `${where}: Table ${String(name ?? '?')}: ${formatErrors(parsed.errors)}`,
           );
           continue;
         }
-        result.tables.push({
-          name,
-          spec: (obj.spec as Record<string, unknown>) ?? {},
-          file: where,
-        });
+        const key = `Table/${parsed.value.tableName}`;
+        if (seen.has(key)) {
+          result.errors.push(
+            `${where}: Table ${parsed.value.tableName} is also declared in ${seen.get(key)}`,
+          );
+          continue;
+        }
+        seen.set(key, where);
+        result.tables.push({ ...parsed.value, file: where });
       }
     }
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { QueueChannel } from '../runtime-images/agent/testing/queue-channel.ts';
+import { QueueChannel } from '../test/support/queue-channel.ts';
 import { makeHttpWorkerChannel, makeWorkerChannelRoutes } from './worker-channel-http.ts';
 import type { Invocation, WorkerChannel, WorkerIdentity } from './worker-channel.ts';
 

@@ -4,7 +4,7 @@
 import type { Logger } from '../lib/log.ts';
 import { describeError, isConflict } from './errors.ts';
 import type { OperatorMetrics } from './metrics.ts';
-import { WorkQueue } from './queue.ts';
+import { WorkQueue } from '../lib/kubernetes/queue.ts';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;

@@ -4,7 +4,7 @@
 // does not answer, demand is unknown for that round and nothing scales down.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { DEMAND_PATH, parseDemandReport } from '../gateway/cluster/demand.ts';
+import { DEMAND_PATH, parseDemandReport } from '../lib/demand.ts';
 import type { Logger } from '../lib/log.ts';
 import { DemandWindow } from './function/scale.ts';
 

@@ -14,7 +14,12 @@ import * as k8s from '@kubernetes/client-node';
 import dynalite from 'dynalite';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, VERSION } from '../crds/schema.ts';
-import { eventually, installCrds, makeNamespace, testKubeConfig } from '../crds/testing.ts';
+import {
+  eventually,
+  installCrds,
+  makeNamespace,
+  testKubeConfig,
+} from '../test/support/kubernetes.ts';
 import { makeLogger } from '../lib/log.ts';
 import { testServices } from '../test/services/index.ts';
 import { kubectlBinary } from '../test/services/local.ts';

@@ -15,7 +15,7 @@ import { Controller } from './controller.ts';
 import { DemandPoller } from './demand.ts';
 import { makeEventRecorder } from './events.ts';
 import { makeFunctionReconciler, type FunctionResource } from './function/reconciler.ts';
-import { Informer, keyOf, type Obj } from './informer.ts';
+import { Informer, keyOf, type Obj } from '../lib/kubernetes/informer.ts';
 import { FUNCTION_LABEL, MANAGED_SELECTOR } from './labels.ts';
 import { LeaderElector } from './leader.ts';
 import { makeOperatorMetrics, type OperatorMetrics } from './metrics.ts';

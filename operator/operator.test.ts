@@ -14,9 +14,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../crds/schema.ts';
-import { eventually, installCrds, makeNamespace, testKubeConfig } from '../crds/testing.ts';
-import { makeDemandHandler, type FunctionDemand } from '../gateway/cluster/demand.ts';
-import { accountIdForNamespace } from '../gateway/cluster/names.ts';
+import {
+  eventually,
+  installCrds,
+  makeNamespace,
+  testKubeConfig,
+} from '../test/support/kubernetes.ts';
+import { makeDemandHandler, type FunctionDemand } from '../lib/demand.ts';
+import { accountIdForNamespace } from '../lib/names.ts';
 import dynalite from 'dynalite';
 import { makeLogger } from '../lib/log.ts';
 import {

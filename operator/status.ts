@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { GROUP, VERSION } from '../crds/schema.ts';
 import { READY, setCondition, type Condition } from './conditions.ts';
 import type { Involved, RecordEvent } from './events.ts';
-import type { Obj } from './informer.ts';
+import type { Obj } from '../lib/kubernetes/informer.ts';
 
 export async function writeStatus(
   custom: k8s.CustomObjectsApi,

@@ -31,7 +31,7 @@ import {
   QueryCommand as DocQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { engineKinds, rejectsWith, startHarness, type Harness } from './testing/harness.ts';
+import { engineKinds, rejectsWith, startHarness, type Harness } from '../test/support/tables.ts';
 
 const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: string): AttributeValue => ({ N: n });

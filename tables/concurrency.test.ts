@@ -15,7 +15,7 @@ import {
   sdkClient,
   startHarness,
   type Harness,
-} from './testing/harness.ts';
+} from '../test/support/tables.ts';
 
 const increment = (doc: DynamoDBDocumentClient, id: string) =>
   doc.send(

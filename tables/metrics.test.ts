@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CreateTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { startHarness } from './testing/harness.ts';
+import { startHarness } from '../test/support/tables.ts';
 
 test('metrics count requests by outcome, capacity and failed conditions', async () => {
   const h = await startHarness('sqlite');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startDev, type DevServer } from '../dev/main.ts';
+import { startDev, type DevServer } from '../cli/dev.ts';
 import { makeLogger } from '../lib/log.ts';
 import { awsCliBinary } from './services/local.ts';
 

@@ -18,7 +18,7 @@ import { makeAsyncMetrics } from '../../gateway/async/metrics.ts';
 import { LAMBDA_DELAYS } from '../../gateway/async/policy.ts';
 import { connectRedis } from '../../gateway/async/redis.ts';
 import { RedisEventStore } from '../../gateway/async/redis-store.ts';
-import { outcome, testFunction } from '../../gateway/async/testing.ts';
+import { outcome, testFunction } from '../../test/support/gateway.ts';
 import { FunctionRegistry } from '../../gateway/registry.ts';
 import { startRedis } from '../../test/services/local.ts';
 

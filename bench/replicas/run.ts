@@ -19,7 +19,7 @@ import { FunctionRegistry } from '../../gateway/registry.ts';
 import { parseFunctionSpec, type FunctionDefinition } from '../../lib/function.ts';
 import { makeLogger } from '../../lib/log.ts';
 import { makeMultiGatewayChannel } from '../../lib/worker-channel-http.ts';
-import { Agent } from '../../runtime-images/agent/agent.ts';
+import { Agent } from '../../lib/agent/agent.ts';
 
 const { values } = parseArgs({
   options: { calls: { type: 'string', default: '2000' }, passes: { type: 'string', default: '2' } },

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { installCrds, makeNamespace, testKubeConfig } from '../../crds/testing.ts';
+import { installCrds, makeNamespace, testKubeConfig } from '../../test/support/kubernetes.ts';
 import { testServices } from '../../test/services/index.ts';
 import { helmBinary, kubectlBinary } from '../../test/services/local.ts';
 

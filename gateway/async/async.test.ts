@@ -25,7 +25,7 @@ import { FunctionRegistry } from '../registry.ts';
 import { connectRedis } from './redis.ts';
 import { RedisEventStore } from './redis-store.ts';
 import { makeAsync } from './service.ts';
-import { eventually, inlineDriver, testFunction } from './testing.ts';
+import { eventually, inlineDriver, testFunction } from '../../test/support/gateway.ts';
 
 const log = makeLogger('test', { level: 'error' });
 

@@ -18,7 +18,7 @@ import { makeAsyncMetrics } from './metrics.ts';
 import { connectRedis } from './redis.ts';
 import { RedisEventStore } from './redis-store.ts';
 import { LeaseLost, type EventStore } from './store.ts';
-import { eventually, outcome, testFunction, type Behaviour } from './testing.ts';
+import { eventually, outcome, testFunction, type Behaviour } from '../../test/support/gateway.ts';
 
 const log = makeLogger('test', { level: 'error' });
 const DELAYS = { functionErrorMs: [300, 600], backoffBaseMs: 100, backoffMaxMs: 400 };

@@ -10,7 +10,7 @@ import { makeLogger } from '../../lib/log.ts';
 import { testServices } from '../../test/services/index.ts';
 import { connectRedis } from './redis.ts';
 import { RedisEventStore } from './redis-store.ts';
-import { eventually } from './testing.ts';
+import { eventually } from '../../test/support/gateway.ts';
 
 const EVENTS = 10_000;
 const log = makeLogger('test', { level: 'error' });
@@ -47,7 +47,11 @@ test('10,000 events survive two SIGKILLed dispatchers: all processed at least on
   const start = () => {
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', new URL('./children/dispatcher-process.ts', import.meta.url).pathname],
+      [
+        '--import',
+        'tsx',
+        new URL('../../test/support/processes/dispatcher-process.ts', import.meta.url).pathname,
+      ],
       {
         // Long enough that a loaded machine (CI) still extends leases in time, so
         // only the kills cause duplicates; short enough to recover quickly.

@@ -14,11 +14,16 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-lambda';
 import { GROUP, VERSION } from '../../crds/schema.ts';
-import { eventually, installCrds, makeNamespace, testKubeConfig } from '../../crds/testing.ts';
+import {
+  eventually,
+  installCrds,
+  makeNamespace,
+  testKubeConfig,
+} from '../../test/support/kubernetes.ts';
 import { testServices } from '../../test/services/index.ts';
 import { freePort } from '../../test/services/process.ts';
 import { join } from 'node:path';
-import { accountIdForNamespace } from './names.ts';
+import { accountIdForNamespace } from '../../lib/names.ts';
 
 let custom: k8s.CustomObjectsApi;
 let nsA: string;

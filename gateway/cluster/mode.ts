@@ -9,13 +9,13 @@ import type { WorkerHub } from '../hub.ts';
 import type { Account } from '../invoker.ts';
 import type { ConcurrencyLimiter } from '../limiter.ts';
 import type { FunctionRegistry } from '../registry.ts';
-import { DEMAND_PATH, makeDemandHandler } from './demand.ts';
+import { DEMAND_PATH, makeDemandHandler } from '../../lib/demand.ts';
 import {
   DEFAULT_ACCOUNT_ID,
   accountIdForNamespace,
   callerNamespace,
   namespaceForAccount,
-} from './names.ts';
+} from '../../lib/names.ts';
 import { watchFunctions, type FunctionWatch } from './watch.ts';
 
 export interface ClusterMode {

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../crds/schema.ts';
-import { eventually, installCrds, makeNamespace, testKubeConfig } from '../../crds/testing.ts';
+import {
+  eventually,
+  installCrds,
+  makeNamespace,
+  testKubeConfig,
+} from '../../test/support/kubernetes.ts';
 import { watchFunctions, type FunctionChange, type FunctionWatch } from './watch.ts';
 
 let kc: k8s.KubeConfig;

@@ -5,13 +5,10 @@
 // gateway never serves a definition the operator refuses.
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../crds/schema.ts';
-import {
-  formatErrors,
-  parseFunctionManifest,
-  type FunctionDefinition,
-} from '../../lib/function.ts';
+import { parseFunctionManifest, type FunctionDefinition } from '../../lib/function.ts';
+import { formatErrors } from '../../lib/parse.ts';
 import { makeLogger, type Logger } from '../../lib/log.ts';
-import { Informer, keyOf, type Obj } from '../../operator/informer.ts';
+import { Informer, keyOf, type Obj } from '../../lib/kubernetes/informer.ts';
 
 export type FunctionChange =
   | { type: 'put'; fn: FunctionDefinition }

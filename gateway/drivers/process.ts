@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
-import { Agent } from '../../runtime-images/agent/agent.ts';
-import { resolvePython } from '../../runtime-images/agent/runtime-process.ts';
+import { Agent } from '../../lib/agent/agent.ts';
+import { resolvePython } from '../../lib/agent/runtime-process.ts';
 import { materializeCode } from '../code.ts';
 import type { Driver, EnvironmentHandle } from '../pool.ts';
 

@@ -11,7 +11,7 @@ import { makeGateway, type Gateway } from '../app.ts';
 import { connectRedis } from '../async/redis.ts';
 import { RedisEventStore } from '../async/redis-store.ts';
 import { makeAsync } from '../async/service.ts';
-import { inlineDriver, testFunction } from '../async/testing.ts';
+import { inlineDriver, testFunction } from '../../test/support/gateway.ts';
 import { FunctionRegistry } from '../registry.ts';
 import { scheduleTriggers, upcoming } from './scheduler.ts';
 

@@ -1,15 +1,10 @@
 // The pure builders, as tables of input -> expected object fields.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { definitionFromArgs } from '../../runtime-images/agent/cli.ts';
 import { parseFunctionSpec, type FunctionSpec } from '../../lib/function.ts';
 import {
   configMapKey,
   cpuMillis,
-  makeAgentConfig,
   makeConfigMap,
   makeDeployment,
   type FunctionObject,
@@ -202,38 +197,4 @@ test('replicas, selector and grace period: the Deployment is deterministic for o
     ],
     'abc',
   );
-});
-
-test('the worker command line is one the real agent accepts, and it reads the same definition back', () => {
-  const f = fn({
-    runtime: 'python3.12',
-    handler: 'app.main',
-    code: { inline: { 'app.py': '' } },
-    memorySize: 512,
-    timeout: 30,
-    environment: { variables: { TABLE: 'users' } },
-    ephemeralStorage: { size: 1024 },
-  });
-  const pod = makeDeployment(f, cfg).spec!.template.spec!;
-  const root = mkdtempSync(join(tmpdir(), 'agent-args-'));
-  // Lay out the pod's mounts on this machine: the config ConfigMap and the code.
-  const config = join(root, 'etc');
-  mkdirSync(config);
-  for (const [k, v] of Object.entries(makeAgentConfig(f).data!)) writeFileSync(join(config, k), v);
-  const mounts: Record<string, string> = {
-    '/etc/selfless': config,
-    '/var/task': join(root, 'task'),
-    '/tmp': root,
-  };
-  const args = pod.containers[0]!.args!.map((a) => {
-    const from = Object.keys(mounts).find((m) => a === m || a.startsWith(`${m}/`));
-    return from ? mounts[from] + a.slice(from.length) : a;
-  });
-  assert.equal(args[0], 'agent');
-  const def = definitionFromArgs(args.slice(1));
-  assert.ok(typeof def === 'object', String(def));
-  assert.equal(def.name, 'f');
-  const { code: _a, ...want } = f.def.spec;
-  const { code: _b, ...got } = def.spec;
-  assert.deepEqual(got, want);
 });

@@ -3,15 +3,16 @@
 // condition it contributes. Children are garbage-collected through their owner
 // reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
-import { formatErrors, parseFunctionManifest } from '../../lib/function.ts';
+import { parseFunctionManifest } from '../../lib/function.ts';
+import { formatErrors } from '../../lib/parse.ts';
 import type { Logger } from '../../lib/log.ts';
-import { functionArn } from '../../gateway/cluster/names.ts';
+import { functionArn } from '../../lib/names.ts';
 import { API_VERSION } from '../../crds/schema.ts';
 import { Reason, READY, type Condition } from '../conditions.ts';
 import type { Applier } from '../apply.ts';
 import { describeError } from '../errors.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
-import type { Informer, Obj } from '../informer.ts';
+import type { Informer, Obj } from '../../lib/kubernetes/informer.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
 import { configMapName, deploymentName } from '../labels.ts';
 import { publishReady } from '../status.ts';

@@ -1,95 +1,14 @@
-// Pure translations between a Table resource and the DynamoDB API: the CreateTable
-// request, whether an existing table has the same key, and the UpdateTable calls
-// that bring an existing table to the spec (DynamoDB takes one change per call).
-import type {
-  CreateTableInput,
-  GlobalSecondaryIndex,
-  TableDescription,
-  UpdateTableInput,
-} from '@aws-sdk/client-dynamodb';
-
-interface Key {
-  attributeName: string;
-  keyType: 'HASH' | 'RANGE';
-}
-interface Throughput {
-  readCapacityUnits: number;
-  writeCapacityUnits: number;
-}
-interface Projection {
-  projectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
-  nonKeyAttributes?: string[];
-}
-
-export interface TableSpec {
-  tableName?: string;
-  attributeDefinitions: { attributeName: string; attributeType: 'S' | 'N' | 'B' }[];
-  keySchema: Key[];
-  billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED';
-  provisionedThroughput?: Throughput;
-  globalSecondaryIndexes?: {
-    indexName: string;
-    keySchema: Key[];
-    projection?: Projection;
-    provisionedThroughput?: Throughput;
-  }[];
-  localSecondaryIndexes?: { indexName: string; keySchema: Key[]; projection?: Projection }[];
-  deletionProtectionEnabled?: boolean;
-}
-
-const keys = (k: Key[]) => k.map((x) => ({ AttributeName: x.attributeName, KeyType: x.keyType }));
-const throughput = (t: Throughput | undefined) =>
-  t && { ReadCapacityUnits: t.readCapacityUnits, WriteCapacityUnits: t.writeCapacityUnits };
-const projection = (p: Projection | undefined) => ({
-  ProjectionType: p?.projectionType ?? 'ALL',
-  ...(p?.nonKeyAttributes?.length ? { NonKeyAttributes: p.nonKeyAttributes } : {}),
-});
-
-export function tableNameOf(obj: {
-  metadata?: { name?: string };
-  spec?: { tableName?: string };
-}): string {
-  return obj.spec?.tableName ?? obj.metadata!.name!;
-}
-
-function gsi(
-  spec: TableSpec,
-  g: NonNullable<TableSpec['globalSecondaryIndexes']>[number],
-): GlobalSecondaryIndex {
-  const out: GlobalSecondaryIndex = {
-    IndexName: g.indexName,
-    KeySchema: keys(g.keySchema),
-    Projection: projection(g.projection),
-  };
-  if (spec.billingMode === 'PROVISIONED')
-    out.ProvisionedThroughput = throughput(g.provisionedThroughput ?? spec.provisionedThroughput);
-  return out;
-}
-
-export function createTableInput(spec: TableSpec, tableName: string): CreateTableInput {
-  const input: CreateTableInput = {
-    TableName: tableName,
-    AttributeDefinitions: spec.attributeDefinitions.map((a) => ({
-      AttributeName: a.attributeName,
-      AttributeType: a.attributeType,
-    })),
-    KeySchema: keys(spec.keySchema),
-    BillingMode: spec.billingMode ?? 'PAY_PER_REQUEST',
-    DeletionProtectionEnabled: spec.deletionProtectionEnabled ?? true,
-  };
-  if (spec.billingMode === 'PROVISIONED')
-    input.ProvisionedThroughput = throughput(spec.provisionedThroughput);
-  if (spec.globalSecondaryIndexes?.length)
-    input.GlobalSecondaryIndexes = spec.globalSecondaryIndexes.map((g) => gsi(spec, g));
-  if (spec.localSecondaryIndexes?.length) {
-    input.LocalSecondaryIndexes = spec.localSecondaryIndexes.map((l) => ({
-      IndexName: l.indexName,
-      KeySchema: keys(l.keySchema),
-      Projection: projection(l.projection),
-    }));
-  }
-  return input;
-}
+// Pure translations between a Table resource and the DynamoDB API beyond CreateTable
+// (which lives with the Table model in lib/table.ts): whether an existing table has
+// the same key, and the UpdateTable calls that bring an existing table to the spec
+// (DynamoDB takes one change per call).
+import type { TableDescription, UpdateTableInput } from '@aws-sdk/client-dynamodb';
+import {
+  createTableInput,
+  globalIndexInput,
+  throughputInput,
+  type TableSpec,
+} from '../../lib/table.ts';
 
 /** Whether an existing table has the key the spec asks for (so it may be adopted). */
 export function sameKey(desc: TableDescription, spec: TableSpec): boolean {
@@ -124,7 +43,7 @@ export function nextUpdate(
       TableName: tableName,
       BillingMode: mode,
       ...(mode === 'PROVISIONED'
-        ? { ProvisionedThroughput: throughput(spec.provisionedThroughput) }
+        ? { ProvisionedThroughput: throughputInput(spec.provisionedThroughput) }
         : {}),
     };
   }
@@ -135,7 +54,10 @@ export function nextUpdate(
       desc.ProvisionedThroughput?.WriteCapacityUnits !==
         spec.provisionedThroughput?.writeCapacityUnits)
   ) {
-    return { TableName: tableName, ProvisionedThroughput: throughput(spec.provisionedThroughput) };
+    return {
+      TableName: tableName,
+      ProvisionedThroughput: throughputInput(spec.provisionedThroughput),
+    };
   }
   const have = new Set((desc.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
   const want = spec.globalSecondaryIndexes ?? [];
@@ -144,7 +66,7 @@ export function nextUpdate(
     return {
       TableName: tableName,
       AttributeDefinitions: attrs,
-      GlobalSecondaryIndexUpdates: [{ Create: gsi(spec, missing) }],
+      GlobalSecondaryIndexUpdates: [{ Create: globalIndexInput(spec, missing) }],
     };
   }
   const extra = [...have].find((n) => !want.some((g) => g.indexName === n));

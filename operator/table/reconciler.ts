@@ -19,9 +19,10 @@ import type { Logger } from '../../lib/log.ts';
 import { Reason, READY, type Condition } from '../conditions.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
-import { keyOf, type Informer, type Obj } from '../informer.ts';
+import { keyOf, type Informer, type Obj } from '../../lib/kubernetes/informer.ts';
 import { publishReady } from '../status.ts';
-import { createTableInput, nextUpdate, sameKey, tableNameOf, type TableSpec } from './builders.ts';
+import { createTableInput, tableNameOf, type TableSpec } from '../../lib/table.ts';
+import { nextUpdate, sameKey } from './builders.ts';
 
 export const TABLE_FINALIZER = 'selfless.dev/table';
 export const DELETION_POLICY = 'selfless.dev/deletion-policy';

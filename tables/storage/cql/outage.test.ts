@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import cassandra from 'cassandra-driver';
-import { cqlConfig, rejectsWith, startHarness } from '../../testing/harness.ts';
+import { cqlConfig, rejectsWith, startHarness } from '../../../test/support/tables.ts';
 
 class Relay {
   private server?: Server;

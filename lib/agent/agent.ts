@@ -1,0 +1,491 @@
+// The agent of one execution environment: it serves the Lambda Runtime API to one
+// runtime process, pulls invocations from the gateway over a WorkerChannel (one at
+// a time, as Lambda does), and supervises the runtime: init (cold start) measured
+// until the runtime's first `next`, the deadline enforced by killing and
+// re-initialising it, memory and /tmp limits, crashes reported and restarted, and
+// Lambda's START / END / REPORT lines. The same class runs in the gateway's process
+// (process driver) and in pods (`selfless agent`, HTTP channel). For image functions
+// the runtime runs in another container (`externalRuntime`): the agent serves it the
+// Runtime API on a fixed address, and what it would kill it reports as needing a
+// restart instead (`runtimeNeedsRestart`, the pod's liveness probe).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FunctionDefinition } from '../function.ts';
+import type {
+  Invocation,
+  InvocationResult,
+  WorkerChannel,
+  WorkerIdentity,
+} from '../worker-channel.ts';
+import {
+  LogTail,
+  billedMs,
+  endLine,
+  exitError,
+  reportLine,
+  responseTooLargeError,
+  startLine,
+  timeoutError,
+} from './lambda-log.ts';
+import { MAX_RESPONSE_BYTES, RuntimeApi, type RuntimeError } from './runtime-api.ts';
+import {
+  ExternalRuntime,
+  RuntimeProcess,
+  describeExit,
+  launchSpec,
+  resolvePython,
+  type ExitInfo,
+  type Interpreters,
+  type LaunchSpec,
+  type RuntimeHandle,
+} from './runtime-process.ts';
+import { directoryBytes, peakRssKiB, rssKiB } from './usage.ts';
+
+export type { Interpreters } from './runtime-process.ts';
+
+export interface AgentOptions {
+  channel: WorkerChannel;
+  worker: WorkerIdentity;
+  fn: FunctionDefinition;
+  /** The function's code, already extracted: LAMBDA_TASK_ROOT and the runtime's cwd. */
+  codeDir: string;
+  /** This environment's own /tmp (TMPDIR); created if missing, emptied on a storage overrun. */
+  tmpDir: string;
+  /** Platform variables: AWS_ENDPOINT_URL_*, AWS_REGION, credentials. */
+  env: Record<string, string>;
+  /** Every line of the function's log: runtime output and START/END/REPORT. */
+  log: (line: string) => void;
+  interpreters?: Interpreters;
+  /** Longest init before it counts as failed; Lambda allows 10 s. */
+  initTimeoutMs?: number;
+  /** Delay before retrying a failed init, doubled on each failure up to `max`. */
+  restartBackoffMs?: { initial: number; max: number };
+  /** How often a running invocation's memory and /tmp are checked. */
+  watchIntervalMs?: number;
+  /** Where the Runtime API listens (`host:port`); default a free port on 127.0.0.1. */
+  runtimeApiAddress?: string;
+  /**
+   * The runtime is started by others (another container) and connects to the
+   * Runtime API by itself. There is no init timeout (starting the container is
+   * Kubernetes's business) and no memory sampling (the container's limit applies);
+   * a timeout or limit marks the runtime as needing a restart.
+   */
+  externalRuntime?: boolean;
+}
+
+type InitOutcome = { ok: true; initDurationMs: number } | { ok: false; error: RuntimeError };
+
+/** How an invocation ended, before it becomes an InvocationResult. */
+type Ending =
+  | { kind: 'response'; body: Buffer }
+  | { kind: 'error'; body: Buffer }
+  | { kind: 'too-large'; size: number }
+  | { kind: 'timeout' }
+  | { kind: 'exit'; exit: ExitInfo }
+  | { kind: 'out-of-memory' }
+  | { kind: 'storage'; bytes: number };
+
+interface Runtime {
+  proc: RuntimeHandle;
+  init: Promise<InitOutcome>;
+  failed: boolean;
+  /** Killed on purpose (timeout, limit, stop): its exit is expected. */
+  retired: boolean;
+  /** Init Duration not yet reported on an invocation. */
+  unreportedInitMs?: number;
+  peakKiB: number;
+  heapExhausted: boolean;
+}
+
+interface Active {
+  inv: Invocation;
+  tail: LogTail | undefined;
+  settle: (e: Ending) => void;
+}
+
+const MiB = 1024 * 1024;
+
+export class Agent {
+  private readonly o: AgentOptions;
+  private readonly abort = new AbortController();
+  private readonly logStream: string;
+  private api: RuntimeApi | undefined;
+  private spec: LaunchSpec | undefined;
+  private rt: Runtime | undefined;
+  private active: Active | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private needsRestart = false;
+
+  constructor(options: AgentOptions) {
+    this.o = options;
+    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+    this.logStream = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
+  }
+
+  /** The Runtime API address (`127.0.0.1:port`) once started. */
+  get runtimeApiAddress(): string | undefined {
+    return this.api?.address;
+  }
+
+  /**
+   * An external runtime overran its timeout or a limit, or failed its init, and
+   * has not started again since: only whoever runs it can restart it.
+   */
+  get runtimeNeedsRestart(): boolean {
+    return this.needsRestart;
+  }
+
+  /**
+   * Opens the Runtime API and starts the supervision loop in the background: init
+   * the runtime, then `channel.next` -> deliver -> `channel.complete`, forever.
+   * Resolves once the loop runs; init success or failure reaches the gateway
+   * through the channel (`next` / `initFailed`).
+   */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    mkdirSync(this.o.tmpDir, { recursive: true });
+    this.api = await RuntimeApi.start(this.o.runtimeApiAddress);
+    const interpreters = { ...this.o.interpreters };
+    if (this.o.fn.spec.runtime.startsWith('python')) interpreters.python ??= await resolvePython();
+    this.spec = launchSpec({
+      fn: this.o.fn,
+      codeDir: this.o.codeDir,
+      tmpDir: this.o.tmpDir,
+      runtimeApi: this.api.address,
+      platformEnv: this.o.env,
+      interpreters,
+      region: this.o.env.AWS_REGION ?? this.o.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      logStreamName: this.logStream,
+    });
+    this.loop = this.run();
+  }
+
+  /**
+   * Kills the runtime, finishes the invocation in flight (as a runtime exit, so its
+   * caller is answered), closes the Runtime API and leaves the channel.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loop;
+    this.stopping = true;
+    this.abort.abort();
+    this.rt?.proc.kill();
+    await this.loop;
+    await this.api?.close();
+    await this.o.channel.leave(this.o.worker).catch((err: unknown) => this.warn('leave', err));
+  }
+
+  private async run(): Promise<void> {
+    const backoff = this.o.restartBackoffMs ?? { initial: 100, max: 5000 };
+    let failures = 0;
+    const pause = () =>
+      sleep(Math.min(backoff.max, backoff.initial * 2 ** (failures - 1)), this.abort.signal);
+    while (!this.stopping) {
+      const outcome = await this.runtime();
+      if (this.stopping) break;
+      if (!outcome.ok) {
+        failures++;
+        await this.o.channel
+          .initFailed(this.o.worker, outcome.error)
+          .catch((err: unknown) => this.warn('initFailed', err));
+        await pause();
+        continue;
+      }
+      failures = 0;
+      let inv: Invocation;
+      try {
+        inv = await this.o.channel.next(this.o.worker, this.abort.signal);
+      } catch (err) {
+        if (this.stopping) break;
+        this.warn('next', err);
+        failures++;
+        await pause();
+        continue;
+      }
+      const result = await this.invoke(inv);
+      await this.o.channel
+        .complete(this.o.worker, result)
+        .catch((err: unknown) => this.warn('complete', err));
+    }
+  }
+
+  /** The current runtime's init outcome, starting a runtime when there is none alive. */
+  private runtime(): Promise<InitOutcome> {
+    const rt = this.rt;
+    if (rt && !rt.failed && rt.proc.alive) return rt.init;
+    return this.launch().init;
+  }
+
+  private launch(): Runtime {
+    const api = this.api!;
+    const spec = this.spec!;
+    let onReady!: () => void;
+    let onInitError!: (e: RuntimeError) => void;
+    const current = () => this.rt === rt;
+    const external = this.o.externalRuntime === true;
+    api.reset(
+      {
+        ready: () => onReady(),
+        initError: (e) => onInitError(e),
+        response: (id, body) => current() && this.settle(id, { kind: 'response', body }),
+        error: (id, body) => current() && this.settle(id, { kind: 'error', body }),
+        responseTooLarge: (id, size) => current() && this.settle(id, { kind: 'too-large', size }),
+      },
+      external,
+    );
+    const proc = external
+      ? new ExternalRuntime(() => (this.needsRestart = true))
+      : new RuntimeProcess(spec, this.o.codeDir, (line) => this.runtimeLine(rt, line));
+    const rt: Runtime = {
+      proc,
+      failed: false,
+      retired: false,
+      peakKiB: 0,
+      heapExhausted: false,
+      init: new Promise<InitOutcome>((resolve) => {
+        const timeoutMs = this.o.initTimeoutMs ?? 10_000;
+        const timer = external
+          ? undefined
+          : setTimeout(
+              () =>
+                resolve({
+                  ok: false,
+                  error: {
+                    errorType: 'Sandbox.Timedout',
+                    errorMessage: `Error: Init phase timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+                  },
+                }),
+              timeoutMs,
+            );
+        const done = (o: InitOutcome) => {
+          clearTimeout(timer);
+          resolve(o);
+        };
+        onReady = () => {
+          if (current()) this.needsRestart = false;
+          done({ ok: true, initDurationMs: performance.now() - proc.startedAt });
+        };
+        onInitError = (error) => done({ ok: false, error });
+        void proc.exited.then((exit) =>
+          done({
+            ok: false,
+            error: {
+              errorType: 'Runtime.ExitError',
+              errorMessage: `Error: Runtime exited with error: ${describeExit(exit)}`,
+            },
+          }),
+        );
+      }).then((outcome) => {
+        if (outcome.ok) rt.unreportedInitMs = outcome.initDurationMs;
+        else if (current()) {
+          rt.failed = true;
+          proc.kill();
+          const ms = (performance.now() - proc.startedAt).toFixed(2);
+          this.o.log(
+            `INIT_REPORT Init Duration: ${ms} ms\tPhase: init\tStatus: error\tError Type: ${outcome.error.errorType}`,
+          );
+        }
+        return outcome;
+      }),
+    };
+    void proc.exited.then((exit) => {
+      if (this.rt !== rt || rt.retired) return;
+      if (this.active) this.active.settle({ kind: 'exit', exit });
+      else if (!rt.failed && !this.stopping) {
+        // A runtime that dies while idle is restarted now, so the next call finds it warm.
+        this.o.log(`Error: Runtime exited with error: ${describeExit(exit)}`);
+        void this.launch().init;
+      }
+    });
+    this.rt = rt;
+    return rt;
+  }
+
+  private runtimeLine(rt: Runtime, line: string): void {
+    if (line.includes('JavaScript heap out of memory')) rt.heapExhausted = true;
+    this.emit(line);
+  }
+
+  private emit(line: string): void {
+    this.o.log(line);
+    this.active?.tail?.push(line);
+  }
+
+  private settle(requestId: string, ending: Ending): void {
+    if (this.active?.inv.requestId === requestId) this.active.settle(ending);
+  }
+
+  private async invoke(inv: Invocation): Promise<InvocationResult> {
+    const tail = inv.logTail ? new LogTail() : undefined;
+    this.active = { inv, tail, settle: () => {} };
+    this.emit(startLine(inv.requestId));
+    let outcome: InitOutcome;
+    let rt: Runtime;
+    let t0: number;
+    let ending: Ending;
+    for (;;) {
+      outcome = await this.runtime();
+      rt = this.rt!;
+      t0 = performance.now();
+      if (!outcome.ok) {
+        ending = { kind: 'error', body: Buffer.from(JSON.stringify(outcome.error)) };
+        break;
+      }
+      ending = await this.deliver(inv, rt);
+      // A runtime that died just before taking the event never saw it: start a new one.
+      if (ending.kind === 'exit' && !this.api!.received(inv.requestId) && !this.stopping) continue;
+      break;
+    }
+    const durationMs = performance.now() - t0;
+    if (rt.proc.alive && rt.proc.pid !== undefined) {
+      rt.peakKiB = Math.max(rt.peakKiB, peakRssKiB(rt.proc.pid));
+    }
+    if (ending.kind === 'response' || ending.kind === 'error') {
+      const bytes = directoryBytes(this.o.tmpDir);
+      if (bytes > this.o.fn.spec.ephemeralStorage.size * MiB) ending = { kind: 'storage', bytes };
+      // Output the runtime wrote before answering may still sit in the pipe.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const { payload, functionError, restart } = this.outcome(inv, ending, rt);
+    if (restart) {
+      rt.retired = true;
+      rt.proc.kill();
+    }
+
+    const initDurationMs = outcome.ok ? rt.unreportedInitMs : undefined;
+    rt.unreportedInitMs = undefined;
+    const result: InvocationResult = {
+      requestId: inv.requestId,
+      payload,
+      durationMs: Math.round(durationMs * 100) / 100,
+      billedDurationMs: billedMs(durationMs),
+      maxMemoryUsedMB: Math.ceil(rt.peakKiB / 1024),
+    };
+    if (functionError) result.functionError = functionError;
+    if (initDurationMs !== undefined)
+      result.initDurationMs = Math.round(initDurationMs * 100) / 100;
+    this.emit(endLine(inv.requestId));
+    this.emit(
+      reportLine({
+        requestId: inv.requestId,
+        durationMs: result.durationMs,
+        billedDurationMs: result.billedDurationMs,
+        memorySizeMB: this.o.fn.spec.memorySize,
+        maxMemoryUsedMB: result.maxMemoryUsedMB,
+        initDurationMs: result.initDurationMs,
+      }),
+    );
+    if (tail) result.logResult = tail.base64();
+    this.active = undefined;
+    if (restart && !this.stopping) {
+      await rt.proc.exited;
+      if (ending.kind === 'storage') this.emptyTmp();
+      if (this.rt === rt) void this.launch().init;
+    }
+    return result;
+  }
+
+  /** Hands the event to the runtime and waits for how the invocation ends. */
+  private async deliver(inv: Invocation, rt: Runtime): Promise<Ending> {
+    const ended = new Promise<Ending>((resolve) => (this.active!.settle = resolve));
+    const settle = this.active!.settle;
+    if (!rt.proc.alive) return { kind: 'exit', exit: await rt.proc.exited };
+    this.api!.deliver(inv);
+    const deadline = setTimeout(() => settle({ kind: 'timeout' }), inv.deadlineMs - Date.now());
+    const watch = setInterval(() => this.watch(rt, settle), this.o.watchIntervalMs ?? 100);
+    const ending = await ended;
+    clearTimeout(deadline);
+    clearInterval(watch);
+    return ending;
+  }
+
+  /** Memory and /tmp of a running invocation, checked on an interval. */
+  private watch(rt: Runtime, settle: (e: Ending) => void): void {
+    const pid = rt.proc.pid;
+    if (pid === undefined || !rt.proc.alive) return;
+    if (rssKiB(pid) > this.o.fn.spec.memorySize * 1024) {
+      rt.peakKiB = Math.max(rt.peakKiB, peakRssKiB(pid));
+      settle({ kind: 'out-of-memory' });
+      return;
+    }
+    const bytes = directoryBytes(this.o.tmpDir);
+    if (bytes > this.o.fn.spec.ephemeralStorage.size * MiB) settle({ kind: 'storage', bytes });
+  }
+
+  private outcome(
+    inv: Invocation,
+    ending: Ending,
+    rt: Runtime,
+  ): { payload: Buffer; functionError?: 'Unhandled'; restart: boolean } {
+    const id = inv.requestId;
+    switch (ending.kind) {
+      case 'response':
+        return { payload: ending.body, restart: false };
+      case 'error':
+        return { payload: ending.body, functionError: 'Unhandled', restart: false };
+      case 'too-large':
+        return {
+          payload: responseTooLargeError(ending.size, MAX_RESPONSE_BYTES),
+          functionError: 'Unhandled',
+          restart: false,
+        };
+      case 'timeout': {
+        const seconds = this.o.fn.spec.timeout;
+        this.emit(
+          `${new Date().toISOString()} ${id} Task timed out after ${seconds.toFixed(2)} seconds`,
+        );
+        return { payload: timeoutError(id, seconds), functionError: 'Unhandled', restart: true };
+      }
+      case 'out-of-memory':
+      case 'exit': {
+        const oom = ending.kind === 'out-of-memory' || rt.heapExhausted;
+        const how = ending.kind === 'exit' ? describeExit(ending.exit) : 'signal: killed';
+        const type = oom ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
+        this.emit(`RequestId: ${id} Error: Runtime exited with error: ${how}`);
+        this.emit(type);
+        return { payload: exitError(id, how, type), functionError: 'Unhandled', restart: true };
+      }
+      case 'storage': {
+        const usedMB = (ending.bytes / MiB).toFixed(1);
+        const message = `RequestId: ${id} Error: /tmp holds ${usedMB} MB, over the ephemeral storage limit of ${this.o.fn.spec.ephemeralStorage.size} MB`;
+        this.emit(message);
+        return {
+          payload: Buffer.from(
+            JSON.stringify({
+              errorType: 'Runtime.EphemeralStorageExceeded',
+              errorMessage: message,
+            }),
+          ),
+          functionError: 'Unhandled',
+          restart: true,
+        };
+      }
+    }
+  }
+
+  private emptyTmp(): void {
+    for (const name of readdirSync(this.o.tmpDir)) {
+      rmSync(join(this.o.tmpDir, name), { recursive: true, force: true });
+    }
+  }
+
+  private warn(what: string, err: unknown): void {
+    this.o.log(
+      `[selfless agent] channel ${what} failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

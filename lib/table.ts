@@ -1,0 +1,348 @@
+// The Table model every component shares: the `spec` of a `Table` resource
+// (selfless.dev/v1alpha1), field names as in DynamoDB's CreateTable in camelCase, the
+// validation the CRD schema applies on the API server (so `selfless dev` refuses the
+// same manifests a cluster does), and the CreateTable request a spec stands for.
+import type { CreateTableInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import { Checker, isObject, type Parsed } from './parse.ts';
+
+export interface KeyElement {
+  attributeName: string;
+  keyType: 'HASH' | 'RANGE';
+}
+export interface Throughput {
+  readCapacityUnits: number;
+  writeCapacityUnits: number;
+}
+export interface Projection {
+  projectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  nonKeyAttributes?: string[];
+}
+export interface GlobalIndexSpec {
+  indexName: string;
+  keySchema: KeyElement[];
+  projection?: Projection;
+  provisionedThroughput?: Throughput;
+}
+export interface LocalIndexSpec {
+  indexName: string;
+  keySchema: KeyElement[];
+  projection?: Projection;
+}
+
+export interface TableSpec {
+  tableName?: string;
+  attributeDefinitions: { attributeName: string; attributeType: 'S' | 'N' | 'B' }[];
+  keySchema: KeyElement[];
+  billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED';
+  provisionedThroughput?: Throughput;
+  globalSecondaryIndexes?: GlobalIndexSpec[];
+  localSecondaryIndexes?: LocalIndexSpec[];
+  deletionProtectionEnabled?: boolean;
+}
+
+export interface TableDefinition {
+  /** metadata.name of the resource. */
+  name: string;
+  namespace: string;
+  /** The DynamoDB table name: spec.tableName, else metadata.name. */
+  tableName: string;
+  spec: TableSpec;
+}
+
+export const TABLE_LIMITS = {
+  attributeDefinitions: 50,
+  globalSecondaryIndexes: 20,
+  localSecondaryIndexes: 5,
+  nonKeyAttributes: 100,
+  capacityUnits: 40_000,
+} as const;
+
+const NAME_RE = /^[a-zA-Z0-9_.-]{3,255}$/;
+const NAME_RULE = 'must be 3-255 characters of [a-zA-Z0-9_.-]';
+
+export function tableNameOf(obj: {
+  metadata?: { name?: string };
+  spec?: { tableName?: string };
+}): string {
+  return obj.spec?.tableName ?? obj.metadata!.name!;
+}
+
+function parseKeySchema(raw: unknown, path: string, c: Checker): KeyElement[] {
+  if (!Array.isArray(raw) || raw.length < 1 || raw.length > 2) {
+    c.fail(path, 'must list one HASH key and at most one RANGE key');
+    return [];
+  }
+  const out: KeyElement[] = [];
+  raw.forEach((k: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isObject(k) || typeof k.attributeName !== 'string' || k.attributeName === '') {
+      c.fail(`${at}.attributeName`, 'is required');
+      return;
+    }
+    if (k.keyType !== 'HASH' && k.keyType !== 'RANGE') {
+      c.fail(`${at}.keyType`, `must be HASH or RANGE, got ${JSON.stringify(k.keyType)}`);
+      return;
+    }
+    out.push({ attributeName: k.attributeName, keyType: k.keyType });
+  });
+  if (out.length === raw.length && (out[0]!.keyType !== 'HASH' || out[1]?.keyType === 'HASH')) {
+    c.fail(path, 'must list the HASH key first and at most one RANGE key after it');
+  }
+  return out;
+}
+
+function parseThroughput(raw: unknown, path: string, c: Checker): Throughput | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) {
+    c.fail(path, 'must be a mapping');
+    return undefined;
+  }
+  const range = { min: 1, max: TABLE_LIMITS.capacityUnits };
+  const read = c.int(raw, 'readCapacityUnits', `${path}.readCapacityUnits`, range);
+  const write = c.int(raw, 'writeCapacityUnits', `${path}.writeCapacityUnits`, range);
+  if (read === undefined) c.fail(`${path}.readCapacityUnits`, 'is required');
+  if (write === undefined) c.fail(`${path}.writeCapacityUnits`, 'is required');
+  return read !== undefined && write !== undefined
+    ? { readCapacityUnits: read, writeCapacityUnits: write }
+    : undefined;
+}
+
+function parseProjection(raw: unknown, path: string, c: Checker): Projection | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) {
+    c.fail(path, 'must be a mapping');
+    return undefined;
+  }
+  const type = raw.projectionType ?? 'ALL';
+  if (type !== 'ALL' && type !== 'KEYS_ONLY' && type !== 'INCLUDE') {
+    c.fail(
+      `${path}.projectionType`,
+      `must be ALL, KEYS_ONLY or INCLUDE, got ${JSON.stringify(type)}`,
+    );
+    return undefined;
+  }
+  const out: Projection = { projectionType: type };
+  if (raw.nonKeyAttributes !== undefined) {
+    const attrs = raw.nonKeyAttributes;
+    if (!Array.isArray(attrs) || attrs.some((a) => typeof a !== 'string' || a === '')) {
+      c.fail(`${path}.nonKeyAttributes`, 'must be a list of attribute names');
+    } else if (attrs.length > TABLE_LIMITS.nonKeyAttributes) {
+      c.fail(
+        `${path}.nonKeyAttributes`,
+        `must have at most ${TABLE_LIMITS.nonKeyAttributes} items`,
+      );
+    } else out.nonKeyAttributes = attrs as string[];
+  }
+  return out;
+}
+
+function parseIndexes<T extends LocalIndexSpec>(
+  raw: unknown,
+  path: string,
+  max: number,
+  c: Checker,
+  withThroughput: boolean,
+): T[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw)) {
+    c.fail(path, 'must be a list');
+    return undefined;
+  }
+  if (raw.length > max) c.fail(path, `must have at most ${max} items`);
+  const names = new Set<string>();
+  return raw.flatMap((ix: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isObject(ix)) {
+      c.fail(at, 'must be a mapping');
+      return [];
+    }
+    if (typeof ix.indexName !== 'string' || !NAME_RE.test(ix.indexName)) {
+      c.fail(`${at}.indexName`, NAME_RULE);
+      return [];
+    }
+    if (names.has(ix.indexName)) c.fail(`${at}.indexName`, `${ix.indexName} is listed twice`);
+    names.add(ix.indexName);
+    const out = {
+      indexName: ix.indexName,
+      keySchema: parseKeySchema(ix.keySchema, `${at}.keySchema`, c),
+    } as T;
+    const projection = parseProjection(ix.projection, `${at}.projection`, c);
+    if (projection) out.projection = projection;
+    if (withThroughput) {
+      const t = parseThroughput(ix.provisionedThroughput, `${at}.provisionedThroughput`, c);
+      if (t) (out as GlobalIndexSpec).provisionedThroughput = t;
+    }
+    return [out];
+  });
+}
+
+/** A Table `spec`, checked as the CRD schema checks it on the API server. */
+export function parseTableSpec(input: unknown, c = new Checker()): Parsed<TableSpec> {
+  if (!isObject(input)) {
+    c.fail('spec', 'must be a mapping');
+    return { ok: false, errors: c.errors };
+  }
+  const spec: Partial<TableSpec> = {};
+  if (input.tableName !== undefined) {
+    if (typeof input.tableName !== 'string' || !NAME_RE.test(input.tableName)) {
+      c.fail('spec.tableName', NAME_RULE);
+    } else spec.tableName = input.tableName;
+  }
+  const defs = input.attributeDefinitions;
+  if (!Array.isArray(defs) || defs.length === 0) {
+    c.fail('spec.attributeDefinitions', 'must list at least one attribute');
+  } else {
+    if (defs.length > TABLE_LIMITS.attributeDefinitions) {
+      c.fail(
+        'spec.attributeDefinitions',
+        `must have at most ${TABLE_LIMITS.attributeDefinitions} items`,
+      );
+    }
+    spec.attributeDefinitions = defs.flatMap((d: unknown, i) => {
+      const at = `spec.attributeDefinitions[${i}]`;
+      if (!isObject(d) || typeof d.attributeName !== 'string' || d.attributeName === '') {
+        c.fail(`${at}.attributeName`, 'is required');
+        return [];
+      }
+      if (d.attributeType !== 'S' && d.attributeType !== 'N' && d.attributeType !== 'B') {
+        c.fail(`${at}.attributeType`, `must be S, N or B, got ${JSON.stringify(d.attributeType)}`);
+        return [];
+      }
+      return [{ attributeName: d.attributeName, attributeType: d.attributeType }];
+    });
+  }
+  spec.keySchema = parseKeySchema(input.keySchema, 'spec.keySchema', c);
+  const mode = input.billingMode ?? 'PAY_PER_REQUEST';
+  if (mode !== 'PAY_PER_REQUEST' && mode !== 'PROVISIONED') {
+    c.fail(
+      'spec.billingMode',
+      `must be PAY_PER_REQUEST or PROVISIONED, got ${JSON.stringify(mode)}`,
+    );
+  } else spec.billingMode = mode;
+  const throughput = parseThroughput(input.provisionedThroughput, 'spec.provisionedThroughput', c);
+  if (throughput) spec.provisionedThroughput = throughput;
+  if (mode === 'PROVISIONED' && input.provisionedThroughput === undefined) {
+    c.fail('spec.provisionedThroughput', 'is required when billingMode is PROVISIONED');
+  }
+  if (mode === 'PAY_PER_REQUEST' && input.provisionedThroughput !== undefined) {
+    c.fail('spec.provisionedThroughput', 'must not be set when billingMode is PAY_PER_REQUEST');
+  }
+  const gsis = parseIndexes<GlobalIndexSpec>(
+    input.globalSecondaryIndexes,
+    'spec.globalSecondaryIndexes',
+    TABLE_LIMITS.globalSecondaryIndexes,
+    c,
+    true,
+  );
+  if (gsis) spec.globalSecondaryIndexes = gsis;
+  const lsis = parseIndexes<LocalIndexSpec>(
+    input.localSecondaryIndexes,
+    'spec.localSecondaryIndexes',
+    TABLE_LIMITS.localSecondaryIndexes,
+    c,
+    false,
+  );
+  if (lsis) spec.localSecondaryIndexes = lsis;
+  if (input.deletionProtectionEnabled !== undefined) {
+    if (typeof input.deletionProtectionEnabled !== 'boolean') {
+      c.fail('spec.deletionProtectionEnabled', 'must be true or false');
+    } else spec.deletionProtectionEnabled = input.deletionProtectionEnabled;
+  }
+  const defined = new Set((spec.attributeDefinitions ?? []).map((d) => d.attributeName));
+  if (defined.size > 0 && spec.keySchema.some((k) => !defined.has(k.attributeName))) {
+    c.fail('spec.keySchema', 'every key attribute must be listed in attributeDefinitions');
+  }
+  if (c.errors.length > 0) return { ok: false, errors: c.errors };
+  return { ok: true, value: spec as TableSpec };
+}
+
+/** A `Table` manifest as users `kubectl apply` it, or a custom object from the API server. */
+export function parseTableManifest(doc: unknown): Parsed<TableDefinition> {
+  if (!isObject(doc))
+    return { ok: false, errors: [{ field: '', message: 'must be a YAML mapping' }] };
+  const c = new Checker();
+  if (doc.apiVersion !== 'selfless.dev/v1alpha1') {
+    c.fail('apiVersion', `must be selfless.dev/v1alpha1, got ${JSON.stringify(doc.apiVersion)}`);
+  }
+  if (doc.kind !== 'Table') c.fail('kind', `must be Table, got ${JSON.stringify(doc.kind)}`);
+  const meta = isObject(doc.metadata) ? doc.metadata : {};
+  if (typeof meta.name !== 'string' || meta.name === '') c.fail('metadata.name', 'is required');
+  const spec = parseTableSpec(doc.spec, c);
+  if (!spec.ok || c.errors.length > 0) return { ok: false, errors: c.errors };
+  const name = meta.name as string;
+  const tableName = spec.value.tableName ?? name;
+  if (!NAME_RE.test(tableName)) {
+    return {
+      ok: false,
+      errors: [
+        {
+          field: 'metadata.name',
+          message: 'a table name needs 3-255 characters of [a-zA-Z0-9_.-]; set spec.tableName',
+        },
+      ],
+    };
+  }
+  return {
+    ok: true,
+    value: {
+      name,
+      namespace: typeof meta.namespace === 'string' ? meta.namespace : 'default',
+      tableName,
+      spec: spec.value,
+    },
+  };
+}
+
+const keys = (k: KeyElement[]) =>
+  k.map((x) => ({ AttributeName: x.attributeName, KeyType: x.keyType }));
+
+export const throughputInput = (t: Throughput | undefined) =>
+  t && { ReadCapacityUnits: t.readCapacityUnits, WriteCapacityUnits: t.writeCapacityUnits };
+
+const projectionInput = (p: Projection | undefined) => ({
+  ProjectionType: p?.projectionType ?? 'ALL',
+  ...(p?.nonKeyAttributes?.length ? { NonKeyAttributes: p.nonKeyAttributes } : {}),
+});
+
+/** The CreateTable shape of one of the spec's global secondary indexes. */
+export function globalIndexInput(spec: TableSpec, g: GlobalIndexSpec): GlobalSecondaryIndex {
+  const out: GlobalSecondaryIndex = {
+    IndexName: g.indexName,
+    KeySchema: keys(g.keySchema),
+    Projection: projectionInput(g.projection),
+  };
+  if (spec.billingMode === 'PROVISIONED') {
+    out.ProvisionedThroughput = throughputInput(
+      g.provisionedThroughput ?? spec.provisionedThroughput,
+    );
+  }
+  return out;
+}
+
+/** The CreateTable request a spec stands for (deletion protection on by default). */
+export function createTableInput(spec: TableSpec, tableName: string): CreateTableInput {
+  const input: CreateTableInput = {
+    TableName: tableName,
+    AttributeDefinitions: spec.attributeDefinitions.map((a) => ({
+      AttributeName: a.attributeName,
+      AttributeType: a.attributeType,
+    })),
+    KeySchema: keys(spec.keySchema),
+    BillingMode: spec.billingMode ?? 'PAY_PER_REQUEST',
+    DeletionProtectionEnabled: spec.deletionProtectionEnabled ?? true,
+  };
+  if (spec.billingMode === 'PROVISIONED')
+    input.ProvisionedThroughput = throughputInput(spec.provisionedThroughput);
+  if (spec.globalSecondaryIndexes?.length)
+    input.GlobalSecondaryIndexes = spec.globalSecondaryIndexes.map((g) =>
+      globalIndexInput(spec, g),
+    );
+  if (spec.localSecondaryIndexes?.length) {
+    input.LocalSecondaryIndexes = spec.localSecondaryIndexes.map((l) => ({
+      IndexName: l.indexName,
+      KeySchema: keys(l.keySchema),
+      Projection: projectionInput(l.projection),
+    }));
+  }
+  return input;
+}

@@ -1,0 +1,190 @@
+// `selfless agent`: one execution environment in a pod. It pulls invocations of one
+// function from the gateway over the HTTP worker channel and runs them in the
+// runtime, until SIGTERM/SIGINT (then it finishes the call in flight and leaves).
+// It polls every gateway replica the --gateway host name resolves to.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import {
+  functionKey,
+  parseFunctionManifest,
+  parseFunctionSpec,
+  type FunctionDefinition,
+} from '../../lib/function.ts';
+import { formatErrors } from '../../lib/parse.ts';
+import { makeMultiGatewayChannel } from '../../lib/worker-channel-http.ts';
+import { Agent } from '../../lib/agent/agent.ts';
+
+export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME --code DIR [options]
+
+Runs one execution environment of a function: serves the Lambda Runtime API to the
+runtime and pulls invocations from the gateway's worker channel.
+
+  --gateway URL        the gateway (env SELFLESS_GATEWAY_URL). Its host name is
+                       resolved every 5 s and every address polled (a headless
+                       Service: every replica); URL,URL,... is a fixed list
+  --function NAME      the function's name (its namespace: env SELFLESS_NAMESPACE)
+  --code DIR           the function's code, already extracted (LAMBDA_TASK_ROOT)
+  --manifest FILE      a Function manifest (YAML) giving runtime, handler, limits and
+                       variables; the flags below override it
+  --runtime R          nodejs20.x | nodejs22.x | python3.12 | python3.13 | provided
+  --handler H          file.function (default for provided: bootstrap)
+  --memory-size MB     128-10240 (default 128)
+  --timeout S          1-900 (default 3)
+  --ephemeral-storage MB  512-10240 (default 512)
+  --tmp DIR            this environment's /tmp (default: a new directory)
+  --worker-id ID       unique per environment (default: hostname-random)
+  --token TOKEN        bearer token for the worker channel (env SELFLESS_WORKER_TOKEN)
+  --external-runtime   the runtime runs in another container (an image function):
+                       serve it the Runtime API, do not start it
+  --runtime-api HOST:PORT  where the Runtime API listens (default 127.0.0.1, any
+                       free port; with --external-runtime required)
+  --liveness-port PORT serve GET /healthz on 0.0.0.0:PORT: 503 while an external
+                       runtime needs a restart (for the function container's probe)
+
+The runtime gets AWS_REGION, AWS_ENDPOINT_URL_*, and AWS credentials from this
+process's environment.`;
+
+/** Variables of the agent's own environment that the platform hands to functions. */
+const PLATFORM_ENV =
+  /^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_ENDPOINT_URL(_[A-Z0-9_]+)?)$/;
+
+type AgentArgs = ReturnType<typeof parseAgentArgs>;
+
+function parseAgentArgs(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      gateway: { type: 'string' },
+      function: { type: 'string' },
+      code: { type: 'string' },
+      manifest: { type: 'string' },
+      runtime: { type: 'string' },
+      handler: { type: 'string' },
+      'memory-size': { type: 'string' },
+      timeout: { type: 'string' },
+      'ephemeral-storage': { type: 'string' },
+      tmp: { type: 'string' },
+      'worker-id': { type: 'string' },
+      token: { type: 'string' },
+      'external-runtime': { type: 'boolean' },
+      'runtime-api': { type: 'string' },
+      'liveness-port': { type: 'string' },
+    },
+    strict: true,
+  }).values;
+}
+
+export function definitionFromArgs(args: string[]): FunctionDefinition | string {
+  return definitionFrom(parseAgentArgs(args));
+}
+
+function definitionFrom(values: AgentArgs): FunctionDefinition | string {
+  let base: Record<string, unknown> = {};
+  let name = values.function;
+  let namespace = process.env.SELFLESS_NAMESPACE;
+  if (values.manifest) {
+    const docs = parseAllDocuments(readFileSync(values.manifest, 'utf8')).map(
+      (d) => d.toJS() as unknown,
+    );
+    const fnDoc = docs.find((d) => (d as { kind?: string } | null)?.kind === 'Function');
+    if (!fnDoc) return `${values.manifest} holds no Function`;
+    const parsed = parseFunctionManifest(fnDoc, dirname(resolve(values.manifest)));
+    if (!parsed.ok) return `${values.manifest}: ${formatErrors(parsed.errors)}`;
+    base = { ...parsed.value.spec };
+    name ??= parsed.value.name;
+    namespace ||= parsed.value.namespace;
+  }
+  if (!name) return '--function is required';
+  if (!values.code) return '--code is required';
+  const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const spec: Record<string, unknown> = { ...base, code: { directory: values.code } };
+  if (values.runtime) spec.runtime = values.runtime;
+  if (values.handler) spec.handler = values.handler;
+  if (values['memory-size']) spec.memorySize = int(values['memory-size']);
+  if (values.timeout) spec.timeout = int(values.timeout);
+  if (values['ephemeral-storage'])
+    spec.ephemeralStorage = { size: int(values['ephemeral-storage']) };
+  const parsed = parseFunctionSpec(spec);
+  if (!parsed.ok) return formatErrors(parsed.errors);
+  return { name, namespace: namespace || 'default', spec: parsed.value };
+}
+
+export async function agentCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(AGENT_USAGE + '\n');
+    return 0;
+  }
+  let fn: FunctionDefinition | string;
+  let values: AgentArgs = {};
+  try {
+    values = parseAgentArgs(args);
+    fn = definitionFrom(values);
+  } catch (err) {
+    fn = err instanceof Error ? err.message : String(err);
+  }
+  const gateway = values.gateway ?? process.env.SELFLESS_GATEWAY_URL;
+  const external = values['external-runtime'] === true;
+  const livenessPort =
+    values['liveness-port'] === undefined ? undefined : Number(values['liveness-port']);
+  const problem =
+    typeof fn === 'string'
+      ? fn
+      : !gateway
+        ? '--gateway is required'
+        : external && !values['runtime-api']
+          ? '--external-runtime needs --runtime-api HOST:PORT'
+          : values['runtime-api'] !== undefined && !/^.+:\d+$/.test(values['runtime-api'])
+            ? '--runtime-api must be HOST:PORT'
+            : livenessPort !== undefined && !(Number.isInteger(livenessPort) && livenessPort > 0)
+              ? '--liveness-port must be a port number'
+              : undefined;
+  if (problem !== undefined || typeof fn === 'string' || !gateway) {
+    process.stderr.write(`selfless agent: ${problem}\n\n${AGENT_USAGE}\n`);
+    return 2;
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (PLATFORM_ENV.test(k) && v !== undefined) env[k] = v;
+  const token = values.token ?? process.env.SELFLESS_WORKER_TOKEN;
+  const workerId = values['worker-id'] ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
+  const log = (line: string) => process.stdout.write(line + '\n');
+  const gateways = gateway.includes(',') ? gateway.split(',').map((g) => g.trim()) : gateway;
+  const agent = new Agent({
+    channel: makeMultiGatewayChannel(gateways, { log, ...(token !== undefined && { token }) }),
+    // The gateway knows a function by its namespace-qualified key.
+    worker: { workerId, functionName: functionKey(fn.namespace, fn.name) },
+    fn,
+    codeDir: resolve(values.code!),
+    tmpDir: values.tmp ?? join(tmpdir(), `selfless-${workerId}`),
+    env,
+    log,
+    ...(values['runtime-api'] !== undefined && { runtimeApiAddress: values['runtime-api'] }),
+    externalRuntime: external,
+  });
+  await agent.start();
+  const liveness =
+    livenessPort === undefined
+      ? undefined
+      : createServer((req, res) => {
+          req.resume();
+          const [status, text] =
+            req.url !== '/healthz'
+              ? [404, 'not found']
+              : agent.runtimeNeedsRestart
+                ? [503, 'the runtime needs a restart']
+                : [200, 'ok'];
+          res.writeHead(status, { 'Content-Type': 'text/plain' });
+          res.end(text + '\n');
+        }).listen(livenessPort, '0.0.0.0');
+  await new Promise<void>((resolveSignal) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolveSignal());
+  });
+  liveness?.close();
+  await agent.stop();
+  return 0;
+}
