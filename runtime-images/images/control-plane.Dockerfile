@@ -8,7 +8,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/selfless
 COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
+# the build secret ca-bundle: mounted for this step only, never stored in a layer.
+# Without the secret (any other build) the step is the plain command.
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && npm ci --omit=dev && npm cache clean --force
 COPY bin/ bin/
 COPY cli/ cli/
 COPY lib/ lib/

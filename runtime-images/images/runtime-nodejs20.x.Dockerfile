@@ -5,7 +5,12 @@ FROM node:20.19.5-bookworm-slim AS build
 WORKDIR /opt/selfless
 COPY package.json package-lock.json tsconfig.json ./
 # The agent needs no native addon: install scripts (better-sqlite3) are skipped.
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
+# the build secret ca-bundle: mounted for this step only, never stored in a layer.
+# Without the secret (any other build) the step is the plain command.
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY bin/ bin/
 COPY cli/ cli/
 COPY lib/ lib/

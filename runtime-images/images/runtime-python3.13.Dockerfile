@@ -4,7 +4,12 @@
 FROM node:22.21.0-bookworm-slim AS build
 WORKDIR /opt/selfless
 COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
+# the build secret ca-bundle: mounted for this step only, never stored in a layer.
+# Without the secret (any other build) the step is the plain command.
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY bin/ bin/
 COPY cli/ cli/
 COPY lib/ lib/
@@ -16,7 +21,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libstdc++6 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # Lambda's Python runtimes come with boto3.
-RUN pip install --no-cache-dir boto3==1.44.5
+# On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
+# the build secret ca-bundle: mounted for this step only, never stored in a layer.
+# Without the secret (any other build) the step is the plain command.
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -f /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
+ && pip install --no-cache-dir boto3==1.44.5
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /opt/selfless /opt/selfless
 ENV NODE_ENV=production LAMBDA_TASK_ROOT=/var/task
