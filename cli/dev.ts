@@ -5,21 +5,18 @@ import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeLogger } from '../lib/log.ts';
-import { DEFAULT_ACCOUNT, makeGateway, type Gateway } from '../gateway/app.ts';
-import { makeProcessDriver } from '../gateway/drivers/process.ts';
-import { checkDeclaredReservations, DEFAULT_QUOTAS } from '../gateway/limiter.ts';
-import { makeGatewayMetrics } from '../gateway/metrics.ts';
-import { MemoryEventStore } from '../gateway/async/memory-store.ts';
-import { connectRedis } from '../gateway/async/redis.ts';
-import { RedisEventStore } from '../gateway/async/redis-store.ts';
-import { makeAsync } from '../gateway/async/service.ts';
-import { RedisLimiter } from '../gateway/limiter-redis.ts';
-import { scheduleTriggers, upcoming } from '../gateway/schedules/scheduler.ts';
-import { FunctionRegistry } from '../gateway/registry.ts';
-import { createTableInput } from '../lib/table.ts';
-import { openEngine } from '../tables/engine.ts';
-import { isTablesRequest, makeTablesHandler } from '../tables/http.ts';
 import { loadManifests, type TableManifest } from '../lib/manifests.ts';
+import { createTableInput } from '../lib/table.ts';
+import {
+  composeGateway,
+  ConfigError,
+  DEFAULT_ACCOUNT,
+  scheduleTriggers,
+  upcoming,
+  type ComposedGateway,
+  type Gateway,
+} from '../gateway/main.ts';
+import { isTablesRequest, openTables } from '../tables/main.ts';
 
 const HELP = `Usage: selfless dev [dir] [options]
 
@@ -62,12 +59,7 @@ export interface DevOptions {
 export async function startDev(opts: DevOptions): Promise<DevServer> {
   const log = opts.log ?? makeLogger('dev');
   const manifests = loadManifests(opts.dir);
-  const quotas = { ...DEFAULT_QUOTAS, accountLimit: opts.accountLimit };
-  const registry = new FunctionRegistry();
-  const errors = [...manifests.errors];
-  const refusal = checkDeclaredReservations(quotas, manifests.functions);
-  if (refusal) errors.push(refusal);
-  if (errors.length > 0) throw new ManifestError(errors);
+  if (manifests.errors.length > 0) throw new ManifestError(manifests.errors);
 
   // The port must be known before functions start: they get it as their endpoint.
   const server = createServer();
@@ -78,59 +70,54 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  const { region } = DEFAULT_ACCOUNT;
 
-  const driver = makeProcessDriver({
-    log,
-    env: {
-      AWS_ENDPOINT_URL_LAMBDA: url,
-      AWS_ENDPOINT_URL_DYNAMODB: url,
-      AWS_REGION: DEFAULT_ACCOUNT.region,
-      AWS_DEFAULT_REGION: DEFAULT_ACCOUNT.region,
-      // The local endpoint does not check signatures; the SDK still wants keys.
-      AWS_ACCESS_KEY_ID: 'selfless',
-      AWS_SECRET_ACCESS_KEY: 'selfless',
-    },
-  });
-  for (const fn of manifests.functions) registry.put(fn);
-  // One /metrics for everything on the port: the tables register on the gateway's registry.
-  const metrics = makeGatewayMetrics();
-  const redis = opts.redisUrl ? await connectRedis(opts.redisUrl, log) : undefined;
-  if (!redis) {
-    log.warn(
-      'async events are kept in memory: they do not survive a restart (--redis URL keeps them)',
-    );
-  }
-  const gateway = makeGateway({
-    registry,
-    driver,
-    log,
-    quotas,
-    metrics,
-    async: makeAsync({
-      store: redis ? new RedisEventStore(redis) : new MemoryEventStore(),
+  let composed: ComposedGateway;
+  try {
+    composed = await composeGateway({
+      log,
+      functions: { manifests: manifests.functions },
+      workers: {
+        process: {
+          env: {
+            AWS_ENDPOINT_URL_LAMBDA: url,
+            AWS_ENDPOINT_URL_DYNAMODB: url,
+            AWS_REGION: region,
+            AWS_DEFAULT_REGION: region,
+            // The local endpoint does not check signatures; the SDK still wants keys.
+            AWS_ACCESS_KEY_ID: 'selfless',
+            AWS_SECRET_ACCESS_KEY: 'selfless',
+          },
+        },
+      },
+      ...(opts.redisUrl && { redisUrl: opts.redisUrl }),
+      eventsWithoutRedis: 'memory',
+      quotas: { accountLimit: opts.accountLimit },
+      idleTimeoutMs: opts.idleTimeoutMs,
       scheduleCheckMs: 1_000,
-    }),
-    ...(redis && {
-      limiter: new RedisLimiter(redis, quotas, () => registry.reservedTotal(), { log }),
-    }),
-    idleTimeoutMs: opts.idleTimeoutMs,
+    });
+  } catch (err) {
+    server.close();
+    throw err instanceof ConfigError ? new ManifestError(err.problems) : err;
+  }
+  const { gateway } = composed;
+  // One /metrics for everything on the port: the tables register on the gateway's registry.
+  const tables = await openTables({
+    engine: { engine: 'sqlite', ...(opts.tablesFile && { file: opts.tablesFile }) },
+    registry: gateway.metrics.registry,
+    log,
   });
-  const engine = await openEngine({
-    engine: 'sqlite',
-    ...(opts.tablesFile && { file: opts.tablesFile }),
-  });
-  const tables = makeTablesHandler({ engine, registry: metrics.registry, log });
   server.on('request', (req, res) =>
-    isTablesRequest(req) ? tables(req, res) : gateway.app(req, res),
+    isTablesRequest(req) ? tables.handler(req, res) : gateway.app(req, res),
   );
 
   const close = async () => {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
-    await gateway.close();
-    await engine.close();
+    await composed.close();
+    await tables.close();
   };
-  const tableErrors = await createTables(url, manifests.tables);
+  const tableErrors = await createTables(url, region, manifests.tables);
   if (tableErrors.length > 0) {
     await close();
     throw new ManifestError(tableErrors);
@@ -146,13 +133,17 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
 }
 
 /** Creates the manifests' tables through the DynamoDB API itself; existing ones stay. */
-async function createTables(url: string, tables: TableManifest[]): Promise<string[]> {
+async function createTables(
+  url: string,
+  region: string,
+  tables: TableManifest[],
+): Promise<string[]> {
   if (tables.length === 0) return [];
   const { DynamoDBClient, CreateTableCommand, ResourceInUseException } =
     await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient({
     endpoint: url,
-    region: DEFAULT_ACCOUNT.region,
+    region,
     credentials: { accessKeyId: 'selfless', secretAccessKey: 'selfless' },
   });
   const errors: string[] = [];

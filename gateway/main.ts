@@ -4,22 +4,24 @@
 // over the HTTP worker channel (`--workers remote`, pods).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeLogger } from '../lib/log.ts';
 import { keyOf } from '../lib/function.ts';
-import { formatErrors } from '../lib/parse.ts';
-import { Router } from 'express';
+import { makeLogger } from '../lib/log.ts';
 import { loadManifests } from '../lib/manifests.ts';
-import { DEFAULT_ACCOUNT, makeGateway } from './app.ts';
+import { formatErrors } from '../lib/parse.ts';
+import { DEFAULT_ACCOUNT } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
-import { makeProcessDriver } from './drivers/process.ts';
-import { checkDeclaredReservations, DEFAULT_QUOTAS, InProcessLimiter } from './limiter.ts';
-import { startClusterMode, type ClusterMode } from './cluster/mode.ts';
-import type { Account } from './invoker.ts';
-import { connectRedis } from './async/redis.ts';
-import { RedisEventStore } from './async/redis-store.ts';
-import { makeAsync } from './async/service.ts';
-import { RedisLimiter } from './limiter-redis.ts';
-import { FunctionRegistry } from './registry.ts';
+import { composeGateway, ConfigError, type GatewayConfig } from './compose.ts';
+import { DEFAULT_QUOTAS } from './limiter.ts';
+
+// The gateway's public surface for the rest of the binary (cli/dev.ts embeds it).
+export {
+  composeGateway,
+  ConfigError,
+  type ComposedGateway,
+  type GatewayConfig,
+} from './compose.ts';
+export { DEFAULT_ACCOUNT, type Gateway } from './app.ts';
+export { scheduleTriggers, upcoming } from './schedules/scheduler.ts';
 
 const HELP = `Usage: selfless gateway (--manifests DIR | --kubernetes) [options]
 
@@ -94,35 +96,6 @@ export async function main(argv: string[]): Promise<number> {
     return usage('give exactly one of --manifests DIR, --kubernetes');
 
   const log = makeLogger('gateway');
-  const quotas = {
-    accountLimit: Number(values['account-concurrency']),
-    unreservedFloor: Number(values['unreserved-floor']),
-  };
-  const registry = new FunctionRegistry();
-  let account: Account = { region: values.region!, accountId: values['account-id']! };
-  let cluster: ClusterMode | undefined;
-  if (values.manifests) {
-    const manifests = loadManifests(resolve(values.manifests));
-    const problems = [...manifests.errors];
-    const refusal = checkDeclaredReservations(quotas, manifests.functions);
-    if (refusal) problems.push(refusal);
-    if (problems.length > 0) {
-      for (const p of problems) log.error('invalid manifest', { problem: p });
-      return 1;
-    }
-    for (const fn of manifests.functions) registry.put(fn);
-  } else {
-    cluster = startClusterMode({
-      registry,
-      log,
-      region: values.region!,
-      ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
-      ...(values['watch-namespace'] && { namespace: values['watch-namespace'] }),
-    });
-    account = cluster.account;
-    await cluster.ready;
-  }
-
   let authenticate;
   try {
     const keys = parseAccessKeys(process.env.SELFLESS_ACCESS_KEYS);
@@ -132,43 +105,59 @@ export async function main(argv: string[]): Promise<number> {
       formatErrors([{ field: 'SELFLESS_ACCESS_KEYS', message: (err as Error).message }]),
     );
   }
-
-  const redis = values.redis ? await connectRedis(values.redis, log) : undefined;
+  let functions: GatewayConfig['functions'];
+  if (values.manifests) {
+    const manifests = loadManifests(resolve(values.manifests));
+    for (const p of manifests.errors) log.error('invalid manifest', { problem: p });
+    if (manifests.errors.length > 0) return 1;
+    functions = { manifests: manifests.functions };
+  } else {
+    functions = {
+      kubernetes: {
+        ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
+        ...(values['watch-namespace'] && { namespace: values['watch-namespace'] }),
+      },
+    };
+  }
   const port = Number(values.port);
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const limiter = redis
-    ? new RedisLimiter(redis, quotas, () => registry.reservedTotal(), { log })
-    : new InProcessLimiter(quotas, () => registry.reservedTotal());
-  const extraRoutes = Router();
-  const gateway = makeGateway({
-    limiter,
-    routes: extraRoutes,
-    ...(cluster && { callerNamespace: cluster.callerNamespace }),
-    registry,
-    log,
-    quotas,
-    account,
-    idleTimeoutMs: Number(values['idle-timeout']) * 1000,
-    ...(authenticate && { authenticate }),
-    ...(redis && { async: makeAsync({ store: new RedisEventStore(redis) }) }),
-    ...(values.workers === 'process'
-      ? {
-          driver: makeProcessDriver({
-            log,
-            env: {
-              AWS_ENDPOINT_URL_LAMBDA: publicUrl,
-              AWS_REGION: account.region,
-              AWS_DEFAULT_REGION: account.region,
+  const region = values.region!;
+  let composed;
+  try {
+    composed = await composeGateway({
+      log,
+      functions,
+      workers:
+        values.workers === 'process'
+          ? {
+              process: {
+                env: {
+                  AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${port}`,
+                  AWS_REGION: region,
+                  AWS_DEFAULT_REGION: region,
+                },
+              },
+            }
+          : {
+              remote: process.env.SELFLESS_WORKER_TOKEN
+                ? { token: process.env.SELFLESS_WORKER_TOKEN }
+                : {},
             },
-          }),
-        }
-      : {
-          remoteWorkers: process.env.SELFLESS_WORKER_TOKEN
-            ? { token: process.env.SELFLESS_WORKER_TOKEN }
-            : {},
-        }),
-  });
-  if (cluster) extraRoutes.use(cluster.demandRoutes(gateway.hub, limiter));
+      ...(values.redis && { redisUrl: values.redis }),
+      eventsWithoutRedis: 'refuse',
+      quotas: {
+        accountLimit: Number(values['account-concurrency']),
+        unreservedFloor: Number(values['unreserved-floor']),
+      },
+      account: { region, accountId: values['account-id']! },
+      idleTimeoutMs: Number(values['idle-timeout']) * 1000,
+      ...(authenticate && { authenticate }),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) log.error('invalid manifest', { problem: p });
+    return 1;
+  }
+  const { gateway } = composed;
   const server = gateway.app.listen(port, values.host!);
   await new Promise<void>((ok, fail) => {
     server.once('listening', ok);
@@ -176,22 +165,18 @@ export async function main(argv: string[]): Promise<number> {
   });
   log.info('gateway listening', {
     port,
-    functions: registry.list().map(keyOf),
-    kubernetes: cluster !== undefined,
+    functions: gateway.registry.list().map(keyOf),
+    kubernetes: composed.cluster !== undefined,
     workers: values.workers,
     sigv4: authenticate !== undefined,
-    redis: redis !== undefined,
+    redis: composed.redis !== undefined,
   });
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
-      cluster?.stop();
       server.closeAllConnections();
       server.close();
-      void gateway
-        .close()
-        .then(() => redis?.disconnect())
-        .then(() => done());
+      void composed.close().then(() => done());
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -1,8 +1,33 @@
 // `selfless tables`: the table service alone, with /metrics.
 import { parseArgs } from 'node:util';
-import { makeLogger } from '../lib/log.ts';
+import type { Registry } from 'prom-client';
+import { makeLogger, type Logger } from '../lib/log.ts';
 import { openEngine, type EngineConfig } from './engine.ts';
+import { makeTablesHandler, type TablesHandler } from './http.ts';
 import { startTablesServer } from './server.ts';
+
+export { isTablesRequest } from './http.ts';
+export type { EngineConfig } from './engine.ts';
+
+/**
+ * The table service as a request handler for a port another part of the binary owns
+ * (selfless dev serves it beside the gateway), its instruments on `registry`.
+ */
+export async function openTables(opts: {
+  engine: EngineConfig;
+  registry?: Registry;
+  log?: Logger;
+}): Promise<{ handler: TablesHandler; close(): Promise<void> }> {
+  const engine = await openEngine(opts.engine);
+  return {
+    handler: makeTablesHandler({
+      engine,
+      ...(opts.registry && { registry: opts.registry }),
+      ...(opts.log && { log: opts.log }),
+    }),
+    close: () => engine.close(),
+  };
+}
 
 const help = `Usage: selfless tables [options]
 
