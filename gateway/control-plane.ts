@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { keyOf, type FunctionDefinition } from '../lib/function.ts';
+import { roleArn } from '../lib/names.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
 import { requestBody, resolveFunction } from './invoke.ts';
 import { functionArn, type Account } from './invoker.ts';
@@ -30,7 +31,7 @@ function configuration(account: Account, fn: FunctionDefinition) {
     Architectures: ['x86_64'],
     State: 'Active',
     LastUpdateStatus: 'Successful',
-    Role: `arn:aws:iam::${account.accountId}:role/selfless-${fn.namespace}`,
+    Role: roleArn(account.accountId, `selfless-${fn.namespace}`),
   };
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { functionKey, type FunctionDefinition } from '../lib/function.ts';
 import { LambdaError, asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
-import { parseFunctionRef } from './function-name.ts';
+import { lambdaArn, parseFunctionRef } from '../lib/names.ts';
 import { functionArn, type Account, type Invoker } from './invoker.ts';
 import type { FunctionRegistry } from './registry.ts';
 
@@ -58,7 +58,7 @@ export function resolveFunction(
   if (!fn || (q !== undefined && q !== '$LATEST')) {
     const arn =
       namespace === undefined
-        ? `arn:aws:lambda:${account.region}:${ref.accountId}:function:${ref.name}`
+        ? lambdaArn(account.region, ref.accountId!, ref.name)
         : functionArn(account, key);
     throw lambdaErrors.notFound(arn + (q !== undefined ? `:${q}` : ''));
   }

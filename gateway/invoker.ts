@@ -3,7 +3,8 @@
 // through here, so quotas and metrics are counted in exactly one place.
 import { randomUUID } from 'node:crypto';
 import { keyOf, splitKey, type FunctionDefinition } from '../lib/function.ts';
-import type { InvocationResult } from '../lib/worker-channel.ts';
+import { lambdaArn } from '../lib/names.ts';
+import type { InvocationResult } from '../lib/worker-channel/channel.ts';
 import { lambdaErrors, type LambdaError } from './errors.ts';
 import type { WorkerHub } from './hub.ts';
 import type { ConcurrencyLimiter } from './limiter.ts';
@@ -33,7 +34,7 @@ export interface Account {
 export function functionArn(account: Account, key: string): string {
   const [namespace, name] = splitKey(key);
   const id = account.accountIdFor?.(namespace) ?? account.accountId;
-  return `arn:aws:lambda:${account.region}:${id}:function:${name}`;
+  return lambdaArn(account.region, id, name);
 }
 
 /** Seconds a throttled caller is told to wait (Retry-After). */

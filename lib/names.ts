@@ -17,8 +17,40 @@ export function accountIdForNamespace(namespace: string): string {
   return String(n + 1).padStart(12, '0');
 }
 
+// Every ARN Selfless writes is built here, so the partition and layout cannot differ
+// between the components that write them.
+
+/** A Lambda function ARN; with a qualifier (`$LATEST`, a version, an alias) at the end. */
+export function lambdaArn(
+  region: string,
+  accountId: string,
+  name: string,
+  qualifier?: string,
+): string {
+  return `arn:aws:lambda:${region}:${accountId}:function:${name}${qualifier !== undefined ? `:${qualifier}` : ''}`;
+}
+
+/** The ARN of a namespace's function: each namespace is an account. */
 export function functionArn(region: string, namespace: string, name: string): string {
-  return `arn:aws:lambda:${region}:${accountIdForNamespace(namespace)}:function:${name}`;
+  return lambdaArn(region, accountIdForNamespace(namespace), name);
+}
+
+export function tableArn(region: string, accountId: string, table: string): string {
+  return `arn:aws:dynamodb:${region}:${accountId}:table/${table}`;
+}
+
+export function indexArn(region: string, accountId: string, table: string, index: string): string {
+  return `${tableArn(region, accountId, table)}/index/${index}`;
+}
+
+/** The EventBridge rule a schedule trigger stands for (the `resources` of its event). */
+export function scheduleRuleArn(region: string, accountId: string, rule: string): string {
+  return `arn:aws:events:${region}:${accountId}:rule/${rule}`;
+}
+
+/** The execution role GetFunction reports: one per namespace (no IAM is modelled). */
+export function roleArn(accountId: string, role: string): string {
+  return `arn:aws:iam::${accountId}:role/${role}`;
 }
 
 /**
@@ -45,4 +77,27 @@ export function callerNamespace(
   fallback = DEFAULT_NAMESPACE,
 ): string {
   return accessKeyId && namespaces.has(accessKeyId) ? accessKeyId : fallback;
+}
+
+// Lambda accepts a function as a name, a partial ARN (123456789012:function:name)
+// or a full ARN, optionally with a qualifier (:alias or :version) at the end.
+export interface FunctionRef {
+  name: string;
+  /** The account of an ARN or partial ARN. */
+  accountId?: string;
+  qualifier?: string;
+}
+
+const ARN =
+  /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:(\d{12}):function:([a-zA-Z0-9-_]+)(?::([a-zA-Z0-9-_$]+))?$/;
+const PARTIAL = /^(\d{12}):function:([a-zA-Z0-9-_]+)(?::([a-zA-Z0-9-_$]+))?$/;
+const NAME = /^()([a-zA-Z0-9-_]+)(?::([a-zA-Z0-9-_$]+))?$/;
+
+export function parseFunctionRef(raw: string): FunctionRef | undefined {
+  const m = ARN.exec(raw) ?? PARTIAL.exec(raw) ?? NAME.exec(raw);
+  if (!m) return undefined;
+  const ref: FunctionRef = { name: m[2]! };
+  if (m[1]) ref.accountId = m[1];
+  if (m[3] !== undefined) ref.qualifier = m[3];
+  return ref;
 }

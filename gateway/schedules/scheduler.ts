@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
+import { scheduleRuleArn } from '../../lib/names.ts';
 import type { EventStore } from '../async/store.ts';
 import type { Account } from '../invoker.ts';
 import type { FunctionRegistry } from '../registry.ts';
@@ -49,7 +50,7 @@ export function scheduledEvent(t: ScheduleTrigger, tick: number, account: Accoun
     time: new Date(tick).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: account.region,
     resources: [
-      `arn:aws:events:${account.region}:${account.accountId}:rule/selfless-${t.key.replace(/:/g, '-')}`,
+      scheduleRuleArn(account.region, account.accountId, `selfless-${t.key.replace(/:/g, '-')}`),
     ],
     detail: {},
   });

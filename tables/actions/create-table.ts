@@ -1,9 +1,9 @@
 // CreateTable. Tables are usable as soon as the call returns, so the description
 // says ACTIVE at once (as ScyllaDB Alternator does) rather than CREATING.
 import { randomUUID } from 'node:crypto';
+import { indexArn, tableArn } from '../../lib/names.ts';
 import { inUse, validation } from '../errors.ts';
-import type { TableMeta } from '../storage/engine.ts';
-import type { IndexMeta } from '../storage/indexes.ts';
+import type { IndexMeta, TableMeta } from '../storage/engine.ts';
 import { checkRequest, tableName, type Field, type Schema } from '../validate.ts';
 import type { KeySchema, ScalarType } from '../values.ts';
 import type { Action } from './context.ts';
@@ -246,7 +246,7 @@ export const createTable: Action = async (ctx, req) => {
       ReadCapacityUnits: throughput?.ReadCapacityUnits ?? 0,
       WriteCapacityUnits: throughput?.WriteCapacityUnits ?? 0,
     },
-    TableArn: `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:table/${name}`,
+    TableArn: tableArn(ctx.region, ctx.accountId, name),
     TableId: id,
     DeletionProtectionEnabled: false,
   };
@@ -263,7 +263,7 @@ export const createTable: Action = async (ctx, req) => {
       },
       IndexSizeBytes: 0,
       ItemCount: 0,
-      IndexArn: `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:table/${name}/index/${g.IndexName}`,
+      IndexArn: indexArn(ctx.region, ctx.accountId, name, g.IndexName),
     }));
   }
   if (billing === 'PAY_PER_REQUEST') {
