@@ -29,9 +29,22 @@ function findTests(dir: string, out: string[] = []): string[] {
   return out.sort();
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  onStdout?: (chunk: string) => void,
+): Promise<number> {
   return new Promise((resolvePromise) => {
-    const child = spawn(cmd, args, { cwd: root, env, stdio: 'inherit' });
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env,
+      stdio: ['inherit', onStdout ? 'pipe' : 'inherit', 'inherit'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      onStdout!(chunk.toString('utf8'));
+    });
     child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
     child.on('error', () => resolvePromise(1));
   });
@@ -50,6 +63,106 @@ async function step(name: string, fn: () => Promise<number>): Promise<boolean> {
   results.push({ step: name, ok: code === 0, seconds });
   process.stdout.write(`=== ${name}: ${code === 0 ? 'ok' : 'FAILED'} (${seconds.toFixed(1)} s)\n`);
   return code === 0;
+}
+
+const E2E_DIR = 'test/e2e/';
+type Counts = { passed: number; failed: number; skipped: number };
+
+/** One node:test run of `files`; adds its totals to `counts`. */
+async function nodeTest(
+  files: string[],
+  env: NodeJS.ProcessEnv,
+  concurrency: number,
+  counts: Counts,
+): Promise<number> {
+  // A second reporter keeps the totals for the closing line in a file.
+  const countDir = mkdtempSync(join(tmpdir(), 'selfless-counts-'));
+  const countFile = join(countDir, 'counts.json');
+  const code = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-timeout=300000',
+      // A failing test that leaves a connection open must not hang the run.
+      '--test-force-exit',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'test', 'count-reporter.mjs')}`,
+      '--test-reporter-destination=/dev/null',
+      ...files,
+    ],
+    {
+      ...env,
+      SELFLESS_TEST_COUNTS: countFile,
+      // The AWS SDK's notice that its 2027 releases will need Node 22 would
+      // otherwise be printed by every test process that loads it.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  );
+  try {
+    const got = JSON.parse(readFileSync(countFile, 'utf8')) as Counts;
+    counts.passed += got.passed;
+    counts.failed += got.failed;
+    counts.skipped += got.skipped;
+  } catch {
+    // no test reported anything: the counts stay as they were
+  }
+  rmSync(countDir, { recursive: true, force: true });
+  return code;
+}
+
+/** The keys `cluster.sh up` prints last (KUBECONFIG=, GATEWAY_URL=, ...). */
+const CLUSTER_KEYS = [
+  'KUBECONFIG',
+  'GATEWAY_URL',
+  'TABLES_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+];
+
+/**
+ * The end-to-end phase: images built, the cluster brought up with the chart installed,
+ * the e2e files run against it, the cluster taken down. A cluster given in the
+ * environment (SELFLESS_E2E_KUBECONFIG, SELFLESS_E2E_GATEWAY_URL, SELFLESS_E2E_TABLES_URL,
+ * e.g. kind with `npm run images` loaded) is used as it is and left running.
+ */
+async function endToEnd(files: string[], counts: Counts): Promise<void> {
+  const given = ['KUBECONFIG', 'GATEWAY_URL', 'TABLES_URL'].every(
+    (k) => process.env[`SELFLESS_E2E_${k}`],
+  );
+  const cluster = join(root, 'test/services/cluster.sh');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (!given) {
+    if (
+      !(await step('provision (cluster)', () =>
+        run('bash', [join(root, 'test/services/provision.sh'), 'cluster']),
+      ))
+    )
+      return;
+    if (
+      !(await step('images (npm run images)', () =>
+        run('bash', [join(root, 'runtime-images/images/build.sh')]),
+      ))
+    )
+      return;
+    let out = '';
+    const up = await step('cluster up', () =>
+      run('bash', [cluster, 'up'], process.env, (chunk) => (out += chunk)),
+    );
+    for (const line of out.split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m && CLUSTER_KEYS.includes(m[1]!)) env[`SELFLESS_E2E_${m[1]}`] = m[2];
+    }
+    if (!up) {
+      await step('cluster down', () => run('bash', [cluster, 'down']));
+      return;
+    }
+  }
+  await step(`end-to-end tests (${files.length} files)`, () => nodeTest(files, env, 1, counts));
+  if (!given) await step('cluster down', () => run('bash', [cluster, 'down']));
 }
 
 const provisionTargets: Record<ServiceName, string[]> = {
@@ -85,8 +198,12 @@ async function main(): Promise<number> {
   const tests = findTests(root).filter(
     (t) => paths.length === 0 || paths.some((p) => t.startsWith(relative(root, resolve(p)))),
   );
+  // The end-to-end tests run after the others, against a real cluster, one file at a
+  // time: the cluster is one node on the same two cores.
+  const phase1 = tests.filter((t) => !t.startsWith(E2E_DIR));
+  const e2e = tests.filter((t) => t.startsWith(E2E_DIR));
   const counts = { passed: 0, failed: 0, skipped: 0 };
-  if (provisioned) {
+  if (provisioned && phase1.length > 0) {
     let running: Awaited<ReturnType<typeof startTestServices>> | undefined;
     const stop = async () => {
       const r = running;
@@ -105,47 +222,17 @@ async function main(): Promise<number> {
     );
     if (started && running) {
       const env = { ...process.env, ...servicesToEnv(running.services) };
-      // A second reporter keeps the totals for the closing line in a file.
-      const countDir = mkdtempSync(join(tmpdir(), 'selfless-counts-'));
-      const countFile = join(countDir, 'counts.json');
-      await step(`tests (${tests.length} files)`, () =>
-        run(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            '--test',
-            `--test-concurrency=${Math.max(2, availableParallelism())}`,
-            '--test-timeout=300000',
-            // A failing test that leaves a connection open must not hang the run.
-            '--test-force-exit',
-            '--test-reporter=spec',
-            '--test-reporter-destination=stdout',
-            `--test-reporter=${join(root, 'test', 'count-reporter.mjs')}`,
-            '--test-reporter-destination=/dev/null',
-            ...tests,
-          ],
-          {
-            ...env,
-            SELFLESS_TEST_COUNTS: countFile,
-            // The AWS SDK's notice that its 2027 releases will need Node 22 would
-            // otherwise be printed by every test process that loads it.
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          },
-        ),
+      await step(`tests (${phase1.length} files)`, async () =>
+        nodeTest(phase1, env, Math.max(2, availableParallelism()), counts),
       );
-      try {
-        Object.assign(counts, JSON.parse(readFileSync(countFile, 'utf8')));
-      } catch {
-        // no test reported anything: the counts stay at zero
-      }
-      rmSync(countDir, { recursive: true, force: true });
     }
     await step('stop services', async () => {
       await stop();
       return 0;
     });
   }
+
+  if (e2e.length > 0) await endToEnd(e2e, counts);
 
   process.stdout.write('\n=== summary\n');
   for (const r of results) {
