@@ -4,7 +4,7 @@
 // replicas, the async enqueue, and an authenticator.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../lib/log.ts';
-import { makeWorkerChannelRoutes } from '../lib/worker-channel-http.ts';
+import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { makeControlPlane } from './control-plane.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError, type LambdaError } from './errors.ts';
 import { makeHttpRoutes } from './http-routes.ts';

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { parseFunctionSpec, type FunctionDefinition } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
-import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import { makeGateway, type Gateway } from './app.ts';
 import type { Driver, EnvironmentHandle } from './pool.ts';
 import { FunctionRegistry } from './registry.ts';

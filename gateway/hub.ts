@@ -8,7 +8,7 @@ import type {
   InvocationResult,
   WorkerChannel,
   WorkerIdentity,
-} from '../lib/worker-channel.ts';
+} from '../lib/worker-channel/channel.ts';
 
 export interface PendingInvocation {
   requestId: string;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { parseFunctionSpec } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
-import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import { makeGateway, type Gateway } from './app.ts';
 import { FunctionRegistry } from './registry.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseFunctionSpec, type FunctionDefinition } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
-import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import { WorkerHub } from './hub.ts';
 import { WorkerPool, type Driver } from './pool.ts';
 import { FunctionRegistry } from './registry.ts';

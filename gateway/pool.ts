@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { keyOf, type FunctionDefinition } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
-import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import type { WorkerHub } from './hub.ts';
 import type { FunctionRegistry } from './registry.ts';
 

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { parseFunctionSpec, type FunctionDefinition } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
-import { makeHttpWorkerChannel } from '../lib/worker-channel-http.ts';
+import { makeHttpWorkerChannel } from '../lib/worker-channel/client.ts';
 import { Agent } from '../lib/agent/agent.ts';
 import { makeGateway, type Gateway } from './app.ts';
 import { FunctionRegistry } from './registry.ts';

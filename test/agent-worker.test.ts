@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it, test } from 'node:test';
-import { makeWorkerChannelRoutes } from '../lib/worker-channel-http.ts';
+import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { parseFunctionSpec, type FunctionSpec } from '../lib/function.ts';
 import { WorkerHub } from '../gateway/hub.ts';
 import {

@@ -18,7 +18,7 @@ import { makeGateway, type Gateway } from '../../gateway/app.ts';
 import { FunctionRegistry } from '../../gateway/registry.ts';
 import { parseFunctionSpec, type FunctionDefinition } from '../../lib/function.ts';
 import { makeLogger } from '../../lib/log.ts';
-import { makeMultiGatewayChannel } from '../../lib/worker-channel-http.ts';
+import { makeMultiGatewayChannel } from '../../lib/worker-channel/fanout.ts';
 import { Agent } from '../../lib/agent/agent.ts';
 
 const { values } = parseArgs({

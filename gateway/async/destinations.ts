@@ -5,7 +5,7 @@
 // step that completes or dead-letters the event (see lua/completeEvent.lua).
 import { functionKey, splitKey } from '../../lib/function.ts';
 import { randomUUID } from 'node:crypto';
-import type { InvocationResult } from '../../lib/worker-channel.ts';
+import type { InvocationResult } from '../../lib/worker-channel/channel.ts';
 import type { DeadCondition, Delivery, QueuedEvent } from './store.ts';
 
 export type Target = { kind: 'function'; name: string } | { kind: 'queue'; name: string };

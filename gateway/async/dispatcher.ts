@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseEventInvokeConfig, type FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { InvocationResult } from '../../lib/worker-channel.ts';
+import type { InvocationResult } from '../../lib/worker-channel/channel.ts';
 import type { InvokeOutcome, InvokeRequest } from '../invoker.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import type { EventInvokeConfigs } from './config.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
+import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel/channel.ts';
 import { Agent } from '../../lib/agent/agent.ts';
 import { resolvePython } from '../../lib/agent/runtime-process.ts';
 import { materializeCode } from '../code.ts';

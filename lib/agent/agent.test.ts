@@ -2,7 +2,7 @@
 // runtimes, a real (queue) WorkerChannel.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { InvocationResult } from '../worker-channel.ts';
+import type { InvocationResult } from '../worker-channel/channel.ts';
 import { isAlive, json, withAgent } from '../../test/support/agent.ts';
 
 const counter = {

@@ -17,7 +17,7 @@ import type {
   InvocationResult,
   WorkerChannel,
   WorkerIdentity,
-} from '../worker-channel.ts';
+} from '../worker-channel/channel.ts';
 import {
   LogTail,
   billedMs,

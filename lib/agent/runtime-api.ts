@@ -11,7 +11,7 @@
 // and `error` are accepted once, for the invocation the runtime was handed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Invocation } from '../worker-channel.ts';
+import type { Invocation } from '../worker-channel/channel.ts';
 
 /** Lambda's limit for a synchronous response: 6 MB plus 100 bytes of framing. */
 export const MAX_RESPONSE_BYTES = 6_291_556;

@@ -1,36 +1,17 @@
-// The HTTP worker channel: client <-> routes <-> a real (queue) WorkerChannel, and a
-// real Agent pulling work through it as an agent in a pod does.
+// The agent's client for one gateway against the real routes and a real (queue)
+// WorkerChannel behind them: every field arrives, and polling outlives a restart.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
-import { QueueChannel } from '../test/support/queue-channel.ts';
-import { makeHttpWorkerChannel, makeWorkerChannelRoutes } from './worker-channel-http.ts';
-import type { Invocation, WorkerChannel, WorkerIdentity } from './worker-channel.ts';
-
-async function serve(
-  channel: WorkerChannel,
-  token?: string,
-): Promise<{ url: string; server: Server }> {
-  const routes = makeWorkerChannelRoutes(channel, token === undefined ? {} : { token });
-  const server = createServer((req, res) => {
-    if (!routes(req, res)) {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-async function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-}
+import { close, serve } from '../../test/support/channel-server.ts';
+import { QueueChannel } from '../../test/support/queue-channel.ts';
+import type { Invocation, WorkerIdentity } from './channel.ts';
+import { makeHttpWorkerChannel } from './client.ts';
+import { makeWorkerChannelRoutes } from './server.ts';
 
 const worker: WorkerIdentity = { workerId: 'w-1', functionName: 'fn' };
 
-describe('HTTP worker channel', () => {
+describe('HTTP worker channel client', () => {
   it('carries an invocation and its result field for field, binary payloads included', async () => {
     const queue = new QueueChannel('fn');
     const { url, server } = await serve(queue);
@@ -86,64 +67,6 @@ describe('HTTP worker channel', () => {
         { worker, error: { errorType: 'Runtime.ImportModuleError', errorMessage: 'x' } },
       ]);
       await client.leave(worker);
-      assert.deepEqual(queue.left, [worker]);
-    } finally {
-      await close(server);
-    }
-  });
-
-  it('aborts the server-side next when the agent aborts its long poll', async () => {
-    let serverSignal: AbortSignal | undefined;
-    const channel: WorkerChannel = {
-      next: (_w, signal) =>
-        new Promise((_resolve, reject) => {
-          serverSignal = signal;
-          signal.addEventListener('abort', () => reject(signal.reason));
-        }),
-      complete: async () => {},
-      initFailed: async () => {},
-      leave: async () => {},
-    };
-    const { url, server } = await serve(channel);
-    try {
-      const client = makeHttpWorkerChannel(url);
-      const abort = new AbortController();
-      const polling = client.next(worker, abort.signal);
-      while (!serverSignal) await new Promise((r) => setTimeout(r, 5));
-      abort.abort();
-      await assert.rejects(polling, { name: 'AbortError' });
-      while (!serverSignal.aborted) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(serverSignal.aborted, true, 'the disconnect reached the channel');
-    } finally {
-      await close(server);
-    }
-  });
-
-  it('refuses bad requests with 4xx and a wrong token with 401', async () => {
-    const queue = new QueueChannel('fn');
-    const { url, server } = await serve(queue, 's3cret');
-    try {
-      const noToken = makeHttpWorkerChannel(url);
-      await assert.rejects(noToken.leave(worker), /401/);
-      const post = (path: string, headers: Record<string, string>) =>
-        fetch(`${url}/_selfless/worker/v1/${path}`, {
-          method: 'POST',
-          headers: { authorization: 'Bearer s3cret', ...headers },
-        });
-      assert.equal((await post('leave', {})).status, 400, 'identity headers are required');
-      const id = { 'x-selfless-worker-id': 'w', 'x-selfless-function-name': 'fn' };
-      assert.equal((await post('complete', id)).status, 400, 'a result needs its request id');
-      assert.equal((await post('nope', id)).status, 404);
-      assert.equal(
-        (
-          await fetch(`${url}/_selfless/worker/v1/leave`, {
-            headers: { authorization: 'Bearer s3cret' },
-          })
-        ).status,
-        405,
-      );
-      const withToken = makeHttpWorkerChannel(url, { token: 's3cret' });
-      await withToken.leave(worker);
       assert.deepEqual(queue.left, [worker]);
     } finally {
       await close(server);

@@ -16,7 +16,7 @@ import {
   type FunctionDefinition,
 } from '../../lib/function.ts';
 import { formatErrors } from '../../lib/parse.ts';
-import { makeMultiGatewayChannel } from '../../lib/worker-channel-http.ts';
+import { makeMultiGatewayChannel } from '../../lib/worker-channel/fanout.ts';
 import { Agent } from '../../lib/agent/agent.ts';
 
 export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME --code DIR [options]

@@ -5,7 +5,11 @@ import {
   type FunctionDefinition,
   type FunctionEventInvokeConfig,
 } from '../../lib/function.ts';
-import type { InvocationResult, WorkerChannel, WorkerIdentity } from '../../lib/worker-channel.ts';
+import type {
+  InvocationResult,
+  WorkerChannel,
+  WorkerIdentity,
+} from '../../lib/worker-channel/channel.ts';
 import type { Driver } from '../../gateway/pool.ts';
 import { lambdaErrors } from '../../gateway/errors.ts';
 import type { InvokeOutcome, InvokeRequest } from '../../gateway/invoker.ts';

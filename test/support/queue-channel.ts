@@ -7,7 +7,7 @@ import type {
   InvocationResult,
   WorkerChannel,
   WorkerIdentity,
-} from '../../lib/worker-channel.ts';
+} from '../../lib/worker-channel/channel.ts';
 
 export interface InvokeOptions {
   timeoutSeconds?: number;
