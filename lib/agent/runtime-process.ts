@@ -1,9 +1,11 @@
-// One runtime process: how it is started for each runtime kind, the environment
-// Lambda gives it, its output split into lines, its exit, and killing its whole
-// process tree (it runs in its own process group, so user code that forks dies too).
+// One runtime process: how it is started for each runtime kind, with the environment
+// lib/lambda-environment.ts computes; its output split into lines, its exit, and
+// killing its whole process tree (it runs in its own process group, so user code
+// that forks dies too).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FunctionDefinition } from '../function.ts';
+import { lambdaEnvironment, type RuntimeLocation } from '../lambda-environment.ts';
 
 export const RUNTIMES_DIR = resolve(import.meta.dirname, 'runtimes');
 
@@ -53,55 +55,53 @@ export function launchSpec(o: LaunchOptions): LaunchSpec {
   const { fn } = o;
   const runtime = fn.spec.runtime;
   const memory = fn.spec.memorySize;
-  // User variables first: the names Lambda reserves always win over them.
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    LANG: 'en_US.UTF-8',
-    ...o.platformEnv,
-    ...fn.spec.environment.variables,
-    TZ: 'UTC',
-    TMPDIR: o.tmpDir,
-    _HANDLER: fn.spec.handler,
-    LAMBDA_TASK_ROOT: o.codeDir,
-    LAMBDA_RUNTIME_DIR:
-      runtime === 'provided' ? o.codeDir : join(RUNTIMES_DIR, runtimeDir(runtime)),
-    AWS_LAMBDA_RUNTIME_API: o.runtimeApi,
-    AWS_LAMBDA_FUNCTION_NAME: fn.name,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memory),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
-    AWS_LAMBDA_LOG_STREAM_NAME: o.logStreamName,
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_REGION: o.region,
-    AWS_DEFAULT_REGION: o.region,
-    AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
-  };
+  const node = o.interpreters?.node ?? process.execPath;
+  const python = o.interpreters?.python ?? 'python3';
+  const env = (interpreter?: string) =>
+    lambdaEnvironment({
+      fn,
+      region: o.region,
+      runtimeApi: o.runtimeApi,
+      taskRoot: o.codeDir,
+      tmpDir: o.tmpDir,
+      logStreamName: o.logStreamName,
+      runtime: runtimeLocation(runtime, o.codeDir, interpreter),
+      platform: o.platformEnv,
+    });
   switch (runtime) {
     case 'nodejs20.x':
     case 'nodejs22.x':
       return {
-        command: o.interpreters?.node ?? process.execPath,
+        command: node,
         args: [
           `--max-old-space-size=${Math.max(16, Math.floor(memory * NODE_HEAP_SHARE))}`,
           join(RUNTIMES_DIR, 'nodejs', 'bootstrap.mjs'),
         ],
-        env: { ...env, NODE_PATH: join(o.codeDir, 'node_modules') },
+        env: { ...env(node), NODE_PATH: join(o.codeDir, 'node_modules') },
       };
     case 'python3.12':
     case 'python3.13':
       return {
-        command: o.interpreters?.python ?? 'python3',
+        command: python,
         // The bootstrap caps its own address space (RLIMIT_AS) before importing user code.
         args: [join(RUNTIMES_DIR, 'python', 'bootstrap.py'), `--memory-mb=${memory}`],
-        env: { ...env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+        env: { ...env(python), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
       };
     case 'provided':
-      return { command: join(o.codeDir, 'bootstrap'), args: [], env };
+      return { command: join(o.codeDir, 'bootstrap'), args: [], env: env() };
   }
 }
 
-function runtimeDir(runtime: string): string {
-  return runtime.startsWith('python') ? 'python' : 'nodejs';
+/**
+ * Our bootstraps are the managed runtimes, run by an interpreter whose directory
+ * comes first on PATH (Lambda's /var/lang/bin); a `provided` function is its own
+ * runtime, in its code.
+ */
+function runtimeLocation(runtime: string, codeDir: string, interpreter?: string): RuntimeLocation {
+  if (interpreter === undefined) return { dir: codeDir };
+  const dir = join(RUNTIMES_DIR, runtime.startsWith('python') ? 'python' : 'nodejs');
+  // A bare command name (python3 not resolved) has no directory to put first.
+  return isAbsolute(interpreter) ? { dir, binDir: dirname(interpreter) } : { dir };
 }
 
 export interface ExitInfo {

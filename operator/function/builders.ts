@@ -5,6 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import type { FunctionDefinition } from '../../lib/function.ts';
+import { lambdaEnvironment } from '../../lib/lambda-environment.ts';
 import { API_VERSION } from '../../crds/schema.ts';
 import { stringify } from 'yaml';
 import {
@@ -59,22 +60,6 @@ const MANIFEST = 'function.yaml';
 const EXTRACT_SCRIPT = '/opt/selfless/runtime-images/images/extract-zip.mjs';
 /** Lambda's limit on unzipped code. */
 const UNZIPPED_MAX_MB = 250;
-
-// Names Lambda reserves: a function's own variables cannot override them.
-const RESERVED_ENV = new Set([
-  '_HANDLER',
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_RUNTIME_API',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-]);
 
 export function cpuMillis(memorySize: number): number {
   return Math.max(1, Math.round((memorySize * 1000) / MB_PER_VCPU));
@@ -183,27 +168,49 @@ export function contentHash(
     .slice(0, 16);
 }
 
-function environment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1EnvVar[] {
-  const { spec, name, namespace } = fn.def;
-  const user = Object.entries(spec.environment.variables)
-    .filter(([k]) => !RESERVED_ENV.has(k))
-    .map(([k, v]) => ({ name: k, value: v }));
-  return [
-    ...user,
-    { name: 'AWS_LAMBDA_FUNCTION_NAME', value: name },
-    { name: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', value: String(spec.memorySize) },
-    { name: 'AWS_LAMBDA_FUNCTION_VERSION', value: '$LATEST' },
-    { name: 'AWS_REGION', value: cfg.region },
-    { name: 'AWS_DEFAULT_REGION', value: cfg.region },
-    { name: '_HANDLER', value: spec.handler },
-    { name: 'LAMBDA_TASK_ROOT', value: TASK_ROOT },
-    { name: 'AWS_ENDPOINT_URL_LAMBDA', value: cfg.gatewayUrl },
-    { name: 'AWS_ENDPOINT_URL_DYNAMODB', value: cfg.tablesUrl },
+/**
+ * What a worker hands on to its functions (lib/lambda-environment.ts): the region,
+ * the endpoints of the gateway and the table service, and credentials.
+ */
+function platformEnvironment(fn: FunctionObject, cfg: WorkerConfig): Record<string, string> {
+  return {
+    AWS_REGION: cfg.region,
+    AWS_DEFAULT_REGION: cfg.region,
+    AWS_ENDPOINT_URL_LAMBDA: cfg.gatewayUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: cfg.tablesUrl,
     // Not a secret: the access key names the namespace, so a bare function name
     // called from inside this function resolves in its own namespace (docs/kubernetes.md).
-    { name: 'AWS_ACCESS_KEY_ID', value: namespace },
-    { name: 'AWS_SECRET_ACCESS_KEY', value: 'selfless' },
+    AWS_ACCESS_KEY_ID: fn.def.namespace,
+    AWS_SECRET_ACCESS_KEY: 'selfless',
+  };
+}
+
+/**
+ * An image function's container: the whole Lambda environment, since no agent starts
+ * its runtime. The kubelet names the log stream after the pod, the one name an
+ * environment has before it runs.
+ */
+function functionEnvironment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1EnvVar[] {
+  const env = lambdaEnvironment({
+    fn: fn.def,
+    region: cfg.region,
+    runtimeApi: `127.0.0.1:${RUNTIME_API_PORT}`,
+    taskRoot: TASK_ROOT,
+    tmpDir: '/tmp',
+    platform: platformEnvironment(fn, cfg),
+  });
+  return [
+    ...envVars(env),
+    { name: 'AWS_LAMBDA_LOG_STREAM_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
   ];
+}
+
+/** The kubelet expands `$(NAME)` and `$$` in values: `$$` keeps every value verbatim. */
+function envVars(env: Record<string, string>): k8s.V1EnvVar[] {
+  return Object.entries(env).map(([name, value]) => ({
+    name,
+    value: value.replaceAll('$', '$$$$'),
+  }));
 }
 
 const hardened: k8s.V1SecurityContext = {
@@ -229,8 +236,16 @@ function agentArgs(fn: FunctionObject, cfg: WorkerConfig): string[] {
   ];
 }
 
+/**
+ * The agent's own variables: the platform's, which it hands on, and its namespace and
+ * token. It computes the function's environment itself from the manifest, so the
+ * function's variables stay out of the agent's process.
+ */
 function agentEnv(fn: FunctionObject, cfg: WorkerConfig): k8s.V1EnvVar[] {
-  const env: k8s.V1EnvVar[] = [{ name: 'SELFLESS_NAMESPACE', value: fn.def.namespace }];
+  const env: k8s.V1EnvVar[] = [
+    ...envVars(platformEnvironment(fn, cfg)),
+    { name: 'SELFLESS_NAMESPACE', value: fn.def.namespace },
+  ];
   if (cfg.workerToken) {
     env.push({
       name: 'SELFLESS_WORKER_TOKEN',
@@ -252,7 +267,6 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
   ];
   const initContainers: k8s.V1Container[] = [];
   const codeMounts: k8s.V1VolumeMount[] = [];
-  const env = environment(fn, cfg);
   const { code } = spec;
 
   if (code.inline) {
@@ -309,7 +323,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
         '--liveness-port',
         String(LIVENESS_PORT),
       ],
-      env: [...env, ...agentEnv(fn, cfg)],
+      env: agentEnv(fn, cfg),
       volumeMounts: [tmp, config],
       resources: {
         requests: { cpu: '50m', memory: `${AGENT_MEMORY_MB}Mi` },
@@ -320,7 +334,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
     containers.push({
       name: 'function',
       image: code.imageURI,
-      env: [...env, { name: 'AWS_LAMBDA_RUNTIME_API', value: `127.0.0.1:${RUNTIME_API_PORT}` }],
+      env: functionEnvironment(fn, cfg),
       livenessProbe: {
         httpGet: { path: '/healthz', port: LIVENESS_PORT },
         periodSeconds: 1,
@@ -339,7 +353,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
       name: 'worker',
       image: cfg.runtimeImages[spec.runtime]!,
       args: agentArgs(fn, cfg),
-      env: [...env, ...agentEnv(fn, cfg)],
+      env: agentEnv(fn, cfg),
       resources: {
         requests: {
           cpu,

@@ -18,6 +18,7 @@ import {
 import { formatErrors } from '../../lib/parse.ts';
 import { makeMultiGatewayChannel } from '../../lib/worker-channel/fanout.ts';
 import { Agent } from '../../lib/agent/agent.ts';
+import { platformVariables } from '../../lib/lambda-environment.ts';
 
 export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME --code DIR [options]
 
@@ -48,10 +49,6 @@ runtime and pulls invocations from the gateway's worker channel.
 
 The runtime gets AWS_REGION, AWS_ENDPOINT_URL_*, and AWS credentials from this
 process's environment.`;
-
-/** Variables of the agent's own environment that the platform hands to functions. */
-const PLATFORM_ENV =
-  /^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_ENDPOINT_URL(_[A-Z0-9_]+)?)$/;
 
 type AgentArgs = ReturnType<typeof parseAgentArgs>;
 
@@ -147,9 +144,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     process.stderr.write(`selfless agent: ${problem}\n\n${AGENT_USAGE}\n`);
     return 2;
   }
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (PLATFORM_ENV.test(k) && v !== undefined) env[k] = v;
+  const env = platformVariables(process.env);
   const token = values.token ?? process.env.SELFLESS_WORKER_TOKEN;
   const workerId = values['worker-id'] ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
   const log = (line: string) => process.stdout.write(line + '\n');

@@ -141,7 +141,7 @@ exports.peek = async () => flag;`,
       assert.deepEqual(c.fns, ['function', 'function', 'function']);
       assert.deepEqual(c.env, {
         region: 'eu-west-1',
-        tz: 'UTC',
+        tz: ':UTC',
         handler: 'index.handler',
         root: codeDir,
         api: agent.runtimeApiAddress,

@@ -87,7 +87,7 @@ def main(event, context):
         assert.deepEqual(c.custom, { k: 1 });
         assert.equal(c.app_title, 'shop');
         assert.deepEqual(c.identity, ['cid', 'pool']);
-        assert.equal(c.tz, 'UTC');
+        assert.equal(c.tz, ':UTC');
         assert.equal(c.handler, 'pkg/handlers.main');
         assert.equal(c.tmp, tmpDir);
         assert.ok(
