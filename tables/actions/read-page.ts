@@ -6,8 +6,7 @@ import { validation } from '../errors.ts';
 import { attributesToGet, tableName, type Schema } from '../validate.ts';
 import type { Condition, PathNode } from '../expressions/ast.ts';
 import { evaluate, project } from '../expressions/evaluate.ts';
-import type { TableMeta } from '../storage/engine.ts';
-import type { IndexMeta } from '../storage/indexes.ts';
+import type { IndexMeta, TableMeta } from '../storage/engine.ts';
 import { checkKey, itemSize, keyOf, typeOf, type Item, type KeySchema } from '../values.ts';
 
 export const maxPageBytes = 1024 * 1024;

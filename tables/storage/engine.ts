@@ -3,7 +3,6 @@
 // to know DynamoDB types: hash key bytes pick the partition, range key bytes sort
 // within it (empty when the table has no range key).
 import type { Item, KeySchema } from '../values.ts';
-import type { IndexMeta } from './indexes.ts';
 
 export interface TableMeta {
   name: string;
@@ -15,6 +14,17 @@ export interface TableMeta {
   tags: Record<string, string>;
   /** Global secondary indexes, each kept in its own index table (indexes.ts). */
   indexes?: IndexMeta[];
+}
+
+// Declared here rather than beside the index maintenance (indexes.ts) because it
+// is part of TableMeta: the engine interface imports nothing built on top of it.
+export interface IndexMeta {
+  name: string;
+  /** Engine-side name of the index table. */
+  id: string;
+  schema: KeySchema;
+  projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  nonKeyAttributes?: string[];
 }
 
 export interface StorageKey {

@@ -9,16 +9,7 @@
 // field), so the composite sorts first by index range key in DynamoDB order
 // (values.ts keyBytes) and every engine reads an index exactly like a table.
 import { keyBytes, typeOf, type Item, type KeySchema } from '../values.ts';
-import type { Bound, StorageKey, TableMeta } from './engine.ts';
-
-export interface IndexMeta {
-  name: string;
-  /** Engine-side name of the index table. */
-  id: string;
-  schema: KeySchema;
-  projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
-  nonKeyAttributes?: string[];
-}
+import type { Bound, IndexMeta, StorageKey, TableMeta } from './engine.ts';
 
 const end = Buffer.from([0, 0]);
 const afterEnd = Buffer.from([0, 1]);
