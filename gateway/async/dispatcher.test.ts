@@ -22,21 +22,35 @@ import { eventually, outcome, testFunction, type Behaviour } from '../../test/su
 
 const log = makeLogger('test', { level: 'error' });
 const DELAYS = { functionErrorMs: [300, 600], backoffBaseMs: 100, backoffMaxMs: 400 };
-const engines: Record<string, () => Promise<EventStore>> = {
-  redis: async () =>
+/** How far `until` moves the clock at a time; every delay above is a multiple of it. */
+const STEP_MS = 10;
+const engines: Record<string, (clock: () => number) => Promise<EventStore>> = {
+  redis: async (clock) =>
     new RedisEventStore(await connectRedis((await testServices()).redisUrl, log), {
       prefix: `{t-${randomUUID()}}`,
+      clock,
     }),
-  memory: () => Promise.resolve(new MemoryEventStore()),
+  memory: (clock) => Promise.resolve(new MemoryEventStore({ clock })),
 };
 
 interface Harness {
   store: EventStore;
   dispatcher: Dispatcher;
-  /** Attempt times per function (ms since the harness started). */
+  /** Attempts per function, each at a time on the harness clock (ms since it started). */
   calls: Map<string, { at: number; req: InvokeRequest }[]>;
   metrics: ReturnType<typeof makeAsyncMetrics>;
   send(fn: string, payload?: unknown): Promise<string>;
+  /** Moves the clock that the dispatcher, the store and the metrics share. */
+  advanceClock(ms: number): void;
+  /**
+   * Resolves once the dispatcher, with nothing in flight, has claimed at the current
+   * time and found nothing: whatever is due by now has run.
+   */
+  settle(): Promise<void>;
+  /** Resolves after a lease upkeep (extend and recover) that began after this call. */
+  leaseUpkeep(): Promise<void>;
+  /** Settles, then moves the clock STEP_MS and settles again, until `check` gives a value. */
+  until<T>(what: string, check: () => Promise<T | undefined> | T | undefined): Promise<T>;
 }
 
 const open: Harness[] = [];
@@ -55,24 +69,61 @@ async function harness(
     behave: (n: number) => Behaviour;
   }[],
 ): Promise<Harness> {
-  const store = await engines[engine]!();
+  const t0 = Date.now();
+  let now = t0;
+  const clock = () => now;
+  const store = await engines[engine]!(clock);
+  const idleWaiters = new Set<() => void>();
+  const upkeepWaiters = new Set<() => void>();
+  // Only a call that begins after a waiter registered may answer it: a claim already
+  // under way may have read the queue before the clock moved.
+  const watched = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'claim') {
+        return async (max: number, leaseMs: number, token: string) => {
+          const waiting = [...idleWaiters];
+          const busy = dispatcher.inFlight() > 0;
+          const got = await target.claim(max, leaseMs, token);
+          if (!busy && got.length === 0) {
+            for (const w of waiting) {
+              idleWaiters.delete(w);
+              w();
+            }
+          }
+          return got;
+        };
+      }
+      if (prop === 'recoverExpiredLeases') {
+        return async (max: number) => {
+          const waiting = [...upkeepWaiters];
+          const n = await target.recoverExpiredLeases(max);
+          for (const w of waiting) {
+            upkeepWaiters.delete(w);
+            w();
+          }
+          return n;
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
   const registry = new FunctionRegistry();
   for (const f of functions) registry.put(testFunction(f.name, f.eic));
   const calls = new Map<string, { at: number; req: InvokeRequest }[]>();
-  const t0 = Date.now();
-  const metrics = makeAsyncMetrics(new Registry(), store, Date.now);
+  const metrics = makeAsyncMetrics(new Registry(), store, clock);
   const dispatcher = makeDispatcher({
-    store,
+    store: watched,
     registry,
     configs: new EventInvokeConfigs(store, 0),
     functionArn: (n) => `arn:aws:lambda:us-east-1:000000000000:function:${n}`,
     metrics,
     log,
-    clock: Date.now,
+    clock,
     options: { concurrency: 16, batch: 16, leaseMs: 1_000, pollMs: 10, delays: DELAYS },
     invoke: (fn, req) => {
       const list = calls.get(fn.name) ?? [];
-      list.push({ at: Date.now() - t0, req });
+      list.push({ at: now - t0, req });
       calls.set(fn.name, list);
       const f = functions.find((x) => x.name === fn.name)!;
       return Promise.resolve().then(() =>
@@ -81,6 +132,11 @@ async function harness(
     },
   });
   dispatcher.start();
+  const settle = () =>
+    new Promise<void>((resolve) => {
+      idleWaiters.add(resolve);
+      dispatcher.wake();
+    });
   const h: Harness = {
     store,
     dispatcher,
@@ -95,6 +151,20 @@ async function harness(
         requestId: id,
       });
       return id;
+    },
+    advanceClock(ms) {
+      now += ms;
+    },
+    settle,
+    leaseUpkeep: () => new Promise<void>((resolve) => upkeepWaiters.add(resolve)),
+    async until(what, check) {
+      for (;;) {
+        await settle();
+        const v = await check();
+        if (v !== undefined && v !== false) return v;
+        if (now - t0 > 60_000) throw new Error(`${what}: not by a minute on the harness clock`);
+        now += STEP_MS;
+      }
     },
   };
   open.push(h);
@@ -115,7 +185,7 @@ const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
 for (const engine of Object.keys(engines)) {
   describe(`async dispatcher on ${engine}`, () => {
-    test('a function error is retried maximumRetryAttempts times, ~1st then ~2nd delay apart, then dead-lettered to onFailure', async () => {
+    test('a function error is retried maximumRetryAttempts times, the 1st then the 2nd delay apart, then dead-lettered to onFailure', async () => {
       const h = await harness(engine, [
         {
           name: 'fails',
@@ -124,15 +194,13 @@ for (const engine of Object.keys(engines)) {
         },
       ]);
       const id = await h.send('fails', { order: 7 });
-      const [record] = await eventually('the failure record', async () => {
+      const [record] = await h.until('the failure record', async () => {
         const got = await h.store.takeFromQueue('failed', 10);
         return got.length ? got : undefined;
       });
       const times = h.calls.get('fails')!.map((c) => c.at);
       assert.equal(times.length, 3, 'one attempt and two retries');
-      const [g1, g2] = gaps(times);
-      assert.ok(g1! >= 300 && g1! < 600, `first retry after ~300 ms, got ${g1}`);
-      assert.ok(g2! >= 600 && g2! < 900, `second retry after ~600 ms, got ${g2}`);
+      assert.deepEqual(gaps(times), [300, 600], 'retried after 300 ms, then after 600 ms');
       const r = JSON.parse(record!);
       assert.equal(r.version, '1.0');
       assert.ok(!Number.isNaN(Date.parse(r.timestamp)));
@@ -164,8 +232,10 @@ for (const engine of Object.keys(engines)) {
         { name: 'once', eic: { maximumRetryAttempts: 0 }, behave: () => 'error' },
       ]);
       const id = await h.send('once');
-      await eventually('dead letter', () => h.store.getDeadLetter('once', id));
-      await new Promise((r) => setTimeout(r, 400));
+      await h.until('dead letter', () => h.store.getDeadLetter('once', id));
+      // Past every retry delay and backoff: a retry, had one been scheduled, has run now.
+      h.advanceClock(1_000);
+      await h.settle();
       assert.equal(h.calls.get('once')!.length, 1);
     });
 
@@ -178,19 +248,13 @@ for (const engine of Object.keys(engines)) {
         },
       ]);
       await h.send('busy');
-      const [record] = await eventually('the success record', async () => {
+      const [record] = await h.until('the success record', async () => {
         const got = await h.store.takeFromQueue('ok', 10);
         return got.length ? got : undefined;
       });
       const times = h.calls.get('busy')!.map((c) => c.at);
-      const g = gaps(times);
       // 100, 200, 400, capped at 400; then the function error waits the first retry delay.
-      for (const [i, expected] of [100, 200, 400, 400, 300].entries()) {
-        assert.ok(
-          g[i]! >= expected && g[i]! < expected + 250,
-          `gap ${i}: ~${expected} ms, got ${g[i]}`,
-        );
-      }
+      assert.deepEqual(gaps(times), [100, 200, 400, 400, 300]);
       const r = JSON.parse(record!);
       assert.equal(r.requestContext.condition, 'Success');
       assert.equal(r.requestContext.approximateInvokeCount, 2, 'throttled attempts never ran');
@@ -212,15 +276,14 @@ for (const engine of Object.keys(engines)) {
         },
         { name: 'audit', behave: () => 'ok' },
       ]);
-      const t0 = Date.now();
       const id = await h.send('lost');
-      const audit = await eventually('the audit function called', () => h.calls.get('audit')?.[0]);
+      const audit = await h.until('the audit function called', () => h.calls.get('audit')?.[0]);
       // Attempts at 0, 100, 300, 700 ms; the next (at 1100 ms) would be past 1 s.
-      assert.equal(h.calls.get('lost')!.length, 4);
-      assert.ok(
-        Date.now() - t0 < 1100,
-        'dead-lettered as soon as the next attempt would be too old',
+      assert.deepEqual(
+        h.calls.get('lost')!.map((c) => c.at),
+        [0, 100, 300, 700],
       );
+      assert.equal(audit.at, 700, 'dead-lettered as soon as the next attempt would be too old');
       const r = JSON.parse(audit.req.payload.toString());
       assert.equal(r.requestContext.requestId, id);
       assert.equal(r.requestContext.condition, 'EventAgeExceeded');
@@ -243,9 +306,9 @@ for (const engine of Object.keys(engines)) {
       ]);
       await h.dispatcher.stop();
       const id = await h.send('late');
-      await new Promise((r) => setTimeout(r, 300));
+      h.advanceClock(300);
       h.dispatcher.start();
-      const dead = await eventually('dead letter', () => h.store.getDeadLetter('late', id));
+      const dead = await h.until('dead letter', () => h.store.getDeadLetter('late', id));
       assert.equal(dead.condition, 'EventAgeExceeded');
       assert.equal(h.calls.get('late'), undefined);
     });
@@ -284,9 +347,13 @@ for (const engine of Object.keys(engines)) {
       const [taken] = await h.store.claim(10, 300, 'dead-dispatcher');
       assert.equal(taken?.id, id);
       h.dispatcher.start();
-      await new Promise((r) => setTimeout(r, 150));
+      h.advanceClock(299);
+      await h.leaseUpkeep();
+      await h.settle();
       assert.equal(h.calls.get('work'), undefined, 'not run while the lease holds');
-      await eventually('run after expiry', () => h.calls.get('work')?.[0], 3000);
+      h.advanceClock(1);
+      const run = await eventually('run after expiry', () => h.calls.get('work')?.[0]);
+      assert.equal(run.at, 300, 'run once the lease expired');
       await assert.rejects(h.store.complete(taken!, 'dead-dispatcher'), LeaseLost);
     });
   });
