@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { makeLogger } from '../lib/log.ts';
 import { testServices } from '../test/services/index.ts';
+import { eventually } from '../test/support/gateway.ts';
 import { connectRedis } from './async/redis.ts';
 import { RedisLimiter } from './limiter-redis.ts';
 
@@ -74,7 +75,9 @@ describe('RedisLimiter', () => {
   test('a replica that dies holding slots gives them back when its leases expire', async () => {
     const { redisUrl } = await testServices();
     const conn = await connectRedis(redisUrl, log);
-    const opts = { prefix: `{lim-${randomUUID()}}`, leaseMs: 300, log };
+    let now = Date.now();
+    const prefix = `{lim-${randomUUID()}}`;
+    const opts = { prefix, leaseMs: 300, clock: () => now, log };
     const dying = new RedisLimiter(conn, { accountLimit: 10, unreservedFloor: 0 }, () => 2, opts);
     const alive = new RedisLimiter(conn, { accountLimit: 10, unreservedFloor: 0 }, () => 2, opts);
     limiters.push(dying, alive);
@@ -82,20 +85,26 @@ describe('RedisLimiter', () => {
     // The pool is 10 - 2 reserved = 8; fill it from the dying replica too.
     for (let i = 0; i < 8; i++) assert.ok((await dying.acquire(`g${i}`, undefined)).ok);
     dying.close(); // stops extending its leases, as a crashed process would
-    assert.deepEqual(await alive.acquire('f', 2), {
-      ok: false,
-      reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
-    });
-    assert.deepEqual(await alive.acquire('h', undefined), {
-      ok: false,
-      reason: 'ConcurrentInvocationLimitExceeded',
-    });
-    await new Promise((r) => setTimeout(r, 350));
+    const full = {
+      f: { ok: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' },
+      h: { ok: false, reason: 'ConcurrentInvocationLimitExceeded' },
+    };
+    assert.deepEqual(await alive.acquire('f', 2), full.f);
+    assert.deepEqual(await alive.acquire('h', undefined), full.h);
+    now += 299;
+    assert.deepEqual(await alive.acquire('f', 2), full.f, 'held until the lease ends');
+    assert.deepEqual(await alive.acquire('h', undefined), full.h);
+    now += 1;
     const a = await alive.acquire('f', 2);
     const b = await alive.acquire('h', undefined);
     assert.ok(a.ok && b.ok, 'slots freed by expiry');
     // A live holder keeps its lease past the lease time by extending it.
-    await new Promise((r) => setTimeout(r, 500));
+    now += 200;
+    await eventually('the lease extended from the new time', async () => {
+      const scores = await conn.zrange(`${prefix}:concurrency:fn:f`, 0, -1, 'WITHSCORES');
+      return scores.length === 2 && Number(scores[1]) === now + 300;
+    });
+    now += 200;
     assert.ok((await alive.acquire('f', 2)).ok, 'second slot of f');
     assert.equal((await alive.acquire('f', 2)).ok, false, 'the extended lease still counts');
     if (a.ok) a.lease.release();

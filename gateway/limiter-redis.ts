@@ -39,6 +39,8 @@ export interface RedisLimiterOptions {
   prefix?: string;
   /** A lease not extended for this long is given back (default 30 s). */
   leaseMs?: number;
+  /** Epoch ms that leases expire by; replicas compare each other's, so outside tests the wall clock. */
+  clock?: () => number;
   log: Logger;
 }
 
@@ -50,6 +52,7 @@ interface Held {
 export class RedisLimiter implements ConcurrencyLimiter {
   private readonly prefix: string;
   private readonly leaseMs: number;
+  private readonly now: () => number;
   private readonly held = new Map<string, Held>();
   private readonly local: InProcessLimiter;
   private readonly perFunction = new Map<string, number>();
@@ -63,6 +66,7 @@ export class RedisLimiter implements ConcurrencyLimiter {
   ) {
     this.prefix = opts.prefix ?? '{selfless}';
     this.leaseMs = opts.leaseMs ?? 30_000;
+    this.now = opts.clock ?? Date.now;
     this.local = new InProcessLimiter(quotas, reservedTotal);
     if (!('selfless_acquireConcurrency' in redis)) {
       redis.defineCommand('selfless_acquireConcurrency', { numberOfKeys: 2, lua: ACQUIRE });
@@ -73,7 +77,7 @@ export class RedisLimiter implements ConcurrencyLimiter {
 
   private async extend(): Promise<void> {
     if (this.held.size === 0) return;
-    const expiry = Date.now() + this.leaseMs;
+    const expiry = this.now() + this.leaseMs;
     const p = this.redis.pipeline();
     for (const [id, h] of this.held) {
       p.zadd(h.fnKey, 'XX', expiry, id);
@@ -86,7 +90,7 @@ export class RedisLimiter implements ConcurrencyLimiter {
     const id = randomUUID();
     const fnKey = `${this.prefix}:concurrency:fn:${functionName}`;
     const poolKey = `${this.prefix}:concurrency:pool`;
-    const now = Date.now();
+    const now = this.now();
     let code: number;
     try {
       code = (await (
