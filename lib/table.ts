@@ -1,7 +1,9 @@
 // The Table model every component shares: the `spec` of a `Table` resource
 // (selfless.dev/v1alpha1), field names as in DynamoDB's CreateTable in camelCase, the
-// validation the CRD schema applies on the API server (so `selfless dev` refuses the
-// same manifests a cluster does), and the CreateTable request a spec stands for.
+// validation and defaults the CRD schema applies on the API server (so `selfless dev`
+// refuses the same manifests a cluster does and sees the spec a cluster stores;
+// test/table-model-crd.test.ts holds them to it), and the CreateTable request a spec
+// stands for.
 import type { CreateTableInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { Checker, isObject, type Parsed } from './parse.ts';
 
@@ -54,6 +56,7 @@ export const TABLE_LIMITS = {
   globalSecondaryIndexes: 20,
   localSecondaryIndexes: 5,
   nonKeyAttributes: 100,
+  attributeName: 255,
   capacityUnits: 40_000,
 } as const;
 
@@ -67,6 +70,19 @@ export function tableNameOf(obj: {
   return obj.spec?.tableName ?? obj.metadata!.name!;
 }
 
+/** An attribute name as the CRD takes it: a string of 1 to 255 characters. */
+function attributeName(raw: unknown, path: string, c: Checker): string | undefined {
+  if (typeof raw !== 'string' || raw === '') {
+    c.fail(path, 'is required');
+    return undefined;
+  }
+  if (raw.length > TABLE_LIMITS.attributeName) {
+    c.fail(path, `must be at most ${TABLE_LIMITS.attributeName} characters`);
+    return undefined;
+  }
+  return raw;
+}
+
 function parseKeySchema(raw: unknown, path: string, c: Checker): KeyElement[] {
   if (!Array.isArray(raw) || raw.length < 1 || raw.length > 2) {
     c.fail(path, 'must list one HASH key and at most one RANGE key');
@@ -75,15 +91,14 @@ function parseKeySchema(raw: unknown, path: string, c: Checker): KeyElement[] {
   const out: KeyElement[] = [];
   raw.forEach((k: unknown, i) => {
     const at = `${path}[${i}]`;
-    if (!isObject(k) || typeof k.attributeName !== 'string' || k.attributeName === '') {
-      c.fail(`${at}.attributeName`, 'is required');
+    const key = isObject(k) ? k : {};
+    const name = attributeName(key.attributeName, `${at}.attributeName`, c);
+    if (name === undefined) return;
+    if (key.keyType !== 'HASH' && key.keyType !== 'RANGE') {
+      c.fail(`${at}.keyType`, `must be HASH or RANGE, got ${JSON.stringify(key.keyType)}`);
       return;
     }
-    if (k.keyType !== 'HASH' && k.keyType !== 'RANGE') {
-      c.fail(`${at}.keyType`, `must be HASH or RANGE, got ${JSON.stringify(k.keyType)}`);
-      return;
-    }
-    out.push({ attributeName: k.attributeName, keyType: k.keyType });
+    out.push({ attributeName: name, keyType: key.keyType });
   });
   if (out.length === raw.length && (out[0]!.keyType !== 'HASH' || out[1]?.keyType === 'HASH')) {
     c.fail(path, 'must list the HASH key first and at most one RANGE key after it');
@@ -124,14 +139,19 @@ function parseProjection(raw: unknown, path: string, c: Checker): Projection | u
   const out: Projection = { projectionType: type };
   if (raw.nonKeyAttributes !== undefined) {
     const attrs = raw.nonKeyAttributes;
-    if (!Array.isArray(attrs) || attrs.some((a) => typeof a !== 'string' || a === '')) {
+    if (!Array.isArray(attrs)) {
       c.fail(`${path}.nonKeyAttributes`, 'must be a list of attribute names');
     } else if (attrs.length > TABLE_LIMITS.nonKeyAttributes) {
       c.fail(
         `${path}.nonKeyAttributes`,
         `must have at most ${TABLE_LIMITS.nonKeyAttributes} items`,
       );
-    } else out.nonKeyAttributes = attrs as string[];
+    } else {
+      const names = attrs.map((a: unknown, i) =>
+        attributeName(a, `${path}.nonKeyAttributes[${i}]`, c),
+      );
+      if (names.every((n) => n !== undefined)) out.nonKeyAttributes = names;
+    }
   }
   return out;
 }
@@ -166,8 +186,11 @@ function parseIndexes<T extends LocalIndexSpec>(
       indexName: ix.indexName,
       keySchema: parseKeySchema(ix.keySchema, `${at}.keySchema`, c),
     } as T;
-    const projection = parseProjection(ix.projection, `${at}.projection`, c);
-    if (projection) out.projection = projection;
+    // The CRD defaults an absent projection to ALL, so a spec parsed here equals
+    // the one the API server stores.
+    out.projection = parseProjection(ix.projection, `${at}.projection`, c) ?? {
+      projectionType: 'ALL',
+    };
     if (withThroughput) {
       const t = parseThroughput(ix.provisionedThroughput, `${at}.provisionedThroughput`, c);
       if (t) (out as GlobalIndexSpec).provisionedThroughput = t;
@@ -176,7 +199,7 @@ function parseIndexes<T extends LocalIndexSpec>(
   });
 }
 
-/** A Table `spec`, checked as the CRD schema checks it on the API server. */
+/** A Table `spec`, checked and defaulted as the CRD schema does on the API server. */
 export function parseTableSpec(input: unknown, c = new Checker()): Parsed<TableSpec> {
   if (!isObject(input)) {
     c.fail('spec', 'must be a mapping');
@@ -198,17 +221,23 @@ export function parseTableSpec(input: unknown, c = new Checker()): Parsed<TableS
         `must have at most ${TABLE_LIMITS.attributeDefinitions} items`,
       );
     }
+    const names = new Set<string>();
     spec.attributeDefinitions = defs.flatMap((d: unknown, i) => {
       const at = `spec.attributeDefinitions[${i}]`;
-      if (!isObject(d) || typeof d.attributeName !== 'string' || d.attributeName === '') {
-        c.fail(`${at}.attributeName`, 'is required');
+      const def = isObject(d) ? d : {};
+      const name = attributeName(def.attributeName, `${at}.attributeName`, c);
+      if (name === undefined) return [];
+      if (names.has(name)) {
+        c.fail(`${at}.attributeName`, `${name} is listed twice`);
         return [];
       }
-      if (d.attributeType !== 'S' && d.attributeType !== 'N' && d.attributeType !== 'B') {
-        c.fail(`${at}.attributeType`, `must be S, N or B, got ${JSON.stringify(d.attributeType)}`);
+      names.add(name);
+      const type = def.attributeType;
+      if (type !== 'S' && type !== 'N' && type !== 'B') {
+        c.fail(`${at}.attributeType`, `must be S, N or B, got ${JSON.stringify(type)}`);
         return [];
       }
-      return [{ attributeName: d.attributeName, attributeType: d.attributeType }];
+      return [{ attributeName: name, attributeType: type }];
     });
   }
   spec.keySchema = parseKeySchema(input.keySchema, 'spec.keySchema', c);
@@ -243,11 +272,10 @@ export function parseTableSpec(input: unknown, c = new Checker()): Parsed<TableS
     false,
   );
   if (lsis) spec.localSecondaryIndexes = lsis;
-  if (input.deletionProtectionEnabled !== undefined) {
-    if (typeof input.deletionProtectionEnabled !== 'boolean') {
-      c.fail('spec.deletionProtectionEnabled', 'must be true or false');
-    } else spec.deletionProtectionEnabled = input.deletionProtectionEnabled;
-  }
+  const protect = input.deletionProtectionEnabled ?? true;
+  if (typeof protect !== 'boolean') {
+    c.fail('spec.deletionProtectionEnabled', 'must be true or false');
+  } else spec.deletionProtectionEnabled = protect;
   const defined = new Set((spec.attributeDefinitions ?? []).map((d) => d.attributeName));
   if (defined.size > 0 && spec.keySchema.some((k) => !defined.has(k.attributeName))) {
     c.fail('spec.keySchema', 'every key attribute must be listed in attributeDefinitions');
