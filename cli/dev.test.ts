@@ -50,10 +50,15 @@ spec:
   runtime: nodejs20.x
   handler: index.handler
   reservedConcurrentExecutions: 2
+  timeout: 60
   code:
     inline:
       index.js: |
-        exports.handler = async () => { await new Promise((r) => setTimeout(r, 700)); return 'ok'; };
+        const { existsSync } = require('node:fs');
+        exports.handler = async (event) => {
+          while (!existsSync(event.gate)) await new Promise((r) => setTimeout(r, 10));
+          return 'ok';
+        };
 ---
 apiVersion: selfless.dev/v1alpha1
 kind: Function
@@ -241,14 +246,23 @@ describe('selfless dev', () => {
   });
 
   test('10x the reserved concurrency at a slow function: exactly 2 run and 18 are throttled with 429', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        invoke('pinned', {}).then(
+    // The function runs until the gate file exists: the slots stay taken while every call arrives.
+    const gate = join(dir, 'pinned-gate');
+    let answered = 0;
+    const calls = Array.from({ length: 20 }, () =>
+      invoke('pinned', { gate })
+        .then(
           (out) => (out.body === 'ok' ? 'ok' : JSON.stringify(out.body)),
           (err: unknown) => (err instanceof TooManyRequestsException ? 'throttled' : String(err)),
-        ),
-      ),
+        )
+        .finally(() => answered++),
     );
+    // Not 18 in half a minute: more than 2 are running, and the counts below say so.
+    for (const giveUp = Date.now() + 30_000; answered < 18 && Date.now() < giveUp;) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    writeFileSync(gate, '');
+    const results = await Promise.all(calls);
     assert.equal(results.filter((r) => r === 'ok').length, 2, results.join(','));
     assert.equal(results.filter((r) => r === 'throttled').length, 18);
   });
