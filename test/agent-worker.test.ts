@@ -11,12 +11,9 @@ import { describe, it, test } from 'node:test';
 import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { parseFunctionSpec, type FunctionSpec } from '../lib/function.ts';
 import { WorkerHub } from '../gateway/hub.ts';
-import {
-  makeAgentConfig,
-  makeDeployment,
-  type FunctionObject,
-  type WorkerConfig,
-} from '../operator/function/builders.ts';
+import { makeAgentConfig } from '../operator/function/config-maps.ts';
+import { makeDeployment } from '../operator/function/deployment.ts';
+import type { FunctionObject, WorkerConfig } from '../operator/function/function-object.ts';
 import { definitionFromArgs } from '../runtime-images/agent/main.ts';
 import { launchSpec } from '../lib/agent/runtime-process.ts';
 import { QueueChannel } from './support/queue-channel.ts';

@@ -18,12 +18,9 @@ import { parseFunctionManifest } from '../lib/function.ts';
 import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { RUNTIMES_DIR } from '../lib/agent/runtime-process.ts';
 import { WorkerHub } from '../gateway/hub.ts';
-import {
-  makeAgentConfig,
-  makeDeployment,
-  type FunctionObject,
-  type WorkerConfig,
-} from '../operator/function/builders.ts';
+import { makeAgentConfig } from '../operator/function/config-maps.ts';
+import { makeDeployment } from '../operator/function/deployment.ts';
+import type { FunctionObject, WorkerConfig } from '../operator/function/function-object.ts';
 import { startDev, type DevServer } from '../cli/dev.ts';
 
 const bin = resolve(import.meta.dirname, '../bin/selfless.js');

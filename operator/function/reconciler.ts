@@ -1,7 +1,11 @@
-// Reconciles one Function: the code ConfigMap, then the worker Deployment sized by
-// demand, then status from what exists. Phases run in order; each returns the
-// condition it contributes. Children are garbage-collected through their owner
-// reference when the Function goes.
+// Reconciles one Function as an ordered list of phases, each a `reconcileX` that
+// applies one child (get -> create if missing -> refuse if not ours -> update if
+// different, in Applier.ensure) and records what it found on the pass: the code
+// ConfigMap, the agent's manifest, the worker token Secret, the worker Deployment
+// sized by demand, the removal of a ConfigMap the code no longer needs, and the
+// status read back from the Deployment. A phase that finds a bad or missing input
+// stops the pass with Ready=False and its reason. Children are garbage-collected
+// through their owner reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
 import { parseFunctionManifest } from '../../lib/function.ts';
 import { formatErrors } from '../../lib/parse.ts';
@@ -16,15 +20,10 @@ import type { Informer, Obj } from '../../lib/kubernetes/informer.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
 import { configMapName, deploymentName } from '../labels.ts';
 import { publishReady } from '../status.ts';
-import {
-  contentHash,
-  makeAgentConfig,
-  makeTokenSecret,
-  makeConfigMap,
-  makeDeployment,
-  type FunctionObject,
-  type WorkerConfig,
-} from './builders.ts';
+import { contentHash, makeAgentConfig, makeConfigMap } from './config-maps.ts';
+import { makeDeployment } from './deployment.ts';
+import type { FunctionObject, WorkerConfig } from './function-object.ts';
+import { makeTokenSecret } from './token-secret.ts';
 import { desiredReplicas, type DemandWindow } from './scale.ts';
 
 export interface FunctionResource extends Obj {
@@ -64,56 +63,85 @@ class NotReady {
   ) {}
 }
 
+type Ready = Omit<Condition, 'lastTransitionTime'>;
+
+/** One reconcile of one Function: what the phases found so far, and its status. */
+interface Pass {
+  obj: FunctionResource;
+  fn: FunctionObject;
+  status: FunctionStatus;
+  /** Set by reconcileCode: the code's hash, which rolls the pods when it changes. */
+  codeHash?: string;
+  /** Set by reconcileDeployment. */
+  deployment?: {
+    replicas: number;
+    existing: (k8s.V1Deployment & Obj) | undefined;
+    recent: ReturnType<DemandWindow['recent']>;
+  };
+  ready?: Ready;
+}
+
+type Phase = (pass: Pass) => Promise<void>;
+
 export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler {
   const custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
   const core = deps.kc.makeApiClient(k8s.CoreV1Api);
 
-  async function codeHash(fn: FunctionObject): Promise<string> {
-    const ref = fn.def.spec.code.configMapRef;
-    if (!ref) return contentHash(makeConfigMap(fn));
-    try {
-      return contentHash(
-        await core.readNamespacedConfigMap({ namespace: fn.def.namespace, name: ref.name }),
-      );
-    } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 404) {
-        throw new NotReady(Reason.CodeNotFound, `ConfigMap ${ref.name} not found`, 30_000);
-      }
-      throw err;
-    }
-  }
-
-  async function reconcileConfigMap(fn: FunctionObject): Promise<void> {
-    const key = `${fn.def.namespace}/${configMapName(fn.def.name)}`;
-    const desired = makeConfigMap(fn);
-    const cached = deps.configMaps.get(key);
-    if (!desired) return;
+  /** Applies one child; a child someone else owns stops the pass. */
+  async function ensure(
+    desired: k8s.KubernetesObject,
+    fn: FunctionObject,
+    cached: k8s.KubernetesObject | undefined,
+  ): Promise<void> {
     const outcome = await deps.applier.ensure(desired, fn.uid, cached);
     if (typeof outcome === 'object') throw new NotReady(Reason.ResourceConflict, outcome.conflict);
   }
 
-  /** A child with no phase of its own: create or update it, refuse another owner's. */
-  async function reconcileChild(
-    desired: k8s.V1ConfigMap | k8s.V1Secret,
-    fn: FunctionObject,
-    cache: Informer<k8s.V1ConfigMap & Obj> | undefined,
-  ): Promise<void> {
-    const cached = cache?.get(`${fn.def.namespace}/${desired.metadata!.name}`);
-    const outcome = await deps.applier.ensure(desired as k8s.KubernetesObject, fn.uid, cached);
-    if (typeof outcome === 'object') throw new NotReady(Reason.ResourceConflict, outcome.conflict);
+  /**
+   * Inline or zip code goes into our ConfigMap; a referenced ConfigMap must exist.
+   * Either way the pass learns the code's hash.
+   */
+  async function reconcileCode(pass: Pass): Promise<void> {
+    const { fn } = pass;
+    const ref = fn.def.spec.code.configMapRef;
+    if (ref) {
+      try {
+        pass.codeHash = contentHash(
+          await core.readNamespacedConfigMap({ namespace: fn.def.namespace, name: ref.name }),
+        );
+      } catch (err) {
+        if (err instanceof k8s.ApiException && err.code === 404) {
+          throw new NotReady(Reason.CodeNotFound, `ConfigMap ${ref.name} not found`, 30_000);
+        }
+        throw err;
+      }
+      return;
+    }
+    const desired = makeConfigMap(fn);
+    pass.codeHash = contentHash(desired);
+    if (!desired) return;
+    await ensure(
+      desired,
+      fn,
+      deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def.name)}`),
+    );
   }
 
-  /** Code that moved elsewhere (an image, a referenced ConfigMap) leaves our ConfigMap unused. */
-  async function removeUnusedConfigMap(fn: FunctionObject): Promise<void> {
-    if (makeConfigMap(fn)) return;
-    const cached = deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def.name)}`);
-    if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
-      await deps.applier.delete(cached);
+  async function reconcileAgentConfig({ fn }: Pass): Promise<void> {
+    const desired = makeAgentConfig(fn);
+    await ensure(desired, fn, deps.configMaps.get(`${fn.def.namespace}/${desired.metadata!.name}`));
   }
 
-  async function reconcileDeployment(fn: FunctionObject, obj: FunctionResource, hash: string) {
-    const key = `${fn.def.namespace}/${deploymentName(fn.def.name)}`;
-    const cached = deps.deployments.get(key);
+  /** Secrets are not watched: the applier reads the server. */
+  async function reconcileTokenSecret({ fn }: Pass): Promise<void> {
+    if (!deps.worker.workerToken) return;
+    await ensure(makeTokenSecret(fn, deps.worker.workerToken), fn, undefined);
+  }
+
+  /** Replicas from demand, then the Deployment; a change of scale is an Event. */
+  async function reconcileDeployment(pass: Pass): Promise<void> {
+    const { fn, obj } = pass;
+    const cached = deps.deployments.get(`${fn.def.namespace}/${deploymentName(fn.def.name)}`);
     const recent = deps.demand.recent(`${fn.def.namespace}/${fn.def.name}`);
     const current = cached?.spec?.replicas ?? 0;
     const replicas = desiredReplicas({
@@ -123,9 +151,11 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
       reserved: fn.def.spec.reservedConcurrentExecutions,
       maxReplicas: deps.maxReplicas,
     });
-    const desired = makeDeployment(fn, { ...deps.worker, replicas, codeHash: hash });
-    const outcome = await deps.applier.ensure(desired, fn.uid, cached);
-    if (typeof outcome === 'object') throw new NotReady(Reason.ResourceConflict, outcome.conflict);
+    await ensure(
+      makeDeployment(fn, { ...deps.worker, replicas, codeHash: pass.codeHash }),
+      fn,
+      cached,
+    );
     if (replicas !== current && cached) {
       deps.record(
         involved(obj),
@@ -134,86 +164,103 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
         `workers scaled from ${current} to ${replicas}`,
       );
     }
-    return { replicas, recent, existing: cached };
+    pass.deployment = { replicas, existing: cached, recent };
   }
+
+  /**
+   * Code that moved elsewhere (an image, a referenced ConfigMap) leaves our ConfigMap
+   * unused; it goes only after the Deployment, so no pod still mounts it.
+   */
+  async function removeUnusedConfigMap({ fn }: Pass): Promise<void> {
+    if (makeConfigMap(fn)) return;
+    const cached = deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def.name)}`);
+    if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
+      await deps.applier.delete(cached);
+  }
+
+  /** Replicas, demand and Ready from the Deployment as the cache last saw it. */
+  async function reconcileStatus(pass: Pass): Promise<void> {
+    const { fn, status } = pass;
+    const { replicas, existing, recent } = pass.deployment!;
+    status.desiredReplicas = replicas;
+    if (recent.demand !== undefined) status.demand = recent.demand;
+    status.replicas = existing?.status?.replicas ?? 0;
+    status.readyReplicas = existing?.status?.readyReplicas ?? 0;
+    const available = existing?.status?.availableReplicas ?? 0;
+    const floor = fn.def.spec.provisionedConcurrentExecutions;
+    status.lastError = '';
+    pass.ready =
+      available >= floor
+        ? {
+            type: READY,
+            status: 'True',
+            reason: replicas === 0 ? Reason.ScaledToZero : Reason.WorkersAvailable,
+            message:
+              replicas === 0
+                ? 'no workers while idle; the first invocation starts one'
+                : `${available} of ${replicas} workers available`,
+          }
+        : {
+            type: READY,
+            status: 'False',
+            reason: Reason.WorkersStarting,
+            message: `${available} of ${floor} provisioned workers available`,
+          };
+  }
+
+  const phases: Phase[] = [
+    reconcileCode,
+    reconcileAgentConfig,
+    reconcileTokenSecret,
+    reconcileDeployment,
+    removeUnusedConfigMap,
+    reconcileStatus,
+  ];
 
   return {
     kind: 'Function',
     async reconcile(key: string): Promise<ReconcileResult | void> {
       const obj = deps.functions.get(key);
       if (!obj || obj.metadata?.deletionTimestamp) return;
-      const generation = obj.metadata?.generation;
       const old = obj.status ?? {};
-      const status: FunctionStatus = { ...old, observedGeneration: generation };
-      let ready: Omit<Condition, 'lastTransitionTime'>;
-      let requeueAfterMs: number | undefined;
+      const status: FunctionStatus = { ...old, observedGeneration: obj.metadata?.generation };
 
       const parsed = parseFunctionManifest(obj);
       if (!parsed.ok) {
-        ready = {
+        const message = formatErrors(parsed.errors);
+        status.lastError = message;
+        await publish(obj, old, status, {
           type: READY,
           status: 'False',
           reason: Reason.InvalidSpec,
-          message: formatErrors(parsed.errors),
-        };
-        status.lastError = ready.message;
-      } else {
-        const fn: FunctionObject = { def: parsed.value, uid: obj.metadata!.uid! };
-        status.functionArn = functionArn(deps.worker.region, fn.def.namespace, fn.def.name);
-        try {
-          const hash = await codeHash(fn);
-          await reconcileConfigMap(fn);
-          await reconcileChild(makeAgentConfig(fn), fn, deps.configMaps);
-          if (deps.worker.workerToken) {
-            await reconcileChild(makeTokenSecret(fn, deps.worker.workerToken), fn, undefined);
-          }
-          const d = await reconcileDeployment(fn, obj, hash);
-          // Only once the Deployment no longer mounts it.
-          await removeUnusedConfigMap(fn);
-          requeueAfterMs = d.recent.expiresInMs;
-          status.desiredReplicas = d.replicas;
-          if (d.recent.demand !== undefined) status.demand = d.recent.demand;
-          status.replicas = d.existing?.status?.replicas ?? 0;
-          status.readyReplicas = d.existing?.status?.readyReplicas ?? 0;
-          const available = d.existing?.status?.availableReplicas ?? 0;
-          const floor = fn.def.spec.provisionedConcurrentExecutions;
-          status.lastError = '';
-          if (available >= floor) {
-            ready = {
-              type: READY,
-              status: 'True',
-              reason: d.replicas === 0 ? Reason.ScaledToZero : Reason.WorkersAvailable,
-              message:
-                d.replicas === 0
-                  ? 'no workers while idle; the first invocation starts one'
-                  : `${available} of ${d.replicas} workers available`,
-            };
-          } else {
-            ready = {
-              type: READY,
-              status: 'False',
-              reason: Reason.WorkersStarting,
-              message: `${available} of ${floor} provisioned workers available`,
-            };
-          }
-        } catch (err) {
-          if (!(err instanceof NotReady)) {
-            // Transient: record it, then let the controller retry with backoff.
-            status.lastError = describeError(err);
-            await publish(obj, old, status, {
-              type: READY,
-              status: 'False',
-              reason: Reason.ReconcileError,
-              message: describeError(err),
-            }).catch(() => undefined);
-            throw err;
-          }
-          ready = { type: READY, status: 'False', reason: err.reason, message: err.message };
-          status.lastError = err.message;
-          requeueAfterMs = err.requeueAfterMs;
-        }
+          message,
+        });
+        return;
       }
-      await publish(obj, old, status, ready);
+      const fn: FunctionObject = { def: parsed.value, uid: obj.metadata!.uid! };
+      status.functionArn = functionArn(deps.worker.region, fn.def.namespace, fn.def.name);
+      const pass: Pass = { obj, fn, status };
+      let requeueAfterMs: number | undefined;
+      try {
+        for (const phase of phases) await phase(pass);
+        requeueAfterMs = pass.deployment!.recent.expiresInMs;
+      } catch (err) {
+        if (!(err instanceof NotReady)) {
+          // Transient: record it, then let the controller retry with backoff.
+          status.lastError = describeError(err);
+          await publish(obj, old, status, {
+            type: READY,
+            status: 'False',
+            reason: Reason.ReconcileError,
+            message: describeError(err),
+          }).catch(() => undefined);
+          throw err;
+        }
+        pass.ready = { type: READY, status: 'False', reason: err.reason, message: err.message };
+        status.lastError = err.message;
+        requeueAfterMs = err.requeueAfterMs;
+      }
+      await publish(obj, old, status, pass.ready!);
       return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
     },
   };
@@ -222,7 +269,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     obj: FunctionResource,
     old: FunctionStatus,
     status: FunctionStatus,
-    ready: Omit<Condition, 'lastTransitionTime'>,
+    ready: Ready,
   ): Promise<void> {
     return publishReady({
       custom,

@@ -1,0 +1,23 @@
+// The code and agent ConfigMaps.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { functionObject as fn } from '../../test/support/function-object.ts';
+import { configMapKey, makeConfigMap } from './config-maps.ts';
+
+test('the ConfigMap carries inline files (hashed keys for paths) or the zip, nothing for other code', () => {
+  const inline = makeConfigMap(fn({ code: { inline: { 'index.mjs': 'a', 'lib/x.mjs': 'b' } } }))!;
+  assert.deepEqual(inline.data, { 'index.mjs': 'a', [configMapKey('lib/x.mjs')]: 'b' });
+  assert.match(configMapKey('lib/x.mjs'), /^f-[0-9a-f]{16}$/);
+  assert.deepEqual(inline.metadata?.ownerReferences?.[0], {
+    apiVersion: 'selfless.dev/v1alpha1',
+    kind: 'Function',
+    name: 'f',
+    uid: 'uid-1',
+    controller: true,
+    blockOwnerDeletion: true,
+  });
+  const zip = makeConfigMap(fn({ code: { zipFile: 'UEsF\nBgAA' } }))!;
+  assert.deepEqual(zip.binaryData, { 'code.zip': 'UEsFBgAA' });
+  assert.equal(makeConfigMap(fn({ code: { imageURI: 'x' } })), undefined);
+  assert.equal(makeConfigMap(fn({ code: { configMapRef: { name: 'src' } } })), undefined);
+});

@@ -1,0 +1,74 @@
+// The worker Deployment of a Function: its pod puts the code in place (code-volume.ts)
+// and runs the containers (containers.ts) with a hardened pod security context. A
+// change of code or configuration changes a hash on the pod template, so the
+// Deployment rolls.
+import type * as k8s from '@kubernetes/client-node';
+import { FUNCTION_LABEL, configName, deploymentName } from '../labels.ts';
+import { codeVolume } from './code-volume.ts';
+import { contentHash, makeAgentConfig } from './config-maps.ts';
+import { agentSidecar, functionContainer, workerContainer } from './containers.ts';
+import {
+  CONFIG_DIR,
+  TMP_DIR,
+  childMeta,
+  labels,
+  type FunctionObject,
+  type WorkerConfig,
+} from './function-object.ts';
+
+export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Deployment {
+  const { spec, name } = fn.def;
+  const tmp: k8s.V1VolumeMount = { name: 'tmp', mountPath: TMP_DIR };
+  const config: k8s.V1VolumeMount = { name: 'config', mountPath: CONFIG_DIR, readOnly: true };
+  const code = codeVolume(fn, cfg);
+  const volumes: k8s.V1Volume[] = [
+    { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorage.size}Mi` } },
+    { name: 'config', configMap: { name: configName(name) } },
+    ...code.volumes,
+  ];
+  const initContainers = [...code.initContainers];
+  const containers: k8s.V1Container[] = [];
+  if (spec.code.imageURI) {
+    initContainers.push(agentSidecar(fn, cfg, [tmp, config]));
+    containers.push(functionContainer(fn, cfg, [tmp]));
+  } else {
+    containers.push(workerContainer(fn, cfg, [tmp, config, ...code.mounts]));
+  }
+
+  // Pods read code and configuration once at start: a change must roll them.
+  const annotations: Record<string, string> = {
+    'selfless.dev/config-hash': contentHash(makeAgentConfig(fn)),
+  };
+  if (cfg.codeHash) annotations['selfless.dev/code-hash'] = cfg.codeHash;
+  const podSpec: k8s.V1PodSpec = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    // An invocation in flight may finish: the agent stops taking work on SIGTERM.
+    terminationGracePeriodSeconds: spec.timeout + 5,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers,
+    volumes,
+  };
+  if (initContainers.length > 0) podSpec.initContainers = initContainers;
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(fn, deploymentName(name)),
+    spec: {
+      replicas: cfg.replicas,
+      selector: { matchLabels: { [FUNCTION_LABEL]: name } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      template: {
+        metadata: { labels: labels(name), annotations },
+        spec: podSpec,
+      },
+    },
+  };
+}
