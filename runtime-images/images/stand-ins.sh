@@ -175,18 +175,22 @@ stand_in_python() { # base
   tar -C "$prefix" --exclude="./lib/python$minor/test" --exclude='__pycache__' \
     --exclude='_sandboxing_*' --exclude='./lib/python*/idlelib' --exclude='./lib/python*/tkinter' --exclude='_tkinter*' \
     -cf - . | tar -xf - -C "$dir/ctx/usr/local"
+  # This machine's sandbox appends its TLS proxy's CA to certifi bundles (pip's vendored
+  # one among them): drop every certificate the host trusts only through
+  # /usr/local/share/ca-certificates, so the stand-in trusts what a clean CPython does.
+  strip_custom_cas "$dir/ctx"
   # Scripts and build configuration name the old prefix: point them at /usr/local.
   grep -rlI --null -F "$prefix" "$dir/ctx/usr/local/bin" "$dir/ctx/usr/local/lib/python$minor"/_sysconfigdata* \
-    "$dir/ctx/usr/local/lib/pkgconfig" 2>/dev/null | xargs -0r sed -i "s#$prefix#/usr/local#g"
+    "$dir/ctx/usr/local/lib/pkgconfig" 2>/dev/null | xargs -0r sed -i "s#$prefix#/usr/local#g" || true
   # The Debian packages of the libraries its extension modules link to (dpkg knows some
   # by their /lib and some by their /usr/lib path: merged /usr).
   local pkgs lib
   pkgs=$(
     for lib in $(ldd "$prefix/bin/python$minor" $(ls "$prefix/lib/python$minor"/lib-dynload/*.so | grep -v _tkinter) |
       awk '/=> \// { print $3 }' | sort -u); do
-      { dpkg -S "$lib" || dpkg -S "${lib#/usr}" || dpkg -S "/usr$lib"; } 2>/dev/null | head -1 | cut -d: -f1
+      { dpkg -S "$lib" || dpkg -S "${lib#/usr}" || dpkg -S "/usr$lib"; } 2>/dev/null | sed -n '1s/:.*//p'
     done | sort -u | grep -v -x -E 'libc6|libgcc-s1' | tr '\n' ' '
-  )
+  ) || true
   cat >"$dir/Containerfile" <<EOF
 FROM $DEBIAN_BASE
 RUN apt-get update \\
@@ -203,6 +207,31 @@ EOF
     stand_in_note "$1 is a stand-in holding Python $have (the closest this machine has), not $want"
   fi
   build_stand_in "$(local_name "$1")" "$dir" "$label"
+}
+
+# Removes from every file under a directory the PEM certificates that are this host's
+# custom CAs (/usr/local/share/ca-certificates/*.crt), in place.
+strip_custom_cas() { # dir
+  local cas=(/usr/local/share/ca-certificates/*.crt)
+  [[ -f ${cas[0]} ]] || return 0
+  python3 - "$1" "${cas[@]}" <<'PY'
+import os, re, sys
+pem = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.*?)-----END CERTIFICATE-----\s*", re.S)
+body = lambda b: re.sub(rb"\s+", b"", b)
+custom = {body(m.group(1)) for f in sys.argv[2:] for m in pem.finditer(open(f, "rb").read())}
+marks = [c[64:128] for c in custom]
+for root, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        path = os.path.join(root, name)
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        data = open(path, "rb").read()
+        if not any(m in data for m in marks):
+            continue
+        clean = pem.sub(lambda m: b"" if body(m.group(1)) in custom else m.group(0), data)
+        open(path, "wb").write(clean)
+        print(f"removed this machine's custom CA from {os.path.relpath(path, sys.argv[1])}", file=sys.stderr)
+PY
 }
 
 # Builds a stand-in for one base image, by its name.
