@@ -120,6 +120,23 @@ const accepted: [string, Record<string, unknown>, TableSpec][] = [
     } as TableSpec,
   ],
   [
+    'fields left empty in YAML (null) are absent, as on the API server',
+    {
+      ...base,
+      tableName: null,
+      billingMode: null,
+      provisionedThroughput: null,
+      deletionProtectionEnabled: null,
+      localSecondaryIndexes: null,
+      globalSecondaryIndexes: [gsi('by-sk', { projection: { projectionType: null } })],
+    },
+    {
+      ...base,
+      ...defaults,
+      globalSecondaryIndexes: [gsi('by-sk', { projection: { projectionType: 'ALL' } })],
+    } as TableSpec,
+  ],
+  [
     'fields the CRD does not know are dropped',
     { ...base, streamSpecification: { streamEnabled: true } },
     { ...base, ...defaults } as TableSpec,
@@ -267,6 +284,21 @@ const refused: [string, Record<string, unknown>, string, RegExp][] = [
     },
     'spec.keySchema',
     /^must list the HASH key first/,
+  ],
+  [
+    'a required field left empty (null)',
+    {
+      billingMode: 'PROVISIONED',
+      provisionedThroughput: { readCapacityUnits: null, writeCapacityUnits: 1 },
+    },
+    'spec.provisionedThroughput.readCapacityUnits',
+    /^is required$/,
+  ],
+  [
+    'a null attribute definition',
+    { attributeDefinitions: [null] },
+    'spec.attributeDefinitions[0].attributeName',
+    /^is required$/,
   ],
   [
     'a key type outside HASH, RANGE',

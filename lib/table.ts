@@ -70,6 +70,19 @@ export function tableNameOf(obj: {
   return obj.spec?.tableName ?? obj.metadata!.name!;
 }
 
+// The API server drops null fields before it validates a Table (no field of the CRD
+// is nullable), so an empty `tableName:` in YAML means no tableName, and an empty
+// required field is missing. A null list item is no field: it stays, and is refused.
+function dropNullFields(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNullFields);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, dropNullFields(x)]),
+  );
+}
+
 /** An attribute name as the CRD takes it: a string of 1 to 255 characters. */
 function attributeName(raw: unknown, path: string, c: Checker): string | undefined {
   if (typeof raw !== 'string' || raw === '') {
@@ -200,7 +213,8 @@ function parseIndexes<T extends LocalIndexSpec>(
 }
 
 /** A Table `spec`, checked and defaulted as the CRD schema does on the API server. */
-export function parseTableSpec(input: unknown, c = new Checker()): Parsed<TableSpec> {
+export function parseTableSpec(raw: unknown, c = new Checker()): Parsed<TableSpec> {
+  const input = dropNullFields(raw);
   if (!isObject(input)) {
     c.fail('spec', 'must be a mapping');
     return { ok: false, errors: c.errors };
