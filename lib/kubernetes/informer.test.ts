@@ -14,6 +14,8 @@ let ns: string;
 let informer: Informer;
 let proxy: { server: Server; port: number; sockets: Set<Socket>; target: URL };
 const seen: string[] = [];
+/** Attempts to reach the API server that failed, as the informer logs them. */
+let failedWatches = 0;
 
 function listen(port: number): Promise<Server> {
   const server = createServer((client) => {
@@ -59,7 +61,12 @@ before(async () => {
   );
   informer = new Informer(viaProxy, {
     path: `/api/v1/namespaces/${ns}/configmaps`,
-    log: makeLogger('informer-test', { level: 'error' }),
+    log: makeLogger('informer-test', {
+      level: 'warn',
+      write: (line) => {
+        if ((JSON.parse(line) as { msg: string }).msg === 'watch failed, retrying') failedWatches++;
+      },
+    }),
     maxBackoffMs: 500,
   });
   informer.on((o, type) => seen.push(`${type}:${o.metadata?.name}`));
@@ -86,7 +93,9 @@ test('changes made while the API server was unreachable are caught up when it re
   await cut();
   await cm('during');
   await core.deleteNamespacedConfigMap({ namespace: ns, name: 'before' });
-  await new Promise((r) => setTimeout(r, 1_500));
+  // The second failure from now is of an attempt begun after the changes were made.
+  const failed = failedWatches;
+  await eventually('two more failed attempts', async () => failedWatches >= failed + 2);
   assert.ok(names().includes('before'), 'the cache cannot know yet');
   await restore();
   await eventually(
