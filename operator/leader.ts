@@ -31,6 +31,7 @@ export class LeaderElector {
   private lastRenew = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly roundWaiters: (() => void)[] = [];
 
   constructor(
     kc: k8s.KubeConfig,
@@ -46,14 +47,24 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /**
+   * Resolves when a campaign round begun after this call has finished: by then this
+   * candidate has read the lease as it is now and acted on it (led, renewed or stood by).
+   */
+  nextRound(): Promise<void> {
+    return new Promise((resolve) => this.roundWaiters.push(resolve));
+  }
+
   start(): void {
     const tick = async () => {
       if (this.stopped) return;
+      const waiting = this.roundWaiters.splice(0);
       await this.tryAcquireOrRenew().catch((err: unknown) => {
         if (!isConflict(err))
           this.opts.log.warn('lease update failed', { error: describeError(err) });
       });
       if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) this.lose();
+      for (const resolve of waiting) resolve();
       if (!this.stopped) this.timer = setTimeout(tick, this.retryMs);
     };
     void tick();

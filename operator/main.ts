@@ -54,6 +54,8 @@ export interface OperatorOptions {
 export interface RunningOperator {
   metrics: OperatorMetrics;
   readonly isLeader: boolean;
+  /** See LeaderElector.nextRound. */
+  electionRound(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -199,6 +201,7 @@ export function runOperator(opts: OperatorOptions): RunningOperator {
     get isLeader() {
       return elector.isLeader;
     },
+    electionRound: () => elector.nextRound(),
     async stop() {
       await elector.stop();
       await chain;

@@ -460,7 +460,8 @@ describe('restart and leader election', () => {
     const a = start(ns, { identity: 'replica-a' });
     const b = start(ns, { identity: 'replica-b' });
     await eventually('one leader', async () => a.isLeader || b.isLeader);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Each has read the lease since it had a holder, and acted on what it saw.
+    await Promise.all([a.electionRound(), b.electionRound()]);
     assert.notEqual(a.isLeader, b.isLeader, 'exactly one replica leads');
     const [leader, follower] = a.isLeader ? [a, b] : [b, a];
     const lease = await kc
