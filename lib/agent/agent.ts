@@ -172,6 +172,9 @@ export class Agent {
     this.abort.abort();
     this.rt?.proc.kill();
     await this.loop;
+    // The exit is awaited, not only signalled: a process that stops its agents and
+    // then exits (selfless dev on Ctrl-C) must not leave a runtime behind.
+    await this.rt?.proc.exited;
     await this.api?.close();
     await this.o.channel.leave(this.o.worker).catch((err: unknown) => this.warn('leave', err));
   }
