@@ -31,6 +31,7 @@ export class QueueChannel implements WorkerChannel {
   private readonly queue: Invocation[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly callers = new Map<string, (r: InvocationResult) => void>();
+  private readonly timeouts = new Map<string, number>();
   private readonly nextListeners: (() => void)[] = [];
 
   constructor(private readonly functionName: string) {}
@@ -43,17 +44,25 @@ export class QueueChannel implements WorkerChannel {
       functionName: this.functionName,
       functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${this.functionName}`,
       payload: Buffer.from(JSON.stringify(payload)),
-      deadlineMs: Date.now() + (o.timeoutSeconds ?? 3) * 1000,
+      // Set again when a worker takes it: the deadline runs from the hand-off, as
+      // the gateway's hub sets it, not from the queueing.
+      deadlineMs: 0,
       logTail: o.logTail ?? false,
     };
+    this.timeouts.set(requestId, (o.timeoutSeconds ?? 3) * 1000);
     if (o.clientContext) inv.clientContext = o.clientContext;
     if (o.cognitoIdentity) inv.cognitoIdentity = o.cognitoIdentity;
     if (o.traceId) inv.traceId = o.traceId;
     const result = new Promise<InvocationResult>((resolve) => this.callers.set(requestId, resolve));
     const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve(inv);
+    if (waiter) waiter.resolve(this.handOff(inv));
     else this.queue.push(inv);
     return result;
+  }
+
+  private handOff(inv: Invocation): Invocation {
+    inv.deadlineMs = Date.now() + this.timeouts.get(inv.requestId)!;
+    return inv;
   }
 
   /** Resolves once `next` has been called `n` times in all (the worker is warm). */
@@ -72,7 +81,7 @@ export class QueueChannel implements WorkerChannel {
     this.nextCalls++;
     for (const l of this.nextListeners.splice(0)) l();
     const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
+    if (queued) return Promise.resolve(this.handOff(queued));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve };
       this.waiters.push(waiter);
