@@ -152,7 +152,7 @@ provision_kube() {
       local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION") -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
       local pkgs=() hint="about 3 minutes on 2 cores"
       for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-      (( ${#cmds[@]} > 2 )) && hint="about 11 minutes on 2 busy cores"
+      (( ${#cmds[@]} > 2 )) && hint="11 to 40 minutes on 2 cores, by how busy they are"
       long "build ${cmds[*]} $K8S_VERSION (first time: $hint)" "$dir/build.log" \
         go build -trimpath -ldflags "$ldflags" -o "$dir/bin/" "${pkgs[@]}"
     )
@@ -160,14 +160,23 @@ provision_kube() {
   for c in "${cmds[@]}"; do ln -sf "$dir/bin/$c" "$BIN/$c"; done
 }
 
+# helm's own Makefile stamps the Kubernetes version that `helm template` and `helm lint`
+# assume offline (the minor of its client-go); a plain `go install` leaves v1.20.0, and
+# the chart's kubeVersion (>= 1.29) then refuses to render without --kube-version.
 provision_helm() {
   local dir=$CACHE/helm-$HELM_VERSION
-  if [[ -x $dir/bin/helm ]]; then say "helm $HELM_VERSION: cached"; else
+  if [[ -x $dir/bin/helm && -f $dir/.kube-version ]]; then say "helm $HELM_VERSION: cached"; else
     mkdir -p "$dir"
-    long "build helm $HELM_VERSION" "$dir/build.log" \
+    local gomod minor
+    gomod=$(cd "$dir" && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    minor=$(sed -n 's#^\s*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")
+    local kv="-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
+    kv+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+    long "build helm $HELM_VERSION (offline Kubernetes version 1.$minor)" "$dir/build.log" \
       env GOBIN="$dir/bin" go install -trimpath \
-        -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+        -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION $kv" \
         helm.sh/helm/v3/cmd/helm@"$HELM_VERSION"
+    echo "1.$minor" >"$dir/.kube-version"
   fi
   ln -sf "$dir/bin/helm" "$BIN/helm"
 }
@@ -243,7 +252,7 @@ provision_coredns() {
         printf ')\n\nfunc main() { coremain.Run() }\n'
       } >main.go
       long "resolve coredns $COREDNS_VERSION modules" "$dir/tidy.log" go mod tidy
-      long "build coredns $COREDNS_VERSION (first time: about 3 minutes)" "$dir/build.log" \
+      long "build coredns $COREDNS_VERSION" "$dir/build.log" \
         go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" -o "$dir/bin/coredns" .
     )
   fi
