@@ -1,14 +1,16 @@
 // Puts a function's code on local disk for the process driver: inline files are
-// written out, a zip is extracted, a directory is used where it is.
-import { mkdirSync, mkdtempSync, writeFileSync, chmodSync, existsSync, statSync } from 'node:fs';
+// written out, a zip is extracted (lib/zip.ts, as the worker pod's init container
+// does), a directory is used where it is.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
-import { unzipSync } from 'fflate';
 import type { FunctionDefinition } from '../lib/function.ts';
+import { DEFAULT_MODE, extractZip, ZipError } from '../lib/zip.ts';
 
 export class CodeError extends Error {}
 
-function writeFiles(root: string, files: Record<string, Uint8Array | string>): void {
+/** Inline files carry no mode: they get the one a zip entry without one gets. */
+function writeFiles(root: string, files: Record<string, string>): void {
   for (const [name, content] of Object.entries(files)) {
     const target = normalize(join(root, name));
     if (!target.startsWith(root + '/'))
@@ -19,8 +21,7 @@ function writeFiles(root: string, files: Record<string, Uint8Array | string>): v
     }
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, content);
-    // Zip entries lose their mode here; a `bootstrap` must stay executable.
-    if (/(^|\/)bootstrap$/.test(name)) chmodSync(target, 0o755);
+    chmodSync(target, DEFAULT_MODE);
   }
 }
 
@@ -40,15 +41,12 @@ export function materializeCode(fn: FunctionDefinition, scratch = tmpdir()): str
     const dir = mkdtempSync(join(scratch, `selfless-code-${fn.name}-`));
     if (code.inline !== undefined) writeFiles(dir, code.inline);
     else {
-      let files: Record<string, Uint8Array>;
       try {
-        files = unzipSync(Buffer.from(code.zipFile!, 'base64'));
+        extractZip(Buffer.from(code.zipFile!, 'base64'), dir);
       } catch (err) {
-        throw new CodeError(
-          `spec.code.zipFile is not a valid zip archive: ${(err as Error).message}`,
-        );
+        if (!(err instanceof ZipError)) throw err;
+        throw new CodeError(`spec.code.zipFile: ${err.message}`);
       }
-      writeFiles(dir, files);
     }
     return dir;
   }

@@ -18,6 +18,7 @@ test('code layouts: inline, zip, referenced ConfigMap, image', () => {
             { key: 'index.mjs', path: 'index.mjs' },
             { key: configMapKey('lib/x.mjs'), path: 'lib/x.mjs' },
           ],
+          defaultMode: 0o755,
         },
       },
     },
@@ -31,7 +32,7 @@ test('code layouts: inline, zip, referenced ConfigMap, image', () => {
       code: { configMapRef: { name: 'src' } },
       containers: ['worker'],
       init: [],
-      codeVolume: { configMap: { name: 'src' } },
+      codeVolume: { configMap: { name: 'src', defaultMode: 0o755 } },
     },
     {
       code: { imageURI: 'registry.example/f:1' },
@@ -60,4 +61,25 @@ test('code layouts: inline, zip, referenced ConfigMap, image', () => {
       what,
     );
   }
+});
+
+test('a zip is extracted by the agent of the runtime image, into the code volume', () => {
+  const pod = makeDeployment(fn({ code: { zipFile: 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==' } }), cfg)
+    .spec!.template.spec!;
+  const init = pod.initContainers!.find((c) => c.name === 'extract-code')!;
+  assert.equal(init.image, 'rt/node20:1');
+  assert.equal(init.command, undefined, 'the image entry point: selfless');
+  assert.deepEqual(init.args, ['agent', 'extract-zip', '/opt/selfless/zip/code.zip', '/var/task']);
+  assert.deepEqual(init.volumeMounts, [
+    { name: 'zip', mountPath: '/opt/selfless/zip', readOnly: true },
+    { name: 'code', mountPath: '/var/task' },
+    { name: 'tmp', mountPath: '/tmp' },
+  ]);
+  assert.deepEqual(
+    pod.volumes!.find((v) => v.name === 'zip'),
+    {
+      name: 'zip',
+      configMap: { name: 'fn-f-code' },
+    },
+  );
 });

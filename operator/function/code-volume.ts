@@ -1,16 +1,17 @@
 // How a function's code reaches /var/task in its worker pod: inline files projected
 // from our ConfigMap, a referenced ConfigMap mounted as it is, or a zip extracted by an
-// init container into an emptyDir. Image functions carry their code in the image.
+// init container into an emptyDir (`selfless agent extract-zip`, lib/zip.ts, the
+// extraction the process driver uses). Image functions carry their code in the image.
+// Files get the mode lib/zip.ts gives an entry that stores none: ConfigMaps carry
+// no modes, and a `bootstrap` must run wherever the same code runs.
 import type * as k8s from '@kubernetes/client-node';
+import { DEFAULT_MODE, UNZIPPED_MAX_MB } from '../../lib/zip.ts';
 import { configMapName } from '../labels.ts';
 import { configMapKey } from './config-maps.ts';
 import { HARDENED } from './containers.ts';
 import { TASK_ROOT, type FunctionObject, type WorkerConfig } from './function-object.ts';
 
 const ZIP_DIR = '/opt/selfless/zip';
-const EXTRACT_SCRIPT = '/opt/selfless/runtime-images/images/extract-zip.mjs';
-/** Lambda's limit on unzipped code. */
-const UNZIPPED_MAX_MB = 250;
 
 export interface CodeVolume {
   volumes: k8s.V1Volume[];
@@ -19,7 +20,12 @@ export interface CodeVolume {
   initContainers: k8s.V1Container[];
 }
 
-export function codeVolume(fn: FunctionObject, cfg: WorkerConfig): CodeVolume {
+/** `tmp`: the pod's /tmp, the one place the extracting command may write (tsx's cache). */
+export function codeVolume(
+  fn: FunctionObject,
+  cfg: WorkerConfig,
+  tmp: k8s.V1VolumeMount,
+): CodeVolume {
   const { spec, name } = fn.def;
   const { code } = spec;
   const mounts: k8s.V1VolumeMount[] = [{ name: 'code', mountPath: TASK_ROOT, readOnly: true }];
@@ -28,14 +34,21 @@ export function codeVolume(fn: FunctionObject, cfg: WorkerConfig): CodeVolume {
       .sort()
       .map((f) => ({ key: configMapKey(f), path: f }));
     return {
-      volumes: [{ name: 'code', configMap: { name: configMapName(name), items } }],
+      volumes: [
+        {
+          name: 'code',
+          configMap: { name: configMapName(name), items, defaultMode: DEFAULT_MODE },
+        },
+      ],
       mounts,
       initContainers: [],
     };
   }
   if (code.configMapRef) {
     return {
-      volumes: [{ name: 'code', configMap: { name: code.configMapRef.name } }],
+      volumes: [
+        { name: 'code', configMap: { name: code.configMapRef.name, defaultMode: DEFAULT_MODE } },
+      ],
       mounts,
       initContainers: [],
     };
@@ -51,10 +64,12 @@ export function codeVolume(fn: FunctionObject, cfg: WorkerConfig): CodeVolume {
         {
           name: 'extract-code',
           image: cfg.runtimeImages[spec.runtime]!,
-          command: ['node', EXTRACT_SCRIPT, `${ZIP_DIR}/code.zip`, TASK_ROOT],
+          // The image's entry point is `selfless`, as for the worker container.
+          args: ['agent', 'extract-zip', `${ZIP_DIR}/code.zip`, TASK_ROOT],
           volumeMounts: [
             { name: 'zip', mountPath: ZIP_DIR, readOnly: true },
             { name: 'code', mountPath: TASK_ROOT },
+            tmp,
           ],
           resources: {
             requests: { cpu: '50m', memory: '64Mi' },

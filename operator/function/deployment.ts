@@ -20,7 +20,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
   const { spec, name } = fn.def;
   const tmp: k8s.V1VolumeMount = { name: 'tmp', mountPath: TMP_DIR };
   const config: k8s.V1VolumeMount = { name: 'config', mountPath: CONFIG_DIR, readOnly: true };
-  const code = codeVolume(fn, cfg);
+  const code = codeVolume(fn, cfg, tmp);
   const volumes: k8s.V1Volume[] = [
     { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorage.size}Mi` } },
     { name: 'config', configMap: { name: configName(name) } },

@@ -19,6 +19,7 @@ import { formatErrors } from '../../lib/parse.ts';
 import { makeMultiGatewayChannel } from '../../lib/worker-channel/fanout.ts';
 import { Agent } from '../../lib/agent/agent.ts';
 import { platformVariables } from '../../lib/lambda-environment.ts';
+import { EXTRACT_ZIP_USAGE, extractZipCommand } from './extract-zip.ts';
 
 export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME --code DIR [options]
 
@@ -48,7 +49,12 @@ runtime and pulls invocations from the gateway's worker channel.
                        runtime needs a restart (for the function container's probe)
 
 The runtime gets AWS_REGION, AWS_ENDPOINT_URL_*, and AWS credentials from this
-process's environment.`;
+process's environment.
+
+${EXTRACT_ZIP_USAGE}
+  extracts a function's zip as the worker pod's init container does: the Unix
+  permissions stored in it kept, 0755 for entries without any, entries that would
+  leave the directory refused.`;
 
 type AgentArgs = ReturnType<typeof parseAgentArgs>;
 
@@ -112,6 +118,7 @@ function definitionFrom(values: AgentArgs): FunctionDefinition | string {
 }
 
 export async function agentCommand(args: string[]): Promise<number> {
+  if (args[0] === 'extract-zip') return extractZipCommand(args.slice(1));
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(AGENT_USAGE + '\n');
     return 0;

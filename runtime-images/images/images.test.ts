@@ -12,6 +12,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -161,7 +162,12 @@ for (const file of dockerfiles) {
         const op = await run(process.execPath, [script, 'operator', '--help'], { cwd: scratch });
         assert.match(op.stdout, /^Usage: selfless operator/m);
       } else {
-        assert.ok(existsSync(join(image, 'runtime-images', 'images', 'extract-zip.mjs')));
+        // The zip init container's command (operator/function/code-volume.ts) runs here.
+        const zip = join(scratch, `${file}.zip`);
+        writeFileSync(zip, zipSync({ 'index.mjs': strToU8('export const handler = 1') }));
+        const task = join(scratch, `${file}-task`);
+        await run(process.execPath, [script, 'agent', 'extract-zip', zip, task], { cwd: scratch });
+        assert.equal(readFileSync(join(task, 'index.mjs'), 'utf8'), 'export const handler = 1');
         assert.ok(
           !existsSync(join(image, 'runtime-images', 'agent', 'agent.test.ts')),
           'tests are not shipped',
@@ -171,27 +177,26 @@ for (const file of dockerfiles) {
   });
 }
 
-test('extract-zip.mjs unpacks a function zip and refuses entries that escape the code directory', async () => {
+test('selfless agent extract-zip unpacks a function zip and refuses entries that escape the code directory', async () => {
   const dir = mkdtempSync(join(scratch, 'zip-'));
   const good = join(dir, 'good.zip');
   const evil = join(dir, 'evil.zip');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(
     good,
     zipSync({ 'index.mjs': strToU8('export const handler = 1'), 'lib/a.mjs': strToU8('a') }),
   );
   writeFileSync(evil, zipSync({ '../escape.txt': strToU8('x') }));
-  const script = join(here, 'extract-zip.mjs');
-  await run(process.execPath, [script, good, join(dir, 'task')]);
+  const extract = [join(root, 'bin', 'selfless.js'), 'agent', 'extract-zip'];
+  await run(process.execPath, [...extract, good, join(dir, 'task')]);
   assert.equal(readFileSync(join(dir, 'task', 'lib', 'a.mjs'), 'utf8'), 'a');
   assert.equal(readFileSync(join(dir, 'task', 'index.mjs'), 'utf8'), 'export const handler = 1');
-  const err = (await run(process.execPath, [script, evil, join(dir, 'task2')]).catch(
+  const err = (await run(process.execPath, [...extract, evil, join(dir, 'task2')]).catch(
     (e: unknown) => e,
   )) as {
     code: number;
     stderr: string;
   };
   assert.equal(err.code, 1);
-  assert.match(err.stderr, /refusing \.\.\/escape\.txt/);
+  assert.match(err.stderr, /\.\.\/escape\.txt is outside the code directory/);
   assert.ok(!existsSync(join(dir, 'escape.txt')));
 });
