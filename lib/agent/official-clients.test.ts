@@ -8,11 +8,11 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { json, withAgent } from '../../test/support/agent.ts';
 
-const provision = readFileSync(
-  resolve(import.meta.dirname, '../../test/services/provision.sh'),
+const versions = readFileSync(
+  resolve(import.meta.dirname, '../../test/services/versions.sh'),
   'utf8',
 );
-const pinned = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(provision)![1]!;
+const pinned = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(versions)![1]!;
 const cache = process.env.SELFLESS_CACHE ?? join(homedir(), '.cache', 'selfless');
 const nodeRic = join(
   cache,
