@@ -20,6 +20,12 @@ export async function connectRedis(url: string, log: Logger): Promise<Redis> {
     lastLog = Date.now();
     log.warn('redis unavailable', { err: err.message });
   });
-  await redis.connect();
+  // The first connection may fail while Redis starts (in a cluster its name resolves
+  // only once its pod is ready): the retry strategy keeps trying, and the caller waits
+  // for the connection instead of exiting on the first refusal.
+  await new Promise<void>((ready) => {
+    redis.once('ready', ready);
+    redis.connect().catch(() => undefined);
+  });
   return redis;
 }
