@@ -181,7 +181,14 @@ for c in /usr/local/share/ca-certificates/*.crt; do
 done
 
 check_image() { # name
-  local name=$1 found
+  local name=$1 found id mark
+  # A build the layer cache answered is the image checked last time.
+  case $ENGINE in
+    buildah) id=$(buildah inspect --type image --format '{{.FromImageID}}' "$name") ;;
+    *) id=$($ENGINE image inspect --format '{{.Id}}' "$name") ;;
+  esac
+  mark=$CACHE/checked/$(tr '/:' '__' <<<"$name")
+  [[ -f $mark && $(cat "$mark") == "$id" ]] && return 0
   found=$(run_in "$name" sh -c 'find /opt/selfless -path "*/node_modules" -prune -o \
       \( -name "*.test.ts" -o -name "*.test.mjs" -o -name testing -o -name testing.ts -o -name bench -o -name test \) -print' 2>&1 || true)
   if [[ -n $found ]]; then
@@ -206,6 +213,8 @@ check_image() { # name
     say "FAILED: $name sets a CA variable: $env"
     exit 1
   fi
+  mkdir -p "$CACHE/checked"
+  echo "$id" >"$mark"
 }
 
 declare -A took

@@ -10,13 +10,17 @@ COPY package.json package-lock.json tsconfig.json ./
 # Without the secret (any other build) the step is the plain command.
 RUN --mount=type=secret,id=ca-bundle \
     if [ -f /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
- && npm ci --omit=dev --ignore-scripts && npm cache clean --force
+ && npm ci --omit=dev --ignore-scripts && npm cache clean --force \
+ && mkdir /opt/deps && mv node_modules /opt/deps/
 COPY bin/ bin/
 COPY cli/ cli/
 COPY lib/ lib/
 COPY runtime-images/ runtime-images/
 
 FROM node:20.19.5-bookworm-slim
+# The dependencies in a layer of their own, before the sources: a change to the sources
+# alone rebuilds only the small layer after it.
+COPY --from=build /opt/deps/node_modules /opt/selfless/node_modules
 COPY --from=build /opt/selfless /opt/selfless
 # Lambda's Node.js runtimes come with the AWS SDK v3: the agent's own copy serves, and
 # a node_modules above /var/task lets both require() and import find it.
