@@ -76,6 +76,7 @@ export async function snapshot(): Promise<HostSnapshot> {
 const ours = {
   mount: (m: string) =>
     m.startsWith(`${clusterStateDir}/`) ||
+    m === '/run/netns' ||
     m.startsWith('/run/netns/cni-') ||
     /io\.containerd/.test(m),
   rule: (r: string) => /KUBE-|CNI-|kube-router|10\.244\.|cni0/.test(r),

@@ -19,6 +19,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 CACHE=${SELFLESS_CACHE:-$HOME/.cache/selfless}
 BIN=$CACHE/bin
 mkdir -p "$BIN"
+# Debian's binaries are linked into $BIN by looking them up on PATH: a PATH that
+# already starts with $BIN (cluster.sh's does) would make each link point at itself.
+PATH=$(tr ':' '\n' <<<"$PATH" | grep -v -x -F "$BIN" | paste -sd:)
 start_all=$SECONDS
 
 say() { printf '[provision %4ds] %s\n' "$((SECONDS - start_all))" "$*" >&2; }
@@ -278,6 +281,31 @@ provision_cluster() {
     "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
 }
 
+# Debian's Prometheus and promtool: the chart's alert rules are checked and unit-tested
+# with promtool, and the end-to-end tests scrape the cluster with Prometheus. The
+# Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its Go module, let
+# the chart's tests have an API server check both objects with no operator running.
+provision_prometheus() {
+  need_root_apt prometheus
+  # The package's paths, not `command -v`: with $BIN first on PATH (the cluster scripts
+  # put it there) that names the link itself.
+  ln -sf /usr/bin/prometheus "$BIN/prometheus"
+  ln -sf /usr/bin/promtool "$BIN/promtool"
+  local dir=$CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION
+  if [[ -f $dir/.complete ]]; then say "prometheus-operator CRDs $PROMETHEUS_OPERATOR_VERSION: cached"; else
+    say "prometheus-operator $PROMETHEUS_OPERATOR_VERSION: its CRDs from the Go module"
+    local src
+    src=$(cd "$CACHE" && go mod download -json \
+      "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+      sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    # install, not cp: the module cache's files are read-only.
+    install -D -m 0644 -t "$dir/crds" \
+      "$src"/example/prometheus-operator-crd/monitoring.coreos.com_{servicemonitors,prometheusrules}.yaml
+    touch "$dir/.complete"
+  fi
+  say "prometheus: $("$BIN/prometheus" --version 2>&1 | head -1 | cut -d' ' -f3)"
+}
+
 services=("$@")
 (( ${#services[@]} )) || services=(redis cql etcd kube helm ric awscli)
 for s in "${services[@]}"; do
@@ -290,7 +318,8 @@ for s in "${services[@]}"; do
     ric) provision_ric ;;
     awscli) provision_awscli ;;
     cluster) provision_cluster ;;
-    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli cluster)"; exit 2 ;;
+    prometheus) provision_prometheus ;;
+    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli cluster prometheus)"; exit 2 ;;
   esac
 done
 say "all provisioned in $((SECONDS - start_all)) s"

@@ -55,6 +55,9 @@ mapfile -t mounts < <(awk -v s="$STATE/" '{ gsub(/\\040/, " ", $2) } index($2, s
 for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 ((${#mounts[@]})) && say "unmounted ${#mounts[@]} mounts"
 for ns in /run/netns/cni-*; do [[ -e $ns ]] && ip netns delete "${ns##*/}" 2>/dev/null; done
+# Creating the first one bind-mounts /run/netns on itself (to make it shared): once it
+# holds no namespace, nobody needs that mount.
+if mountpoint -q /run/netns && [[ -z $(ls -A /run/netns) ]]; then umount /run/netns 2>/dev/null; fi
 
 # 5. iptables: kube-proxy's own cleanup, then every rule that jumps to a KUBE-* or CNI-*
 #    chain and those chains themselves (kube-router's, the bridge plugin's masquerade
@@ -83,6 +86,7 @@ for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
   [[ -d $c ]] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 find /var/log/containers -maxdepth 1 -type l -lname "$STATE/*" -delete 2>/dev/null
+rmdir /var/log/containers 2>/dev/null # only when empty: the kubelet made it
 rm -f /var/lib/cni/results/selfless-* 2>/dev/null
 
 # 8. The state itself.
