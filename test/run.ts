@@ -183,12 +183,13 @@ async function main(): Promise<number> {
 
   const missing = missingServices();
   const local = missing.length > 0 && !(await containerRuntimeAnswers());
-  // helm, the official Lambda runtime clients and the AWS CLI are clients, never
-  // containers: they are always provisioned locally.
+  // helm, the official Lambda runtime clients, the AWS CLI and Prometheus (promtool for
+  // the chart's alert rules) are clients, never containers: always provisioned locally.
   const targets = [
     'helm',
     'ric',
     'awscli',
+    'prometheus',
     ...(local ? missing.flatMap((s) => provisionTargets[s]) : []),
   ];
   const provisioned = await step(`provision (${targets.join(', ')})`, () =>

@@ -195,7 +195,9 @@ test('monitoring renders a ServiceMonitor, alerts on the platform metrics and a 
     'selfless_function_throttles_total',
     'selfless_function_duration_seconds',
     'selfless_function_init_duration_seconds',
-    'selfless_function_cold_starts_total',
+    // Cold starts: every environment reports its init once; the gateway's own
+    // cold-start counter stays empty in a cluster, where it starts no environment.
+    'selfless_function_init_duration_seconds_count',
     'selfless_function_concurrent_executions',
     'selfless_async_queue_depth',
     'selfless_tables_request_duration_seconds',

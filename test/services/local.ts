@@ -274,3 +274,23 @@ export function helmBinary(): string {
 export function kubectlBinary(): string {
   return requireBinary('kubectl');
 }
+
+export function prometheusBinary(): string {
+  return requireBinary('prometheus');
+}
+
+export function promtoolBinary(): string {
+  return requireBinary('promtool');
+}
+
+/** The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs (`provision.sh prometheus`). */
+export function prometheusOperatorCrds(): string {
+  const version = /^PROMETHEUS_OPERATOR_VERSION=(\S+)$/m.exec(
+    readFileSync(join(here, 'versions.sh'), 'utf8'),
+  )![1]!;
+  const dir = join(cacheDir, `prometheus-operator-${version}`, 'crds');
+  if (!existsSync(dir)) {
+    throw new Error(`${dir} is missing: run \`bash test/services/provision.sh prometheus\``);
+  }
+  return dir;
+}

@@ -287,10 +287,8 @@ provision_cluster() {
 # the chart's tests have an API server check both objects with no operator running.
 provision_prometheus() {
   need_root_apt prometheus
-  # The package's paths, not `command -v`: with $BIN first on PATH (the cluster scripts
-  # put it there) that names the link itself.
-  ln -sf /usr/bin/prometheus "$BIN/prometheus"
-  ln -sf /usr/bin/promtool "$BIN/promtool"
+  ln -sf "$(command -v prometheus)" "$BIN/prometheus"
+  ln -sf "$(command -v promtool)" "$BIN/promtool"
   local dir=$CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION
   if [[ -f $dir/.complete ]]; then say "prometheus-operator CRDs $PROMETHEUS_OPERATOR_VERSION: cached"; else
     say "prometheus-operator $PROMETHEUS_OPERATOR_VERSION: its CRDs from the Go module"

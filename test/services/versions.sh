@@ -11,6 +11,8 @@ CASSANDRA_VERSION=5.0.6
 NODE_RIC_VERSION=3.3.0
 PYTHON_RIC_VERSION=4.2.2
 AWSCLI_VERSION=1.46.2
+# The ServiceMonitor and PrometheusRule CRDs the chart test checks against (provision.sh prometheus).
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 
 # The real cluster (provision.sh cluster).
 CRICTL_VERSION=v1.34.0
