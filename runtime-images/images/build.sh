@@ -217,6 +217,29 @@ check_image() { # name
   echo "$id" >"$mark"
 }
 
+# What a build of one Dockerfile depends on: the file, its ignore file, the base images'
+# ids and every file under the paths the ignore file lets through (test files too:
+# hashing more only costs a needless rebuild, never a stale image). The same key as the
+# last build of an image that still exists: nothing to build.
+image_id() {
+  case $ENGINE in
+    buildah) buildah inspect --type image --format '{{.FromImageID}}' "$1" 2>/dev/null ;;
+    *) $ENGINE image inspect --format '{{.Id}}' "$1" 2>/dev/null ;;
+  esac
+}
+build_key() { # dockerfile
+  local f=$1 b paths
+  {
+    sha256sum "$f" "$f.dockerignore"
+    for b in $(awk 'toupper($1) == "FROM" { print $2 }' "$f" | sort -u); do
+      image_id "$b" || image_id "$(local_name "$b")" || true
+    done
+    mapfile -t paths < <(sed -n 's#^!\(.*[^/]\)/*$#\1#p' "$f.dockerignore")
+    (cd "$root" && find "${paths[@]}" -name node_modules -prune -o -type f -print0 2>/dev/null |
+      sort -z | xargs -0r sha256sum)
+  } | sha256sum | cut -d' ' -f1
+}
+
 declare -A took
 for w in "${wanted[@]}"; do
   f=$here/$w.Dockerfile
@@ -226,11 +249,20 @@ for w in "${wanted[@]}"; do
   }
   name=$(image_name "$w")
   s=$SECONDS
+  key=$(build_key "$f")
+  keyfile=$CACHE/keys/$w
+  if [[ -f $keyfile && $(cat "$keyfile") == "$key" ]] && image_exists "$name"; then
+    took[$w]=0
+    say "$name: unchanged since its last build"
+    continue
+  fi
   ignore=()
   [[ $ENGINE != docker ]] && ignore=(--ignorefile "$f.dockerignore") # BuildKit finds it beside the file
   run_logged "build $name from $w.Dockerfile" "$CACHE/$w.build.log" \
     "${BUILD[@]}" "${secret[@]}" "${ignore[@]}" -f "$f" -t "$name" "$root"
   check_image "$name"
+  mkdir -p "$CACHE/keys"
+  echo "$key" >"$keyfile"
   took[$w]=$((SECONDS - s))
   say "$name: built and checked in ${took[$w]} s (no test code, no build-time CA)"
 done

@@ -69,7 +69,7 @@ up() {
   bash "$dir/install.sh"
   wait_for "gateway on $HOSTIP:$GATEWAY_NODEPORT" 60 "" answers "http://$HOSTIP:$GATEWAY_NODEPORT/"
   wait_for "table service on $HOSTIP:$TABLES_NODEPORT" 60 "" answers "http://$HOSTIP:$TABLES_NODEPORT/"
-  say "cluster up in $((SECONDS - t0_cluster)) s"
+  say "cluster up in $(($(date +%s) - SELFLESS_CLUSTER_T0)) s"
   print_env
 }
 

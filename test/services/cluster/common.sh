@@ -46,11 +46,17 @@ PAUSE_IMAGE=localhost/selfless-cluster/pause:static
 COREDNS_IMAGE=localhost/selfless-cluster/coredns:${COREDNS_VERSION#v}
 REDIS_IMAGE=localhost/selfless-cluster/redis:bookworm
 
+# containerd's root holds the image store and the images' unpacked layers: a cache,
+# like podman's storage, kept across `down` once no container is left in it (loading
+# the nine images anew costs ~3 min here). Everything else of containerd is in $STATE.
+CONTAINERD_ROOT=$CLUSTER/containerd
 CONTAINERD_SOCK=$STATE/run/containerd/containerd.sock
 KUBECONFIG_ADMIN=$STATE/admin.kubeconfig
 
-t0_cluster=${t0_cluster:-$SECONDS}
-say() { printf '[cluster %4ds] %s\n' "$((SECONDS - t0_cluster))" "$*" >&2; }
+# Progress lines count from the start of the outermost script (`up`, `down`), across
+# the scripts it runs.
+export SELFLESS_CLUSTER_T0=${SELFLESS_CLUSTER_T0:-$(date +%s)}
+say() { printf '[cluster %4ds] %s\n' "$(($(date +%s) - SELFLESS_CLUSTER_T0))" "$*" >&2; }
 
 kubectl_() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 ctr_() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }

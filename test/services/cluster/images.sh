@@ -6,13 +6,13 @@
 #     be pulled), CoreDNS from the binary provision.sh built, and Redis from Debian's
 #     redis-server standing in for the chart's redis image (another version: said).
 # Idempotent: an image is built when missing and imported when containerd does not hold
-# that very build yet.
+# that very build yet (containerd's image store outlives `down`: common.sh).
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 IMG=$CLUSTER/images
-mkdir -p "$IMG" "$STATE/imported"
+mkdir -p "$IMG" "$CONTAINERD_ROOT/selfless-imported"
 # runc, and rlimits this machine lets podman set (see runtime-images/images/build.sh).
 nproc=$(ulimit -Hu)
 [[ $nproc == unlimited || $nproc -gt 32768 ]] && nproc=32768
@@ -93,7 +93,7 @@ mapfile -t project < <(podman images --format '{{.Repository}}:{{.Tag}}' |
   grep -E "^($repository|$prefix[^:]*):" | sort -u)
 for image in "$PAUSE_IMAGE" "$COREDNS_IMAGE" "$REDIS_IMAGE" "${project[@]}"; do
   id=$(podman image inspect --format '{{.Id}}' "$image")
-  mark=$STATE/imported/$(tr '/:' '__' <<<"$image")
+  mark=$CONTAINERD_ROOT/selfless-imported/$(tr '/:' '__' <<<"$image")
   if [[ -f $mark && $(cat "$mark") == "$id" ]]; then continue; fi
   t=$SECONDS
   podman save --format docker-archive "$image" | nice -n 19 ctr --address "$CONTAINERD_SOCK" --namespace k8s.io images import - >/dev/null

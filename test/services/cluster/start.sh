@@ -17,21 +17,22 @@ put() { # file
   if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
 }
 
-mkdir -p "$ETC/cni/net.d" "$STATE/containerd" "$STATE/run/containerd" "$STATE/kubelet" "$STATE/pod-logs" \
+mkdir -p "$ETC/cni/net.d" "$CONTAINERD_ROOT" "$STATE/run/containerd" "$STATE/kubelet" "$STATE/pod-logs" \
   "$STATE/etcd" "$STATE/cni" "$ETC/manifests" "$LOGS" "$RUNDIR"
 chmod 700 "$STATE/etcd"
 
 # --- containerd ------------------------------------------------------------------------
-# Root, state, runc's state and the CNI config all live under $STATE: nothing in /run or
-# /etc/cni is shared with podman or another containerd, and `down` removes one directory.
+# State, runc's state and the CNI config live under $STATE, the image store in
+# $CONTAINERD_ROOT: nothing in /run, /var/lib or /etc/cni is shared with podman or
+# another containerd, and `down` removes one directory.
 put "$ETC/containerd.toml" <<EOF
 version = 2
-root = "$STATE/containerd"
+root = "$CONTAINERD_ROOT"
 state = "$STATE/run/containerd"
 [grpc]
   address = "$CONTAINERD_SOCK"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "$STATE/containerd/opt"
+  path = "$CONTAINERD_ROOT/opt"
 [plugins."io.containerd.grpc.v1.cri"]
   # Built locally (cluster/images.sh): no registry to pull the usual pause from.
   sandbox_image = "$PAUSE_IMAGE"

@@ -4,7 +4,8 @@
 # mounts, the KUBE-*/CNI-* iptables rules and chains and kube-router's ipsets (kube-router's
 # own cleanup panics without IPVS), the cni0 bridge, the kubelet's cgroups and log
 # links, and $STATE. Safe to run twice and on a half-started cluster: each step
-# looks at what is there. Binaries and images stay cached.
+# looks at what is there. Binaries and images stay cached (podman's storage and
+# containerd's image store, $CONTAINERD_ROOT, with no container left in it).
 set -uo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -21,6 +22,15 @@ if running containerd && [[ -S $CONTAINERD_SOCK ]]; then
     crictl_ stopp $(crictl_ pods -q) >/dev/null 2>&1 || true
     crictl_ rmp -fa >/dev/null 2>&1 || true
     say "removed $n pod sandboxes"
+  fi
+  # Nothing but images may stay in containerd's root, the cache that outlives `down`.
+  left=$(ctr_ containers ls -q 2>/dev/null)
+  if [[ -n $left ]]; then
+    for c in $left; do ctr_ tasks kill -s KILL "$c" >/dev/null 2>&1; done
+    sleep 1
+    for c in $left; do ctr_ tasks delete -f "$c" >/dev/null 2>&1; done
+    ctr_ containers rm $left >/dev/null 2>&1 || true
+    say "removed $(wc -w <<<"$left") containers without a sandbox"
   fi
 fi
 
@@ -51,7 +61,8 @@ done
 
 # 4. Mounts: everything under $STATE (overlay root filesystems, shm, volumes) and the pods'
 #    network namespaces (containerd 1.6 keeps them in /run/netns as cni-<uuid>).
-mapfile -t mounts < <(awk -v s="$STATE/" '{ gsub(/\\040/, " ", $2) } index($2, s) == 1 || $2 ~ "^/run/netns/cni-" || $2 ~ "^/var/run/netns/cni-" { print $2 }' /proc/mounts | sort -r -u)
+mapfile -t mounts < <(awk -v s="$STATE/" -v r="$CONTAINERD_ROOT/" '{ gsub(/\\040/, " ", $2) }
+  index($2, s) == 1 || index($2, r) == 1 || $2 ~ "^/run/netns/cni-" || $2 ~ "^/var/run/netns/cni-" { print $2 }' /proc/mounts | sort -r -u)
 for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 ((${#mounts[@]})) && say "unmounted ${#mounts[@]} mounts"
 for ns in /run/netns/cni-*; do [[ -e $ns ]] && ip netns delete "${ns##*/}" 2>/dev/null; done
