@@ -3,12 +3,17 @@
 // with the in-chart Redis and Scylla and with external endpoints. Values the schema
 // refuses fail at template time with the field named.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { installCrds, makeNamespace, testKubeConfig } from '../../test/support/kubernetes.ts';
+import {
+  dryRunApply,
+  installCrds,
+  makeNamespace,
+  testKubeConfig,
+} from '../../test/support/kubernetes.ts';
 import { testServices } from '../../test/services/index.ts';
 import { helmBinary, kubectlBinary } from '../../test/services/local.ts';
 
@@ -71,29 +76,6 @@ const docs = (yaml: string) =>
     .map((d) => d.toJS() as Doc | null)
     .filter((d): d is Doc => d !== null);
 
-/** kubectl apply --server-side --dry-run=server: the API server validates and admits, stores nothing. */
-function dryRunApply(yaml: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(kubectlBinary(), [
-      '--kubeconfig',
-      kubeconfig,
-      '-n',
-      namespace,
-      'apply',
-      '--server-side',
-      '--dry-run=server',
-      '--field-manager=helm-test',
-      '-f',
-      '-',
-    ]);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, out }));
-    child.stdin.end(yaml);
-  });
-}
-
 test('helm lint is clean with the default values and with external Redis/Scylla and monitoring', async () => {
   for (const args of [
     [],
@@ -131,7 +113,7 @@ test('the default install passes a server-side dry run: every object admitted', 
   ]) {
     assert.ok(kinds.includes(want), `${want} missing from ${kinds.join(', ')}`);
   }
-  const { code, out } = await dryRunApply(yaml);
+  const { code, out } = await dryRunApply(kubeconfig, namespace, yaml);
   assert.equal(code, 0, out);
   assert.match(out, /deployment\.apps\/sl-selfless-operator serverside-applied \(server dry run\)/);
   assert.match(out, /statefulset\.apps\/sl-selfless-redis serverside-applied \(server dry run\)/);
@@ -144,7 +126,7 @@ test('with external Redis and Scylla: no StatefulSets, the endpoints reach the g
   const text = JSON.stringify(all);
   assert.ok(text.includes('redis://redis.example:6379/0'));
   assert.ok(text.includes('--cql-contact-points=scylla-0.example:9042,scylla-1.example:9042'));
-  const { code, out } = await dryRunApply(yaml);
+  const { code, out } = await dryRunApply(kubeconfig, namespace, yaml);
   assert.equal(code, 0, out);
 });
 

@@ -5,14 +5,19 @@
 // on a real API server (the operator itself does not run here; test/e2e/prometheus.test.ts
 // scrapes the real cluster as the ServiceMonitor says).
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { eventually, makeNamespace, testKubeConfig } from '../../test/support/kubernetes.ts';
+import {
+  dryRunApply,
+  eventually,
+  makeNamespace,
+  testKubeConfig,
+} from '../../test/support/kubernetes.ts';
 import { panelQueries, renderMonitoring, type Monitoring } from '../../test/support/monitoring.ts';
 import { testServices } from '../../test/services/index.ts';
 import {
@@ -119,33 +124,6 @@ test('every panel query of the dashboard is valid PromQL', async () => {
   assert.equal(code, 0, out);
   assert.match(out, new RegExp(`SUCCESS: ${queries.length} rules found`));
 });
-
-/** kubectl apply --server-side --dry-run=server: the API server validates, stores nothing. */
-function dryRunApply(
-  kubeconfig: string,
-  namespace: string,
-  yaml: string,
-): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(kubectlBinary(), [
-      '--kubeconfig',
-      kubeconfig,
-      '-n',
-      namespace,
-      'apply',
-      '--server-side',
-      '--dry-run=server',
-      '--field-manager=helm-test',
-      '-f',
-      '-',
-    ]);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, out }));
-    child.stdin.end(yaml);
-  });
-}
 
 test('the ServiceMonitor and PrometheusRule pass the Prometheus Operator’s CRD schemas on a real API server', async () => {
   const { kubeconfig } = await testServices();

@@ -2,7 +2,7 @@
 // test files share one server, so installation is an idempotent server-side apply),
 // make a throw-away namespace, and poll for an expected state.
 import * as k8s from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,4 +65,31 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** kubectl apply --server-side --dry-run=server: the API server validates and admits, stores nothing. */
+export function dryRunApply(
+  kubeconfig: string,
+  namespace: string,
+  yaml: string,
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(kubectlBinary(), [
+      '--kubeconfig',
+      kubeconfig,
+      '-n',
+      namespace,
+      'apply',
+      '--server-side',
+      '--dry-run=server',
+      '--field-manager=helm-test',
+      '-f',
+      '-',
+    ]);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+    child.stdin.end(yaml);
+  });
 }
