@@ -199,7 +199,7 @@ check_image() { # name
   fi
   if ((${#custom_ca_marks[@]})); then
     found=$(run_in "$name" sh -c "grep -rlF $(printf '%q ' "${custom_ca_marks[@]}") / \
-      --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null" || true)
+      --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null" 2>/dev/null || true)
     if [[ -n $found ]]; then
       say "FAILED: $name carries this machine's build-time CA in: $found"
       exit 1

@@ -25,10 +25,18 @@ source "$dir/common.sh"
 
 print_env() {
   [[ -f $KUBECONFIG_ADMIN ]] || return 1
-  # The gateway's SigV4 keys, when the chart was given any (SELFLESS_ACCESS_KEYS).
-  local keys
-  keys=$(kubectl_ -n "$NAMESPACE" get deploy "$RELEASE-gateway" \
-    -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="SELFLESS_ACCESS_KEYS")].value}' 2>/dev/null || true)
+  # The gateway's SigV4 keys (SELFLESS_ACCESS_KEYS, AKID:SECRET[,...]) when the chart
+  # was given any, as a value or from a Secret.
+  local keys env='{.spec.template.spec.containers[0].env[?(@.name=="SELFLESS_ACCESS_KEYS")]'
+  keys=$(kubectl_ -n "$NAMESPACE" get deploy "$RELEASE-gateway" -o jsonpath="$env.value}" 2>/dev/null || true)
+  if [[ -z $keys ]]; then
+    local ref
+    ref=$(kubectl_ -n "$NAMESPACE" get deploy "$RELEASE-gateway" \
+      -o jsonpath="$env.valueFrom.secretKeyRef.name} $env.valueFrom.secretKeyRef.key}" 2>/dev/null || true)
+    if [[ -n ${ref// /} ]]; then
+      keys=$(kubectl_ -n "$NAMESPACE" get secret "${ref% *}" -o jsonpath="{.data.${ref#* }}" | base64 -d)
+    fi
+  fi
   if [[ -n $keys ]]; then
     local first=${keys%%,*}
     echo "AWS_ACCESS_KEY_ID=${first%%:*}"
