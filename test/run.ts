@@ -66,6 +66,14 @@ async function step(name: string, fn: () => Promise<number>): Promise<boolean> {
 }
 
 const E2E_DIR = 'test/e2e/';
+// cluster.sh's own test brings a cluster up and takes it down: it runs in the
+// end-to-end phase, alone on the machine, before the phase's cluster goes up.
+const CLUSTER_LIFECYCLE = 'test/services/cluster.test.ts';
+// node:test's --test-timeout also bounds each file's process and kills it when
+// exceeded, without running its after() hooks: a cluster test killed so leaves the
+// cluster up. Cluster files get an hour; the others five minutes.
+const FILE_TIMEOUT_MS = 5 * 60_000;
+const CLUSTER_FILE_TIMEOUT_MS = 60 * 60_000;
 type Counts = { passed: number; failed: number; skipped: number };
 
 /** One node:test run of `files`; adds its totals to `counts`. */
@@ -74,6 +82,7 @@ async function nodeTest(
   env: NodeJS.ProcessEnv,
   concurrency: number,
   counts: Counts,
+  timeoutMs: number,
 ): Promise<number> {
   // A second reporter keeps the totals for the closing line in a file.
   const countDir = mkdtempSync(join(tmpdir(), 'selfless-counts-'));
@@ -85,7 +94,7 @@ async function nodeTest(
       'tsx',
       '--test',
       `--test-concurrency=${concurrency}`,
-      '--test-timeout=300000',
+      `--test-timeout=${timeoutMs}`,
       // A failing test that leaves a connection open must not hang the run.
       '--test-force-exit',
       '--test-reporter=spec',
@@ -124,17 +133,19 @@ const CLUSTER_KEYS = [
 ];
 
 /**
- * The end-to-end phase: images built, the cluster brought up with the chart installed,
- * the e2e files run against it, the cluster taken down. A cluster given in the
- * environment (SELFLESS_E2E_KUBECONFIG, SELFLESS_E2E_GATEWAY_URL, SELFLESS_E2E_TABLES_URL,
- * e.g. kind with `npm run images` loaded) is used as it is and left running.
+ * The end-to-end phase: images built, cluster.sh's own test (`lifecycle`), the cluster
+ * brought up with the chart installed, the e2e files run against it, the cluster taken
+ * down. A cluster given in the environment (SELFLESS_E2E_KUBECONFIG,
+ * SELFLESS_E2E_GATEWAY_URL, SELFLESS_E2E_TABLES_URL, e.g. kind with `npm run images`
+ * loaded) is used as it is and left running, and cluster.sh is not tested.
  */
-async function endToEnd(files: string[], counts: Counts): Promise<void> {
+async function endToEnd(files: string[], lifecycle: string[], counts: Counts): Promise<void> {
   const given = ['KUBECONFIG', 'GATEWAY_URL', 'TABLES_URL'].every(
     (k) => process.env[`SELFLESS_E2E_${k}`],
   );
   const cluster = join(root, 'test/services/cluster.sh');
   const env: NodeJS.ProcessEnv = { ...process.env };
+  if (given && files.length === 0) return;
   if (!given) {
     if (
       !(await step('provision (cluster)', () =>
@@ -148,6 +159,12 @@ async function endToEnd(files: string[], counts: Counts): Promise<void> {
       ))
     )
       return;
+    if (lifecycle.length > 0) {
+      await step('cluster.sh test', () =>
+        nodeTest(lifecycle, process.env, 1, counts, CLUSTER_FILE_TIMEOUT_MS),
+      );
+    }
+    if (files.length === 0) return;
     let out = '';
     const up = await step('cluster up', () =>
       run('bash', [cluster, 'up'], process.env, (chunk) => (out += chunk)),
@@ -161,7 +178,9 @@ async function endToEnd(files: string[], counts: Counts): Promise<void> {
       return;
     }
   }
-  await step(`end-to-end tests (${files.length} files)`, () => nodeTest(files, env, 1, counts));
+  await step(`end-to-end tests (${files.length} files)`, () =>
+    nodeTest(files, env, 1, counts, CLUSTER_FILE_TIMEOUT_MS),
+  );
   if (!given) await step('cluster down', () => run('bash', [cluster, 'down']));
 }
 
@@ -201,8 +220,9 @@ async function main(): Promise<number> {
   );
   // The end-to-end tests run after the others, against a real cluster, one file at a
   // time: the cluster is one node on the same two cores.
-  const phase1 = tests.filter((t) => !t.startsWith(E2E_DIR));
+  const phase1 = tests.filter((t) => !t.startsWith(E2E_DIR) && t !== CLUSTER_LIFECYCLE);
   const e2e = tests.filter((t) => t.startsWith(E2E_DIR));
+  const lifecycle = tests.filter((t) => t === CLUSTER_LIFECYCLE);
   const counts = { passed: 0, failed: 0, skipped: 0 };
   if (provisioned && phase1.length > 0) {
     let running: Awaited<ReturnType<typeof startTestServices>> | undefined;
@@ -224,7 +244,7 @@ async function main(): Promise<number> {
     if (started && running) {
       const env = { ...process.env, ...servicesToEnv(running.services) };
       await step(`tests (${phase1.length} files)`, async () =>
-        nodeTest(phase1, env, Math.max(2, availableParallelism()), counts),
+        nodeTest(phase1, env, Math.max(2, availableParallelism()), counts, FILE_TIMEOUT_MS),
       );
     }
     await step('stop services', async () => {
@@ -233,7 +253,7 @@ async function main(): Promise<number> {
     });
   }
 
-  if (e2e.length > 0) await endToEnd(e2e, counts);
+  if (e2e.length > 0 || lifecycle.length > 0) await endToEnd(e2e, lifecycle, counts);
 
   process.stdout.write('\n=== summary\n');
   for (const r of results) {

@@ -4,7 +4,8 @@
 // chain, ipset, link, network namespace or state directory that was not there before.
 // Needs root. A cluster that is already up belongs to someone else (an e2e run, a
 // user): the test leaves it alone and skips. The first run on a machine provisions the
-// binaries (about 20 minutes of Go builds); later runs take a few minutes.
+// binaries (about 20 minutes of Go builds); later runs take a few minutes. `npm test`
+// runs it in its end-to-end phase, alone, before that phase's own cluster goes up.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
