@@ -81,6 +81,20 @@ up() {
   print_env
 }
 
+# One up or down at a time on a host: two would share $STATE and the host's rules.
+# A second caller waits for the first (and says so) instead of racing it.
+lock() {
+  mkdir -p "$CLUSTER"
+  exec 9>"$CLUSTER/lock"
+  flock -n 9 || {
+    say "waiting for another cluster.sh up/down on this host"
+    flock 9
+  }
+}
+
+case ${1:-} in
+  up | down) lock ;;
+esac
 case ${1:-} in
   up) up ;;
   down)

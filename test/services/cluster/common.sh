@@ -72,7 +72,8 @@ daemon() { # name cmd...
   shift
   if running "$name"; then return 0; fi
   mkdir -p "$RUNDIR" "$LOGS"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # 9 is cluster.sh's lock: a daemon holding it would block every later up/down.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUNDIR/$name.pid"
   say "$name started (pid $!, log $LOGS/$name.log)"
 }
