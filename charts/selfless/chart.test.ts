@@ -130,6 +130,35 @@ test('with external Redis and Scylla: no StatefulSets, the endpoints reach the g
   assert.equal(code, 0, out);
 });
 
+test('allowedClients narrows callers of the gateway but still admits function workers in any namespace', async () => {
+  const policy = (yaml: string) =>
+    docs(yaml).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'sl-selfless-gateway')!
+      .spec as { ingress: { from?: unknown[] }[] };
+  assert.deepEqual(
+    policy(await template()).ingress.map((r) => r.from),
+    [undefined],
+    'no allowedClients: one rule open to all',
+  );
+  const callers = { namespaceSelector: { matchLabels: { team: 'a' } } };
+  const yaml = await template('--set-json', `gateway.allowedClients=[${JSON.stringify(callers)}]`);
+  assert.deepEqual(
+    policy(yaml).ingress.map((r) => r.from),
+    [
+      [callers],
+      [
+        {
+          namespaceSelector: {},
+          podSelector: {
+            matchExpressions: [{ key: 'selfless.dev/function', operator: 'Exists' }],
+          },
+        },
+      ],
+    ],
+  );
+  const { code, out } = await dryRunApply(kubeconfig, namespace, yaml);
+  assert.equal(code, 0, out);
+});
+
 test('the schema refuses external mode without an endpoint, naming the field', async () => {
   const err = (await template('--set', 'scylla.enabled=false').catch((e: unknown) => e)) as {
     stderr: string;
