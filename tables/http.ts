@@ -1,10 +1,12 @@
 // The HTTP layer of the table service: DynamoDB JSON 1.0. It only reads the body,
 // checks the signature when keys are configured, routes on X-Amz-Target and turns
 // results and errors into DynamoDB's wire shape with an X-Amz-Crc32 header. Bad
-// input never reaches the 500 path: that is kept for storage faults.
+// input never reaches the 500 path: that is kept for storage faults, and for a
+// compressed body that does not decompress, which DynamoDB answers with 500 too.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { crc32 } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, deflate, gunzip, gzip, inflate } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { makeLogger, type Logger } from '../lib/log.ts';
 import { verifySigV4 } from '../lib/sigv4.ts';
@@ -16,6 +18,12 @@ import type { StorageEngine } from './storage/engine.ts';
 
 export const targetPrefix = 'DynamoDB_20120810.';
 const maxBodyBytes = 20 * 1024 * 1024;
+/** DynamoDB compresses a response only from this size on, even when asked to. */
+export const compressionThreshold = 4096;
+
+type Coding = 'gzip' | 'deflate';
+const compress = { gzip: promisify(gzip), deflate: promisify(deflate) };
+const decompress = { gzip: promisify(gunzip), deflate: promisify(inflate) };
 
 export interface TablesHandlerOptions {
   engine: StorageEngine;
@@ -35,17 +43,97 @@ export function isTablesRequest(req: IncomingMessage): boolean {
   return typeof target === 'string' && target.startsWith(targetPrefix);
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * The response coding an Accept-Encoding header asks for, as DynamoDB picks it:
+ * gzip or deflate by the highest quality (a q outside 0..1 is clamped, a q that is
+ * not a number is ignored, the first q of an entry counts, a coding named twice
+ * takes its best q), `*` stands for either, an explicit name beats `*` at equal
+ * quality and the earlier entry beats the later; identity and other codings are
+ * ignored.
+ */
+export function responseCoding(header: string | undefined): Coding | undefined {
+  if (!header) return undefined;
+  const explicit = new Map<Coding, number>();
+  let star: number | undefined;
+  for (const entry of header.split(',')) {
+    const [name = '', ...params] = entry.split(';');
+    const coding = name.trim().toLowerCase();
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*(-?\d+(?:\.\d*)?)\s*$/i.exec(p);
+      if (m) {
+        q = Math.min(1, Math.max(0, Number(m[1])));
+        break;
+      }
+    }
+    if (coding === '*') star = Math.max(star ?? 0, q);
+    else if (coding === 'gzip' || coding === 'deflate') {
+      explicit.set(coding, Math.max(explicit.get(coding) ?? 0, q));
+    }
+  }
+  let best: { coding: Coding; q: number; explicit: boolean } | undefined;
+  const consider = (coding: Coding, q: number, isExplicit: boolean) => {
+    if (q <= 0) return;
+    if (!best || q > best.q || (q === best.q && isExplicit && !best.explicit)) {
+      best = { coding, q, explicit: isExplicit };
+    }
+  };
+  for (const [coding, q] of explicit) consider(coding, q, true);
+  for (const coding of ['gzip', 'deflate'] as const) {
+    if (!explicit.has(coding) && star !== undefined) consider(coding, star, false);
+  }
+  return best?.coding;
+}
+
+async function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  coding?: Coding,
+): Promise<void> {
   // A string body (not a Buffer) lets node:http put headers and body into one
   // write instead of a writev of two: measurably cheaper per request.
   const payload = JSON.stringify(body);
+  const length = Buffer.byteLength(payload);
+  if (coding && length >= compressionThreshold) {
+    const packed = await compress[coding](payload);
+    // The CRC covers the bytes on the wire, the compressed ones, as DynamoDB's.
+    res.writeHead(status, {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'Content-Encoding': coding,
+      'Content-Length': packed.length,
+      'X-Amz-Crc32': String(crc32(packed)),
+      'x-amzn-RequestId': randomUUID(),
+    });
+    res.end(packed);
+    return;
+  }
   res.writeHead(status, {
     'Content-Type': 'application/x-amz-json-1.0',
-    'Content-Length': Buffer.byteLength(payload),
+    'Content-Length': length,
     'X-Amz-Crc32': String(crc32(payload)),
     'x-amzn-RequestId': randomUUID(),
   });
   res.end(payload);
+}
+
+/**
+ * A request body as sent with Content-Encoding gzip or deflate, decompressed;
+ * undefined when it is larger than the limit once decompressed. Throws when the
+ * coding is unknown or the bytes do not decompress.
+ */
+async function decodeBody(body: Buffer, encoding: string | undefined): Promise<Buffer | undefined> {
+  const coding = (encoding ?? '').trim().toLowerCase();
+  if (coding === '' || coding === 'identity') return body;
+  if (coding !== 'gzip' && coding !== 'deflate') {
+    throw new Error(`unsupported Content-Encoding: ${coding}`);
+  }
+  try {
+    return await decompress[coding](body, { maxOutputLength: maxBodyBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    throw err;
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -77,8 +165,9 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
     const name = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
     const label = action ? name : 'unknown';
-    const finish = (status: number, body: unknown, outcome: string) => {
-      send(res, status, body);
+    const coding = responseCoding(req.headers['accept-encoding']);
+    const finish = async (status: number, body: unknown, outcome: string) => {
+      await send(res, status, body, coding);
       metrics?.request(label, outcome, Number(process.hrtime.bigint() - t0) / 1e9);
     };
     const failWith = (err: DynamoError) => finish(err.status, err.body(), err.type);
@@ -88,13 +177,14 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
       res.end(`healthy: dynamodb.${ctx.region}.amazonaws.com`);
       return;
     }
-    const body = await readBody(req);
-    if (!body) {
-      return failWith(new DynamoError('RequestEntityTooLarge', 'Request entity too large', 413));
-    }
+    const tooLarge = () =>
+      failWith(new DynamoError('RequestEntityTooLarge', 'Request entity too large', 413));
+    const raw = await readBody(req);
+    if (!raw) return tooLarge();
     if (opts.auth) {
       const v = verifySigV4(
-        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+        // The signature covers the body as sent, compressed or not.
+        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body: raw },
         { credentials: opts.auth.credentials, service: 'dynamodb' },
       );
       if (!v.ok) return failWith(new DynamoError(v.type, v.message, v.status));
@@ -104,6 +194,14 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
         new DynamoError('UnknownOperationException', `Unknown operation: ${target || '(none)'}`),
       );
     }
+    let body: Buffer | undefined;
+    try {
+      body = await decodeBody(raw, req.headers['content-encoding']);
+    } catch (err) {
+      log.warn('request body does not decompress', { action: label, err });
+      return failWith(internal());
+    }
+    if (!body) return tooLarge();
     let request: unknown;
     try {
       request = body.length ? JSON.parse(body.toString('utf8')) : {};
@@ -117,22 +215,23 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
         new DynamoError('SerializationException', 'Start of list found where not expected'),
       );
     }
+    let out: Record<string, unknown>;
     try {
-      const out = await action(ctx, request as Record<string, unknown>);
-      finish(200, out, 'ok');
+      out = await action(ctx, request as Record<string, unknown>);
     } catch (err) {
       if (err instanceof DynamoError) return failWith(err);
       metrics?.storageError(label);
       log.error('storage error', { action: label, err });
-      failWith(internal());
+      return failWith(internal());
     }
+    await finish(200, out, 'ok');
   };
 
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error('request failed', { err });
       if (!res.headersSent) {
-        send(res, 500, {
+        void send(res, 500, {
           __type: errorPrefix + 'InternalServerError',
           message: 'Internal server error',
         });

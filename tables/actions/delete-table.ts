@@ -1,11 +1,11 @@
 // DeleteTable: the storage goes at once; the answer describes the table as DELETING,
 // as DynamoDB does.
 import { validation } from '../errors.ts';
-import { checkRequest, tableName, type Schema } from '../validate.ts';
+import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
 import { requireTable, type Action } from './context.ts';
 import { describe } from './describe-table.ts';
 
-export const schema: Schema = { TableName: tableName };
+export const schema: Schema = { TableName: resourceTableName };
 
 export const deleteTable: Action = async (ctx, req) => {
   checkRequest(req, schema);

@@ -1,9 +1,9 @@
 // DescribeTimeToLive. This service never expires items, and says so: TTL is
 // DISABLED on every table (and UpdateTimeToLive is not offered).
-import { checkRequest, tableName, type Schema } from '../validate.ts';
+import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
 import { requireTable, type Action } from './context.ts';
 
-export const schema: Schema = { TableName: tableName };
+export const schema: Schema = { TableName: resourceTableName };
 
 export const describeTimeToLive: Action = async (ctx, req) => {
   checkRequest(req, schema);
