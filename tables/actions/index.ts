@@ -1,4 +1,5 @@
 // The action table the HTTP layer routes X-Amz-Target to.
+import { batchExecuteStatement } from './batch-execute-statement.ts';
 import { batchGetItem } from './batch-get-item.ts';
 import { batchWriteItem } from './batch-write-item.ts';
 import type { Action } from './context.ts';
@@ -7,6 +8,7 @@ import { deleteItem } from './delete-item.ts';
 import { deleteTable } from './delete-table.ts';
 import { describeTable } from './describe-table.ts';
 import { describeTimeToLive } from './describe-time-to-live.ts';
+import { executeStatement } from './execute-statement.ts';
 import { getItem } from './get-item.ts';
 import { listTables } from './list-tables.ts';
 import { putItem } from './put-item.ts';
@@ -17,6 +19,7 @@ import { updateItem } from './update-item.ts';
 import { updateTable } from './update-table.ts';
 
 export const actions: Record<string, Action> = {
+  BatchExecuteStatement: batchExecuteStatement,
   BatchGetItem: batchGetItem,
   BatchWriteItem: batchWriteItem,
   CreateTable: createTable,
@@ -24,6 +27,7 @@ export const actions: Record<string, Action> = {
   DeleteTable: deleteTable,
   DescribeTable: describeTable,
   DescribeTimeToLive: describeTimeToLive,
+  ExecuteStatement: executeStatement,
   GetItem: getItem,
   ListTables: listTables,
   ListTagsOfResource: listTagsOfResource,
