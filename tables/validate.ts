@@ -36,6 +36,8 @@ export interface Field {
   items?: Field;
   /** Map keys. */
   keys?: Field;
+  /** Lengths of a Map's values, reported on the map as a whole as DynamoDB does. */
+  values?: { minLength?: number; maxLength?: number };
   fields?: Record<string, Field>;
 }
 
@@ -303,8 +305,22 @@ function constraints(v: unknown, f: Field, at: string, errors: string[]): void {
       constraints(e, { ...f.items!, notNull: true }, `${at}.${i + 1}.member`, errors),
     );
   }
-  if (f.type === 'Map' && (f.items || f.keys)) {
+  if (f.type === 'Map' && (f.items || f.keys || f.values)) {
     for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
+      const bounds = f.values;
+      const n = Array.isArray(e) ? e.length : 0;
+      if (
+        bounds &&
+        ((bounds.maxLength !== undefined && n > bounds.maxLength) ||
+          (bounds.minLength !== undefined && n < bounds.minLength))
+      ) {
+        const msgs: string[] = [];
+        if (bounds.maxLength !== undefined)
+          msgs.push(`Member must have length less than or equal to ${bounds.maxLength}`);
+        if (bounds.minLength !== undefined)
+          msgs.push(`Member must have length greater than or equal to ${bounds.minLength}`);
+        report(v, at, `Map value must satisfy constraint: [${msgs.join(', ')}]`, errors);
+      }
       if (f.keys) {
         const keyErrors: string[] = [];
         constraints(k, f.keys, at, keyErrors);

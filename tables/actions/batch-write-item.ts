@@ -33,10 +33,9 @@ export const schema: Schema = {
     notNull: true,
     minLength: 1,
     keys: { type: 'String', regex: '[a-zA-Z0-9_.-]+', minLength: 3, maxLength: 255 },
+    values: { minLength: 1, maxLength: 25 },
     items: {
       type: 'List',
-      minLength: 1,
-      maxLength: 25,
       items: {
         type: 'Struct',
         fields: {

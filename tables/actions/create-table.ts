@@ -4,7 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { indexArn, tableArn } from '../../lib/names.ts';
 import { inUse, validation } from '../errors.ts';
 import type { IndexMeta, TableMeta } from '../storage/engine.ts';
-import { checkRequest, tableName, type Field, type Schema } from '../validate.ts';
+import {
+  checkRequest,
+  resourceTableName,
+  tableName,
+  type Field,
+  type Schema,
+} from '../validate.ts';
 import type { KeySchema, ScalarType } from '../values.ts';
 import type { Action } from './context.ts';
 
@@ -53,7 +59,7 @@ export const schema: Schema = {
       },
     },
   },
-  TableName: tableName,
+  TableName: resourceTableName,
   KeySchema: keySchemaField,
   ProvisionedThroughput: throughputField,
   BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },

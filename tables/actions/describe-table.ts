@@ -1,10 +1,10 @@
 // DescribeTable. ItemCount and TableSizeBytes are exact where the engine can count
 // cheaply (sqlite) and 0 otherwise; DynamoDB itself refreshes them only every ~6 h.
 import type { StorageEngine, TableMeta } from '../storage/engine.ts';
-import { checkRequest, tableName, type Schema } from '../validate.ts';
+import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
 import { requireTable, type Action } from './context.ts';
 
-export const schema: Schema = { TableName: tableName };
+export const schema: Schema = { TableName: resourceTableName };
 
 export async function describe(
   engine: StorageEngine,

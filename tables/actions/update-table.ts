@@ -1,13 +1,13 @@
 // UpdateTable: billing mode and provisioned throughput. Throughput is recorded and
 // reported, not enforced (the service does not throttle), as in ScyllaDB Alternator.
 import { validation } from '../errors.ts';
-import { checkRequest, tableName, type Schema } from '../validate.ts';
+import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
 import { requireTable, type Action } from './context.ts';
 import { checkThroughput, throughputField } from './create-table.ts';
 import { describe } from './describe-table.ts';
 
 export const schema: Schema = {
-  TableName: tableName,
+  TableName: resourceTableName,
   ProvisionedThroughput: throughputField,
   BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },
   AttributeDefinitions: { type: 'List', items: { type: 'Struct', fields: {} } },

@@ -377,7 +377,8 @@ class Parser {
         );
       }
       seen.add(section);
-      do {
+      // A comma always wants another action: "SET a = :v," is a syntax error at <EOF>.
+      for (;;) {
         if (section === 'SET') {
           const path = this.path();
           this.expectPunct('=');
@@ -399,7 +400,7 @@ class Parser {
         }
         if (!this.isPunct(',')) break;
         this.next();
-      } while (this.peek().kind !== 'eof');
+      }
     } while (this.peek().kind !== 'eof');
     checkOverlaps([
       ...u.set.map((s) => s.path),
