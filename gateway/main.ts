@@ -2,6 +2,7 @@
 // manifests or, in a cluster, from the Function resources (`--kubernetes`);
 // environments are local processes (`--workers process`) or agents that connect
 // over the HTTP worker channel (`--workers remote`, pods).
+import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keyOf } from '../lib/function.ts';
@@ -11,6 +12,7 @@ import { formatErrors } from '../lib/parse.ts';
 import { DEFAULT_ACCOUNT } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { composeGateway, ConfigError, type GatewayConfig } from './compose.ts';
+import { makeDrain } from './drain.ts';
 import { DEFAULT_QUOTAS } from './limiter.ts';
 
 // The gateway's public surface for the rest of the binary (cli/dev.ts embeds it).
@@ -40,6 +42,11 @@ Options:
   --account-concurrency N  account concurrency limit (default 1000)
   --unreserved-floor N     concurrency reservations may not eat (default 100)
   --idle-timeout S         stop environments idle this long (default 600)
+  --shutdown-delay S       on SIGTERM, keep serving (readiness /readyz 503, clients
+                           told to close their connections) this long while the
+                           Service's endpoints update (default 5)
+  --shutdown-timeout S     then wait for open client calls at most until this long
+                           after SIGTERM (default 25)
   --region R               region in ARNs (default us-east-1)
   --account-id ID          12-digit account id in ARNs (default 000000000000)
   --redis URL              Redis for async events (Event invocations, schedules) and
@@ -68,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
         'account-concurrency': { type: 'string', default: String(DEFAULT_QUOTAS.accountLimit) },
         'unreserved-floor': { type: 'string', default: String(DEFAULT_QUOTAS.unreservedFloor) },
         'idle-timeout': { type: 'string', default: '600' },
+        'shutdown-delay': { type: 'string', default: '5' },
+        'shutdown-timeout': { type: 'string', default: '25' },
         region: { type: 'string', default: DEFAULT_ACCOUNT.region },
         'account-id': { type: 'string', default: DEFAULT_ACCOUNT.accountId },
         redis: { type: 'string' },
@@ -86,7 +95,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`selfless gateway: ${msg}\n`);
     return 2;
   };
-  for (const k of ['port', 'account-concurrency', 'unreserved-floor', 'idle-timeout'] as const) {
+  for (const k of [
+    'port',
+    'account-concurrency',
+    'unreserved-floor',
+    'idle-timeout',
+    'shutdown-delay',
+    'shutdown-timeout',
+  ] as const) {
     if (!/^\d+$/.test(values[k]!)) return usage(`--${k} must be a whole number`);
   }
   if (values.workers !== 'process' && values.workers !== 'remote')
@@ -158,7 +174,13 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const { gateway } = composed;
-  const server = gateway.app.listen(port, values.host!);
+  const drain = makeDrain({
+    delayMs: Number(values['shutdown-delay']) * 1000,
+    maxMs: Number(values['shutdown-timeout']) * 1000,
+    // The agents' channel stays open to the end: calls in flight return over it.
+    isClient: (req) => !(req.url ?? '').startsWith('/_selfless/worker/'),
+  });
+  const server = createServer(drain.handler(gateway.app)).listen(port, values.host!);
   await new Promise<void>((ok, fail) => {
     server.once('listening', ok);
     server.once('error', fail);
@@ -174,9 +196,15 @@ export async function main(argv: string[]): Promise<number> {
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
-      server.closeAllConnections();
-      server.close();
-      void composed.close().then(() => done());
+      // Ctrl-C (SIGINT) is a person at a terminal: no Service to drain out of.
+      const closed =
+        signal === 'SIGTERM'
+          ? drain.drain(server)
+          : new Promise<void>((r) => {
+              server.close(() => r());
+              server.closeAllConnections();
+            });
+      void closed.then(() => composed.close()).then(() => done());
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
