@@ -307,45 +307,6 @@ for (const kind of engineKinds) {
       test('what the service does not offer is refused, never silently ignored', async () => {
         await rejectsWith(
           h.client.send(
-            new CreateTableCommand({
-              TableName: 'with-index',
-              AttributeDefinitions: [
-                { AttributeName: 'a', AttributeType: 'S' },
-                { AttributeName: 'b', AttributeType: 'S' },
-              ],
-              KeySchema: [
-                { AttributeName: 'a', KeyType: 'HASH' },
-                { AttributeName: 'b', KeyType: 'RANGE' },
-              ],
-              LocalSecondaryIndexes: [
-                {
-                  IndexName: 'by-b',
-                  KeySchema: [
-                    { AttributeName: 'a', KeyType: 'HASH' },
-                    { AttributeName: 'b', KeyType: 'RANGE' },
-                  ],
-                  Projection: { ProjectionType: 'ALL' },
-                },
-              ],
-              BillingMode: 'PAY_PER_REQUEST',
-            }),
-          ),
-          'ValidationException',
-          /local secondary indexes are not supported/,
-        );
-        await rejectsWith(
-          h.client.send(
-            new UpdateTableCommand({
-              TableName: 'items',
-              AttributeDefinitions: [{ AttributeName: 'b', AttributeType: 'S' }],
-              GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: 'by-b' } }],
-            }),
-          ),
-          'ValidationException',
-          /global secondary indexes \(GlobalSecondaryIndexUpdates\) is not supported/,
-        );
-        await rejectsWith(
-          h.client.send(
             new QueryCommand({
               TableName: 'items',
               IndexName: 'by-b',
@@ -1118,9 +1079,8 @@ for (const kind of engineKinds) {
           ['o2', { status: S('open'), total: N('-5'), customer: S('bob') }],
           ['o3', { status: S('open'), total: N('100.5'), customer: S('ann') }],
           ['o4', { status: S('shipped'), total: N('30'), customer: S('ann') }],
-          // Sparse: no status, or a status of the wrong type, is not in by-status.
+          // Sparse: an item without status is not in by-status.
           ['o5', { total: N('1'), customer: S('cid') }],
-          ['o6', { status: N('7'), total: N('2') }],
         ];
         for (const [id, extra] of puts) {
           await h.client.send(new PutItemCommand({ TableName: 'orders', Item: order(id, extra) }));
@@ -1142,8 +1102,9 @@ for (const kind of engineKinds) {
         ]);
         assert.deepEqual(g.Projection, { ProjectionType: 'ALL' });
         assert.match(g.IndexArn!, /:table\/orders\/index\/by-status$/);
-        assert.equal(g.ItemCount, 0);
-        assert.equal(g.IndexSizeBytes, 0);
+        // Exact where the engine counts cheaply (sqlite), 0 otherwise, as for tables.
+        assert.equal(g.ItemCount, kind === 'sqlite' ? 4 : 0);
+        assert.equal(g.IndexSizeBytes! > 0, kind === 'sqlite');
         assert.deepEqual(gsis[2]!.Projection, {
           ProjectionType: 'INCLUDE',
           NonKeyAttributes: ['note'],
@@ -1183,7 +1144,7 @@ for (const kind of engineKinds) {
         assert.deepEqual(ids(atMost.Items), ['o2', 'o1']);
       });
 
-      test('items without the index keys (or with the wrong type) are not in the index', async () => {
+      test('items without the index keys are not in the index', async () => {
         const scan = await h.client.send(
           new ScanCommand({ TableName: 'orders', IndexName: 'by-status' }),
         );

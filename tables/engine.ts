@@ -4,7 +4,7 @@ import type { StorageEngine } from './storage/engine.ts';
 import { openSqliteEngine } from './storage/sqlite/engine.ts';
 
 export type EngineConfig =
-  | { engine: 'sqlite'; file?: string }
+  | { engine: 'sqlite'; file?: string; maxItemCollectionBytes?: number }
   | {
       engine: 'cql';
       contactPoints: string[];
@@ -14,10 +14,16 @@ export type EngineConfig =
       replication?: Record<string, string | number>;
       /** Every write through LWT (slower, never mixes LWT and plain writes). */
       alwaysUseLwt?: boolean;
+      /** The item collection limit of tables with local indexes; default DynamoDB's 10 GB. */
+      maxItemCollectionBytes?: number;
     };
 
 export async function openEngine(config: EngineConfig): Promise<StorageEngine> {
-  if (config.engine === 'sqlite') return openSqliteEngine(config.file ?? ':memory:');
+  if (config.engine === 'sqlite') {
+    return openSqliteEngine(config.file ?? ':memory:', {
+      maxItemCollectionBytes: config.maxItemCollectionBytes,
+    });
+  }
   const { openCqlEngine } = await import('./storage/cql/engine.ts');
   return openCqlEngine(config);
 }

@@ -14,6 +14,7 @@ import { actions } from './actions/index.ts';
 import type { ActionContext } from './actions/context.ts';
 import { DynamoError, errorPrefix, internal } from './errors.ts';
 import { makeTablesMetrics } from './metrics.ts';
+import { makeIndexBuilder, type IndexBuilder } from './storage/backfill.ts';
 import type { StorageEngine } from './storage/engine.ts';
 
 export const targetPrefix = 'DynamoDB_20120810.';
@@ -33,6 +34,8 @@ export interface TablesHandlerOptions {
   region?: string;
   accountId?: string;
   log?: Logger;
+  /** The background work of index changes; default one over `engine` (storage/backfill.ts). */
+  indexBuilder?: IndexBuilder;
 }
 
 export type TablesHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -152,12 +155,18 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
   const log = opts.log ?? makeLogger('tables');
   const metrics = opts.registry ? makeTablesMetrics(opts.registry) : undefined;
+  const indexes = opts.indexBuilder ?? makeIndexBuilder({ engine: opts.engine, log });
   const ctx: ActionContext = {
     engine: opts.engine,
     region: opts.region ?? 'us-east-1',
     accountId: opts.accountId ?? '000000000000',
     observer: metrics,
+    indexes,
   };
+  // Index work a stopped process left behind goes on here.
+  indexes.resume().catch((err: unknown) => {
+    log.error('resuming index work failed', { error: String(err) });
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = process.hrtime.bigint();

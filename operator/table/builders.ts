@@ -1,7 +1,8 @@
 // Pure translations between a Table resource and the DynamoDB API beyond CreateTable
 // (which lives with the Table model in lib/table.ts): whether an existing table has
 // the same key, and the UpdateTable calls that bring an existing table to the spec
-// (DynamoDB takes one change per call).
+// (DynamoDB takes one change per call, and no index change while another index is
+// being created or deleted).
 import type { TableDescription, UpdateTableInput } from '@aws-sdk/client-dynamodb';
 import {
   createTableInput,
@@ -27,12 +28,22 @@ export function sameKey(desc: TableDescription, spec: TableSpec): boolean {
   );
 }
 
-/** The next UpdateTable call that moves the table toward the spec, or undefined when it matches. */
+/** The global secondary index that is not ACTIVE yet (CREATING, DELETING…), if any. */
+export function indexInFlight(desc: TableDescription): string | undefined {
+  const g = (desc.GlobalSecondaryIndexes ?? []).find((i) => i.IndexStatus !== 'ACTIVE');
+  return g && `${g.IndexName} is ${g.IndexStatus}`;
+}
+
+/**
+ * The next UpdateTable call that moves the table toward the spec, or undefined
+ * when it matches or must first wait for an index in flight (indexInFlight).
+ */
 export function nextUpdate(
   desc: TableDescription,
   spec: TableSpec,
   tableName: string,
 ): UpdateTableInput | undefined {
+  if (indexInFlight(desc)) return undefined;
   const mode = spec.billingMode ?? 'PAY_PER_REQUEST';
   const haveMode =
     desc.BillingModeSummary?.BillingMode ??

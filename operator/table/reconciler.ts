@@ -22,7 +22,7 @@ import { involvedOf, type RecordEvent } from '../events.ts';
 import { keyOf, type Informer, type Obj } from '../../lib/kubernetes/informer.ts';
 import { publishReady } from '../status.ts';
 import { createTableInput, tableNameOf, type TableSpec } from '../../lib/table.ts';
-import { nextUpdate, sameKey } from './builders.ts';
+import { indexInFlight, nextUpdate, sameKey } from './builders.ts';
 
 export const TABLE_FINALIZER = 'selfless.dev/table';
 export const DELETION_POLICY = 'selfless.dev/deletion-policy';
@@ -219,14 +219,17 @@ export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
           }
         }
         if (desc) fromDescription(desc, status);
-        const active = desc?.TableStatus === 'ACTIVE' && !nextUpdate(desc, spec, name);
+        // An index being backfilled or dropped holds the next change back: the
+        // table is Ready once every index of the spec is ACTIVE.
+        const inFlight = desc && indexInFlight(desc);
+        const active = desc?.TableStatus === 'ACTIVE' && !inFlight && !nextUpdate(desc, spec, name);
         await publish(obj, status, {
           type: READY,
           status: active ? 'True' : 'False',
           reason: active ? Reason.TableActive : Reason.TableNotActive,
           message: active
             ? `table ${name} is ACTIVE`
-            : `table ${name} is ${desc?.TableStatus ?? 'unknown'}`,
+            : `table ${name} is ${desc?.TableStatus ?? 'unknown'}${inFlight ? `; index ${inFlight}` : ''}`,
         });
         return active ? undefined : { requeueAfterMs: pollMs };
       } catch (err) {

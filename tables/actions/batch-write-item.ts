@@ -26,6 +26,8 @@ import {
   writeUnitsFor,
   type Action,
 } from './context.ts';
+import { itemCollectionMetrics } from './item-collections.ts';
+import { checkIndexKeys } from '../storage/indexes.ts';
 
 export const schema: Schema = {
   RequestItems: {
@@ -87,8 +89,10 @@ export const batchWriteItem: Action = async (ctx, req) => {
   const seen = new Set<string>();
   for (const p of parsed) {
     const meta = metas.get(p.name)!;
-    if (p.put) checkItemKey(meta.schema, p.put);
-    else checkKey(meta.schema, p.del!);
+    if (p.put) {
+      checkItemKey(meta.schema, p.put);
+      checkIndexKeys(meta, p.put);
+    } else checkKey(meta.schema, p.del!);
     const key = storageKey(meta.schema, p.put ? keyOf(meta.schema, p.put) : p.del!);
     const id = `${p.name}\0${key.hash.toString('hex')}\0${key.range.toString('hex')}`;
     if (seen.has(id)) throw validation('Provided list of item keys contains duplicates');
@@ -115,5 +119,16 @@ export const batchWriteItem: Action = async (ctx, req) => {
   );
   const out: Record<string, unknown> = { UnprocessedItems: unprocessed };
   if (capacity.length) out.ConsumedCapacity = capacity;
+  // One entry per item collection written, as DynamoDB lists them per table.
+  const metrics: Record<string, Record<string, unknown>[]> = {};
+  const counted = new Set<string>();
+  for (const [i, w] of writes.entries()) {
+    const id = `${w.meta.name}\0${w.key.hash.toString('hex')}`;
+    if (results[i]!.status === 'rejected' || counted.has(id)) continue;
+    counted.add(id);
+    const m = await itemCollectionMetrics(ctx, req, w.meta, w.put ?? parsed[i]!.del!);
+    if (m) (metrics[w.meta.name] ??= []).push(m);
+  }
+  if (Object.keys(metrics).length) out.ItemCollectionMetrics = metrics;
   return out;
 };

@@ -3,6 +3,7 @@
 import { notFound } from '../errors.ts';
 import { project } from '../expressions/evaluate.ts';
 import type { PathNode } from '../expressions/ast.ts';
+import type { IndexBuilder } from '../storage/backfill.ts';
 import type { StorageEngine, StorageKey, TableMeta } from '../storage/engine.ts';
 import { itemSize, keyBytes, type Item, type KeySchema } from '../values.ts';
 
@@ -16,6 +17,8 @@ export interface ActionContext {
   region: string;
   accountId: string;
   observer?: ActionObserver;
+  /** Runs the background work of UpdateTable's index changes. */
+  indexes?: IndexBuilder;
 }
 
 export type Request = Record<string, unknown>;

@@ -1,5 +1,6 @@
 // CreateTable. Tables are usable as soon as the call returns, so the description
-// says ACTIVE at once (as ScyllaDB Alternator does) rather than CREATING.
+// says ACTIVE at once (as ScyllaDB Alternator does) rather than CREATING. Its
+// index checks are shared with UpdateTable's GlobalSecondaryIndexUpdates.
 import { randomUUID } from 'node:crypto';
 import { indexArn, tableArn } from '../../lib/names.ts';
 import { inUse, validation } from '../errors.ts';
@@ -13,6 +14,7 @@ import {
 } from '../validate.ts';
 import type { KeySchema, ScalarType } from '../values.ts';
 import type { Action } from './context.ts';
+import { describe } from './describe-table.ts';
 
 const keySchemaField = {
   type: 'List',
@@ -35,6 +37,28 @@ export const throughputField = {
     WriteCapacityUnits: { type: 'Long', notNull: true, min: 1 },
   },
 } satisfies Field;
+
+const projectionField = {
+  type: 'Struct',
+  notNull: true,
+  fields: {
+    ProjectionType: { type: 'String', enum: ['ALL', 'KEYS_ONLY', 'INCLUDE'] },
+    NonKeyAttributes: {
+      type: 'List',
+      minLength: 1,
+      maxLength: 20,
+      items: { type: 'String', minLength: 1, maxLength: 255 },
+    },
+  },
+} satisfies Field;
+
+/** One GlobalSecondaryIndex (CreateTable) or GlobalSecondaryIndexUpdates Create. */
+export const globalIndexFields = {
+  IndexName: { ...tableName },
+  KeySchema: keySchemaField,
+  Projection: projectionField,
+  ProvisionedThroughput: throughputField,
+} satisfies Record<string, Field>;
 
 export const tagsField = {
   type: 'List',
@@ -64,34 +88,24 @@ export const schema: Schema = {
   ProvisionedThroughput: throughputField,
   BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },
   Tags: tagsField,
-  LocalSecondaryIndexes: { type: 'List', items: { type: 'Struct', fields: {} } },
-  GlobalSecondaryIndexes: {
+  LocalSecondaryIndexes: {
     type: 'List',
     items: {
       type: 'Struct',
       fields: {
         IndexName: { ...tableName },
         KeySchema: keySchemaField,
-        Projection: {
-          type: 'Struct',
-          notNull: true,
-          fields: {
-            ProjectionType: { type: 'String', enum: ['ALL', 'KEYS_ONLY', 'INCLUDE'] },
-            NonKeyAttributes: {
-              type: 'List',
-              minLength: 1,
-              maxLength: 20,
-              items: { type: 'String', minLength: 1, maxLength: 255 },
-            },
-          },
-        },
-        ProvisionedThroughput: throughputField,
+        Projection: projectionField,
       },
     },
   },
+  GlobalSecondaryIndexes: {
+    type: 'List',
+    items: { type: 'Struct', fields: globalIndexFields },
+  },
 };
 
-interface GsiRequest {
+export interface GsiRequest {
   IndexName: string;
   KeySchema: { AttributeName: string; KeyType: string }[];
   Projection: { ProjectionType?: IndexMeta['projection']; NonKeyAttributes?: string[] };
@@ -100,68 +114,142 @@ interface GsiRequest {
 
 const invalid = (msg: string) => validation(`One or more parameter values were invalid: ${msg}`);
 
+type Definitions = { AttributeName: string; AttributeType: ScalarType }[];
+
+/** The checks every index gets, in DynamoDB's order; returns its meta. */
+function indexMeta(g: GsiRequest, defs: Definitions): IndexMeta {
+  const defNames = defs.map((d) => d.AttributeName);
+  const keyNames = g.KeySchema.map((k) => k.AttributeName);
+  if (keyNames.some((k) => !defNames.includes(k))) {
+    throw invalid(
+      `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(', ')}], AttributeDefinitions: [${defNames.join(', ')}]`,
+    );
+  }
+  if (keyNames[0] === keyNames[1]) {
+    throw validation(
+      'Both the Hash Key and the Range Key element in the KeySchema have the same name',
+    );
+  }
+  if (g.KeySchema[0]!.KeyType !== 'HASH') {
+    throw validation('Invalid KeySchema: The first KeySchemaElement is not a HASH key type');
+  }
+  if (g.KeySchema[1] && g.KeySchema[1].KeyType !== 'RANGE') {
+    throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
+  }
+  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
+  const schema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
+  if (keyNames[1]) schema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
+  return {
+    name: g.IndexName,
+    id: randomUUID().replace(/-/g, ''),
+    schema,
+    projection: g.Projection.ProjectionType!,
+  };
+}
+
+function checkProjection(g: GsiRequest, meta: IndexMeta): void {
+  const type = g.Projection.ProjectionType;
+  if (type == null) throw invalid('Unknown ProjectionType: null');
+  if (g.Projection.NonKeyAttributes && type !== 'INCLUDE') {
+    throw invalid(`ProjectionType is ${type}, but NonKeyAttributes is specified`);
+  }
+  if (type === 'INCLUDE' && !g.Projection.NonKeyAttributes) {
+    throw invalid('ProjectionType is INCLUDE, but NonKeyAttributes is not specified');
+  }
+  if (type === 'INCLUDE') meta.nonKeyAttributes = g.Projection.NonKeyAttributes;
+}
+
+/** One global secondary index, as CreateTable and UpdateTable check it. */
+export function globalIndexMeta(g: GsiRequest, defs: Definitions, billing: string): IndexMeta {
+  const meta = indexMeta(g, defs);
+  checkProjection(g, meta);
+  if (billing === 'PAY_PER_REQUEST' && g.ProvisionedThroughput) {
+    throw invalid(
+      `ProvisionedThroughput should not be specified for index: ${g.IndexName} when BillingMode is PAY_PER_REQUEST`,
+    );
+  }
+  if (billing === 'PROVISIONED') {
+    if (!g.ProvisionedThroughput) {
+      throw invalid(`ProvisionedThroughput must be specified for index: ${g.IndexName}`);
+    }
+    checkThroughput(g.ProvisionedThroughput);
+  }
+  return meta;
+}
+
+/** DynamoDB's checks of LocalSecondaryIndexes, in its order. */
+function localIndexes(
+  lsis: GsiRequest[],
+  defs: Definitions,
+  table: KeySchema,
+  seen: Set<string>,
+): IndexMeta[] {
+  if (lsis.length === 0) throw invalid('List of LocalSecondaryIndexes is empty');
+  if (!table.range) {
+    throw invalid(
+      'Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex',
+    );
+  }
+  const out = lsis.map((l) => {
+    const meta = indexMeta(l, defs);
+    if (!meta.schema.range) {
+      throw invalid(`Index KeySchema does not have a range key for index: ${l.IndexName}`);
+    }
+    if (meta.schema.hash.name !== table.hash.name) {
+      throw invalid(
+        `Index KeySchema does not have the same leading hash key as table KeySchema for index: ${l.IndexName}. index hash key: ${meta.schema.hash.name}, table hash key: ${table.hash.name}`,
+      );
+    }
+    checkProjection(l, meta);
+    if (seen.has(l.IndexName)) throw invalid(`Duplicate index name: ${l.IndexName}`);
+    seen.add(l.IndexName);
+    return { ...meta, local: true };
+  });
+  if (lsis.length > 5) {
+    throw invalid('Number of LocalSecondaryIndexes exceeds per-table limit of 5');
+  }
+  return out;
+}
+
 /** DynamoDB's checks of GlobalSecondaryIndexes, in its order; returns the index metas. */
 function globalIndexes(
   gsis: GsiRequest[],
-  defs: { AttributeName: string; AttributeType: ScalarType }[],
+  defs: Definitions,
   billing: string,
+  seen: Set<string>,
 ): IndexMeta[] {
   if (gsis.length === 0) throw invalid('List of GlobalSecondaryIndexes is empty');
-  const defNames = defs.map((d) => d.AttributeName);
-  const seen = new Set<string>();
-  const out: IndexMeta[] = [];
-  for (const g of gsis) {
-    const keyNames = g.KeySchema.map((k) => k.AttributeName);
-    if (keyNames.some((k) => !defNames.includes(k))) {
-      throw invalid(
-        `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(', ')}], AttributeDefinitions: [${defNames.join(', ')}]`,
-      );
-    }
-    if (keyNames[0] === keyNames[1]) {
-      throw validation(
-        'Both the Hash Key and the Range Key element in the KeySchema have the same name',
-      );
-    }
-    if (g.KeySchema[0]!.KeyType !== 'HASH') {
-      throw validation('Invalid KeySchema: The first KeySchemaElement is not a HASH key type');
-    }
-    if (g.KeySchema[1] && g.KeySchema[1].KeyType !== 'RANGE') {
-      throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
-    }
-    const type = g.Projection.ProjectionType;
-    if (type == null) throw invalid('Unknown ProjectionType: null');
-    if (g.Projection.NonKeyAttributes && type !== 'INCLUDE') {
-      throw invalid(`ProjectionType is ${type}, but NonKeyAttributes is specified`);
-    }
-    if (type === 'INCLUDE' && !g.Projection.NonKeyAttributes) {
-      throw invalid('ProjectionType is INCLUDE, but NonKeyAttributes is not specified');
-    }
-    if (billing === 'PAY_PER_REQUEST' && g.ProvisionedThroughput) {
-      throw invalid(
-        `ProvisionedThroughput should not be specified for index: ${g.IndexName} when BillingMode is PAY_PER_REQUEST`,
-      );
-    }
-    if (billing === 'PROVISIONED') {
-      if (!g.ProvisionedThroughput) {
-        throw invalid(`ProvisionedThroughput must be specified for index: ${g.IndexName}`);
-      }
-      checkThroughput(g.ProvisionedThroughput);
-    }
+  const out = gsis.map((g) => {
+    const meta = globalIndexMeta(g, defs, billing);
     if (seen.has(g.IndexName)) throw invalid(`Duplicate index name: ${g.IndexName}`);
     seen.add(g.IndexName);
-    const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
-    const schema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
-    if (keyNames[1]) schema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
-    out.push({
-      name: g.IndexName,
-      id: randomUUID().replace(/-/g, ''),
-      schema,
-      projection: type,
-      ...(type === 'INCLUDE' ? { nonKeyAttributes: g.Projection.NonKeyAttributes } : {}),
-    });
-  }
+    return meta;
+  });
   if (gsis.length > 20)
     throw invalid('GlobalSecondaryIndex count exceeds the per-table limit of 20');
+  return out;
+}
+
+/** The DescribeTable entry of an index (status and sizes are added by describe). */
+export function indexDescription(
+  ctx: { region: string; accountId: string },
+  table: string,
+  g: GsiRequest,
+  global: boolean,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    IndexName: g.IndexName,
+    KeySchema: g.KeySchema.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType })),
+    Projection: g.Projection,
+  };
+  if (global) {
+    out.ProvisionedThroughput = {
+      NumberOfDecreasesToday: 0,
+      ReadCapacityUnits: g.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
+      WriteCapacityUnits: g.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
+    };
+  }
+  out.IndexArn = indexArn(ctx.region, ctx.accountId, table, g.IndexName);
   return out;
 }
 
@@ -217,23 +305,25 @@ export const createTable: Action = async (ctx, req) => {
   if (keys[1] && keys[1].KeyType !== 'RANGE') {
     throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
   }
-  if (req.LocalSecondaryIndexes != null) {
-    throw invalid('local secondary indexes are not supported by this table service');
-  }
+  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
+  const keySchema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
+  if (keyNames[1]) keySchema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
+  const lsis = req.LocalSecondaryIndexes as GsiRequest[] | undefined;
   const gsis = req.GlobalSecondaryIndexes as GsiRequest[] | undefined;
-  const indexes = gsis ? globalIndexes(gsis, defs, billing) : [];
+  const seen = new Set<string>();
+  const indexes = [
+    ...(lsis ? localIndexes(lsis, defs, keySchema, seen) : []),
+    ...(gsis ? globalIndexes(gsis, defs, billing, seen) : []),
+  ];
   const used = new Set([
     ...keyNames,
-    ...(gsis ?? []).flatMap((g) => g.KeySchema.map((k) => k.AttributeName)),
+    ...[...(lsis ?? []), ...(gsis ?? [])].flatMap((g) => g.KeySchema.map((k) => k.AttributeName)),
   ]);
   if (used.size !== defs.length) {
     throw validation(
       'One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions',
     );
   }
-  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
-  const keySchema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
-  if (keyNames[1]) keySchema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
 
   const name = req.TableName as string;
   const id = randomUUID();
@@ -256,22 +346,10 @@ export const createTable: Action = async (ctx, req) => {
     TableId: id,
     DeletionProtectionEnabled: false,
   };
-  if (gsis) {
-    description.GlobalSecondaryIndexes = gsis.map((g) => ({
-      IndexName: g.IndexName,
-      KeySchema: g.KeySchema.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType })),
-      Projection: g.Projection,
-      IndexStatus: 'ACTIVE',
-      ProvisionedThroughput: {
-        NumberOfDecreasesToday: 0,
-        ReadCapacityUnits: g.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
-        WriteCapacityUnits: g.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
-      },
-      IndexSizeBytes: 0,
-      ItemCount: 0,
-      IndexArn: indexArn(ctx.region, ctx.accountId, name, g.IndexName),
-    }));
-  }
+  if (lsis)
+    description.LocalSecondaryIndexes = lsis.map((l) => indexDescription(ctx, name, l, false));
+  if (gsis)
+    description.GlobalSecondaryIndexes = gsis.map((g) => indexDescription(ctx, name, g, true));
   if (billing === 'PAY_PER_REQUEST') {
     description.BillingModeSummary = {
       BillingMode: 'PAY_PER_REQUEST',
@@ -284,5 +362,5 @@ export const createTable: Action = async (ctx, req) => {
   const meta: TableMeta = { name, id: id.replace(/-/g, ''), schema: keySchema, description, tags };
   if (indexes.length) meta.indexes = indexes;
   if (!(await ctx.engine.createTable(meta))) throw inUse(`Table already exists: ${name}`);
-  return { TableDescription: { ...description, ItemCount: 0, TableSizeBytes: 0 } };
+  return { TableDescription: await describe(ctx.engine, meta) };
 };

@@ -12,6 +12,7 @@ import {
   type Action,
 } from './context.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
+import { itemCollectionMetrics } from './item-collections.ts';
 
 export const schema: Schema = {
   ...writeSchema,
@@ -42,6 +43,7 @@ export const deleteItem: Action = async (ctx, req) => {
     {
       Attributes: req.ReturnValues === 'ALL_OLD' ? old : undefined,
       ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old)),
+      ItemCollectionMetrics: await itemCollectionMetrics(ctx, req, meta, key),
     },
   );
 };

@@ -15,6 +15,8 @@ import {
   type Action,
 } from './context.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
+import { itemCollectionMetrics } from './item-collections.ts';
+import { checkIndexKeys } from '../storage/indexes.ts';
 
 export const schema: Schema = {
   ...writeSchema,
@@ -32,6 +34,7 @@ export const putItem: Action = async (ctx, req) => {
   const cond = parseExpressions(req).condition ?? expectedCond;
   const meta = await requireTable(ctx, req.TableName as string);
   checkItemKey(meta.schema, item);
+  checkIndexKeys(meta, item);
   const key = storageKey(meta.schema, item);
   let old: Item | undefined;
   if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
@@ -48,6 +51,7 @@ export const putItem: Action = async (ctx, req) => {
     {
       Attributes: req.ReturnValues === 'ALL_OLD' ? old : undefined,
       ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old, item)),
+      ItemCollectionMetrics: await itemCollectionMetrics(ctx, req, meta, item),
     },
   );
 };

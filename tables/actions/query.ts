@@ -33,6 +33,9 @@ import {
   pageResponse,
   readPage,
   requireIndex,
+  fetchesFromTable,
+  presentFetched,
+  tableItems,
 } from './read-page.ts';
 
 export const schema: Schema = {
@@ -209,6 +212,8 @@ export const query: Action = async (ctx, req) => {
   );
   const meta = await requireTable(ctx, req.TableName as string);
   const index = requireIndex(meta, req);
+  const filter = parsed.filter ?? legacyFilter;
+  const fromTable = fetchesFromTable(meta, index, req.Select, projection, filter);
   const { hash, range } = index?.schema ?? meta.schema;
 
   const hashCond = keyConds.get(hash.name);
@@ -295,11 +300,12 @@ export const query: Action = async (ctx, req) => {
   const page = await readPage({
     schema: meta.schema,
     limit: req.Limit as number | undefined,
-    filter: parsed.filter ?? legacyFilter,
+    filter,
     projection,
+    present: presentFetched(meta, index, fromTable, req.Select),
     countOnly,
     keyOf: index && ((item) => indexKeyOf(meta.schema, index, item)),
-    fetch: (afterItem: Item | undefined, limit: number) => {
+    fetch: async (afterItem: Item | undefined, limit: number) => {
       const from = afterItem ?? startKey;
       let lo = lower;
       let hi = upper;
@@ -309,15 +315,16 @@ export const query: Action = async (ctx, req) => {
         if (forward) lo = tighten(lo, after, true);
         else hi = tighten(hi, after, false);
       } else if (from) {
-        return Promise.resolve([]);
+        return [];
       }
-      return ctx.engine.query(index ? indexTable(meta, index) : meta, {
+      const rows = await ctx.engine.query(index ? indexTable(meta, index) : meta, {
         hash: hashBytes,
         lower: lo,
         upper: hi,
         forward,
         limit,
       });
+      return fromTable ? tableItems(ctx, meta, rows) : rows;
     },
   });
   const out = pageResponse(page, countOnly);

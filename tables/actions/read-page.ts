@@ -8,6 +8,8 @@ import type { Condition, PathNode } from '../expressions/ast.ts';
 import { evaluate, project } from '../expressions/evaluate.ts';
 import type { IndexMeta, TableMeta } from '../storage/engine.ts';
 import { checkKey, itemSize, keyOf, typeOf, type Item, type KeySchema } from '../values.ts';
+import { projectForIndex } from '../storage/indexes.ts';
+import { storageKey, type ActionContext } from './context.ts';
 
 export const maxPageBytes = 1024 * 1024;
 
@@ -40,6 +42,8 @@ export async function readPage(opts: {
   limit?: number;
   filter?: Condition;
   projection?: PathNode[];
+  /** What a matching item is answered as without a projection; default itself. */
+  present?: (item: Item) => Item;
   countOnly: boolean;
   /** LastEvaluatedKey of an item; default the table key. */
   keyOf?: (item: Item) => Item;
@@ -56,7 +60,13 @@ export async function readPage(opts: {
       if (!opts.filter || evaluate(opts.filter, item)) {
         page.count++;
         if (!opts.countOnly)
-          page.items.push(opts.projection ? project(item, opts.projection) : item);
+          page.items.push(
+            opts.projection
+              ? project(item, opts.projection)
+              : opts.present
+                ? opts.present(item)
+                : item,
+          );
       }
       if (page.scannedCount >= limit || page.bytes >= maxPageBytes) {
         page.lastKey = opts.keyOf ? opts.keyOf(item) : keyOf(opts.schema, item);
@@ -93,16 +103,87 @@ export function checkSelect(
   return select === 'COUNT';
 }
 
-/** The index an IndexName names; GSIs cannot be read consistently. */
+/**
+ * The index an IndexName names. A GSI is readable once ACTIVE and never
+ * consistently; an LSI lives with its items and is read consistently on request.
+ */
 export function requireIndex(meta: TableMeta, req: Record<string, unknown>): IndexMeta | undefined {
   const name = req.IndexName as string | undefined;
   if (name == null) return undefined;
   const index = meta.indexes?.find((i) => i.name === name);
-  if (!index) throw validation(`The table does not have the specified index: ${name}`);
-  if (req.ConsistentRead === true) {
+  if (!index || index.status === 'DELETING') {
+    throw validation(`The table does not have the specified index: ${name}`);
+  }
+  if (index.status === 'CREATING') {
+    throw validation(`Cannot read from backfilling global secondary index: ${name}`);
+  }
+  if (!index.local && req.ConsistentRead === true) {
     throw validation('Consistent reads are not supported on global secondary indexes');
   }
   return index;
+}
+
+/** The top-level attribute names an expression tree refers to. */
+function pathHeads(node: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const n of node) pathHeads(n, out);
+  } else if (node && typeof node === 'object') {
+    const n = node as { kind?: string; elems?: unknown[] };
+    if (n.kind === 'path' && typeof n.elems?.[0] === 'string') out.add(n.elems[0]);
+    else for (const v of Object.values(node)) pathHeads(v, out);
+  }
+  return out;
+}
+
+/**
+ * Whether an index read must fetch the items from the table, as DynamoDB does for
+ * an LSI asked for attributes it does not project (ALL_ATTRIBUTES, or names in
+ * the projection or filter). A GSI holds only what it projects: ALL_ATTRIBUTES
+ * on it is refused, other names it lacks are simply absent.
+ */
+export function fetchesFromTable(
+  meta: TableMeta,
+  index: IndexMeta | undefined,
+  select: unknown,
+  projection: PathNode[] | undefined,
+  filter: Condition | undefined,
+): boolean {
+  if (!index || index.projection === 'ALL') return false;
+  if (select === 'ALL_ATTRIBUTES') {
+    if (index.local) return true;
+    throw validation(
+      `One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index ${index.name} because its projection type is not ALL`,
+    );
+  }
+  if (!index.local) return false;
+  const held = new Set(
+    [meta.schema.hash, meta.schema.range, index.schema.hash, index.schema.range]
+      .filter((d) => d !== undefined)
+      .map((d) => d.name),
+  );
+  if (index.projection === 'INCLUDE') for (const n of index.nonKeyAttributes ?? []) held.add(n);
+  return [...pathHeads([projection, filter])].some((n) => !held.has(n));
+}
+
+/**
+ * How items fetched from the table for an LSI read are answered when no
+ * projection was asked: as the index projects them, unless ALL_ATTRIBUTES.
+ */
+export function presentFetched(
+  meta: TableMeta,
+  index: IndexMeta | undefined,
+  fromTable: boolean,
+  select: unknown,
+): ((item: Item) => Item) | undefined {
+  if (!index || !fromTable || select === 'ALL_ATTRIBUTES') return undefined;
+  return (item) => projectForIndex(meta.schema, index, item);
+}
+
+/** Index rows replaced by their table items (a row whose item just went stays). */
+export function tableItems(ctx: ActionContext, meta: TableMeta, rows: Item[]): Promise<Item[]> {
+  return Promise.all(
+    rows.map(async (r) => (await ctx.engine.getItem(meta, storageKey(meta.schema, r))) ?? r),
+  );
 }
 
 /**

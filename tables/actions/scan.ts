@@ -23,6 +23,9 @@ import {
   pageResponse,
   readPage,
   requireIndex,
+  fetchesFromTable,
+  presentFetched,
+  tableItems,
 } from './read-page.ts';
 
 export const schema: Schema = {
@@ -78,6 +81,8 @@ export const scan: Action = async (ctx, req) => {
   );
   const meta = await requireTable(ctx, req.TableName as string);
   const index = requireIndex(meta, req);
+  const filter = parsed.filter ?? legacyFilter;
+  const fromTable = fetchesFromTable(meta, index, req.Select, projection, filter);
   if (startKey) checkStartKey(meta, index, startKey);
   const source = index ? indexTable(meta, index) : meta;
   const rowKey = (item: Item) =>
@@ -85,18 +90,20 @@ export const scan: Action = async (ctx, req) => {
   const page = await readPage({
     schema: meta.schema,
     limit: req.Limit as number | undefined,
-    filter: parsed.filter ?? legacyFilter,
+    filter,
     projection,
+    present: presentFetched(meta, index, fromTable, req.Select),
     countOnly,
     keyOf: index && ((item) => indexKeyOf(meta.schema, index, item)),
-    fetch: (after: Item | undefined, limit: number) => {
+    fetch: async (after: Item | undefined, limit: number) => {
       const from = after ?? startKey;
-      return ctx.engine.scan(source, {
+      const rows = await ctx.engine.scan(source, {
         segment: segment ?? 0,
         totalSegments: total ?? 1,
         after: from && rowKey(from),
         limit,
       });
+      return fromTable ? tableItems(ctx, meta, rows) : rows;
     },
   });
   const out = pageResponse(page, countOnly);

@@ -16,6 +16,8 @@ import {
   type Action,
 } from './context.ts';
 import { checkCondition, writeSchema } from './item-common.ts';
+import { itemCollectionMetrics } from './item-collections.ts';
+import { checkIndexKeys } from '../storage/indexes.ts';
 
 export const schema: Schema = {
   ...writeSchema,
@@ -67,6 +69,7 @@ export const updateItem: Action = async (ctx, req) => {
     if (itemSize(next) > maxItemSize) {
       throw validation('Item size to update has exceeded the maximum allowed size');
     }
+    checkIndexKeys(meta, next, current);
     return { write: next, result: { old: current, next } };
   });
   return withFields(
@@ -79,6 +82,7 @@ export const updateItem: Action = async (ctx, req) => {
         update ? updatedPaths(update) : [],
       ),
       ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old, next)),
+      ItemCollectionMetrics: await itemCollectionMetrics(ctx, req, meta, key),
     },
   );
 };

@@ -1,17 +1,54 @@
-// UpdateTable: billing mode and provisioned throughput. Throughput is recorded and
-// reported, not enforced (the service does not throttle), as in ScyllaDB Alternator.
-import { validation } from '../errors.ts';
-import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
-import { requireTable, type Action } from './context.ts';
-import { checkThroughput, throughputField } from './create-table.ts';
+// UpdateTable: billing mode, provisioned throughput, deletion protection, and
+// GlobalSecondaryIndexUpdates. Throughput is recorded and reported, not enforced
+// (the service does not throttle), as in ScyllaDB Alternator. An index Create or
+// Delete is recorded here (CREATING / DELETING) and finished in the background by
+// the index builder (storage/backfill.ts), one at a time per table as on DynamoDB.
+import { DynamoError, notFound, validation } from '../errors.ts';
+import type { IndexMeta, TableMeta } from '../storage/engine.ts';
+import { checkRequest, resourceTableName, tableName, type Schema } from '../validate.ts';
+import type { ScalarType } from '../values.ts';
+import { requireTable, type Action, type ActionContext } from './context.ts';
+import {
+  checkThroughput,
+  globalIndexFields,
+  globalIndexMeta,
+  indexDescription,
+  throughputField,
+  type GsiRequest,
+} from './create-table.ts';
 import { describe } from './describe-table.ts';
 
 export const schema: Schema = {
   TableName: resourceTableName,
   ProvisionedThroughput: throughputField,
   BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },
-  AttributeDefinitions: { type: 'List', items: { type: 'Struct', fields: {} } },
-  GlobalSecondaryIndexUpdates: { type: 'List', items: { type: 'Struct', fields: {} } },
+  AttributeDefinitions: {
+    type: 'List',
+    items: {
+      type: 'Struct',
+      fields: {
+        AttributeName: { type: 'String', notNull: true, minLength: 1, maxLength: 255 },
+        AttributeType: { type: 'String', notNull: true, enum: ['B', 'N', 'S'] },
+      },
+    },
+  },
+  GlobalSecondaryIndexUpdates: {
+    type: 'List',
+    items: {
+      type: 'Struct',
+      fields: {
+        Create: { type: 'Struct', fields: globalIndexFields },
+        Update: {
+          type: 'Struct',
+          fields: {
+            IndexName: { ...tableName },
+            ProvisionedThroughput: { ...throughputField, notNull: true },
+          },
+        },
+        Delete: { type: 'Struct', fields: { IndexName: { ...tableName } } },
+      },
+    },
+  },
   StreamSpecification: { type: 'Struct', fields: {} },
   SSESpecification: { type: 'Struct', fields: {} },
   DeletionProtectionEnabled: { type: 'Boolean' },
@@ -20,6 +57,130 @@ export const schema: Schema = {
 interface Throughput {
   ReadCapacityUnits: number;
   WriteCapacityUnits: number;
+}
+
+interface IndexUpdate {
+  Create?: GsiRequest;
+  Update?: { IndexName: string; ProvisionedThroughput: Throughput };
+  Delete?: { IndexName: string };
+}
+type Definitions = { AttributeName: string; AttributeType: ScalarType }[];
+
+const invalid = (msg: string) => validation(`One or more parameter values were invalid: ${msg}`);
+const oneAtATime = () =>
+  new DynamoError(
+    'LimitExceededException',
+    'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table',
+  );
+
+/** The checks DynamoDB makes of GlobalSecondaryIndexUpdates before it looks at the table. */
+function checkIndexUpdates(updates: IndexUpdate[]): void {
+  const names = new Set<string>();
+  for (const u of updates) {
+    const ops = [u.Update, u.Create, u.Delete].filter((o) => o != null);
+    if (ops.length === 0) {
+      throw invalid(
+        'One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null',
+      );
+    }
+    if (ops.length > 1) {
+      throw invalid(
+        'Only one of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete can be specified at a time',
+      );
+    }
+    const name = ops[0]!.IndexName;
+    if (names.has(name)) {
+      throw invalid(
+        `Only one global secondary index update per index is allowed simultaneously. Index: ${name}`,
+      );
+    }
+    names.add(name);
+  }
+}
+
+/**
+ * Applies the index updates to a copy of the table metadata: a Create joins as
+ * CREATING with its new attribute definitions, a Delete turns DELETING, an
+ * Update changes the index's recorded throughput.
+ */
+async function applyIndexUpdates(
+  ctx: ActionContext,
+  meta: TableMeta,
+  updates: IndexUpdate[],
+  defsGiven: Definitions | undefined,
+  billing: string,
+): Promise<TableMeta> {
+  const changes = updates.filter((u) => u.Create || u.Delete);
+  if (changes.length > 1 || (changes.length && meta.indexes?.some((i) => i.status))) {
+    throw oneAtATime();
+  }
+  const d = { ...meta.description };
+  let indexes = [...(meta.indexes ?? [])];
+  const globals = () => indexes.filter((i) => !i.local && i.status !== 'DELETING');
+  for (const u of updates) {
+    if (u.Create) {
+      const g = u.Create;
+      if (indexes.some((i) => i.name === g.IndexName)) {
+        throw invalid(`Index with name: ${g.IndexName} already exists`);
+      }
+      const tableDefs = d.AttributeDefinitions as Definitions;
+      const given = defsGiven ?? [];
+      for (const def of given) {
+        const old = tableDefs.find((t) => t.AttributeName === def.AttributeName);
+        if (old && old.AttributeType !== def.AttributeType) {
+          throw invalid(
+            `Attributes cannot be redefined. Please check that your attribute has the same type as previously defined. Existing schema: Schema:[SchemaElement: key{${old.AttributeName}:${old.AttributeType}}] New schema: Schema:[SchemaElement: key{${def.AttributeName}:${def.AttributeType}}]`,
+          );
+        }
+      }
+      const index: IndexMeta = { ...globalIndexMeta(g, given, billing), status: 'CREATING' };
+      if (globals().length + 1 > 20) {
+        throw invalid('GlobalSecondaryIndex count exceeds the per-table limit of 20');
+      }
+      await ctx.engine.createIndex(meta, index);
+      indexes.push(index);
+      d.AttributeDefinitions = [
+        ...tableDefs,
+        ...given
+          .filter((g) => !tableDefs.some((t) => t.AttributeName === g.AttributeName))
+          .map((g) => ({ AttributeName: g.AttributeName, AttributeType: g.AttributeType })),
+      ];
+      d.GlobalSecondaryIndexes = [
+        ...((d.GlobalSecondaryIndexes as unknown[] | undefined) ?? []),
+        indexDescription(ctx, meta.name, g, true),
+      ];
+    } else {
+      const name = (u.Delete ?? u.Update)!.IndexName;
+      const index = globals().find((i) => i.name === name);
+      if (!index) {
+        if (indexes.some((i) => i.name === name && i.local)) {
+          throw invalid(
+            `Index ${name} is a local secondary index: only global secondary indexes can be changed`,
+          );
+        }
+        throw notFound(`Requested resource not found: Index: ${name} not found`);
+      }
+      if (u.Delete) {
+        indexes = indexes.map((i) => (i === index ? { ...i, status: 'DELETING' } : i));
+      } else {
+        checkThroughput(u.Update!.ProvisionedThroughput);
+        d.GlobalSecondaryIndexes = (d.GlobalSecondaryIndexes as Record<string, unknown>[]).map(
+          (e) =>
+            e.IndexName !== name
+              ? e
+              : {
+                  ...e,
+                  ProvisionedThroughput: {
+                    ...(e.ProvisionedThroughput as Record<string, unknown>),
+                    ReadCapacityUnits: u.Update!.ProvisionedThroughput.ReadCapacityUnits,
+                    WriteCapacityUnits: u.Update!.ProvisionedThroughput.WriteCapacityUnits,
+                  },
+                },
+        );
+      }
+    }
+  }
+  return { ...meta, description: d, indexes };
 }
 
 export const updateTable: Action = async (ctx, req) => {
@@ -44,11 +205,8 @@ export const updateTable: Action = async (ctx, req) => {
     );
   }
   if (throughput) checkThroughput(throughput);
-  if ((req.GlobalSecondaryIndexUpdates as unknown[] | undefined)?.length) {
-    throw validation(
-      'One or more parameter values were invalid: creating or deleting global secondary indexes (GlobalSecondaryIndexUpdates) is not supported by this table service',
-    );
-  }
+  const indexUpdates = (req.GlobalSecondaryIndexUpdates as IndexUpdate[] | undefined) ?? [];
+  checkIndexUpdates(indexUpdates);
   const name = req.TableName as string;
   const meta = await requireTable(
     ctx,
@@ -85,7 +243,17 @@ export const updateTable: Action = async (ctx, req) => {
   }
   if (req.DeletionProtectionEnabled != null)
     d.DeletionProtectionEnabled = req.DeletionProtectionEnabled;
-  const updated = { ...meta, description: d };
+  let updated: TableMeta = { ...meta, description: d };
+  if (indexUpdates.length) {
+    updated = await applyIndexUpdates(
+      ctx,
+      updated,
+      indexUpdates,
+      req.AttributeDefinitions as Definitions | undefined,
+      mode,
+    );
+  }
   await ctx.engine.updateTable(updated);
+  if (updated.indexes?.some((i) => i.status)) void ctx.indexes?.start(name);
   return { TableDescription: await describe(ctx.engine, updated) };
 };

@@ -12,8 +12,13 @@ export interface TableMeta {
   /** The DynamoDB TableDescription, without ItemCount/TableSizeBytes. */
   description: Record<string, unknown>;
   tags: Record<string, string>;
-  /** Global secondary indexes, each kept in its own index table (indexes.ts). */
+  /** Secondary indexes, each kept in its own index table (indexes.ts). */
   indexes?: IndexMeta[];
+  /**
+   * Set on the view of a local secondary index (indexes.ts indexTable): the table
+   * whose partitions may hold the index rows, and the row prefix they carry there.
+   */
+  localOf?: { id: string; prefix: number };
 }
 
 // Declared here rather than beside the index maintenance (indexes.ts) because it
@@ -25,6 +30,10 @@ export interface IndexMeta {
   schema: KeySchema;
   projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
   nonKeyAttributes?: string[];
+  /** A local secondary index: the table's hash key, another range key. */
+  local?: boolean;
+  /** A GSI being backfilled (CREATING) or dropped (DELETING); absent once ACTIVE. */
+  status?: 'CREATING' | 'DELETING';
 }
 
 export interface StorageKey {
@@ -88,5 +97,21 @@ export interface StorageEngine {
   query(meta: TableMeta, spec: QuerySpec): Promise<Item[]>;
   /** Items of one segment in the engine's scan order, at most `limit`. */
   scan(meta: TableMeta, spec: ScanSpec): Promise<Item[]>;
+  /** Bytes of one item collection (a hash key's items and local index rows). */
+  collectionSize(meta: TableMeta, hash: Buffer): Promise<number>;
+  /** Creates the storage of an index added to an existing table (UpdateTable). */
+  createIndex(meta: TableMeta, index: IndexMeta): Promise<void>;
+  dropIndex(meta: TableMeta, index: IndexMeta): Promise<void>;
+  /**
+   * One backfill step of an index added to a table with items: writes the index
+   * rows of up to `limit` items after `after` in scan order, never over a newer
+   * write of the same item. Returns where the next step starts, undefined at the end.
+   */
+  backfillIndex(
+    meta: TableMeta,
+    index: IndexMeta,
+    after: StorageKey | undefined,
+    limit: number,
+  ): Promise<StorageKey | undefined>;
   close(): Promise<void>;
 }

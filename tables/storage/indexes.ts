@@ -1,5 +1,5 @@
-// Global secondary indexes as index tables. Each GSI is one more engine table
-// (its own `id`) whose rows are the projected items, keyed by:
+// Secondary indexes as index tables. Each index is one more engine table (its
+// own `id`) whose rows are the projected items, keyed by:
 //
 //   hash  = index hash key bytes
 //   range = esc(index range key bytes) 00 00 esc(table hash bytes) 00 00 table range bytes
@@ -8,8 +8,30 @@
 // doubles as an order-preserving terminator (00 -> 00 ff, then 00 00 ends the
 // field), so the composite sorts first by index range key in DynamoDB order
 // (values.ts keyBytes) and every engine reads an index exactly like a table.
-import { keyBytes, typeOf, type Item, type KeySchema } from '../values.ts';
+//
+// A local secondary index has the table's hash key, so its rows belong to the
+// item collection of their item: an engine may keep them in the item's own
+// partition (the CQL engine does, see `localOf`), the sqlite engine keeps them in
+// a table of their own inside the same transaction.
+import { DynamoError, validation } from '../errors.ts';
+import {
+  itemSize,
+  keyBytes,
+  typeOf,
+  valueSize,
+  valuesEqual,
+  type AttributeValue,
+  type Item,
+  type KeySchema,
+  type KeyDef,
+} from '../values.ts';
 import type { Bound, IndexMeta, StorageKey, TableMeta } from './engine.ts';
+
+/** DynamoDB's limit on one item collection of a table with local indexes. */
+export const maxItemCollectionBytes = 10 * 2 ** 30;
+
+export const collectionTooLarge = () =>
+  new DynamoError('ItemCollectionSizeLimitExceededException', 'Collection size exceeded.');
 
 const end = Buffer.from([0, 0]);
 const afterEnd = Buffer.from([0, 1]);
@@ -24,25 +46,80 @@ function esc(b: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-/** The engine view of an index table: engines only use the id. */
+/** The indexes writes maintain: all but those being dropped. */
+export const liveIndexes = (meta: TableMeta) =>
+  (meta.indexes ?? []).filter((i) => i.status !== 'DELETING');
+
+export const localIndexes = (meta: TableMeta) => (meta.indexes ?? []).filter((i) => i.local);
+
+/**
+ * The engine view of an index table: engines use its id, and for a local index
+ * `localOf`, the table and the row prefix (1-5, by position: LSIs never change
+ * after CreateTable) under which an engine may keep the rows in item partitions.
+ */
 export function indexTable(meta: TableMeta, index: IndexMeta): TableMeta {
-  return { ...meta, id: index.id, schema: index.schema, indexes: undefined };
+  const view: TableMeta = { ...meta, id: index.id, schema: index.schema, indexes: undefined };
+  if (index.local) view.localOf = { id: meta.id, prefix: localIndexes(meta).indexOf(index) + 1 };
+  return view;
+}
+
+/** Whether a value may be an index key of that definition (backfill skips others). */
+function indexable(def: KeyDef, v: AttributeValue | undefined, range: boolean): boolean {
+  if (!v || typeOf(v) !== def.type) return false;
+  if (def.type === 'N') return valueSize(v) <= (range ? 1024 : 2048);
+  const n = keyBytes(def.type, v).length;
+  return n > 0 && n <= (range ? 1024 : 2048);
 }
 
 /** The index row key of an item, or undefined if the item is not in the index. */
 export function indexKey(table: KeySchema, index: IndexMeta, item: Item): StorageKey | undefined {
   const { hash, range } = index.schema;
   const h = item[hash.name];
-  if (!h || typeOf(h) !== hash.type) return undefined;
+  if (!indexable(hash, h, false)) return undefined;
   const parts: Buffer[] = [];
   if (range) {
     const r = item[range.name];
-    if (!r || typeOf(r) !== range.type) return undefined;
-    parts.push(esc(keyBytes(range.type, r)), end);
+    if (!indexable(range, r, true)) return undefined;
+    parts.push(esc(keyBytes(range.type, r!)), end);
   }
   parts.push(esc(keyBytes(table.hash.type, item[table.hash.name]!)), end);
   if (table.range) parts.push(keyBytes(table.range.type, item[table.range.name]!));
-  return { hash: keyBytes(hash.type, h), range: Buffer.concat(parts) };
+  return { hash: keyBytes(hash.type, h!), range: Buffer.concat(parts) };
+}
+
+/**
+ * DynamoDB refuses a write whose index key attribute has another type than its
+ * definition, is empty or is too long (an absent one leaves the item out). An
+ * update is checked on what it changes: a value the item already had (from before
+ * the index existed) stays as it is.
+ */
+export function checkIndexKeys(meta: TableMeta, item: Item, before?: Item): void {
+  const invalid = 'One or more parameter values were invalid: ';
+  for (const index of liveIndexes(meta)) {
+    for (const def of [index.schema.hash, index.schema.range]) {
+      const v = def && item[def.name];
+      if (!def || !v || (before?.[def.name] && valuesEqual(before[def.name]!, v))) continue;
+      const actual = typeOf(v);
+      if (actual !== def.type) {
+        throw validation(
+          `${invalid}Type mismatch for Index Key ${def.name} Expected: ${def.type} Actual: ${actual} IndexName: ${index.name}`,
+        );
+      }
+      const range = def === index.schema.range;
+      if (def.type !== 'N' && keyBytes(def.type, v).length === 0) {
+        throw validation(
+          `One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty ${def.type === 'S' ? 'string' : 'binary'} value. IndexName: ${index.name}, IndexKey: ${def.name}`,
+        );
+      }
+      if (!indexable(def, v, range)) {
+        throw validation(
+          range
+            ? `${invalid}Aggregated size of all range keys has exceeded the size limit of 1024 bytes`
+            : `${invalid}Size of hashkey has exceeded the maximum size limit of2048 bytes`,
+        );
+      }
+    }
+  }
 }
 
 /** The attributes an index holds of an item: both keys plus its projection. */
@@ -94,7 +171,7 @@ export function indexWrites(
   next: Item | undefined | null,
 ): IndexWrite[] {
   const out: IndexWrite[] = [];
-  for (const index of meta.indexes ?? []) {
+  for (const index of liveIndexes(meta)) {
     const w: IndexWrite = { table: indexTable(meta, index) };
     const before = old && indexKey(meta.schema, index, old);
     const after = next ? indexKey(meta.schema, index, next) : undefined;
@@ -105,4 +182,19 @@ export function indexWrites(
     if (w.remove || w.put) out.push(w);
   }
   return out;
+}
+
+/**
+ * What an item adds to its item collection: the item and its local index rows,
+ * each row with the 100 bytes of overhead DynamoDB counts for it.
+ */
+export function collectionBytes(meta: TableMeta, item: Item | undefined | null): number {
+  if (!item) return 0;
+  let n = itemSize(item);
+  for (const index of localIndexes(meta)) {
+    if (indexKey(meta.schema, index, item)) {
+      n += itemSize(projectForIndex(meta.schema, index, item)) + 100;
+    }
+  }
+  return n;
 }

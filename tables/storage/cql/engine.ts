@@ -20,9 +20,17 @@
 // plain writes stamped from one monotonic clock, so a late update of an older
 // version loses to the tombstone of a newer one (last write wins). The index thus
 // follows the table eventually, as DynamoDB GSIs do.
+//
+// Local secondary indexes are strongly consistent, as DynamoDB's: a table with
+// LSIs keeps an item collection in one partition, items under sk = 00 range,
+// the rows of local index k (1-5) under k composite (indexes.ts), and the
+// collection's byte size under sk = ff. Every write is one conditional batch of
+// that partition (IF v = on the item and on the size row), so item, index rows
+// and size change in one Paxos round, and Query/Scan read a prefix slice.
 import cassandra from 'cassandra-driver';
 import type { Item } from '../../values.ts';
 import type {
+  Bound,
   Mutation,
   QuerySpec,
   ScanSpec,
@@ -30,7 +38,16 @@ import type {
   StorageKey,
   TableMeta,
 } from '../engine.ts';
-import { indexWrites } from '../indexes.ts';
+import {
+  collectionBytes,
+  collectionTooLarge,
+  indexKey,
+  indexTable,
+  indexWrites,
+  localIndexes,
+  maxItemCollectionBytes,
+  projectForIndex,
+} from '../indexes.ts';
 
 const { consistencies } = cassandra.types;
 type Row = cassandra.types.Row;
@@ -41,6 +58,8 @@ export interface CqlEngineConfig {
   keyspace: string;
   replication?: Record<string, string | number>;
   alwaysUseLwt?: boolean;
+  /** The item collection limit of tables with local indexes (DynamoDB: 10 GB). */
+  maxItemCollectionBytes?: number;
   /** Extra cassandra-driver options (timeouts, policies). */
   clientOptions?: Partial<cassandra.ClientOptions>;
 }
@@ -91,7 +110,43 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   );
 
   const metas = new Map<string, { meta: TableMeta; at: number }>();
-  const table = (meta: TableMeta) => `${ks}.items_${meta.id}`;
+  const table = (meta: TableMeta) => `${ks}.items_${meta.localOf?.id ?? meta.id}`;
+  const collectionLimit = config.maxItemCollectionBytes ?? maxItemCollectionBytes;
+  // The row prefix of what a (view of a) table reads in a partition shared with
+  // local index rows (see the header), undefined for the plain layout.
+  const prefixOf = (meta: TableMeta): number | undefined =>
+    meta.localOf ? meta.localOf.prefix : localIndexes(meta).length ? 0 : undefined;
+  const rowSk = (meta: TableMeta, range: Buffer) => {
+    const p = prefixOf(meta);
+    return p === undefined ? range : Buffer.concat([Buffer.from([p]), range]);
+  };
+  const sizeSk = Buffer.from([0xff]);
+  /** Clustering bounds of a read: the given ones inside the view's prefix slice. */
+  const slice = (meta: TableMeta, lower?: Bound, upper?: Bound) => {
+    const p = prefixOf(meta);
+    if (p === undefined) return { lower, upper };
+    return {
+      lower: lower
+        ? { bytes: rowSk(meta, lower.bytes), inclusive: lower.inclusive }
+        : { bytes: Buffer.from([p]), inclusive: true },
+      upper: upper
+        ? { bytes: rowSk(meta, upper.bytes), inclusive: upper.inclusive }
+        : { bytes: Buffer.from([p + 1]), inclusive: false },
+    };
+  };
+  const sliceCql = (lower?: Bound, upper?: Bound) => {
+    let q = '';
+    const params: unknown[] = [];
+    if (lower) {
+      q += ` AND sk ${lower.inclusive ? '>=' : '>'} ?`;
+      params.push(lower.bytes);
+    }
+    if (upper) {
+      q += ` AND sk ${upper.inclusive ? '<=' : '<'} ?`;
+      params.push(upper.bytes);
+    }
+    return { q, params };
+  };
   const exec = (q: string, params: unknown[], opts: cassandra.QueryOptions = {}) =>
     client.execute(q, params, { prepare: true, ...opts });
   const parseItem = (row: Row | undefined): Item | undefined =>
@@ -100,7 +155,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   const readSerial = async (meta: TableMeta, key: StorageKey) => {
     const rs = await exec(
       `SELECT item, v FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
-      [key.hash, key.range],
+      [key.hash, rowSk(meta, key.range)],
       {
         consistency: consistencies.localSerial,
       },
@@ -129,27 +184,29 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   const syncIndexes = async (meta: TableMeta, old: Item | undefined, next: Item | null) => {
     const ts = clock();
     await Promise.all(
-      indexWrites(meta, old, next).map(async (w) => {
-        if (w.remove) {
-          await exec(`DELETE FROM ${table(w.table)} USING TIMESTAMP ? WHERE pk = ? AND sk = ?`, [
-            ts,
-            w.remove.hash,
-            w.remove.range,
-          ]);
-        }
-        if (w.put) {
-          await exec(
-            `INSERT INTO ${table(w.table)} (pk, sk, item, v) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
-            [
-              w.put.key.hash,
-              w.put.key.range,
-              JSON.stringify(w.put.item),
-              cassandra.types.TimeUuid.now(),
+      indexWrites(meta, old, next)
+        .filter((w) => !w.table.localOf)
+        .map(async (w) => {
+          if (w.remove) {
+            await exec(`DELETE FROM ${table(w.table)} USING TIMESTAMP ? WHERE pk = ? AND sk = ?`, [
               ts,
-            ],
-          );
-        }
-      }),
+              w.remove.hash,
+              w.remove.range,
+            ]);
+          }
+          if (w.put) {
+            await exec(
+              `INSERT INTO ${table(w.table)} (pk, sk, item, v) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+              [
+                w.put.key.hash,
+                w.put.key.range,
+                JSON.stringify(w.put.item),
+                cassandra.types.TimeUuid.now(),
+                ts,
+              ],
+            );
+          }
+        }),
     );
   };
   function mutate<T>(
@@ -157,12 +214,13 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     key: StorageKey,
     decide: (current: Item | undefined) => Mutation<T>,
   ): Promise<T> {
-    const id = `${meta.id}/${key.hash.toString('hex')}/${key.range.toString('hex')}`;
+    // Every write of an item collection with local indexes changes its size row,
+    // so those queue per partition.
+    const local = localIndexes(meta).length > 0;
+    const id = `${meta.id}/${key.hash.toString('hex')}/${local ? '' : key.range.toString('hex')}`;
     const prev = queues.get(id) ?? Promise.resolve();
-    const run = prev.then(
-      () => casLoop(meta, key, decide),
-      () => casLoop(meta, key, decide),
-    );
+    const loop = () => (local ? localCasLoop(meta, key, decide) : casLoop(meta, key, decide));
+    const run = prev.then(loop, loop);
     queues.set(id, run);
     const cleanup = () => {
       if (queues.get(id) === run) queues.delete(id);
@@ -217,8 +275,151 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     }
   }
 
+  // One conditional batch of the partition: the item, its size row and its local
+  // index rows (see the header); global indexes follow as in casLoop.
+  async function localCasLoop<T>(
+    meta: TableMeta,
+    key: StorageKey,
+    decide: (current: Item | undefined) => Mutation<T>,
+  ): Promise<T> {
+    const t = table(meta);
+    const itemSk = rowSk(meta, key.range);
+    for (let attempt = 0; ; attempt++) {
+      const rs = await exec(
+        `SELECT sk, item, v FROM ${t} WHERE pk = ? AND sk IN (?, ?)`,
+        [key.hash, itemSk, sizeSk],
+        { consistency: consistencies.localSerial },
+      );
+      const row = rs.rows.find((r) => (r.sk as Buffer).equals(itemSk));
+      const sizeRow = rs.rows.find((r) => (r.sk as Buffer).equals(sizeSk));
+      const old = parseItem(row);
+      const m = decide(old);
+      if (m.write === undefined || (m.write === null && !row)) return m.result;
+      const grow = collectionBytes(meta, m.write) - collectionBytes(meta, old);
+      const size = Number(sizeRow?.item ?? 0) + grow;
+      if (grow > 0 && size > collectionLimit) throw collectionTooLarge();
+      const v = cassandra.types.TimeUuid.now();
+      const queries: { query: string; params: unknown[] }[] = [];
+      if (m.write === null) {
+        queries.push({
+          query: `DELETE FROM ${t} WHERE pk = ? AND sk = ? IF v = ?`,
+          params: [key.hash, itemSk, row!.v],
+        });
+      } else if (!row) {
+        queries.push({
+          query: `INSERT INTO ${t} (pk, sk, item, v) VALUES (?, ?, ?, ?) IF NOT EXISTS`,
+          params: [key.hash, itemSk, JSON.stringify(m.write), v],
+        });
+      } else {
+        queries.push({
+          query: `UPDATE ${t} SET item = ?, v = ? WHERE pk = ? AND sk = ? IF v = ?`,
+          params: [JSON.stringify(m.write), v, key.hash, itemSk, row.v],
+        });
+      }
+      queries.push(
+        sizeRow
+          ? {
+              query: `UPDATE ${t} SET item = ?, v = ? WHERE pk = ? AND sk = ? IF v = ?`,
+              params: [String(size), v, key.hash, sizeSk, sizeRow.v],
+            }
+          : {
+              query: `INSERT INTO ${t} (pk, sk, item, v) VALUES (?, ?, ?, ?) IF NOT EXISTS`,
+              params: [key.hash, sizeSk, String(size), v],
+            },
+      );
+      for (const w of indexWrites(meta, old, m.write)) {
+        if (!w.table.localOf) continue;
+        if (w.remove) {
+          queries.push({
+            query: `DELETE FROM ${t} WHERE pk = ? AND sk = ?`,
+            params: [key.hash, rowSk(w.table, w.remove.range)],
+          });
+        }
+        if (w.put) {
+          queries.push({
+            query: `INSERT INTO ${t} (pk, sk, item, v) VALUES (?, ?, ?, ?)`,
+            params: [key.hash, rowSk(w.table, w.put.key.range), JSON.stringify(w.put.item), v],
+          });
+        }
+      }
+      try {
+        const res = await client.batch(queries, { prepare: true });
+        if (res.first()?.['[applied]'] === true) {
+          await syncIndexes(meta, old, m.write);
+          return m.result;
+        }
+      } catch (err) {
+        if (!isCasTimeout(err)) throw err;
+        // The size row carries this attempt's v only if the batch was applied.
+        const now = await exec(`SELECT v FROM ${t} WHERE pk = ? AND sk = ?`, [key.hash, sizeSk], {
+          consistency: consistencies.localSerial,
+        });
+        if (now.first()?.v?.toString() === v.toString()) {
+          await syncIndexes(meta, old, m.write);
+          return m.result;
+        }
+      }
+      if (attempt >= maxCasAttempts) {
+        throw new Error(`contention: ${maxCasAttempts} compare-and-set attempts lost`);
+      }
+      await sleep(Math.random() * Math.min(50, 2 + attempt * 2));
+    }
+  }
+
+  // Local index rows live in the table's own partitions: only global indexes
+  // have tables of their own.
+  const storedIds = (meta: TableMeta) => [
+    meta.id,
+    ...(meta.indexes ?? []).filter((i) => !i.local).map((i) => i.id),
+  ];
+  const createItems = (id: string) =>
+    client.execute(
+      `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))`,
+    );
+
+  /** Rows of one scan segment in token order, with the columns asked for. */
+  async function scanRows(meta: TableMeta, spec: ScanSpec, columns: string): Promise<Row[]> {
+    // Segments split the Murmur3 token ring [-2^63, 2^63) into equal parts.
+    const span = 2n ** 64n;
+    const n = BigInt(spec.totalSegments);
+    const s = BigInt(spec.segment);
+    const from = -(2n ** 63n) + (s * span) / n;
+    const to = -(2n ** 63n) + ((s + 1n) * span) / n - 1n;
+    const long = (x: bigint) => cassandra.types.Long.fromString(x.toString());
+    const opts = { fetchSize: spec.limit + 1 };
+    const all = slice(meta);
+    const inSlice = sliceCql(all.lower, all.upper);
+    // A clustering slice across partitions needs ALLOW FILTERING; Cassandra and
+    // Scylla apply it per partition as a slice, not by reading other rows.
+    const filtering = inSlice.q ? ' ALLOW FILTERING' : '';
+    const out: Row[] = [];
+    if (spec.after) {
+      const rest = sliceCql({ bytes: rowSk(meta, spec.after.range), inclusive: false }, all.upper);
+      const rs = await exec(
+        `SELECT ${columns} FROM ${table(meta)} WHERE pk = ?${rest.q} LIMIT ?`,
+        [spec.after.hash, ...rest.params, spec.limit],
+        opts,
+      );
+      out.push(...rs.rows);
+      if (out.length >= spec.limit) return out;
+      const more = await exec(
+        `SELECT ${columns} FROM ${table(meta)} WHERE token(pk) > token(?) AND token(pk) <= ?${inSlice.q} LIMIT ?${filtering}`,
+        [spec.after.hash, long(to), ...inSlice.params, spec.limit - out.length],
+        opts,
+      );
+      out.push(...more.rows);
+      return out;
+    }
+    const rs = await exec(
+      `SELECT ${columns} FROM ${table(meta)} WHERE token(pk) >= ? AND token(pk) <= ?${inSlice.q} LIMIT ?${filtering}`,
+      [long(from), long(to), ...inSlice.params, spec.limit],
+      opts,
+    );
+    return rs.rows;
+  }
+
   const dropItems = async (meta: TableMeta) => {
-    for (const id of [meta.id, ...(meta.indexes ?? []).map((i) => i.id)]) {
+    for (const id of storedIds(meta)) {
       await client.execute(`DROP TABLE IF EXISTS ${ks}.items_${id}`);
     }
   };
@@ -227,11 +428,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   return {
     kind: 'cql',
     async createTable(meta) {
-      for (const id of [meta.id, ...(meta.indexes ?? []).map((i) => i.id)]) {
-        await client.execute(
-          `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))`,
-        );
-      }
+      for (const id of storedIds(meta)) await createItems(id);
       const rs = await exec(
         `INSERT INTO ${ks}.selfless_tables (name, meta) VALUES (?, ?) IF NOT EXISTS`,
         [meta.name, JSON.stringify(meta)],
@@ -288,7 +485,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     async getItem(meta, key) {
       const rs = await exec(`SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [
         key.hash,
-        key.range,
+        rowSk(meta, key.range),
       ]);
       return parseItem(rs.first() ?? undefined);
     },
@@ -302,53 +499,63 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     },
     mutate,
     async query(meta, spec: QuerySpec) {
-      let q = `SELECT item FROM ${table(meta)} WHERE pk = ?`;
-      const params: unknown[] = [spec.hash];
-      if (spec.lower) {
-        q += ` AND sk ${spec.lower.inclusive ? '>=' : '>'} ?`;
-        params.push(spec.lower.bytes);
-      }
-      if (spec.upper) {
-        q += ` AND sk ${spec.upper.inclusive ? '<=' : '<'} ?`;
-        params.push(spec.upper.bytes);
-      }
-      q += ` ORDER BY sk ${spec.forward ? 'ASC' : 'DESC'} LIMIT ?`;
-      params.push(spec.limit);
+      const bounds = slice(meta, spec.lower, spec.upper);
+      const range = sliceCql(bounds.lower, bounds.upper);
+      const q =
+        `SELECT item FROM ${table(meta)} WHERE pk = ?${range.q}` +
+        ` ORDER BY sk ${spec.forward ? 'ASC' : 'DESC'} LIMIT ?`;
+      const params = [spec.hash, ...range.params, spec.limit];
       const rs = await exec(q, params, { fetchSize: spec.limit + 1 });
       return rs.rows.map((r) => JSON.parse(r.item as string) as Item);
     },
     async scan(meta, spec: ScanSpec) {
-      // Segments split the Murmur3 token ring [-2^63, 2^63) into equal parts.
-      const span = 2n ** 64n;
-      const n = BigInt(spec.totalSegments);
-      const s = BigInt(spec.segment);
-      const from = -(2n ** 63n) + (s * span) / n;
-      const to = -(2n ** 63n) + ((s + 1n) * span) / n - 1n;
-      const long = (x: bigint) => cassandra.types.Long.fromString(x.toString());
-      const out: Item[] = [];
-      const opts = { fetchSize: spec.limit + 1 };
-      if (spec.after) {
-        const rest = await exec(
-          `SELECT item FROM ${table(meta)} WHERE pk = ? AND sk > ? LIMIT ?`,
-          [spec.after.hash, spec.after.range, spec.limit],
-          opts,
-        );
-        for (const r of rest.rows) out.push(JSON.parse(r.item as string) as Item);
-        if (out.length >= spec.limit) return out;
-        const rs = await exec(
-          `SELECT item FROM ${table(meta)} WHERE token(pk) > token(?) AND token(pk) <= ? LIMIT ?`,
-          [spec.after.hash, long(to), spec.limit - out.length],
-          opts,
-        );
-        for (const r of rs.rows) out.push(JSON.parse(r.item as string) as Item);
-        return out;
-      }
-      const rs = await exec(
-        `SELECT item FROM ${table(meta)} WHERE token(pk) >= ? AND token(pk) <= ? LIMIT ?`,
-        [long(from), long(to), spec.limit],
-        opts,
+      const rows = await scanRows(meta, spec, 'item');
+      return rows.map((r) => JSON.parse(r.item as string) as Item);
+    },
+    async collectionSize(meta, hash) {
+      const rs = await exec(`SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [
+        hash,
+        sizeSk,
+      ]);
+      return Number(rs.first()?.item ?? 0);
+    },
+    async createIndex(_meta, index) {
+      await createItems(index.id);
+    },
+    async dropIndex(_meta, index) {
+      await client.execute(`DROP TABLE IF EXISTS ${ks}.items_${index.id}`);
+    },
+    async backfillIndex(meta, index, after, limit) {
+      const rows = await scanRows(
+        meta,
+        { segment: 0, totalSegments: 1, after, limit },
+        'pk, sk, item, WRITETIME(item) AS wt',
       );
-      return rs.rows.map((r) => JSON.parse(r.item as string) as Item);
+      const view = indexTable(meta, index);
+      // Each row is written with the write time of the item version it was made
+      // from, so a writer's newer index write or tombstone (stamped later by
+      // syncIndexes) wins over a backfill that read the item before it.
+      await Promise.all(
+        rows.map(async (r) => {
+          const item = JSON.parse(r.item as string) as Item;
+          const k = indexKey(meta.schema, index, item);
+          if (!k) return;
+          await exec(
+            `INSERT INTO ${table(view)} (pk, sk, item, v) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+            [
+              k.hash,
+              k.range,
+              JSON.stringify(projectForIndex(meta.schema, index, item)),
+              cassandra.types.TimeUuid.now(),
+              r.wt,
+            ],
+          );
+        }),
+      );
+      const last = rows[rows.length - 1];
+      if (rows.length < limit || !last) return undefined;
+      const sk = last.sk as Buffer;
+      return { hash: last.pk as Buffer, range: prefixOf(meta) === undefined ? sk : sk.subarray(1) };
     },
     async close() {
       await client.shutdown();

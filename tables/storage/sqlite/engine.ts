@@ -13,12 +13,27 @@ import type {
   StorageKey,
   TableMeta,
 } from '../engine.ts';
-import { indexTable, indexWrites } from '../indexes.ts';
+import {
+  collectionBytes,
+  collectionTooLarge,
+  indexKey,
+  indexTable,
+  indexWrites,
+  localIndexes,
+  maxItemCollectionBytes,
+  projectForIndex,
+} from '../indexes.ts';
 import { partitionHash, segmentRange } from '../segments.ts';
 
 type Statement = Database.Statement;
 
-export function openSqliteEngine(file = ':memory:'): StorageEngine {
+export interface SqliteEngineOptions {
+  /** The item collection limit of tables with local indexes (DynamoDB: 10 GB). */
+  maxItemCollectionBytes?: number;
+}
+
+export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = {}): StorageEngine {
+  const collectionLimit = opts.maxItemCollectionBytes ?? maxItemCollectionBytes;
   const db = new Database(file);
   if (file !== ':memory:') {
     db.pragma('journal_mode = WAL');
@@ -76,11 +91,38 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
     itemStmts(meta).put.run(partitionHash(key.hash), key.hash, key.range, JSON.stringify(item));
   const del = (meta: TableMeta, key: StorageKey) =>
     itemStmts(meta).del.run(partitionHash(key.hash), key.hash, key.range);
-  // An item and its index rows change in one transaction.
-  const write = (meta: TableMeta, key: StorageKey, next: Item | null, old?: Item) => {
+  // Tables with local indexes keep the byte size of each item collection here,
+  // changed in the transaction of the write that changes it.
+  const collections = (meta: TableMeta) => `"collections_${meta.id}"`;
+  const collectionStmts = new Map<string, { get: Statement; set: Statement }>();
+  const collectionStmt = (meta: TableMeta) => {
+    let s = collectionStmts.get(meta.id);
+    if (!s) {
+      s = {
+        get: db.prepare(`SELECT bytes FROM ${collections(meta)} WHERE pk = ?`).pluck(),
+        set: db.prepare(`INSERT OR REPLACE INTO ${collections(meta)} (pk, bytes) VALUES (?, ?)`),
+      };
+      collectionStmts.set(meta.id, s);
+    }
+    return s;
+  };
+  const collectionSize = (meta: TableMeta, hash: Buffer) =>
+    (collectionStmt(meta).get.get(hash) as number | undefined) ?? 0;
+  // An item and its index rows change in one transaction. The indexes are the
+  // ones of the latest metadata: an index added while this request was in flight
+  // is maintained from its first write on.
+  const write = (given: TableMeta, key: StorageKey, next: Item | null, old?: Item) => {
+    const latest = metas.get(given.name);
+    const meta = latest?.id === given.id ? latest : given;
     if (!meta.indexes?.length) return next ? put(meta, key, next) : del(meta, key);
     db.transaction(() => {
       const before = old ?? get(meta, key);
+      if (localIndexes(meta).length) {
+        const grow = collectionBytes(meta, next) - collectionBytes(meta, before);
+        const size = collectionSize(meta, key.hash) + grow;
+        if (grow > 0 && size > collectionLimit) throw collectionTooLarge();
+        collectionStmt(meta).set.run(key.hash, size);
+      }
       if (next) put(meta, key, next);
       else del(meta, key);
       for (const w of indexWrites(meta, before, next)) {
@@ -97,6 +139,7 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
   const forget = (meta: TableMeta) => {
     metas.delete(meta.name);
     itemStatements.delete(meta.id);
+    collectionStmts.delete(meta.id);
     for (const k of [...statements.keys()]) if (k.startsWith(meta.id + '|')) statements.delete(k);
   };
 
@@ -107,6 +150,11 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
         if (metaInsert.run(meta.name, JSON.stringify(meta)).changes === 0) return false;
         createItems(meta.id);
         for (const index of meta.indexes ?? []) createItems(index.id);
+        if (localIndexes(meta).length) {
+          db.exec(
+            `CREATE TABLE ${collections(meta)} (pk BLOB PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID`,
+          );
+        }
         return true;
       })();
     },
@@ -132,6 +180,7 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
         metaDelete.run(meta.name);
         db.exec(`DROP TABLE IF EXISTS ${ident(meta)}`);
         for (const index of meta.indexes ?? []) db.exec(`DROP TABLE IF EXISTS "items_${index.id}"`);
+        db.exec(`DROP TABLE IF EXISTS ${collections(meta)}`);
       })();
       forget(meta);
       for (const index of meta.indexes ?? []) forget(indexTable(meta, index));
@@ -191,6 +240,37 @@ export function openSqliteEngine(file = ':memory:'): StorageEngine {
       if (after) args.push(partitionHash(after.hash), after.hash, after.range);
       args.push(spec.limit);
       return (s.all(...args) as { item: string }[]).map((r) => JSON.parse(r.item) as Item);
+    },
+    async collectionSize(meta, hash) {
+      return collectionSize(meta, hash);
+    },
+    async createIndex(_meta, index) {
+      createItems(index.id);
+    },
+    async dropIndex(meta, index) {
+      db.exec(`DROP TABLE IF EXISTS "items_${index.id}"`);
+      forget(indexTable(meta, index));
+    },
+    async backfillIndex(meta, index, after, limit) {
+      // No await between reading the items and writing their index rows: no
+      // write of this process comes in between (see the header).
+      const s = stmt(meta, after ? 'fillAfter' : 'fill', () => {
+        let sql = `SELECT pk, sk, item FROM ${ident(meta)}`;
+        if (after) sql += ' WHERE (h, pk, sk) > (?, ?, ?)';
+        return sql + ' ORDER BY h, pk, sk LIMIT ?';
+      });
+      const args: unknown[] = after ? [partitionHash(after.hash), after.hash, after.range] : [];
+      const rows = s.all(...args, limit) as { pk: Buffer; sk: Buffer; item: string }[];
+      const view = indexTable(meta, index);
+      db.transaction(() => {
+        for (const row of rows) {
+          const item = JSON.parse(row.item) as Item;
+          const k = indexKey(meta.schema, index, item);
+          if (k) put(view, k, projectForIndex(meta.schema, index, item));
+        }
+      })();
+      const last = rows[rows.length - 1];
+      return rows.length < limit || !last ? undefined : { hash: last.pk, range: last.sk };
     },
     async close() {
       db.close();
