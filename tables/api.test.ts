@@ -317,7 +317,7 @@ for (const kind of engineKinds) {
           'ValidationException',
           'The table does not have the specified index: by-b',
         );
-        const res = await raw('DynamoDB_20120810.TransactWriteItems', '{}');
+        const res = await raw('DynamoDB_20120810.CreateBackup', '{}');
         assert.equal(res.status, 400);
         assert.equal(
           ((await res.json()) as { __type: string }).__type,

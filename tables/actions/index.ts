@@ -8,6 +8,7 @@ import { deleteItem } from './delete-item.ts';
 import { deleteTable } from './delete-table.ts';
 import { describeTable } from './describe-table.ts';
 import { describeTimeToLive } from './describe-time-to-live.ts';
+import { executeTransaction } from './execute-transaction.ts';
 import { executeStatement } from './execute-statement.ts';
 import { getItem } from './get-item.ts';
 import { listTables } from './list-tables.ts';
@@ -15,6 +16,8 @@ import { putItem } from './put-item.ts';
 import { query } from './query.ts';
 import { scan } from './scan.ts';
 import { listTagsOfResource, tagResource, untagResource } from './tags.ts';
+import { transactGetItems } from './transact-get-items.ts';
+import { transactWriteItems } from './transact-write-items.ts';
 import { updateItem } from './update-item.ts';
 import { updateTable } from './update-table.ts';
 
@@ -28,6 +31,7 @@ export const actions: Record<string, Action> = {
   DescribeTable: describeTable,
   DescribeTimeToLive: describeTimeToLive,
   ExecuteStatement: executeStatement,
+  ExecuteTransaction: executeTransaction,
   GetItem: getItem,
   ListTables: listTables,
   ListTagsOfResource: listTagsOfResource,
@@ -35,6 +39,8 @@ export const actions: Record<string, Action> = {
   Query: query,
   Scan: scan,
   TagResource: tagResource,
+  TransactGetItems: transactGetItems,
+  TransactWriteItems: transactWriteItems,
   UntagResource: untagResource,
   UpdateItem: updateItem,
   UpdateTable: updateTable,

@@ -19,6 +19,11 @@ export interface TableMeta {
    * whose partitions may hold the index rows, and the row prefix they carry there.
    */
   localOf?: { id: string; prefix: number };
+  /**
+   * Set by the CQL engine once a transaction has written the table: from then on
+   * every write of it goes through LWT, so plain writes see transaction locks.
+   */
+  transactional?: boolean;
 }
 
 // Declared here rather than beside the index maintenance (indexes.ts) because it
@@ -68,6 +73,28 @@ export interface Mutation<T> {
   result: T;
 }
 
+/** One item a transaction reads or writes. */
+export interface TransactItem {
+  meta: TableMeta;
+  key: StorageKey;
+}
+
+/**
+ * What a transaction decides from the current items (in request order): per item
+ * an Item to write, null to delete, undefined to leave it as it is.
+ */
+export interface TransactDecision<T> {
+  writes: (Item | null | undefined)[];
+  result: T;
+}
+
+export interface TransactOptions {
+  /** ClientRequestToken and the fingerprint of the request it came with. */
+  token?: { id: string; fingerprint: string };
+}
+
+export type TransactOutcome<T> = { replayed: false; result: T } | { replayed: true };
+
 export interface StorageEngine {
   readonly kind: 'sqlite' | 'cql';
   /** false when a table of that name exists already. */
@@ -93,6 +120,21 @@ export interface StorageEngine {
     key: StorageKey,
     decide: (current: Item | undefined) => Mutation<T>,
   ): Promise<T>;
+  /**
+   * TransactWriteItems: `decide` sees every item as of one instant and its writes
+   * are applied all together or not at all, serializable with every other
+   * transaction and read-modify-write (sqlite: one database transaction; cql:
+   * storage/cql/transactions.ts). `decide` may throw (a cancellation): nothing is
+   * written. A token seen within its window with the same fingerprint is a replay
+   * (nothing runs again); with another fingerprint IdempotentParameterMismatch.
+   */
+  transactWrite<T>(
+    items: TransactItem[],
+    decide: (current: (Item | undefined)[]) => TransactDecision<T>,
+    opts?: TransactOptions,
+  ): Promise<TransactOutcome<T>>;
+  /** TransactGetItems: the items as of one instant (a consistent snapshot). */
+  transactGet(items: TransactItem[]): Promise<(Item | undefined)[]>;
   /** Items of one partition in range-key order, at most `limit`. */
   query(meta: TableMeta, spec: QuerySpec): Promise<Item[]>;
   /** Items of one segment in the engine's scan order, at most `limit`. */

@@ -1,7 +1,7 @@
 // The production engine: cassandra-driver against ScyllaDB (Apache Cassandra in the
 // tests here). One CQL table per DynamoDB table:
 //
-//   items_<id> (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))
+//   items_<id> (pk blob, sk blob, item text, v timeuuid, tx timeuuid, PRIMARY KEY (pk, sk))
 //
 // pk and sk hold the key bytes of values.ts keyBytes, whose unsigned byte order is
 // DynamoDB's order for all three key types, so the blob clustering order is the
@@ -48,6 +48,11 @@ import {
   maxItemCollectionBytes,
   projectForIndex,
 } from '../indexes.ts';
+import {
+  ensureTransactionSchema,
+  makeCqlTransactions,
+  type CqlTransactionOptions,
+} from './transactions.ts';
 
 const { consistencies } = cassandra.types;
 type Row = cassandra.types.Row;
@@ -62,6 +67,8 @@ export interface CqlEngineConfig {
   maxItemCollectionBytes?: number;
   /** Extra cassandra-driver options (timeouts, policies). */
   clientOptions?: Partial<cassandra.ClientOptions>;
+  /** Transaction protocol settings (lease, lock wait, sweep; fault hooks in tests). */
+  transactions?: CqlTransactionOptions;
 }
 
 const metaTtlMs = 2000;
@@ -106,8 +113,10 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${quoteReplication(replication)}`,
   );
   await client.execute(
-    `CREATE TABLE IF NOT EXISTS ${ks}.selfless_tables (name text PRIMARY KEY, meta text)`,
+    `CREATE TABLE IF NOT EXISTS ${ks}.selfless_tables (name text PRIMARY KEY, meta text, transactional boolean)`,
   );
+  // Transactions: their record tables and the lock column `tx` (transactions.ts).
+  await ensureTransactionSchema(client, ks);
 
   const metas = new Map<string, { meta: TableMeta; at: number }>();
   const table = (meta: TableMeta) => `${ks}.items_${meta.localOf?.id ?? meta.id}`;
@@ -154,7 +163,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
 
   const readSerial = async (meta: TableMeta, key: StorageKey) => {
     const rs = await exec(
-      `SELECT item, v FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
+      `SELECT item, v, tx FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
       [key.hash, rowSk(meta, key.range)],
       {
         consistency: consistencies.localSerial,
@@ -236,6 +245,12 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const row = await readSerial(meta, key);
+      if (row?.tx) {
+        // Locked by a transaction: finished or given up, it is resolved and the
+        // loop reads again; live, TransactionConflictException (transactions.ts).
+        await txs.onLocked(meta, key, row.tx as cassandra.types.Uuid);
+        continue;
+      }
       const old = parseItem(row);
       const m = decide(old);
       if (m.write === undefined || (m.write === null && !row)) return m.result;
@@ -286,11 +301,15 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     const itemSk = rowSk(meta, key.range);
     for (let attempt = 0; ; attempt++) {
       const rs = await exec(
-        `SELECT sk, item, v FROM ${t} WHERE pk = ? AND sk IN (?, ?)`,
+        `SELECT sk, item, v, tx FROM ${t} WHERE pk = ? AND sk IN (?, ?)`,
         [key.hash, itemSk, sizeSk],
         { consistency: consistencies.localSerial },
       );
       const row = rs.rows.find((r) => (r.sk as Buffer).equals(itemSk));
+      if (row?.tx) {
+        await txs.onLocked(meta, key, row.tx as cassandra.types.Uuid); // as in casLoop
+        continue;
+      }
       const sizeRow = rs.rows.find((r) => (r.sk as Buffer).equals(sizeSk));
       const old = parseItem(row);
       const m = decide(old);
@@ -374,7 +393,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   ];
   const createItems = (id: string) =>
     client.execute(
-      `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, PRIMARY KEY (pk, sk))`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, tx timeuuid, PRIMARY KEY (pk, sk))`,
     );
 
   /** Rows of one scan segment in token order, with the columns asked for. */
@@ -423,9 +442,12 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       await client.execute(`DROP TABLE IF EXISTS ${ks}.items_${id}`);
     }
   };
-  const casOnly = (meta: TableMeta) => config.alwaysUseLwt || !!meta.indexes?.length;
+  // A table written by a transaction is written through LWT from then on, so that
+  // every write sees the transaction locks (transactions.ts).
+  const casOnly = (meta: TableMeta) =>
+    config.alwaysUseLwt || !!meta.indexes?.length || !!meta.transactional;
 
-  return {
+  const engine: Omit<StorageEngine, 'transactWrite' | 'transactGet'> = {
     kind: 'cql',
     async createTable(meta) {
       for (const id of storedIds(meta)) await createItems(id);
@@ -444,13 +466,14 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       const cached = metas.get(name);
       if (cached && Date.now() - cached.at < metaTtlMs) return cached.meta;
       const row = (
-        await exec(`SELECT meta FROM ${ks}.selfless_tables WHERE name = ?`, [name])
+        await exec(`SELECT meta, transactional FROM ${ks}.selfless_tables WHERE name = ?`, [name])
       ).first();
       if (!row) {
         metas.delete(name);
         return undefined;
       }
       const meta = JSON.parse(row.meta as string) as TableMeta;
+      if (row.transactional === true) meta.transactional = true;
       metas.set(name, { meta, at: Date.now() });
       return meta;
     },
@@ -559,6 +582,37 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     },
     async close() {
       await client.shutdown();
+    },
+  };
+
+  // Transactions (transactions.ts). Reads go through the protocol: GetItem answers
+  // the committed write of a lock not yet released, and Query/Scan pages skip the
+  // rows that locks of absent items leave.
+  const txs = makeCqlTransactions(
+    {
+      client,
+      ks,
+      exec,
+      table,
+      rowSk,
+      sizeSk,
+      getTable: (name) => engine.getTable(name),
+      syncIndexes,
+      isCasTimeout,
+      metaTtlMs,
+    },
+    config.transactions,
+  );
+  return {
+    ...engine,
+    transactWrite: txs.transactWrite,
+    transactGet: txs.transactGet,
+    getItem: txs.getItem,
+    query: (meta, spec) => txs.dense(spec.limit, (limit) => engine.query(meta, { ...spec, limit })),
+    scan: (meta, spec) => txs.dense(spec.limit, (limit) => engine.scan(meta, { ...spec, limit })),
+    async close() {
+      await txs.close();
+      await engine.close();
     },
   };
 }

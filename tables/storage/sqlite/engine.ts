@@ -24,6 +24,7 @@ import {
   projectForIndex,
 } from '../indexes.ts';
 import { partitionHash, segmentRange } from '../segments.ts';
+import { makeSqliteTransactions } from './transactions.ts';
 
 type Statement = Database.Statement;
 
@@ -143,8 +144,12 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
     for (const k of [...statements.keys()]) if (k.startsWith(meta.id + '|')) statements.delete(k);
   };
 
+  // TransactWriteItems / TransactGetItems: one SQLite transaction (transactions.ts).
+  const transactions = makeSqliteTransactions(db, { get, write });
+
   return {
     kind: 'sqlite',
+    ...transactions,
     async createTable(meta) {
       return db.transaction(() => {
         if (metaInsert.run(meta.name, JSON.stringify(meta)).changes === 0) return false;
