@@ -98,6 +98,23 @@ scylla:
   enabled: false
   external: { contactPoints: '$HOSTIP:$CQL_PORT', localDataCenter: datacenter1 }
 EOF
+# Images rebuilt under the same tag (images.sh lists them): the pods running the old
+# bytes keep them until restarted, and helm sees no change to roll. Restart every
+# Deployment and StatefulSet (the chart's and functions' workers) that runs one.
+reloaded=$RUNDIR/reloaded-images
+if [[ -s $reloaded ]]; then
+  while read -r kind ns name images; do
+    for img in $images; do
+      if grep -qxF "$img" "$reloaded"; then
+        kubectl_ -n "$ns" rollout restart "${kind,,}/$name" >/dev/null
+        say "restarted ${kind,,} $ns/$name: its image $img was rebuilt"
+        break
+      fi
+    done
+  done < <(kubectl_ get deployments,statefulsets -A -o jsonpath='{range .items[*]}{.kind} {.metadata.namespace} {.metadata.name} {.spec.template.spec.containers[*].image} {.spec.template.spec.initContainers[*].image}{"\n"}{end}')
+  rm -f "$reloaded"
+fi
+
 extra=()
 [[ -n ${SELFLESS_CLUSTER_VALUES:-} ]] && extra=(-f "$SELFLESS_CLUSTER_VALUES")
 t=$SECONDS
