@@ -19,14 +19,9 @@ import {
   maxItemSize,
   type Item,
 } from '../values.ts';
-import {
-  consumedCapacity,
-  requireTable,
-  storageKey,
-  writeUnitsFor,
-  type Action,
-} from './context.ts';
+import { requireTable, storageKey, type Action } from './context.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
+import { CapacityTally } from './transact-capacity.ts';
 import { checkIndexKeys } from '../storage/indexes.ts';
 
 export const schema: Schema = {
@@ -108,17 +103,17 @@ export const batchWriteItem: Action = async (ctx, req) => {
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length === writes.length) throw failed[0]!.reason;
   const unprocessed: Record<string, unknown[]> = {};
-  const units = new Map<string, number>();
+  // Blind writes: the old item is unknown, so only the rows written are counted.
+  const tally = new CapacityTally();
   results.forEach((r, i) => {
     const w = writes[i]!;
     if (r.status === 'rejected') (unprocessed[w.meta.name] ??= []).push(w.raw);
-    else units.set(w.meta.name, (units.get(w.meta.name) ?? 0) + writeUnitsFor(w.put));
+    else tally.write(w.meta, 1, undefined, w.put);
   });
-  const capacity = [...units].flatMap(
-    ([name, u]) => consumedCapacity(ctx, req, name, 'write', u) ?? [],
-  );
-  const out: Record<string, unknown> = { UnprocessedItems: unprocessed };
-  if (capacity.length) out.ConsumedCapacity = capacity;
+  const out: Record<string, unknown> = {
+    UnprocessedItems: unprocessed,
+    ...tally.response(ctx, req.ReturnConsumedCapacity, false),
+  };
   // One entry per item collection written, as DynamoDB lists them per table.
   const metrics: Record<string, Record<string, unknown>[]> = {};
   const counted = new Set<string>();

@@ -4,7 +4,7 @@ import { notFound } from '../errors.ts';
 import { project } from '../expressions/evaluate.ts';
 import type { PathNode } from '../expressions/ast.ts';
 import type { IndexBuilder } from '../storage/backfill.ts';
-import type { StorageEngine, StorageKey, TableMeta } from '../storage/engine.ts';
+import type { IndexMeta, StorageEngine, StorageKey, TableMeta } from '../storage/engine.ts';
 import { itemSize, keyBytes, type Item, type KeySchema } from '../values.ts';
 
 export interface ActionObserver {
@@ -70,6 +70,34 @@ export function consumedCapacity(
   if (mode !== 'TOTAL' && mode !== 'INDEXES') return undefined;
   const c: Record<string, unknown> = { TableName: table, CapacityUnits: units };
   if (mode === 'INDEXES') c.Table = { CapacityUnits: units };
+  return c;
+}
+
+/**
+ * ConsumedCapacity of a Query or Scan. On an index the units are the index's;
+ * the table's are only those of fetching unprojected attributes (LSIs), as
+ * DynamoDB reports them with INDEXES.
+ */
+export function readCapacity(
+  ctx: ActionContext,
+  req: Request,
+  table: string,
+  index: IndexMeta | undefined,
+  indexUnits: number,
+  tableUnits: number,
+): Record<string, unknown> | undefined {
+  if (!index) return consumedCapacity(ctx, req, table, 'read', tableUnits);
+  const total = indexUnits + tableUnits;
+  ctx.observer?.capacity(table, 'read', total);
+  const mode = req.ReturnConsumedCapacity;
+  if (mode !== 'TOTAL' && mode !== 'INDEXES') return undefined;
+  const c: Record<string, unknown> = { TableName: table, CapacityUnits: total };
+  if (mode === 'INDEXES') {
+    c.Table = { CapacityUnits: tableUnits };
+    c[index.local ? 'LocalSecondaryIndexes' : 'GlobalSecondaryIndexes'] = {
+      [index.name]: { CapacityUnits: indexUnits },
+    };
+  }
   return c;
 }
 

@@ -3,14 +3,8 @@ import { checkExpressionParams, parseExpressions } from '../expressions/request.
 import { expectedToAst } from '../legacy.ts';
 import { checkRequest, type Schema } from '../validate.ts';
 import { checkItem, checkKey, type Item } from '../values.ts';
-import {
-  consumedCapacity,
-  requireTable,
-  storageKey,
-  withFields,
-  writeUnitsFor,
-  type Action,
-} from './context.ts';
+import { requireTable, storageKey, withFields, type Action } from './context.ts';
+import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
 
@@ -42,7 +36,13 @@ export const deleteItem: Action = async (ctx, req) => {
     {},
     {
       Attributes: req.ReturnValues === 'ALL_OLD' ? old : undefined,
-      ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old)),
+      ConsumedCapacity: writeCapacity(
+        ctx,
+        req.ReturnConsumedCapacity,
+        meta,
+        old,
+        old ? null : undefined,
+      ),
       ItemCollectionMetrics: await itemCollectionMetrics(ctx, req, meta, key),
     },
   );

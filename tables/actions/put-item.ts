@@ -6,14 +6,8 @@ import { checkExpressionParams, parseExpressions } from '../expressions/request.
 import { expectedToAst } from '../legacy.ts';
 import { checkRequest, type Schema } from '../validate.ts';
 import { checkItem, checkItemKey, itemSize, maxItemSize, type Item } from '../values.ts';
-import {
-  consumedCapacity,
-  requireTable,
-  storageKey,
-  withFields,
-  writeUnitsFor,
-  type Action,
-} from './context.ts';
+import { requireTable, storageKey, withFields, type Action } from './context.ts';
+import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
 import { checkIndexKeys } from '../storage/indexes.ts';
@@ -50,7 +44,7 @@ export const putItem: Action = async (ctx, req) => {
     {},
     {
       Attributes: req.ReturnValues === 'ALL_OLD' ? old : undefined,
-      ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old, item)),
+      ConsumedCapacity: writeCapacity(ctx, req.ReturnConsumedCapacity, meta, old, item),
       ItemCollectionMetrics: await itemCollectionMetrics(ctx, req, meta, item),
     },
   );

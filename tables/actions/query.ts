@@ -19,12 +19,13 @@ import {
 import {
   checkItem,
   compareScalar,
+  itemSize,
   keyBytes,
   typeOf,
   type AttributeValue,
   type Item,
 } from '../values.ts';
-import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
+import { readCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
 import { indexBound, indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
 import {
   checkStartKey,
@@ -297,6 +298,8 @@ export const query: Action = async (ctx, req) => {
     return (isLower ? c >= 0 : c <= 0) ? { bytes: after, inclusive: false } : bound;
   };
 
+  // With fetches from the table, page.bytes are the table's; the index rows are counted here.
+  let indexBytes = 0;
   const page = await readPage({
     schema: meta.schema,
     limit: req.Limit as number | undefined,
@@ -324,17 +327,17 @@ export const query: Action = async (ctx, req) => {
         forward,
         limit,
       });
-      return fromTable ? tableItems(ctx, meta, rows) : rows;
+      if (!fromTable) return rows;
+      for (const r of rows) indexBytes += itemSize(r);
+      return tableItems(ctx, meta, rows);
     },
   });
   const out = pageResponse(page, countOnly);
-  const cc = consumedCapacity(
-    ctx,
-    req,
-    meta.name,
-    'read',
-    readUnits(page.bytes, req.ConsistentRead === true),
-  );
+  const consistent = req.ConsistentRead === true;
+  const units = readUnits(page.bytes, consistent);
+  const cc = fromTable
+    ? readCapacity(ctx, req, meta.name, index, readUnits(indexBytes, consistent), units)
+    : readCapacity(ctx, req, meta.name, index, units, index ? 0 : units);
   if (cc) out.ConsumedCapacity = cc;
   return out;
 };

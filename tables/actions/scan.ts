@@ -13,8 +13,8 @@ import {
   stringMap,
   type Schema,
 } from '../validate.ts';
-import { checkItem, type Item } from '../values.ts';
-import { consumedCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
+import { checkItem, itemSize, type Item } from '../values.ts';
+import { readCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
 import { indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
 import {
   checkStartKey,
@@ -87,6 +87,8 @@ export const scan: Action = async (ctx, req) => {
   const source = index ? indexTable(meta, index) : meta;
   const rowKey = (item: Item) =>
     index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
+  // With fetches from the table, page.bytes are the table's; the index rows are counted here.
+  let indexBytes = 0;
   const page = await readPage({
     schema: meta.schema,
     limit: req.Limit as number | undefined,
@@ -103,17 +105,17 @@ export const scan: Action = async (ctx, req) => {
         after: from && rowKey(from),
         limit,
       });
-      return fromTable ? tableItems(ctx, meta, rows) : rows;
+      if (!fromTable) return rows;
+      for (const r of rows) indexBytes += itemSize(r);
+      return tableItems(ctx, meta, rows);
     },
   });
   const out = pageResponse(page, countOnly);
-  const cc = consumedCapacity(
-    ctx,
-    req,
-    meta.name,
-    'read',
-    readUnits(page.bytes, req.ConsistentRead === true),
-  );
+  const consistent = req.ConsistentRead === true;
+  const units = readUnits(page.bytes, consistent);
+  const cc = fromTable
+    ? readCapacity(ctx, req, meta.name, index, readUnits(indexBytes, consistent), units)
+    : readCapacity(ctx, req, meta.name, index, units, index ? 0 : units);
   if (cc) out.ConsumedCapacity = cc;
   return out;
 };

@@ -3,6 +3,7 @@
 // costs double what the single-item action would: 2 write units per KB written
 // (Put, Update, Delete, and each index row they change), 2 read units per 4 KB
 // read (ConditionCheck, TransactGetItems; a missing item still costs one step).
+// Single-item and batch writes use the same tally once (factor 1).
 import { indexKey, projectForIndex } from '../storage/indexes.ts';
 import type { IndexMeta, TableMeta } from '../storage/engine.ts';
 import { itemSize, type Item } from '../values.ts';
@@ -76,8 +77,13 @@ export class CapacityTally {
     }
   }
 
-  /** Records the units and answers `{ ConsumedCapacity }` if it was asked for. */
-  response(ctx: ActionContext, mode: unknown): Record<string, unknown> {
+  /**
+   * Records the units and answers `{ ConsumedCapacity }` if it was asked for.
+   * Transactions split each entry into read and write units; single-item and
+   * batch writes, like DynamoDB's, give only CapacityUnits (`split` false).
+   */
+  response(ctx: ActionContext, mode: unknown, split = true): Record<string, unknown> {
+    const shape = split ? splitShape : totalShape;
     const entries: Record<string, unknown>[] = [];
     for (const [name, t] of this.tables) {
       let indexWrite = 0;
@@ -103,7 +109,29 @@ export class CapacityTally {
   }
 }
 
-function shape(u: Units): Record<string, number> {
+/**
+ * ConsumedCapacity of one write from `old` to `next` (null: deleted; undefined:
+ * nothing written): the table's units plus each index row put or removed.
+ */
+export function writeCapacity(
+  ctx: ActionContext,
+  mode: unknown,
+  meta: TableMeta,
+  old: Item | undefined,
+  next: Item | null | undefined,
+): Record<string, unknown> | undefined {
+  const tally = new CapacityTally();
+  tally.write(meta, 1, old, next);
+  const out = tally.response(ctx, mode, false).ConsumedCapacity as
+    Record<string, unknown>[] | undefined;
+  return out?.[0];
+}
+
+function totalShape(u: Units): Record<string, number> {
+  return { CapacityUnits: u.read + u.write };
+}
+
+function splitShape(u: Units): Record<string, number> {
   const out: Record<string, number> = { CapacityUnits: u.read + u.write };
   if (u.read) out.ReadCapacityUnits = u.read;
   if (u.write) out.WriteCapacityUnits = u.write;

@@ -7,14 +7,13 @@ import { attributeUpdatesToAst, expectedToAst } from '../legacy.ts';
 import { checkRequest, expression, type Schema } from '../validate.ts';
 import { checkItem, checkKey, itemSize, maxItemSize, valuesEqual, type Item } from '../values.ts';
 import {
-  consumedCapacity,
   requireTable,
   returnedAttributes,
   storageKey,
   withFields,
-  writeUnitsFor,
   type Action,
 } from './context.ts';
+import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
 import { checkIndexKeys } from '../storage/indexes.ts';
@@ -81,7 +80,7 @@ export const updateItem: Action = async (ctx, req) => {
         next,
         update ? updatedPaths(update) : [],
       ),
-      ConsumedCapacity: consumedCapacity(ctx, req, meta.name, 'write', writeUnitsFor(old, next)),
+      ConsumedCapacity: writeCapacity(ctx, req.ReturnConsumedCapacity, meta, old, next),
       ItemCollectionMetrics: await itemCollectionMetrics(ctx, req, meta, key),
     },
   );
