@@ -130,7 +130,7 @@ test('with external Redis and Scylla: no StatefulSets, the endpoints reach the g
   assert.equal(code, 0, out);
 });
 
-test('allowedClients narrows callers of the gateway but still admits function workers in any namespace', async () => {
+test('allowedClients narrows callers of the gateway but still admits function workers in any namespace and the operator', async () => {
   const policy = (yaml: string) =>
     docs(yaml).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'sl-selfless-gateway')!
       .spec as { ingress: { from?: unknown[] }[] };
@@ -150,6 +150,14 @@ test('allowedClients narrows callers of the gateway but still admits function wo
           namespaceSelector: {},
           podSelector: {
             matchExpressions: [{ key: 'selfless.dev/function', operator: 'Exists' }],
+          },
+        },
+        {
+          podSelector: {
+            matchLabels: {
+              'app.kubernetes.io/name': 'selfless-operator',
+              'app.kubernetes.io/instance': 'sl',
+            },
           },
         },
       ],
