@@ -72,10 +72,15 @@ export function makeDrain(opts: DrainOptions): Drain {
         const left = Math.max(0, deadline - now());
         await Promise.race([new Promise<void>((r) => (idle = r)), sleep(left)]);
       }
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
+}
+
+/** Stops accepting, cuts every connection it still holds, resolves once closed. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
 }

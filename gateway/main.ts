@@ -12,7 +12,7 @@ import { formatErrors } from '../lib/parse.ts';
 import { DEFAULT_ACCOUNT } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { composeGateway, ConfigError, type GatewayConfig } from './compose.ts';
-import { makeDrain } from './drain.ts';
+import { closeServer, makeDrain } from './drain.ts';
 import { DEFAULT_QUOTAS } from './limiter.ts';
 
 // The gateway's public surface for the rest of the binary (cli/dev.ts embeds it).
@@ -197,13 +197,7 @@ export async function main(argv: string[]): Promise<number> {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
       // Ctrl-C (SIGINT) is a person at a terminal: no Service to drain out of.
-      const closed =
-        signal === 'SIGTERM'
-          ? drain.drain(server)
-          : new Promise<void>((r) => {
-              server.close(() => r());
-              server.closeAllConnections();
-            });
+      const closed = signal === 'SIGTERM' ? drain.drain(server) : closeServer(server);
       void closed.then(() => composed.close()).then(() => done());
     };
     process.once('SIGINT', stop);
