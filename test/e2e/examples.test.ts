@@ -13,6 +13,7 @@ import {
   dynamodbClient,
   getJson,
   kubectl,
+  liftDeletionProtection,
   lambdaClient,
   waitReady,
   type E2eCluster,
@@ -41,16 +42,7 @@ describe('the examples on a real cluster', () => {
     // The example tables keep their data when deleted (deletion protection, on by
     // default): lift it first, as a user tearing down a test would.
     for (const t of ['users', 'orders']) {
-      await kubectl(c, [
-        'patch',
-        'tables.selfless.dev',
-        t,
-        '-n',
-        ns,
-        '--type=merge',
-        '-p',
-        '{"spec":{"deletionProtectionEnabled":false}}',
-      ]).catch(() => undefined);
+      await liftDeletionProtection(c, ns, t).catch(() => undefined);
     }
     for (const f of files) {
       await kubectl(c, ['delete', '-n', ns, '-f', f, '--ignore-not-found', '--wait=true'], {

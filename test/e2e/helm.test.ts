@@ -19,6 +19,7 @@ import {
   getJson,
   helm,
   kubectl,
+  liftDeletionProtection,
   lambdaClient,
   makeNamespace,
   readyWorkers,
@@ -46,16 +47,7 @@ describe('helm upgrade and uninstall on a real cluster', () => {
   });
 
   after(async () => {
-    await kubectl(c, [
-      'patch',
-      'tables.selfless.dev',
-      'kept',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      '{"spec":{"deletionProtectionEnabled":false}}',
-    ]).catch(() => undefined);
+    await liftDeletionProtection(c, ns, 'kept').catch(() => undefined);
     await deleteNamespace(c, ns);
     rmSync(dir, { recursive: true, force: true });
   });

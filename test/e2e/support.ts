@@ -69,6 +69,24 @@ export async function helm(c: E2eCluster, args: string[], timeoutMs = 600_000): 
   return stdout;
 }
 
+/** Turns a Table resource's deletion protection off (the operator then may delete it). */
+export async function liftDeletionProtection(
+  c: E2eCluster,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  await kubectl(c, [
+    'patch',
+    'tables.selfless.dev',
+    name,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    '{"spec":{"deletionProtectionEnabled":false}}',
+  ]);
+}
+
 export async function getJson<T = Record<string, unknown>>(
   c: E2eCluster,
   args: string[],

@@ -16,6 +16,7 @@ import {
   eventually,
   getJson,
   kubectl,
+  liftDeletionProtection,
   makeNamespace,
   waitReady,
   type E2eCluster,
@@ -32,16 +33,7 @@ describe('tables on a real cluster', () => {
   });
 
   after(async () => {
-    await kubectl(c, [
-      'patch',
-      'tables.selfless.dev',
-      'kept',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      '{"spec":{"deletionProtectionEnabled":false}}',
-    ]).catch(() => undefined);
+    await liftDeletionProtection(c, ns, 'kept').catch(() => undefined);
     await deleteNamespace(c, ns);
   });
 
@@ -78,16 +70,7 @@ describe('tables on a real cluster', () => {
     );
     assert.deepEqual(item.Item, { pk: { S: 'a' }, v: { N: '1' } });
 
-    await kubectl(c, [
-      'patch',
-      'tables.selfless.dev',
-      'kept',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      '{"spec":{"deletionProtectionEnabled":false}}',
-    ]);
+    await liftDeletionProtection(c, ns, 'kept');
     await eventually('the resource gone', async () => {
       const left = await kubectl(c, [
         'get',
