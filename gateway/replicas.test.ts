@@ -16,6 +16,7 @@ import { Agent } from '../lib/agent/agent.ts';
 import { makeGateway, type Gateway } from './app.ts';
 import { WorkerHub } from './hub.ts';
 import { FunctionRegistry } from './registry.ts';
+import { eventually } from '../test/support/gateway.ts';
 
 interface Replica {
   gateway: Gateway;
@@ -195,6 +196,128 @@ test('replicas come from a host name resolved again while the agent runs', async
   } finally {
     await agent.stop();
     await stopReplica(second);
+  }
+});
+
+/** A DNS stand-in whose answer the test sets; `asked()` settles at the next lookup. */
+function fakeDns(initial: string[]) {
+  let answer = initial;
+  let waiters: (() => void)[] = [];
+  return {
+    set(next: string[]) {
+      answer = next;
+    },
+    asked: () => new Promise<void>((r) => waiters.push(r)),
+    resolve: async () => {
+      const woken = waiters;
+      waiters = [];
+      // The answer goes out before the waiters wake: setUrls has run when they do.
+      queueMicrotask(() => woken.forEach((w) => w()));
+      return answer;
+    },
+  };
+}
+
+/** Resolves when a log line matching `pattern` has been written. */
+function logWatcher() {
+  const lines: string[] = [];
+  let waiters: { pattern: RegExp; done: () => void }[] = [];
+  return {
+    lines,
+    log(line: string) {
+      lines.push(line);
+      waiters = waiters.filter((w) => (w.pattern.test(line) ? (w.done(), false) : true));
+    },
+    seen: (pattern: RegExp) =>
+      lines.some((l) => pattern.test(l))
+        ? Promise.resolve()
+        : new Promise<void>((done) => waiters.push({ pattern, done })),
+  };
+}
+
+test('a replica that left DNS is still polled, and dropped once it refuses', async () => {
+  const first = replicas[0]!;
+  const port = Number(new URL(first.url).port);
+  const draining = await startReplica('127.0.0.2', port);
+  const dns = fakeDns(['127.0.0.1', '127.0.0.2']);
+  const watch = logWatcher();
+  const agent = new Agent({
+    channel: makeMultiGatewayChannel(`http://gateway.test:${port}`, {
+      resolve: dns.resolve,
+      refreshMs: 20,
+      log: watch.log,
+      retryMs: { initial: 20, max: 200 },
+    }),
+    worker: { workerId: 'pod-linger', functionName: 'multi' },
+    fn,
+    codeDir: dir,
+    tmpDir: join(dir, 'tmp'),
+    env: {},
+    log: () => undefined,
+  });
+  await agent.start();
+  try {
+    assert.deepEqual(await call(draining, 'before'), { id: 'before' });
+    // Unready, as a draining gateway is: gone from DNS, still answering calls.
+    dns.set(['127.0.0.1']);
+    await dns.asked();
+    await dns.asked();
+    assert.deepEqual(await call(draining, 'draining'), { id: 'draining' });
+    assert.deepEqual(await call(first, 'other'), { id: 'other' });
+    await stopReplica(draining);
+    await watch.seen(/127\.0\.0\.2:\d+ left DNS and now fails/);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await call(first, `after-${i}`), { id: `after-${i}` });
+    }
+  } finally {
+    await agent.stop();
+    await stopReplica(draining).catch(() => undefined);
+  }
+});
+
+test('a replica that left DNS and never fails is dropped after the linger time', async () => {
+  const first = replicas[0]!;
+  const port = Number(new URL(first.url).port);
+  const away = await startReplica('127.0.0.3', port);
+  const dns = fakeDns(['127.0.0.1', '127.0.0.3']);
+  const watch = logWatcher();
+  let clock = 1_000_000;
+  const agent = new Agent({
+    channel: makeMultiGatewayChannel(`http://gateway.test:${port}`, {
+      resolve: dns.resolve,
+      refreshMs: 20,
+      lingerMs: 30_000,
+      now: () => clock,
+      log: watch.log,
+    }),
+    worker: { workerId: 'pod-away', functionName: 'multi' },
+    fn,
+    codeDir: dir,
+    tmpDir: join(dir, 'tmp'),
+    env: {},
+    log: () => undefined,
+  });
+  await agent.start();
+  try {
+    assert.deepEqual(await call(away, 'before'), { id: 'before' });
+    dns.set(['127.0.0.1']);
+    await dns.asked();
+    await dns.asked();
+    clock += 29_999;
+    await dns.asked();
+    assert.ok(!watch.lines.some((l) => l.includes('no longer polled')), watch.lines.join('\n'));
+    await eventually('the lingering replica polled', () =>
+      away.gateway.hub.idleWorkers('multi').length === 1 ? true : undefined,
+    );
+    clock += 1;
+    await watch.seen(/127\.0\.0\.3:\d+ left DNS 30000 ms ago: no longer polled/);
+    await eventually('the poll of the dropped replica ended', () =>
+      away.gateway.hub.idleWorkers('multi').length === 0 ? true : undefined,
+    );
+    assert.deepEqual(await call(first, 'after'), { id: 'after' });
+  } finally {
+    await agent.stop();
+    await stopReplica(away);
   }
 });
 

@@ -46,11 +46,15 @@ class HttpStatusError extends Error {
 
 /** One gateway replica, as an agent sees it. */
 export interface GatewayClient {
-  /** Long-polls; resolves undefined when the poll `pollId` was cancelled. */
+  /**
+   * Long-polls; resolves undefined when the poll `pollId` was cancelled. Connection
+   * failures and 5xx are retried while `keepTrying()` says so (default: always).
+   */
   poll(
     worker: WorkerIdentity,
     signal: AbortSignal,
     pollId?: string,
+    keepTrying?: () => boolean,
   ): Promise<Invocation | undefined>;
   cancel(worker: WorkerIdentity, pollId: string): Promise<void>;
   giveBack(worker: WorkerIdentity, requestId: string): Promise<void>;
@@ -125,6 +129,7 @@ export function makeGatewayClient(gatewayUrl: string, opts: GatewayClientOptions
     message: Message,
     signal: AbortSignal | undefined,
     attempts: number,
+    keepTrying: () => boolean = () => true,
   ): Promise<Reply> {
     let delay = retry.initial;
     for (let attempt = 1; ; attempt++) {
@@ -146,7 +151,7 @@ export function makeGatewayClient(gatewayUrl: string, opts: GatewayClientOptions
           throw signal?.aborted ? abortError(signal) : err;
         failure = err;
       }
-      if (attempt >= attempts) throw failure;
+      if (attempt >= attempts || !keepTrying()) throw failure;
       await pause(delay, signal);
       if (signal?.aborted) throw abortError(signal);
       delay = Math.min(retry.max, delay * 2);
@@ -154,8 +159,8 @@ export function makeGatewayClient(gatewayUrl: string, opts: GatewayClientOptions
   }
 
   return {
-    async poll(worker, signal, pollId) {
-      const reply = await call('next', worker, encodeNext(pollId), signal, Infinity);
+    async poll(worker, signal, pollId, keepTrying) {
+      const reply = await call('next', worker, encodeNext(pollId), signal, Infinity, keepTrying);
       if (reply.status === DONE_STATUS) return undefined;
       const inv = decodeInvocation(reply.headers, reply.body);
       if (!inv.ok) throw inv.error;

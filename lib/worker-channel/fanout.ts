@@ -18,6 +18,12 @@ export interface MultiGatewayOptions extends HttpWorkerChannelOptions {
   refreshMs?: number;
   /** Host name -> addresses; default node:dns `lookup(host, { all: true })`. */
   resolve?: (hostname: string) => Promise<string[]>;
+  /**
+   * How long a replica that left DNS is still polled at most, in ms (default 60000).
+   * It is dropped sooner, at its first refused or failed poll.
+   */
+  lingerMs?: number;
+  now?: () => number;
   /** Channel trouble that does not fail a call: DNS errors, invocations given back. */
   log?: (line: string) => void;
 }
@@ -26,6 +32,8 @@ interface Replica {
   client: GatewayClient;
   /** Settles when this worker's last poll of the replica (and its give-back) is over. */
   idle: Promise<void>;
+  /** When the replica left DNS; it is polled until it refuses (see `lingerMs`). */
+  leftAt?: number;
 }
 
 /**
@@ -38,12 +46,19 @@ interface Replica {
  * `gateways` is a fixed list of URLs, or one URL whose host name is resolved to all
  * its addresses every `refreshMs` (a headless Service: one address per ready pod).
  * An IP address or `localhost` is used as is.
+ *
+ * A replica that leaves DNS is still polled until a poll of it fails: a draining
+ * gateway is unready, so out of DNS, while it still takes calls that arrived on
+ * connections opened before (seen on the real cluster: 1-4 of ~160 sequential calls
+ * failed during helm upgrade when agents stopped polling it at once).
  */
 export function makeMultiGatewayChannel(
   gateways: string | string[],
   opts: MultiGatewayOptions = {},
 ): WorkerChannel {
   const log = opts.log ?? (() => undefined);
+  const now = opts.now ?? Date.now;
+  const lingerMs = opts.lingerMs ?? 60_000;
   const replicas = new Map<string, Replica>();
   /** Which replica delivered each request in flight. */
   const owner = new Map<string, GatewayClient>();
@@ -61,17 +76,45 @@ export function makeMultiGatewayChannel(
   if (!fanOut) setUrls(typeof gateways === 'string' ? [gateways] : gateways);
 
   function setUrls(next: string[]): void {
-    const changed = next.length !== urls.length || next.some((u, i) => u !== urls[i]);
+    let changed = next.length !== urls.length || next.some((u, i) => u !== urls[i]);
     urls = next;
     for (const url of next) {
-      if (replicas.has(url)) continue;
+      const known = replicas.get(url);
+      if (known) {
+        delete known.leftAt;
+        continue;
+      }
       const serviceHost = fanOut ? { hostname: service!.hostname, host: service!.host } : undefined;
       replicas.set(url, {
         client: makeGatewayClient(url, serviceHost ? { ...opts, serviceHost } : opts),
         idle: Promise.resolve(),
       });
     }
+    for (const [url, r] of replicas) {
+      if (next.includes(url)) continue;
+      r.leftAt ??= now();
+      if (now() - r.leftAt >= lingerMs) {
+        log(`[selfless agent] ${url} left DNS ${lingerMs} ms ago: no longer polled`);
+        forget(url, r);
+        changed = true;
+      }
+    }
     if (changed) for (const w of watchers) w();
+  }
+
+  /** Stops polling a replica that left DNS; its client goes once nothing uses it. */
+  function forget(url: string, r: Replica): void {
+    replicas.delete(url);
+    void r.idle.then(() => {
+      if (![...owner.values()].includes(r.client)) r.client.destroy();
+    });
+  }
+
+  function drop(url: string, r: Replica, err: unknown): void {
+    if (replicas.get(url) !== r) return;
+    log(`[selfless agent] ${url} left DNS and now fails (${message(err)}): no longer polled`);
+    forget(url, r);
+    for (const w of watchers) w();
   }
 
   async function refresh(): Promise<void> {
@@ -151,9 +194,16 @@ export function makeMultiGatewayChannel(
           p.sent = true;
           let inv: Invocation | undefined;
           try {
-            inv = await p.client.poll(worker, p.stop.signal, pollId);
+            inv = await p.client.poll(
+              worker,
+              p.stop.signal,
+              pollId,
+              () => replica.leftAt === undefined,
+            );
           } catch (err) {
-            if (!p.stop.signal.aborted) failure = err;
+            if (p.stop.signal.aborted) return;
+            if (replica.leftAt !== undefined) drop(url, replica, err);
+            else failure = err;
             return;
           }
           if (!inv) return;
@@ -182,8 +232,13 @@ export function makeMultiGatewayChannel(
         });
       };
       const onChange = () => {
-        for (const url of urls) start(url);
-        for (const [url, p] of polls) if (!urls.includes(url) && !p.withdrawn) withdraw(p);
+        for (const url of replicas.keys()) start(url);
+        for (const [url, p] of polls) {
+          if (replicas.has(url) || p.withdrawn) continue;
+          // Forgotten: it failed or stayed away too long, so a cancel would not arrive.
+          p.withdrawn = true;
+          p.stop.abort();
+        }
       };
       if (signal.aborted) {
         reject(abortError(signal));
@@ -195,9 +250,9 @@ export function makeMultiGatewayChannel(
     });
   }
 
-  /** Every current replica; fails only when all of them failed. */
+  /** Every replica polled; fails only when all of them failed. */
   async function toAll(call: (c: GatewayClient) => Promise<void>): Promise<void> {
-    const results = await Promise.allSettled(urls.map((u) => call(replicas.get(u)!.client)));
+    const results = await Promise.allSettled([...replicas.values()].map((r) => call(r.client)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0 && failed.length === results.length) throw failed[0]!.reason;
   }
@@ -211,7 +266,12 @@ export function makeMultiGatewayChannel(
       const client = owner.get(result.requestId);
       owner.delete(result.requestId);
       if (!client) throw new Error(`no gateway replica delivered ${result.requestId}`);
-      await client.complete(worker, result);
+      try {
+        await client.complete(worker, result);
+      } finally {
+        const polled = [...replicas.values()].some((r) => r.client === client);
+        if (!polled && ![...owner.values()].includes(client)) client.destroy();
+      }
     },
     initFailed: (worker, error) => toAll((c) => c.initFailed(worker, error)),
     async leave(worker) {
