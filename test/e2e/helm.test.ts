@@ -66,96 +66,85 @@ describe('helm upgrade and uninstall on a real cluster', () => {
       '10m',
     ]);
 
-  // Known to fail 1-4 of ~160 calls (seen 1 pass in 4 runs after the gateway's drain):
-  // a draining gateway leaves the headless Service's DNS, agents stop polling it, and
-  // the calls it accepted last wait for a worker until its drain timeout cuts them.
-  // The fix is for agents to keep polling a replica that left DNS until it closes
-  // (lib/worker-channel/fanout.ts). Reported as todo until then, not as a pass.
-  const rollTodo =
-    'agents stop polling a draining gateway once it leaves DNS: calls it accepted last are cut';
-  test(
-    'helm upgrade with a changed region rolls the platform and the workers, and sequential calls keep answering',
-    { todo: rollTodo },
-    async (t) => {
-      const values = JSON.parse(
-        await helm(c, ['get', 'values', c.release, '-n', c.namespace, '--all', '-o', 'json']),
-      ) as { region: string };
-      const from = values.region;
-      const to = from === 'eu-west-1' ? 'eu-central-1' : 'eu-west-1';
-      t.after(() => upgrade(`region=${from}`));
+  test('helm upgrade with a changed region rolls the platform and the workers, and sequential calls keep answering', async (t) => {
+    const values = JSON.parse(
+      await helm(c, ['get', 'values', c.release, '-n', c.namespace, '--all', '-o', 'json']),
+    ) as { region: string };
+    const from = values.region;
+    const to = from === 'eu-west-1' ? 'eu-central-1' : 'eu-west-1';
+    t.after(() => upgrade(`region=${from}`));
 
-      await kubectl(c, ['apply', '-n', ns, '-f', '-'], {
-        input: JSON.stringify({
-          apiVersion: 'selfless.dev/v1alpha1',
-          kind: 'Function',
-          metadata: { name: 'steady' },
-          spec: {
-            runtime: 'nodejs20.x',
-            handler: 'index.handler',
-            timeout: 30,
-            provisionedConcurrentExecutions: 1,
-            code: {
-              inline: { 'index.mjs': 'export const handler = async () => process.env.AWS_REGION;' },
-            },
+    await kubectl(c, ['apply', '-n', ns, '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'selfless.dev/v1alpha1',
+        kind: 'Function',
+        metadata: { name: 'steady' },
+        spec: {
+          runtime: 'nodejs20.x',
+          handler: 'index.handler',
+          timeout: 30,
+          provisionedConcurrentExecutions: 1,
+          code: {
+            inline: { 'index.mjs': 'export const handler = async () => process.env.AWS_REGION;' },
           },
-        }),
-      });
-      await waitReady(c, 'function', 'steady', ns, ['WorkersAvailable']);
-      await eventually('a provisioned worker ready', async () =>
-        (await readyWorkers(c, ns, 'steady')) >= 1 ? true : undefined,
-      );
+        },
+      }),
+    });
+    await waitReady(c, 'function', 'steady', ns, ['WorkersAvailable']);
+    await eventually('a provisioned worker ready', async () =>
+      (await readyWorkers(c, ns, 'steady')) >= 1 ? true : undefined,
+    );
 
-      const lambda = lambdaClient(c);
-      const answers: string[] = [];
-      const failures: string[] = [];
-      let rolling = true;
-      const caller = (async () => {
-        while (rolling) {
-          try {
-            const out = await lambda.send(
-              new InvokeCommand({ FunctionName: arnOf(c, ns, 'steady'), Payload: '{}' }),
-            );
-            if (out.StatusCode !== 200 || out.FunctionError) {
-              failures.push(`${out.StatusCode} ${Buffer.from(out.Payload ?? []).toString()}`);
-            } else answers.push(JSON.parse(Buffer.from(out.Payload!).toString()) as string);
-          } catch (err) {
-            failures.push(String(err));
-          }
+    const lambda = lambdaClient(c);
+    const answers: string[] = [];
+    const failures: string[] = [];
+    let rolling = true;
+    const caller = (async () => {
+      while (rolling) {
+        try {
+          const out = await lambda.send(
+            new InvokeCommand({ FunctionName: arnOf(c, ns, 'steady'), Payload: '{}' }),
+          );
+          if (out.StatusCode !== 200 || out.FunctionError) {
+            failures.push(`${out.StatusCode} ${Buffer.from(out.Payload ?? []).toString()}`);
+          } else answers.push(JSON.parse(Buffer.from(out.Payload!).toString()) as string);
+        } catch (err) {
+          failures.push(String(err));
         }
-      })();
-      try {
-        await upgrade(`region=${to}`);
-        // helm waits for the platform; the operator then rolls the workers.
-        await eventually(
-          'the workers rolled to the new region',
-          async () => {
-            const pods = await getJson<{ items: Pod[] }>(c, [
-              'pods',
-              '-n',
-              ns,
-              '-l',
-              'selfless.dev/function=steady',
-            ]);
-            const regions = pods.items.map(
-              (p) => p.spec.containers[0]!.env?.find((e) => e.name === 'AWS_REGION')?.value,
-            );
-            return regions.length > 0 && regions.every((r) => r === to) && answers.at(-1) === to
-              ? true
-              : undefined;
-          },
-          600_000,
-          1_000,
-        );
-      } finally {
-        rolling = false;
-        await caller;
       }
-      assert.deepEqual(failures, [], `${failures.length} of ${failures.length + answers.length}`);
-      assert.equal(answers[0], from, 'answered by the old workers first');
-      assert.equal(answers.at(-1), to, 'then by the rolled ones');
-      assert.ok(answers.length >= 10, `${answers.length} calls during the roll`);
-    },
-  );
+    })();
+    try {
+      await upgrade(`region=${to}`);
+      // helm waits for the platform; the operator then rolls the workers.
+      await eventually(
+        'the workers rolled to the new region',
+        async () => {
+          const pods = await getJson<{ items: Pod[] }>(c, [
+            'pods',
+            '-n',
+            ns,
+            '-l',
+            'selfless.dev/function=steady',
+          ]);
+          const regions = pods.items.map(
+            (p) => p.spec.containers[0]!.env?.find((e) => e.name === 'AWS_REGION')?.value,
+          );
+          return regions.length > 0 && regions.every((r) => r === to) && answers.at(-1) === to
+            ? true
+            : undefined;
+        },
+        600_000,
+        1_000,
+      );
+    } finally {
+      rolling = false;
+      await caller;
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${failures.length + answers.length}`);
+    assert.equal(answers[0], from, 'answered by the old workers first');
+    assert.equal(answers.at(-1), to, 'then by the rolled ones');
+    assert.ok(answers.length >= 10, `${answers.length} calls during the roll`);
+  });
 
   test('helm uninstall removes every object of the release but its worker token, and leaves a protected Table with its data', async () => {
     await kubectl(c, ['apply', '-n', ns, '-f', '-'], {
