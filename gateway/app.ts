@@ -22,6 +22,9 @@ import {
 import { makeGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { WorkerPool, type Driver } from './pool.ts';
 import type { FunctionRegistry } from './registry.ts';
+import { FunctionCatalog } from './lambda-api/catalog.ts';
+import { registryWriter } from './lambda-api/registry-writer.ts';
+import { codeUploadLimit, makeDeploymentApi } from './lambda-api/router.ts';
 
 /** Checks a Lambda API request's credentials; returns the error to answer, if any. */
 export type Authenticate = (req: Request, body: Buffer) => LambdaError | undefined;
@@ -47,6 +50,8 @@ export interface GatewayOptions {
   /** Extra routes served before the Lambda API (cluster mode: the demand report). */
   routes?: express.Router;
   idleTimeoutMs?: number;
+  /** What the deployment API knows beside the registry; one writing into the registry by default. */
+  catalog?: FunctionCatalog;
 }
 
 export interface Gateway {
@@ -55,6 +60,7 @@ export interface Gateway {
   pool?: WorkerPool;
   metrics: GatewayMetrics;
   registry: FunctionRegistry;
+  catalog: FunctionCatalog;
   account: Account;
   async?: AsyncService;
   close(): Promise<void>;
@@ -68,6 +74,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   const quotas = opts.quotas ?? DEFAULT_QUOTAS;
   const limiter = opts.limiter ?? new InProcessLimiter(quotas, () => registry.reservedTotal());
   const metrics = opts.metrics ?? makeGatewayMetrics();
+  const catalog = opts.catalog ?? new FunctionCatalog(registry, registryWriter(registry));
   const hub = new WorkerHub();
   const pool =
     opts.driver &&
@@ -108,7 +115,8 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   // Every Lambda API call's body is read once, size-limited, before anything else:
   // a SigV4 signature covers the body's hash.
   lambdaApi.use((req: Request, res: Response, next: NextFunction) => {
-    readBody(req, SYNC_PAYLOAD_LIMIT).then(
+    const upload = codeUploadLimit(req);
+    readBody(req, upload?.limit ?? SYNC_PAYLOAD_LIMIT).then(
       (body) => {
         res.locals.body = body;
         const err = opts.authenticate?.(req, body);
@@ -119,7 +127,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         sendLambdaError(
           res,
           err instanceof BodyTooLarge
-            ? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT)
+            ? (upload?.tooLarge() ?? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT))
             : asLambdaError(err),
         ),
     );
@@ -135,6 +143,17 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     }),
   );
   if (asyncService) lambdaApi.use(asyncService.router);
+  lambdaApi.use(
+    makeDeploymentApi(
+      {
+        registry,
+        catalog,
+        account,
+        ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+      },
+      metrics,
+    ),
+  );
   lambdaApi.use(
     makeControlPlane({
       registry,
@@ -170,6 +189,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     pool,
     metrics,
     registry,
+    catalog,
     account,
     ...(asyncService && { async: asyncService }),
     close: async () => {

@@ -6,9 +6,21 @@ import { EventEmitter } from 'node:events';
 import type {
   Invocation,
   InvocationResult,
+  ResponseStreamHead,
   WorkerChannel,
   WorkerIdentity,
 } from '../lib/worker-channel/channel.ts';
+import { MAX_RESPONSE_BYTES } from '../lib/agent/runtime-api.ts';
+import { responseTooLargeError } from '../lib/agent/lambda-log.ts';
+
+/**
+ * Takes a streamed response while the runtime writes it; resolves once it has read
+ * `body` to the end (or given up on it: the rest is then dropped).
+ */
+export type StreamConsumer = (
+  head: ResponseStreamHead,
+  body: AsyncIterable<Buffer>,
+) => Promise<void>;
 
 export interface PendingInvocation {
   requestId: string;
@@ -25,6 +37,10 @@ export interface PendingInvocation {
 interface Waiting {
   pending: PendingInvocation;
   resolve(result: InvocationResult): void;
+  /** The caller takes a streamed response as it comes; without it, it is buffered here. */
+  onStream?: StreamConsumer;
+  /** A streamed response kept for a caller that wants it whole (size counts all of it). */
+  buffered?: { chunks: Buffer[]; size: number };
 }
 
 interface Parked {
@@ -72,6 +88,21 @@ export function errorResult(
   };
 }
 
+/** A streamed result as a caller that buffers receives it. */
+function unstreamed(result: InvocationResult, waiting: Waiting): InvocationResult {
+  const { streamed: _, ...rest } = result;
+  if (rest.functionError) return rest;
+  const size = waiting.buffered?.size ?? 0;
+  if (size > MAX_RESPONSE_BYTES) {
+    return {
+      ...rest,
+      payload: responseTooLargeError(size, MAX_RESPONSE_BYTES),
+      functionError: 'Unhandled',
+    };
+  }
+  return { ...rest, payload: Buffer.concat(waiting.buffered?.chunks ?? []) };
+}
+
 export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel {
   /** Whether a worker may take new work (the pool says no to outdated ones). */
   canTake: (worker: WorkerIdentity) => boolean = () => true;
@@ -83,8 +114,10 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
   private readonly returning = new Map<string, { functionName: string; timer: NodeJS.Timeout }>();
 
   /** Runs an admitted invocation on some environment of its function. */
-  invoke(pending: PendingInvocation): Promise<InvocationResult> {
-    return new Promise((resolve) => this.place({ pending, resolve }, false));
+  invoke(pending: PendingInvocation, onStream?: StreamConsumer): Promise<InvocationResult> {
+    return new Promise((resolve) =>
+      this.place({ pending, resolve, ...(onStream && { onStream }) }, false),
+    );
   }
 
   /** Hands an invocation to a parked worker, or queues it (a given-back one at the head). */
@@ -211,9 +244,30 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     parked.deliver(invocation);
   }
 
+  async stream(
+    worker: WorkerIdentity,
+    head: ResponseStreamHead,
+    body: AsyncIterable<Buffer>,
+  ): Promise<void> {
+    const run = this.running.get(head.requestId);
+    const waiting = run?.workerId === worker.workerId ? run.waiting : undefined;
+    if (waiting?.onStream) {
+      await waiting.onStream(head, body);
+      return;
+    }
+    // A caller that wants the response whole gets it as Invoke would: 6 MB at most.
+    const buffered = { chunks: [] as Buffer[], size: 0 };
+    if (waiting) waiting.buffered = buffered;
+    for await (const chunk of body) {
+      buffered.size += chunk.length;
+      if (waiting && buffered.size <= MAX_RESPONSE_BYTES) buffered.chunks.push(chunk);
+    }
+  }
+
   async complete(worker: WorkerIdentity, result: InvocationResult): Promise<void> {
     const run = this.running.get(result.requestId);
     if (!run) return;
+    if (result.streamed && !run.waiting.onStream) result = unstreamed(result, run.waiting);
     this.running.delete(result.requestId);
     clearTimeout(run.guard);
     // Between its answer and its next ask the worker is about to be free: an

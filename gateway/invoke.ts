@@ -65,7 +65,7 @@ export function resolveFunction(
   return fn;
 }
 
-function decodeClientContext(header: string | undefined): string | undefined {
+export function decodeClientContext(header: string | undefined): string | undefined {
   if (header === undefined || header === '') return undefined;
   const json = Buffer.from(header, 'base64').toString('utf8');
   try {

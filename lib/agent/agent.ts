@@ -28,6 +28,12 @@ import {
   startLine,
   timeoutError,
 } from './lambda-log.ts';
+import {
+  LAMBDA_STREAM_LIMITS,
+  relayStream,
+  type RelayedStream,
+  type StreamLimits,
+} from './response-stream.ts';
 import { MAX_RESPONSE_BYTES, RuntimeApi, type RuntimeError } from './runtime-api.ts';
 import {
   ExternalRuntime,
@@ -72,6 +78,8 @@ export interface AgentOptions {
    * a timeout or limit marks the runtime as needing a restart.
    */
   externalRuntime?: boolean;
+  /** Limits of a streamed response; Lambda's (200 MB, 2 MB/s past the first 6 MB) by default. */
+  streamLimits?: StreamLimits;
 }
 
 type InitOutcome = { ok: true; initDurationMs: number } | { ok: false; error: RuntimeError };
@@ -79,6 +87,7 @@ type InitOutcome = { ok: true; initDurationMs: number } | { ok: false; error: Ru
 /** How an invocation ended, before it becomes an InvocationResult. */
 type Ending =
   | { kind: 'response'; body: Buffer }
+  | { kind: 'streamed' }
   | { kind: 'error'; body: Buffer }
   | { kind: 'too-large'; size: number }
   | { kind: 'timeout' }
@@ -102,6 +111,8 @@ interface Active {
   inv: Invocation;
   tail: LogTail | undefined;
   settle: (e: Ending) => void;
+  /** The response the runtime is streaming to the caller, if it streams. */
+  stream?: RelayedStream;
 }
 
 const MiB = 1024 * 1024;
@@ -234,6 +245,10 @@ export class Agent {
         response: (id, body) => current() && this.settle(id, { kind: 'response', body }),
         error: (id, body) => current() && this.settle(id, { kind: 'error', body }),
         responseTooLarge: (id, size) => current() && this.settle(id, { kind: 'too-large', size }),
+        ...(this.o.channel.stream && {
+          stream: (id, contentType, body) => this.relay(current(), id, contentType, body),
+          streamEnd: (id) => current() && this.settle(id, { kind: 'streamed' }),
+        }),
       },
       external,
     );
@@ -319,6 +334,26 @@ export class Agent {
     if (this.active?.inv.requestId === requestId) this.active.settle(ending);
   }
 
+  /** Passes a streamed response on to the caller while the runtime writes it. */
+  private relay(
+    current: boolean,
+    requestId: string,
+    contentType: string,
+    body: AsyncIterable<Buffer>,
+  ): Promise<void> {
+    const active = this.active;
+    if (!current || active?.inv.requestId !== requestId) return drain(body);
+    active.stream = relayStream(
+      this.o.channel,
+      this.o.worker,
+      { requestId, contentType },
+      body,
+      this.o.streamLimits ?? LAMBDA_STREAM_LIMITS,
+      (err) => this.warn('stream', err),
+    );
+    return active.stream.drained;
+  }
+
   private async invoke(inv: Invocation): Promise<InvocationResult> {
     const tail = inv.logTail ? new LogTail() : undefined;
     this.active = { inv, tail, settle: () => {} };
@@ -344,17 +379,25 @@ export class Agent {
     if (rt.proc.alive && rt.proc.pid !== undefined) {
       rt.peakKiB = Math.max(rt.peakKiB, peakRssKiB(rt.proc.pid));
     }
-    if (ending.kind === 'response' || ending.kind === 'error') {
+    if (ending.kind === 'response' || ending.kind === 'streamed' || ending.kind === 'error') {
       const bytes = directoryBytes(this.o.tmpDir);
       if (bytes > this.o.fn.spec.ephemeralStorage.size * MiB) ending = { kind: 'storage', bytes };
       // Output the runtime wrote before answering may still sit in the pipe.
       await new Promise((resolve) => setImmediate(resolve));
+    }
+    const stream = this.active.stream;
+    const overflow = stream?.overflow();
+    if (overflow !== undefined && ending.kind === 'streamed') {
+      ending = { kind: 'too-large', size: overflow };
     }
     const { payload, functionError, restart } = this.outcome(inv, ending, rt);
     if (restart) {
       rt.retired = true;
       rt.proc.kill();
     }
+    // The caller must have the whole stream (or its cut) before the result that ends it.
+    stream?.cut();
+    await stream?.delivered;
 
     const initDurationMs = outcome.ok ? rt.unreportedInitMs : undefined;
     rt.unreportedInitMs = undefined;
@@ -366,6 +409,7 @@ export class Agent {
       maxMemoryUsedMB: Math.ceil(rt.peakKiB / 1024),
     };
     if (functionError) result.functionError = functionError;
+    if (stream) result.streamed = true;
     if (initDurationMs !== undefined)
       result.initDurationMs = Math.round(initDurationMs * 100) / 100;
     this.emit(endLine(inv.requestId));
@@ -425,11 +469,18 @@ export class Agent {
     switch (ending.kind) {
       case 'response':
         return { payload: ending.body, restart: false };
+      case 'streamed':
+        return { payload: Buffer.alloc(0), restart: false };
       case 'error':
         return { payload: ending.body, functionError: 'Unhandled', restart: false };
       case 'too-large':
         return {
-          payload: responseTooLargeError(ending.size, MAX_RESPONSE_BYTES),
+          payload: responseTooLargeError(
+            ending.size,
+            this.active?.stream
+              ? (this.o.streamLimits ?? LAMBDA_STREAM_LIMITS).maxBytes
+              : MAX_RESPONSE_BYTES,
+          ),
           functionError: 'Unhandled',
           restart: false,
         };
@@ -478,6 +529,10 @@ export class Agent {
       `[selfless agent] channel ${what} failed: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+async function drain(body: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of body) void chunk;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -29,6 +29,14 @@ export interface RuntimeSession {
   response(requestId: string, body: Buffer): void;
   error(requestId: string, body: Buffer): void;
   responseTooLarge(requestId: string, size: number): void;
+  /**
+   * The runtime answers in streaming mode: `body` yields its bytes as they arrive,
+   * and the returned promise settles once `body` has been read to its end. Without
+   * this hook a streamed response is read whole, like any other.
+   */
+  stream?(requestId: string, contentType: string, body: AsyncIterable<Buffer>): Promise<void>;
+  /** A streamed response ended without error trailers. */
+  streamEnd?(requestId: string): void;
 }
 
 type Phase = 'init' | 'init-error' | 'running';
@@ -218,6 +226,10 @@ export class RuntimeApi {
     }
     // Claimed before the body arrives, so a duplicate POST racing this one gets 400.
     this.current = undefined;
+    if (kind === 'response' && session.stream && isStreaming(req)) {
+      await this.streamed(session, requestId, req, res);
+      return;
+    }
     const { body, size } = await readBody(req, MAX_RESPONSE_BYTES);
     if (this.session !== session) return;
     if (size > MAX_RESPONSE_BYTES) {
@@ -238,6 +250,47 @@ export class RuntimeApi {
       const detail = encoded ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
       session.error(requestId, errorBody(detail, trailerType));
     } else session.response(requestId, body);
+  }
+
+  /**
+   * A response in streaming mode (chunked, Lambda-Runtime-Function-Response-Mode:
+   * streaming): passed on while it arrives; a failure after the first byte comes in
+   * the trailers, as the error type and the base64 error document.
+   */
+  private async streamed(
+    session: RuntimeSession,
+    requestId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const contentType = header(req, 'content-type') ?? 'application/octet-stream';
+    await session.stream!(requestId, contentType, chunksOf(req));
+    if (this.session !== session) return;
+    if (!req.complete) {
+      // The runtime's connection broke mid-stream; a dying runtime is reported by its exit.
+      session.error(requestId, errorBody(Buffer.alloc(0), 'Runtime.TruncatedResponse'));
+      return;
+    }
+    reply(res, 202, { status: 'OK' });
+    const trailerType = req.trailers['lambda-runtime-function-error-type'];
+    if (trailerType) {
+      const encoded = req.trailers['lambda-runtime-function-error-body'];
+      const detail = encoded ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
+      session.error(requestId, errorBody(detail, trailerType));
+    } else session.streamEnd?.(requestId);
+  }
+}
+
+function isStreaming(req: IncomingMessage): boolean {
+  return header(req, 'lambda-runtime-function-response-mode')?.toLowerCase() === 'streaming';
+}
+
+/** The body's chunks; a connection that breaks just ends them (req.complete tells). */
+async function* chunksOf(req: IncomingMessage): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) yield chunk;
+  } catch {
+    // answered by the caller from req.complete
   }
 }
 

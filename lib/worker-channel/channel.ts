@@ -34,6 +34,18 @@ export interface InvocationResult {
   /** Set on the first invocation of a fresh environment (a cold start). */
   initDurationMs?: number;
   maxMemoryUsedMB: number;
+  /**
+   * The body went to the caller through `WorkerChannel.stream` while the runtime
+   * wrote it: `payload` is empty, or the error document when functionError is set.
+   */
+  streamed?: boolean;
+}
+
+/** A response the runtime streams (`Lambda-Runtime-Function-Response-Mode: streaming`). */
+export interface ResponseStreamHead {
+  requestId: string;
+  /** The Content-Type the runtime gave its stream. */
+  contentType: string;
 }
 
 export interface WorkerIdentity {
@@ -69,4 +81,14 @@ export interface WorkerChannel {
    * head of its function's queue as if it had never been delivered.
    */
   giveBack?(worker: WorkerIdentity, requestId: string): Promise<void>;
+  /**
+   * Hands the caller a response while the runtime streams it. Resolves once the
+   * gateway has taken all of `body` (it reads at the caller's pace); `complete`
+   * follows with `streamed: true`. A channel without it gets the response buffered.
+   */
+  stream?(
+    worker: WorkerIdentity,
+    head: ResponseStreamHead,
+    body: AsyncIterable<Buffer>,
+  ): Promise<void>;
 }

@@ -1,9 +1,20 @@
 // The agent's side of the HTTP worker channel, for one gateway: `makeGatewayClient`
 // speaks every route (fanout.ts uses it once per replica) and `makeHttpWorkerChannel`
 // is the WorkerChannel over it. Messages are encoded and decoded in wire.ts.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Invocation, InvocationResult, WorkerChannel, WorkerIdentity } from './channel.ts';
+import type {
+  Invocation,
+  InvocationResult,
+  ResponseStreamHead,
+  WorkerChannel,
+  WorkerIdentity,
+} from './channel.ts';
 import {
   DONE_STATUS,
   decodeInvocation,
@@ -14,6 +25,7 @@ import {
   encodeInitFailure,
   encodeNext,
   encodeResult,
+  encodeStreamHead,
   routePath,
   type InitError,
   type Message,
@@ -59,6 +71,12 @@ export interface GatewayClient {
   cancel(worker: WorkerIdentity, pollId: string): Promise<void>;
   giveBack(worker: WorkerIdentity, requestId: string): Promise<void>;
   complete(worker: WorkerIdentity, result: InvocationResult): Promise<void>;
+  /** One chunked POST while `body` is written; never retried (a stream cannot be replayed). */
+  stream(
+    worker: WorkerIdentity,
+    head: ResponseStreamHead,
+    body: AsyncIterable<Buffer>,
+  ): Promise<void>;
   initFailed(worker: WorkerIdentity, error: InitError): Promise<void>;
   leave(worker: WorkerIdentity): Promise<void>;
   destroy(): void;
@@ -122,6 +140,54 @@ export function makeGatewayClient(gatewayUrl: string, opts: GatewayClientOptions
     });
   }
 
+  function streamed(
+    worker: WorkerIdentity,
+    head: ResponseStreamHead,
+    body: AsyncIterable<Buffer>,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {
+        ...encodeStreamHead(head),
+        ...encodeIdentity(worker),
+        'Transfer-Encoding': 'chunked',
+        ...(opts.token !== undefined && encodeAuthorization(opts.token)),
+      };
+      if (opts.serviceHost) headers.Host = opts.serviceHost.host;
+      const req = send(
+        new URL(routePath('stream'), gatewayUrl),
+        {
+          method: 'POST',
+          agent,
+          headers,
+          ...(opts.serviceHost && { servername: opts.serviceHost.hostname }),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            res.statusCode === DONE_STATUS
+              ? resolve()
+              : reject(
+                  new HttpStatusError(
+                    res.statusCode ?? 0,
+                    `worker channel stream: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8')}`,
+                  ),
+                ),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      void (async () => {
+        for await (const chunk of body) {
+          if (req.destroyed) continue;
+          if (!req.write(chunk)) await drained(req);
+        }
+        req.end();
+      })().catch((err: unknown) => req.destroy(err as Error));
+    });
+  }
+
   /** Retries connection failures and 5xx (a gateway restarting); 4xx are final. */
   async function call(
     route: Route,
@@ -175,6 +241,7 @@ export function makeGatewayClient(gatewayUrl: string, opts: GatewayClientOptions
     async complete(worker, result) {
       await call('complete', worker, encodeResult(result), undefined, attempts);
     },
+    stream: streamed,
     async initFailed(worker, error) {
       await call('init-failed', worker, encodeInitFailure(error), undefined, attempts);
     },
@@ -202,6 +269,7 @@ export function makeHttpWorkerChannel(
       }
     },
     complete: (worker, result) => gateway.complete(worker, result),
+    stream: (worker, head, body) => gateway.stream(worker, head, body),
     initFailed: (worker, error) => gateway.initFailed(worker, error),
     async leave(worker) {
       await gateway.leave(worker);
@@ -212,6 +280,19 @@ export function makeHttpWorkerChannel(
 
 export function abortError(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
+}
+
+/** Resolves when a request can take more bytes, or has gone. */
+function drained(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
 }
 
 function pause(ms: number, signal?: AbortSignal): Promise<void> {

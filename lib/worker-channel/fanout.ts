@@ -273,6 +273,11 @@ export function makeMultiGatewayChannel(
         if (!polled && ![...owner.values()].includes(client)) client.destroy();
       }
     },
+    async stream(worker, head, body) {
+      const client = owner.get(head.requestId);
+      if (!client) throw new Error(`no gateway replica delivered ${head.requestId}`);
+      await client.stream(worker, head, body);
+    },
     initFailed: (worker, error) => toAll((c) => c.initFailed(worker, error)),
     async leave(worker) {
       clearInterval(timer);

@@ -14,6 +14,7 @@ import {
   decodeNext,
   decodeResult,
   decodeRoute,
+  decodeStreamHead,
   encodeError,
   encodeInvocation,
   isAuthorized,
@@ -118,6 +119,7 @@ async function serve(
     return fail(res, 400, identity.error.message);
   }
   const worker = identity.value;
+  if (decodedRoute.value === 'stream') return serveStream(channel, worker, req, res);
   const body = await readBody(req);
   if (!body) return fail(res, 413, `body over ${MAX_BODY_BYTES} bytes`);
 
@@ -195,6 +197,36 @@ async function serveNext(
     return;
   }
   send(res, 200, encodeInvocation(inv));
+}
+
+/** The body is handed on as it arrives, not read first: the caller reads at its own pace. */
+async function serveStream(
+  channel: WorkerChannel,
+  worker: WorkerIdentity,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const head = decodeStreamHead(req.headers);
+  if (!head.ok || !channel.stream) {
+    req.resume();
+    if (!head.ok) return fail(res, 400, head.error.message);
+    return fail(res, 501, 'this gateway cannot take streamed responses');
+  }
+  await channel.stream(worker, head.value, chunksOf(req));
+  // Whatever the caller left unread is dropped, so the agent can send its result.
+  for await (const chunk of chunksOf(req)) void chunk;
+  if (!req.complete) return;
+  done(res);
+}
+
+/** The body's chunks; a broken connection just ends them (req.complete tells). */
+async function* chunksOf(req: IncomingMessage): AsyncGenerator<Buffer> {
+  try {
+    const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+    for await (const chunk of chunks) yield chunk;
+  } catch {
+    // the agent went away: nothing to answer
+  }
 }
 
 function lostResult(inv: Invocation): InvocationResult {

@@ -15,6 +15,7 @@ import {
   decodeNext,
   decodeResult,
   decodeRoute,
+  decodeStreamHead,
   encodeAuthorization,
   encodeCancel,
   encodeError,
@@ -24,6 +25,7 @@ import {
   encodeInvocation,
   encodeNext,
   encodeResult,
+  encodeStreamHead,
   isAuthorized,
   routePath,
   type Decoded,
@@ -230,6 +232,28 @@ describe('worker channel wire format', () => {
     };
     const msg = encodeResult(minimal);
     assert.deepEqual(value(decodeResult(received(msg.headers), msg.body)), minimal);
+  });
+
+  it('carries a stream head, defaulting its content type, and the streamed mark of its result', () => {
+    const headers = encodeStreamHead({ requestId: 'req-1', contentType: 'text/event-stream' });
+    assert.deepEqual(headers, {
+      'Content-Type': 'application/octet-stream',
+      'x-selfless-request-id': 'req-1',
+      'x-selfless-stream-content-type': 'text/event-stream',
+    });
+    assert.deepEqual(value(decodeStreamHead(received(headers))), {
+      requestId: 'req-1',
+      contentType: 'text/event-stream',
+    });
+    assert.equal(
+      value(decodeStreamHead({ 'x-selfless-request-id': 'r' })).contentType,
+      'application/octet-stream',
+    );
+    refused(decodeStreamHead({}), 'x-selfless-request-id is required');
+    const streamed: InvocationResult = { ...fullResult, payload: Buffer.alloc(0), streamed: true };
+    const msg = encodeResult(streamed);
+    assert.equal(msg.headers['x-selfless-streamed'], '1');
+    assert.deepEqual(value(decodeResult(received(msg.headers), msg.body)), streamed);
   });
 
   it('refuses a result missing a required header, with a bad number or an unknown error kind', () => {

@@ -8,11 +8,25 @@
 // nothing is re-encoded. Decoders read untrusted input and answer a WireError as a
 // value: a malformed request becomes a 400, never an exception inside a server.
 import { isObject } from '../parse.ts';
-import type { FunctionErrorKind, Invocation, InvocationResult, WorkerIdentity } from './channel.ts';
+import type {
+  FunctionErrorKind,
+  Invocation,
+  InvocationResult,
+  ResponseStreamHead,
+  WorkerIdentity,
+} from './channel.ts';
 
 export const WORKER_CHANNEL_PREFIX = '/_selfless/worker/v1/';
 
-export const ROUTES = ['next', 'cancel', 'return', 'complete', 'init-failed', 'leave'] as const;
+export const ROUTES = [
+  'next',
+  'cancel',
+  'return',
+  'stream',
+  'complete',
+  'init-failed',
+  'leave',
+] as const;
 export type Route = (typeof ROUTES)[number];
 
 /** Every route answers this, without a body, when it is done; `next` when its poll was cancelled. */
@@ -38,6 +52,8 @@ const H = {
   initDurationMs: 'x-selfless-init-duration-ms',
   maxMemoryUsedMB: 'x-selfless-max-memory-used-mb',
   pollId: 'x-selfless-poll-id',
+  streamContentType: 'x-selfless-stream-content-type',
+  streamed: 'x-selfless-streamed',
 } as const;
 
 /** Headers to send. */
@@ -177,6 +193,23 @@ export function decodeGiveBack(headers: IncomingHeaders): Decoded<{ requestId: s
   return requestId instanceof WireError ? refuse(requestId) : ok({ requestId });
 }
 
+// stream: a response the runtime streams, as the (chunked) body while it is written;
+// its request id and content type in headers. `complete` follows with X-Selfless-Streamed.
+
+export function encodeStreamHead(head: ResponseStreamHead): OutgoingHeaders {
+  return {
+    'Content-Type': OCTETS,
+    [H.requestId]: head.requestId,
+    [H.streamContentType]: head.contentType,
+  };
+}
+
+export function decodeStreamHead(headers: IncomingHeaders): Decoded<ResponseStreamHead> {
+  const requestId = text(headers, H.requestId);
+  if (requestId instanceof WireError) return refuse(requestId);
+  return ok({ requestId, contentType: one(headers, H.streamContentType) || OCTETS });
+}
+
 // complete: the result payload (or error document) as the body, the rest in headers.
 
 export function encodeResult(result: InvocationResult): Message {
@@ -191,6 +224,7 @@ export function encodeResult(result: InvocationResult): Message {
   if (result.initDurationMs !== undefined)
     headers[H.initDurationMs] = String(result.initDurationMs);
   if (result.logResult !== undefined) headers[H.logResult] = result.logResult;
+  if (result.streamed) headers[H.streamed] = '1';
   return { headers, body: result.payload };
 }
 
@@ -221,6 +255,7 @@ export function decodeResult(headers: IncomingHeaders, payload: Buffer): Decoded
   if (init !== undefined) result.initDurationMs = init as number;
   const logResult = one(headers, H.logResult);
   if (logResult !== undefined) result.logResult = logResult;
+  if (one(headers, H.streamed) === '1') result.streamed = true;
   return ok(result);
 }
 

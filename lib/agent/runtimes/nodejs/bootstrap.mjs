@@ -2,8 +2,12 @@
 // with no dependencies, started as `node bootstrap.mjs` by the agent. It loads the
 // handler named by _HANDLER from LAMBDA_TASK_ROOT (CommonJS or ESM), then loops:
 // GET next -> call the handler (async or callback style) -> POST response or error.
-// Error documents and console lines follow Lambda's Node.js runtime.
+// Error documents and console lines follow Lambda's Node.js runtime. Handlers wrapped
+// in `awslambda.streamifyResponse` stream their response (the Runtime API's
+// streaming mode: chunked, errors in trailers).
 import { request, Agent } from 'node:http';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -176,6 +180,139 @@ function reportVersion() {
   }
 }
 
+// ---- response streaming ---------------------------------------------------------
+
+// The names Lambda's own Node.js runtime uses, so handlers that test for them agree.
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const STREAM_RESPONSE = 'response';
+const HTTP_INTEGRATION_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+/**
+ * The `responseStream` a streaming handler writes to: a Writable whose bytes go to
+ * the Runtime API as they are written. The POST starts at the first write (or the
+ * end), so `setContentType` works until then.
+ */
+function createResponseStream(id) {
+  let req;
+  let contentType = 'application/octet-stream';
+  let answered = Promise.resolve();
+  const open = () => {
+    if (req) return;
+    req = request({
+      host: apiHost,
+      port: apiPort,
+      method: 'POST',
+      path: `/2018-06-01/runtime/invocation/${id}/response`,
+      agent,
+      headers: {
+        'Content-Type': contentType,
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+        Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      },
+    });
+    answered = new Promise((resolveAnswer) => {
+      req.on('response', (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          if (res.statusCode !== 202) {
+            writeLine(
+              `Runtime API invocation/${id}/response answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8')}`,
+            );
+          }
+          resolveAnswer();
+        });
+      });
+      req.on('error', (err) => {
+        writeLine(`Runtime API invocation/${id}/response failed: ${err.message}`);
+        resolveAnswer();
+      });
+    });
+    const before = stream._onBeforeFirstWrite;
+    stream._onBeforeFirstWrite = undefined;
+    before?.((bytes) => req.write(bytes));
+  };
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      open();
+      req.write(chunk, () => callback());
+    },
+    final(callback) {
+      open();
+      req.end(() => callback());
+    },
+  });
+  stream.setContentType = (type) => {
+    contentType = type;
+  };
+  /** Ends the response with the error in the trailers, whatever was written before. */
+  stream.fail = (doc) => {
+    open();
+    if (!req.writableEnded) {
+      req.addTrailers({
+        'Lambda-Runtime-Function-Error-Type': doc.errorType,
+        'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(doc)).toString('base64'),
+      });
+      req.end();
+    }
+    stream.destroy();
+  };
+  stream.answered = () => answered;
+  return stream;
+}
+
+class HttpResponseStream {
+  /**
+   * A Function URL's streamed response: the status, headers and cookies as a JSON
+   * prelude, eight NUL bytes, then the body, as Lambda's runtime frames it.
+   */
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION_TYPE);
+    const metadata = JSON.stringify(prelude ?? {});
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadata);
+      write(new Uint8Array(8));
+    };
+    return underlyingStream;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[HANDLER_STREAMING] = STREAM_RESPONSE;
+    if (options?.highWaterMark !== undefined) handler.highWaterMark = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+/**
+ * Runs a streaming handler. An async handler is done when its promise settles (a
+ * stream it left open is ended then); any other is done when it ends the stream.
+ */
+async function invokeStreaming(handler, event, headers, id) {
+  const stream = createResponseStream(id);
+  const context = makeContext(headers, () => undefined);
+  let failure;
+  try {
+    const returned = handler(event, stream, context);
+    if (returned && typeof returned.then === 'function') {
+      await returned;
+      if (!stream.writableEnded) stream.end();
+    }
+    await finished(stream);
+  } catch (err) {
+    failure = err ?? new Error('handled');
+  }
+  if (failure !== undefined) {
+    const doc = errorDocument(failure);
+    console.error('Invoke Error \t%s', JSON.stringify(doc));
+    stream.fail(doc);
+  }
+  await stream.answered();
+}
+
 // ---- invoking -------------------------------------------------------------------
 
 function makeContext(headers, finish) {
@@ -250,6 +387,10 @@ async function invoke(handler, next) {
   let outcome;
   try {
     const event = JSON.parse(next.body.toString('utf8') || 'null');
+    if (handler[HANDLER_STREAMING] === STREAM_RESPONSE) {
+      await invokeStreaming(handler, event, next.headers, id);
+      return;
+    }
     outcome = await runHandler(handler, event, next.headers);
   } catch (err) {
     outcome = { err };
