@@ -13,6 +13,7 @@ import { SYNC_PAYLOAD_LIMIT, makeInvokeHandler, type Enqueue } from './invoke.ts
 import { BodyTooLarge, readBody } from './body.ts';
 import type { AsyncFactory, AsyncService } from './async/service.ts';
 import { functionArn, makeInvoker, type Account } from './invoker.ts';
+import { makeInvokeWithResponseStreamHandler } from './response-stream.ts';
 import {
   DEFAULT_QUOTAS,
   InProcessLimiter,
@@ -22,9 +23,6 @@ import {
 import { makeGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { WorkerPool, type Driver } from './pool.ts';
 import type { FunctionRegistry } from './registry.ts';
-import { FunctionCatalog } from './lambda-api/catalog.ts';
-import { registryWriter } from './lambda-api/registry-writer.ts';
-import { codeUploadLimit, makeDeploymentApi } from './lambda-api/router.ts';
 
 /** Checks a Lambda API request's credentials; returns the error to answer, if any. */
 export type Authenticate = (req: Request, body: Buffer) => LambdaError | undefined;
@@ -50,8 +48,6 @@ export interface GatewayOptions {
   /** Extra routes served before the Lambda API (cluster mode: the demand report). */
   routes?: express.Router;
   idleTimeoutMs?: number;
-  /** What the deployment API knows beside the registry; one writing into the registry by default. */
-  catalog?: FunctionCatalog;
 }
 
 export interface Gateway {
@@ -60,7 +56,6 @@ export interface Gateway {
   pool?: WorkerPool;
   metrics: GatewayMetrics;
   registry: FunctionRegistry;
-  catalog: FunctionCatalog;
   account: Account;
   async?: AsyncService;
   close(): Promise<void>;
@@ -74,7 +69,6 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   const quotas = opts.quotas ?? DEFAULT_QUOTAS;
   const limiter = opts.limiter ?? new InProcessLimiter(quotas, () => registry.reservedTotal());
   const metrics = opts.metrics ?? makeGatewayMetrics();
-  const catalog = opts.catalog ?? new FunctionCatalog(registry, registryWriter(registry));
   const hub = new WorkerHub();
   const pool =
     opts.driver &&
@@ -115,8 +109,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   // Every Lambda API call's body is read once, size-limited, before anything else:
   // a SigV4 signature covers the body's hash.
   lambdaApi.use((req: Request, res: Response, next: NextFunction) => {
-    const upload = codeUploadLimit(req);
-    readBody(req, upload?.limit ?? SYNC_PAYLOAD_LIMIT).then(
+    readBody(req, SYNC_PAYLOAD_LIMIT).then(
       (body) => {
         res.locals.body = body;
         const err = opts.authenticate?.(req, body);
@@ -127,7 +120,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         sendLambdaError(
           res,
           err instanceof BodyTooLarge
-            ? (upload?.tooLarge() ?? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT))
+            ? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT)
             : asLambdaError(err),
         ),
     );
@@ -142,18 +135,17 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
     }),
   );
-  if (asyncService) lambdaApi.use(asyncService.router);
-  lambdaApi.use(
-    makeDeploymentApi(
-      {
-        registry,
-        catalog,
-        account,
-        ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
-      },
+  lambdaApi.post(
+    '/2021-11-15/functions/:name/response-streaming-invocations',
+    makeInvokeWithResponseStreamHandler({
+      registry,
+      account,
+      invoke,
       metrics,
-    ),
+      ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+    }),
   );
+  if (asyncService) lambdaApi.use(asyncService.router);
   lambdaApi.use(
     makeControlPlane({
       registry,
@@ -189,7 +181,6 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     pool,
     metrics,
     registry,
-    catalog,
     account,
     ...(asyncService && { async: asyncService }),
     close: async () => {

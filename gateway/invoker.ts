@@ -6,10 +6,9 @@ import { keyOf, splitKey, type FunctionDefinition } from '../lib/function.ts';
 import { lambdaArn } from '../lib/names.ts';
 import type { InvocationResult } from '../lib/worker-channel/channel.ts';
 import { lambdaErrors, type LambdaError } from './errors.ts';
-import type { WorkerHub } from './hub.ts';
+import type { StreamConsumer, WorkerHub } from './hub.ts';
 import type { ConcurrencyLimiter } from './limiter.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { workerKeyOf } from './registry.ts';
 
 export interface InvokeRequest {
   payload: Buffer;
@@ -17,6 +16,8 @@ export interface InvokeRequest {
   traceId?: string;
   logTail?: boolean;
   requestId?: string;
+  /** Takes a response the runtime streams as it comes (else it arrives buffered). */
+  onStream?: StreamConsumer;
 }
 
 export type InvokeOutcome =
@@ -61,9 +62,8 @@ export function makeInvoker(deps: {
     try {
       const pending = {
         requestId: req.requestId ?? randomUUID(),
-        // A version's environments are its own: they run its snapshot, not $LATEST.
-        functionName: workerKeyOf(fn),
-        functionArn: functionArn(account, key) + (fn.version ? `:${fn.version}` : ''),
+        functionName: key,
+        functionArn: functionArn(account, key),
         payload: req.payload,
         timeoutSeconds: fn.spec.timeout,
         logTail: req.logTail ?? false,
@@ -71,7 +71,7 @@ export function makeInvoker(deps: {
         ...(req.clientContext !== undefined && { clientContext: req.clientContext }),
         ...(req.traceId !== undefined && { traceId: req.traceId }),
       };
-      const result = await hub.invoke(pending);
+      const result = await hub.invoke(pending, req.onStream);
       record(fn, result);
       return { ok: true, result };
     } finally {

@@ -53,16 +53,22 @@ export function makeGatewayMetrics(
       labelNames: ['function'] as const,
       registers: [registry],
     }),
-    apiRequests: new Counter({
-      name: 'selfless_lambda_api_requests_total',
-      help: 'Lambda control-plane calls (CreateFunction, PublishVersion, ...) by action and HTTP status.',
-      labelNames: ['action', 'status'] as const,
-      registers: [registry],
-    }),
     billedGbSeconds: new Counter({
       name: 'selfless_function_billed_gb_seconds_total',
       help: 'Billed duration times memory size, in GB-seconds, as Lambda bills.',
       labelNames: ['function'] as const,
+      registers: [registry],
+    }),
+    streamedBytes: new Counter({
+      name: 'selfless_function_streamed_response_bytes_total',
+      help: 'Bytes of responses streamed to callers (InvokeWithResponseStream, RESPONSE_STREAM URLs).',
+      labelNames: ['function'] as const,
+      registers: [registry],
+    }),
+    urlRequests: new Counter({
+      name: 'selfless_function_url_requests_total',
+      help: 'Requests to Function URLs, by function and HTTP status class.',
+      labelNames: ['function', 'status'] as const,
       registers: [registry],
     }),
   };
