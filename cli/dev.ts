@@ -28,6 +28,8 @@ Options:
   --idle-timeout S         stop environments idle this many seconds (default 600)
   --account-concurrency N  the account's concurrency limit (default 1000)
   --tables-file F          keep tables in this SQLite file (default: in memory)
+  --state-dir DIR          keep what the Lambda API deploys (CreateFunction, versions,
+                           aliases, tags) in DIR across restarts (default: in memory)
   --redis URL              keep async events (Event invocations, schedules) and count
                            concurrency in this Redis (default: in memory, lost on restart)
   -h, --help               this help
@@ -53,6 +55,8 @@ export interface DevOptions {
   tablesFile?: string;
   /** Redis for async events and concurrency; an in-process queue when absent. */
   redisUrl?: string;
+  /** Where functions deployed through the Lambda API are kept; in memory when absent. */
+  stateDir?: string;
   log?: ReturnType<typeof makeLogger>;
 }
 
@@ -91,6 +95,7 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
         },
       },
       ...(opts.redisUrl && { redisUrl: opts.redisUrl }),
+      ...(opts.stateDir && { stateDir: opts.stateDir }),
       eventsWithoutRedis: 'memory',
       quotas: { accountLimit: opts.accountLimit },
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -240,6 +245,7 @@ export async function main(argv: string[]): Promise<number> {
         'account-concurrency': { type: 'string', default: '1000' },
         'tables-file': { type: 'string' },
         redis: { type: 'string' },
+        'state-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -271,6 +277,7 @@ export async function main(argv: string[]): Promise<number> {
       accountLimit: Number(args.values['account-concurrency']),
       ...(args.values['tables-file'] && { tablesFile: resolve(args.values['tables-file']) }),
       ...(args.values.redis && { redisUrl: args.values.redis }),
+      ...(args.values['state-dir'] && { stateDir: resolve(args.values['state-dir']) }),
       log,
     });
   } catch (err) {

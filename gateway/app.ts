@@ -23,6 +23,9 @@ import {
 import { makeGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { WorkerPool, type Driver } from './pool.ts';
 import type { FunctionRegistry } from './registry.ts';
+import { FunctionCatalog } from './lambda-api/catalog.ts';
+import { registryWriter } from './lambda-api/registry-writer.ts';
+import { codeUploadLimit, makeDeploymentApi } from './lambda-api/router.ts';
 
 /** Checks a Lambda API request's credentials; returns the error to answer, if any. */
 export type Authenticate = (req: Request, body: Buffer) => LambdaError | undefined;
@@ -48,6 +51,8 @@ export interface GatewayOptions {
   /** Extra routes served before the Lambda API (cluster mode: the demand report). */
   routes?: express.Router;
   idleTimeoutMs?: number;
+  /** What the deployment API knows beside the registry; one writing into the registry by default. */
+  catalog?: FunctionCatalog;
 }
 
 export interface Gateway {
@@ -56,6 +61,7 @@ export interface Gateway {
   pool?: WorkerPool;
   metrics: GatewayMetrics;
   registry: FunctionRegistry;
+  catalog: FunctionCatalog;
   account: Account;
   async?: AsyncService;
   close(): Promise<void>;
@@ -69,6 +75,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   const quotas = opts.quotas ?? DEFAULT_QUOTAS;
   const limiter = opts.limiter ?? new InProcessLimiter(quotas, () => registry.reservedTotal());
   const metrics = opts.metrics ?? makeGatewayMetrics();
+  const catalog = opts.catalog ?? new FunctionCatalog(registry, registryWriter(registry));
   const hub = new WorkerHub();
   const pool =
     opts.driver &&
@@ -109,7 +116,8 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   // Every Lambda API call's body is read once, size-limited, before anything else:
   // a SigV4 signature covers the body's hash.
   lambdaApi.use((req: Request, res: Response, next: NextFunction) => {
-    readBody(req, SYNC_PAYLOAD_LIMIT).then(
+    const upload = codeUploadLimit(req);
+    readBody(req, upload?.limit ?? SYNC_PAYLOAD_LIMIT).then(
       (body) => {
         res.locals.body = body;
         const err = opts.authenticate?.(req, body);
@@ -120,7 +128,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         sendLambdaError(
           res,
           err instanceof BodyTooLarge
-            ? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT)
+            ? (upload?.tooLarge() ?? lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT))
             : asLambdaError(err),
         ),
     );
@@ -146,6 +154,17 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     }),
   );
   if (asyncService) lambdaApi.use(asyncService.router);
+  lambdaApi.use(
+    makeDeploymentApi(
+      {
+        registry,
+        catalog,
+        account,
+        ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+      },
+      metrics,
+    ),
+  );
   lambdaApi.use(
     makeControlPlane({
       registry,
@@ -181,6 +200,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     pool,
     metrics,
     registry,
+    catalog,
     account,
     ...(asyncService && { async: asyncService }),
     close: async () => {

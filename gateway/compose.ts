@@ -27,6 +27,9 @@ import {
 import { RedisLimiter } from './limiter-redis.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { FunctionRegistry } from './registry.ts';
+import { FunctionCatalog } from './lambda-api/catalog.ts';
+import { registryWriter } from './lambda-api/registry-writer.ts';
+import { StateDir } from './lambda-api/state-dir.ts';
 
 export interface GatewayConfig {
   log: Logger;
@@ -52,6 +55,8 @@ export interface GatewayConfig {
   scheduleCheckMs?: number;
   /** Instruments on a registry another component shares (selfless dev's one /metrics). */
   metrics?: GatewayMetrics;
+  /** Keep what the Lambda API creates (functions, versions, aliases, tags) in this directory. */
+  stateDir?: string;
 }
 
 export interface ComposedGateway {
@@ -76,10 +81,18 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
   const registry = new FunctionRegistry();
   let account = config.account ?? DEFAULT_ACCOUNT;
   let cluster: ClusterMode | undefined;
+  let catalog: FunctionCatalog | undefined;
   if ('manifests' in config.functions) {
     const refusal = checkDeclaredReservations(quotas, config.functions.manifests);
     if (refusal) throw new ConfigError([refusal]);
     for (const fn of config.functions.manifests) registry.put(fn);
+    if (config.stateDir) {
+      const state = new StateDir(config.stateDir);
+      catalog = new FunctionCatalog(registry, registryWriter(registry), {
+        onChange: () => state.save(catalog!),
+      });
+      state.restore(catalog, registry);
+    }
   } else {
     cluster = startClusterMode({
       registry,
@@ -115,6 +128,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     limiter,
     routes: extraRoutes,
     idleTimeoutMs: config.idleTimeoutMs,
+    ...(catalog && { catalog }),
     ...(config.metrics && { metrics: config.metrics }),
     ...(config.authenticate && { authenticate: config.authenticate }),
     ...(cluster && { callerNamespace: cluster.callerNamespace }),

@@ -25,16 +25,16 @@ export function requestBody(res: Response): Buffer {
 }
 
 /**
- * The function a request names: a bare name in the caller's namespace (always
- * `default` outside a cluster), an ARN in the namespace of its account.
+ * The key of the function a request names: a bare name in the caller's namespace
+ * (always `default` outside a cluster), an ARN in the namespace of its account;
+ * `arn` (with the qualifier) is what a not-found error names.
  */
-export function resolveFunction(
-  registry: FunctionRegistry,
+export function resolveKey(
   account: Account,
   raw: string,
   qualifier?: string,
   callerNamespace = 'default',
-) {
+): { key: string | undefined; qualifier: string | undefined; arn: string } {
   const ref = parseFunctionRef(raw);
   if (!ref) {
     throw lambdaErrors.validation(
@@ -52,16 +52,25 @@ export function resolveFunction(
         ? 'default'
         : undefined;
   }
-  const key = functionKey(namespace ?? 'default', ref.name);
-  const fn = namespace === undefined ? undefined : registry.get(key);
-  // Versions and aliases are not modelled: $LATEST is the only qualifier there is.
-  if (!fn || (q !== undefined && q !== '$LATEST')) {
-    const arn =
-      namespace === undefined
-        ? lambdaArn(account.region, ref.accountId!, ref.name)
-        : functionArn(account, key);
-    throw lambdaErrors.notFound(arn + (q !== undefined ? `:${q}` : ''));
-  }
+  const key = namespace === undefined ? undefined : functionKey(namespace, ref.name);
+  const arn =
+    key === undefined
+      ? lambdaArn(account.region, ref.accountId!, ref.name)
+      : functionArn(account, key);
+  return { key, qualifier: q, arn: arn + (q !== undefined ? `:${q}` : '') };
+}
+
+/** The definition a request runs: $LATEST, a version, or an alias's (weighted) pick. */
+export function resolveFunction(
+  registry: FunctionRegistry,
+  account: Account,
+  raw: string,
+  qualifier?: string,
+  callerNamespace = 'default',
+) {
+  const ref = resolveKey(account, raw, qualifier, callerNamespace);
+  const fn = ref.key === undefined ? undefined : registry.resolve(ref.key, ref.qualifier);
+  if (!fn) throw lambdaErrors.notFound(ref.arn);
   return fn;
 }
 
@@ -118,7 +127,7 @@ export function makeInvokeHandler(deps: {
         }
       }
       const clientContext = decodeClientContext(req.header('x-amz-client-context'));
-      res.setHeader('X-Amz-Executed-Version', '$LATEST');
+      res.setHeader('X-Amz-Executed-Version', fn.version ?? '$LATEST');
 
       if (type === 'DryRun') {
         res.status(204).end();

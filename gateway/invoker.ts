@@ -9,6 +9,7 @@ import { lambdaErrors, type LambdaError } from './errors.ts';
 import type { StreamConsumer, WorkerHub } from './hub.ts';
 import type { ConcurrencyLimiter } from './limiter.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { workerKeyOf } from './registry.ts';
 
 export interface InvokeRequest {
   payload: Buffer;
@@ -62,8 +63,9 @@ export function makeInvoker(deps: {
     try {
       const pending = {
         requestId: req.requestId ?? randomUUID(),
-        functionName: key,
-        functionArn: functionArn(account, key),
+        // A version's environments are its own: they run its snapshot, not $LATEST.
+        functionName: workerKeyOf(fn),
+        functionArn: functionArn(account, key) + (fn.version ? `:${fn.version}` : ''),
         payload: req.payload,
         timeoutSeconds: fn.spec.timeout,
         logTail: req.logTail ?? false,

@@ -53,6 +53,12 @@ export function makeGatewayMetrics(
       labelNames: ['function'] as const,
       registers: [registry],
     }),
+    apiRequests: new Counter({
+      name: 'selfless_lambda_api_requests_total',
+      help: 'Lambda control-plane calls (CreateFunction, PublishVersion, ...) by action and HTTP status.',
+      labelNames: ['action', 'status'] as const,
+      registers: [registry],
+    }),
     billedGbSeconds: new Counter({
       name: 'selfless_function_billed_gb_seconds_total',
       help: 'Billed duration times memory size, in GB-seconds, as Lambda bills.',

@@ -5,11 +5,11 @@
 // none running an outdated definition. Drivers (process, kubernetes) only start
 // and stop environments; the hub tells the pool what they are doing.
 import { randomUUID } from 'node:crypto';
-import { keyOf, type FunctionDefinition } from '../lib/function.ts';
+import type { FunctionDefinition } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import type { WorkerHub } from './hub.ts';
-import type { FunctionRegistry } from './registry.ts';
+import { workerKeyOf, type FunctionRegistry } from './registry.ts';
 
 export interface EnvironmentHandle {
   /** Resolves when the environment is gone, for whatever reason. */
@@ -67,18 +67,22 @@ export class WorkerPool {
     hub.on('busy', (w) => this.setState(w, 'busy'));
     hub.on('initFailed', (w) => void this.stopEnvironment(w.workerId));
     registry.on('changed', (fn, previous) => {
-      if (previous) this.retireOutdated(keyOf(fn));
-      this.ensureProvisioned(keyOf(fn));
+      if (previous) this.retireOutdated(workerKeyOf(fn));
+      this.ensureProvisioned(workerKeyOf(fn));
     });
     registry.on('removed', (fn) => {
-      hub.drop(keyOf(fn), 'ResourceNotFoundException', `Function ${keyOf(fn)} was removed`);
-      for (const env of this.environments(keyOf(fn)))
+      hub.drop(
+        workerKeyOf(fn),
+        'ResourceNotFoundException',
+        `Function ${workerKeyOf(fn)} was removed`,
+      );
+      for (const env of this.environments(workerKeyOf(fn)))
         void this.stopEnvironment(env.worker.workerId);
     });
     const tick = Math.max(100, Math.min(1000, opts.idleTimeoutMs / 4));
     this.reaper = setInterval(() => this.reap(), tick);
     this.reaper.unref();
-    for (const fn of registry.list()) this.ensureProvisioned(keyOf(fn));
+    for (const fn of registry.served()) this.ensureProvisioned(workerKeyOf(fn));
   }
 
   environments(functionName: string): Environment[] {
@@ -176,12 +180,12 @@ export class WorkerPool {
 
   private reap(): void {
     const now = Date.now();
-    for (const fn of this.registry.list()) {
-      let surplus = this.count(keyOf(fn)) - fn.spec.provisionedConcurrentExecutions;
-      for (const idle of this.hub.idleWorkers(keyOf(fn))) {
+    for (const fn of this.registry.served()) {
+      let surplus = this.count(workerKeyOf(fn)) - fn.spec.provisionedConcurrentExecutions;
+      for (const idle of this.hub.idleWorkers(workerKeyOf(fn))) {
         if (surplus <= 0) break;
         if (now - idle.since < this.opts.idleTimeoutMs) continue;
-        if (this.hub.retire(keyOf(fn), idle.workerId)) {
+        if (this.hub.retire(workerKeyOf(fn), idle.workerId)) {
           surplus--;
           void this.stopEnvironment(idle.workerId);
         }

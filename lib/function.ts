@@ -89,6 +89,8 @@ export interface FunctionDefinition {
   spec: FunctionSpec;
   /** Where the manifest came from: a directory code path is relative to it. */
   baseDir?: string;
+  /** A published version's number (an immutable snapshot); absent for $LATEST. */
+  version?: string;
 }
 
 const NAME_RE = /^[a-zA-Z0-9-_]+$/;

@@ -1,0 +1,335 @@
+// What Lambda's API knows about each function beyond the definition the registry
+// serves: revision ids, code hashes, State / LastUpdateStatus, tags, description
+// and the other fields GetFunction reports, published versions and aliases.
+//
+// The registry stays the one truth of what runs. The catalog writes definitions
+// into it (through a Writer: the registry itself in `selfless dev`, the Function
+// resources in a cluster) and follows it: a definition that changes without the
+// catalog (a manifest, `kubectl edit`) gets a new revision and code hash here.
+import { createHash, randomUUID } from 'node:crypto';
+import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/function.ts';
+import { LATEST, type FunctionRegistry } from '../registry.ts';
+
+export type State = 'Pending' | 'Active' | 'Failed';
+export type UpdateStatus = 'InProgress' | 'Successful' | 'Failed';
+
+export interface LoggingConfig {
+  LogFormat: 'JSON' | 'Text';
+  ApplicationLogLevel?: string;
+  SystemLogLevel?: string;
+  LogGroup: string;
+}
+
+/** The per-function fields of GetFunction's Configuration that the spec does not hold. */
+export interface FunctionMeta {
+  description: string;
+  role?: string;
+  codeSha256: string;
+  codeSize: number;
+  lastModified: string;
+  revisionId: string;
+  state: State;
+  lastUpdateStatus: UpdateStatus;
+  layers: string[];
+  loggingConfig?: LoggingConfig;
+  architectures: string[];
+  /** Fields accepted and reported back that change nothing here (TracingConfig, VpcConfig...). */
+  passthrough: Record<string, unknown>;
+}
+
+export interface VersionRecord {
+  fn: FunctionDefinition;
+  meta: FunctionMeta;
+}
+
+export interface AliasRecord {
+  name: string;
+  functionVersion: string;
+  description: string;
+  additionalVersionWeights?: Record<string, number>;
+  revisionId: string;
+}
+
+export interface FunctionRecord {
+  meta: FunctionMeta;
+  /** The definition `meta` describes. */
+  described: FunctionDefinition;
+  versions: Map<string, VersionRecord>;
+  /** Versions are numbered from 1 and never reused, even after a delete. */
+  lastVersion: number;
+  aliases: Map<string, AliasRecord>;
+  tags: Record<string, string>;
+  /** Made through CreateFunction (kept in a state directory), not declared by a manifest. */
+  createdByApi: boolean;
+}
+
+/** Where definitions go: the registry under `selfless dev`, Function resources in a cluster. */
+export interface Writer {
+  put(fn: FunctionDefinition, record: FunctionRecord): Promise<void>;
+  remove(fn: FunctionDefinition): Promise<void>;
+}
+
+/** Lambda's timestamps: 2024-05-01T12:00:00.000+0000. */
+export function lambdaTimestamp(at: Date): string {
+  return at.toISOString().replace('Z', '+0000');
+}
+
+/** CodeSha256 and CodeSize as Lambda reports them: of the zip's bytes. */
+export function codeHash(fn: FunctionDefinition): { codeSha256: string; codeSize: number } {
+  const code = fn.spec.code;
+  const bytes =
+    code.zipFile !== undefined
+      ? Buffer.from(code.zipFile, 'base64')
+      : Buffer.from(code.imageURI ?? JSON.stringify(code));
+  return {
+    codeSha256: createHash('sha256').update(bytes).digest('base64'),
+    codeSize: bytes.length,
+  };
+}
+
+/** What PublishVersion compares: code and configuration, not the function-level settings. */
+function publishedShape(fn: FunctionDefinition, meta: FunctionMeta): string {
+  const spec: Partial<FunctionSpec> = { ...fn.spec };
+  delete spec.reservedConcurrentExecutions;
+  delete spec.provisionedConcurrentExecutions;
+  delete spec.triggers;
+  const { description, role, layers, loggingConfig, architectures, passthrough } = meta;
+  return JSON.stringify({
+    spec,
+    description,
+    role,
+    layers,
+    loggingConfig,
+    architectures,
+    passthrough,
+  });
+}
+
+export interface CatalogOptions {
+  now?: () => Date;
+  /** Runs the step that ends an update (Pending -> Active, InProgress -> Successful). */
+  settle?: (done: () => void) => void;
+  /** Called after every change (the state directory saves then). */
+  onChange?: () => void;
+}
+
+export class FunctionCatalog {
+  private readonly records = new Map<string, FunctionRecord>();
+  private readonly now: () => Date;
+  private readonly settle: (done: () => void) => void;
+
+  constructor(
+    private readonly registry: FunctionRegistry,
+    private readonly writer: Writer,
+    private readonly opts: CatalogOptions = {},
+  ) {
+    this.now = opts.now ?? (() => new Date());
+    this.settle = opts.settle ?? ((done) => setImmediate(done));
+    registry.on('changed', (fn) => {
+      if (fn.version !== undefined) return;
+      const record = this.records.get(keyOf(fn));
+      if (record && record.described !== fn) this.follow(record, fn);
+    });
+    registry.on('removed', (fn) => {
+      if (fn.version === undefined && this.records.delete(keyOf(fn))) this.changed();
+    });
+  }
+
+  /** The record of a served function; one is made for a function the API has not seen. */
+  get(key: string): FunctionRecord | undefined {
+    const fn = this.registry.get(key);
+    if (!fn || fn.version !== undefined) return undefined;
+    let record = this.records.get(key);
+    if (!record) {
+      record = {
+        meta: this.freshMeta(fn, {}),
+        described: fn,
+        versions: new Map(),
+        lastVersion: 0,
+        aliases: new Map(),
+        tags: {},
+        createdByApi: false,
+      };
+      this.records.set(key, record);
+    }
+    return record;
+  }
+
+  /** The definition of $LATEST as it is served now (reservations included). */
+  latest(key: string): FunctionDefinition | undefined {
+    const fn = this.registry.get(key);
+    return fn?.version === undefined ? fn : undefined;
+  }
+
+  entries(): [string, FunctionRecord][] {
+    return [...this.records.entries()];
+  }
+
+  private freshMeta(fn: FunctionDefinition, patch: Partial<FunctionMeta>): FunctionMeta {
+    return {
+      description: '',
+      lastModified: lambdaTimestamp(this.now()),
+      revisionId: randomUUID(),
+      state: 'Active',
+      lastUpdateStatus: 'Successful',
+      layers: [],
+      architectures: ['x86_64'],
+      passthrough: {},
+      ...codeHash(fn),
+      ...patch,
+    };
+  }
+
+  /** Someone else changed the definition: it is a new revision of $LATEST. */
+  private follow(record: FunctionRecord, fn: FunctionDefinition): void {
+    const same = JSON.stringify(fn.spec) === JSON.stringify(record.described.spec);
+    record.described = fn;
+    // In a cluster what the catalog wrote comes back through the watch as a new object.
+    if (same) return;
+    record.meta = {
+      ...record.meta,
+      ...codeHash(fn),
+      revisionId: randomUUID(),
+      lastModified: lambdaTimestamp(this.now()),
+    };
+    this.changed();
+  }
+
+  private changed(): void {
+    this.opts.onChange?.();
+  }
+
+  private startUpdate(record: FunctionRecord, creating: boolean): void {
+    record.meta.lastUpdateStatus = 'InProgress';
+    if (creating) record.meta.state = 'Pending';
+    this.settle(() => {
+      record.meta.state = 'Active';
+      record.meta.lastUpdateStatus = 'Successful';
+      this.changed();
+    });
+  }
+
+  async create(
+    fn: FunctionDefinition,
+    meta: Partial<FunctionMeta>,
+    tags: Record<string, string>,
+  ): Promise<FunctionRecord> {
+    const record: FunctionRecord = {
+      meta: this.freshMeta(fn, meta),
+      described: fn,
+      versions: new Map(),
+      lastVersion: 0,
+      aliases: new Map(),
+      tags,
+      createdByApi: true,
+    };
+    this.records.set(keyOf(fn), record);
+    await this.writer.put(fn, record);
+    this.startUpdate(record, true);
+    this.changed();
+    return record;
+  }
+
+  /** A new $LATEST (code, configuration or both); `meta` replaces the fields it names. */
+  async update(
+    record: FunctionRecord,
+    fn: FunctionDefinition,
+    meta: Partial<FunctionMeta>,
+  ): Promise<void> {
+    record.described = fn;
+    record.meta = {
+      ...record.meta,
+      ...meta,
+      ...codeHash(fn),
+      revisionId: randomUUID(),
+      lastModified: lambdaTimestamp(this.now()),
+    };
+    await this.writer.put(fn, record);
+    this.startUpdate(record, false);
+    this.changed();
+  }
+
+  async remove(fn: FunctionDefinition): Promise<void> {
+    this.records.delete(keyOf(fn));
+    await this.writer.remove(fn);
+    this.changed();
+  }
+
+  /** Lambda publishes nothing new when $LATEST equals the last version: it returns that one. */
+  async publish(record: FunctionRecord, description: string | undefined): Promise<VersionRecord> {
+    const latest = this.latest(keyOf(record.described))!;
+    const last = record.versions.get(String(record.lastVersion));
+    if (last && publishedShape(last.fn, last.meta) === publishedShape(latest, record.meta)) {
+      return last;
+    }
+    const version = String(record.lastVersion + 1);
+    const spec: FunctionSpec = { ...latest.spec, provisionedConcurrentExecutions: 0, triggers: [] };
+    const fn: FunctionDefinition = { ...latest, spec, version };
+    const entry: VersionRecord = {
+      fn,
+      meta: {
+        ...record.meta,
+        description: description ?? record.meta.description,
+        revisionId: randomUUID(),
+        lastModified: lambdaTimestamp(this.now()),
+        state: 'Active',
+        lastUpdateStatus: 'Successful',
+      },
+    };
+    record.lastVersion += 1;
+    record.versions.set(version, entry);
+    // A new version changes the function: its $LATEST revision moves on, as Lambda's does.
+    record.meta.revisionId = randomUUID();
+    this.registry.putVersion(fn);
+    await this.writer.put(latest, record);
+    this.changed();
+    return entry;
+  }
+
+  async removeVersion(record: FunctionRecord, version: string): Promise<void> {
+    record.versions.delete(version);
+    this.registry.removeVersion(keyOf(record.described), version);
+    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    this.changed();
+  }
+
+  async putAlias(record: FunctionRecord, alias: AliasRecord): Promise<void> {
+    record.aliases.set(alias.name, alias);
+    this.registry.putAlias(keyOf(record.described), alias.name, {
+      functionVersion: alias.functionVersion,
+      ...(alias.additionalVersionWeights && {
+        additionalVersionWeights: alias.additionalVersionWeights,
+      }),
+    });
+    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    this.changed();
+  }
+
+  async removeAlias(record: FunctionRecord, name: string): Promise<void> {
+    record.aliases.delete(name);
+    this.registry.removeAlias(keyOf(record.described), name);
+    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    this.changed();
+  }
+
+  async setTags(record: FunctionRecord, tags: Record<string, string>): Promise<void> {
+    record.tags = tags;
+    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    this.changed();
+  }
+
+  /** Puts a saved record back (state directory), with its versions and aliases served again. */
+  restore(record: FunctionRecord): void {
+    const key = keyOf(record.described);
+    this.records.set(key, record);
+    for (const v of record.versions.values()) this.registry.putVersion(v.fn);
+    for (const a of record.aliases.values()) {
+      this.registry.putAlias(key, a.name, {
+        functionVersion: a.functionVersion,
+        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+      });
+    }
+  }
+}
+
+export { LATEST };

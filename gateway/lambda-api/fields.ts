@@ -1,0 +1,248 @@
+// The configuration and code members CreateFunction, UpdateFunctionConfiguration and
+// UpdateFunctionCode share, checked in Lambda's words and turned into a Function
+// spec (lib/function.ts) plus the catalog's fields.
+import {
+  environmentBytes,
+  parseFunctionSpec,
+  RUNTIMES,
+  type FunctionCode,
+  type FunctionSpec,
+  type Runtime,
+} from '../../lib/function.ts';
+import { RESERVED_VARIABLES } from '../../lib/lambda-environment.ts';
+import { formatErrors } from '../../lib/parse.ts';
+import { readZip, UNZIPPED_MAX_MB, ZipError } from '../../lib/zip.ts';
+import { lambdaErrors } from '../errors.ts';
+import type { FunctionMeta, LoggingConfig } from './catalog.ts';
+import { intField, objectField, stringField, stringList, stringMap, type Body } from './request.ts';
+
+/** Members UpdateFunctionConfiguration takes (CreateFunction takes these too). */
+export const CONFIG_FIELDS = [
+  'Role',
+  'Handler',
+  'Description',
+  'Timeout',
+  'MemorySize',
+  'VpcConfig',
+  'Environment',
+  'Runtime',
+  'DeadLetterConfig',
+  'KMSKeyArn',
+  'TracingConfig',
+  'Layers',
+  'FileSystemConfigs',
+  'ImageConfig',
+  'EphemeralStorage',
+  'SnapStart',
+  'LoggingConfig',
+  'CapacityProviderConfig',
+  'DurableConfig',
+] as const;
+
+/** Accepted and reported back by GetFunction; nothing here acts on them. */
+const PASSTHROUGH = [
+  'VpcConfig',
+  'DeadLetterConfig',
+  'KMSKeyArn',
+  'TracingConfig',
+  'FileSystemConfigs',
+  'ImageConfig',
+  'SnapStart',
+  'CapacityProviderConfig',
+  'DurableConfig',
+] as const;
+
+const ROLE_PATTERN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'];
+
+/** Lambda's runtime names that Selfless runs as its own `provided`. */
+const PROVIDED_NAMES = ['provided.al2', 'provided.al2023'];
+
+export interface ConfigChange {
+  spec: Partial<FunctionSpec>;
+  meta: Partial<FunctionMeta>;
+}
+
+function runtimeOf(body: Body): { runtime: Runtime; reported?: string } | undefined {
+  const r = body.Runtime;
+  if (r === undefined || r === null) return undefined;
+  if (RUNTIMES.includes(r as Runtime)) return { runtime: r as Runtime };
+  if (typeof r === 'string' && PROVIDED_NAMES.includes(r) && !RUNTIMES.includes(r as Runtime))
+    return { runtime: 'provided', reported: r };
+  throw lambdaErrors.validation(
+    String(r),
+    'runtime',
+    `Member must satisfy enum value set: [${[...RUNTIMES, ...PROVIDED_NAMES].join(', ')}] or be a valid ARN`,
+  );
+}
+
+/** The configuration members present in `body` (absent ones are left as they are). */
+export function configChange(body: Body, current: FunctionMeta | undefined): ConfigChange {
+  const spec: Partial<FunctionSpec> = {};
+  const meta: Partial<FunctionMeta> = {};
+  const runtime = runtimeOf(body);
+  if (runtime) {
+    spec.runtime = runtime.runtime;
+    meta.passthrough = { ...(current?.passthrough ?? {}), Runtime: runtime.reported };
+    if (runtime.reported === undefined) delete meta.passthrough.Runtime;
+  }
+  const handler = stringField(body, 'Handler', 'handler', { max: 128, pattern: /^[^\s]+$/ });
+  if (handler !== undefined) spec.handler = handler;
+  const role = stringField(body, 'Role', 'role', {
+    pattern: ROLE_PATTERN,
+    patternText: 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+',
+  });
+  if (role !== undefined) meta.role = role;
+  const description = stringField(body, 'Description', 'description', { max: 256 });
+  if (description !== undefined) meta.description = description;
+  const timeout = intField(body, 'Timeout', 'timeout', { min: 1, max: 900 });
+  if (timeout !== undefined) spec.timeout = timeout;
+  const memory = intField(body, 'MemorySize', 'memorySize', { min: 128, max: 10240 });
+  if (memory !== undefined) spec.memorySize = memory;
+
+  const env = objectField(body, 'Environment', ['Variables']);
+  if (env) {
+    const variables = stringMap(env, 'Variables') ?? {};
+    const reserved = Object.keys(variables).filter((k) => RESERVED_VARIABLES.has(k));
+    if (reserved.length > 0) {
+      throw lambdaErrors.invalidParameter(
+        `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+      );
+    }
+    if (environmentBytes(variables) > 4096) {
+      throw lambdaErrors.invalidParameter(
+        `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${JSON.stringify(variables)}`,
+      );
+    }
+    for (const k of Object.keys(variables)) {
+      if (!/^[a-zA-Z]([a-zA-Z0-9_])+$/.test(k)) {
+        throw lambdaErrors.validation(
+          k,
+          'environment.variables',
+          'Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]',
+        );
+      }
+    }
+    spec.environment = { variables };
+  }
+  const storage = objectField(body, 'EphemeralStorage', ['Size']);
+  if (storage) {
+    const size = intField(storage, 'Size', 'ephemeralStorage.size', { min: 512, max: 10240 });
+    if (size === undefined) throw lambdaErrors.invalidJson('EphemeralStorage.Size is required');
+    spec.ephemeralStorage = { size };
+  }
+  const layers = stringList(body, 'Layers');
+  if (layers !== undefined) {
+    if (layers.length > 5)
+      throw lambdaErrors.invalidParameter('Cannot reference more than 5 layers.');
+    meta.layers = layers;
+  }
+  const logging = objectField(body, 'LoggingConfig', [
+    'LogFormat',
+    'ApplicationLogLevel',
+    'SystemLogLevel',
+    'LogGroup',
+  ]);
+  if (logging) meta.loggingConfig = loggingConfig(logging, current?.loggingConfig);
+  const passthrough: Record<string, unknown> = { ...(meta.passthrough ?? current?.passthrough) };
+  let touched = meta.passthrough !== undefined;
+  for (const f of PASSTHROUGH) {
+    if (body[f] !== undefined) {
+      passthrough[f] = body[f];
+      touched = true;
+    }
+  }
+  if (touched) meta.passthrough = passthrough;
+  return { spec, meta };
+}
+
+function loggingConfig(body: Body, current: LoggingConfig | undefined): LoggingConfig {
+  const format = stringField(body, 'LogFormat', 'loggingConfig.logFormat') ?? current?.LogFormat;
+  if (format !== undefined && format !== 'JSON' && format !== 'Text') {
+    throw lambdaErrors.validation(
+      format,
+      'loggingConfig.logFormat',
+      'Member must satisfy enum value set: [JSON, Text]',
+    );
+  }
+  const app = stringField(body, 'ApplicationLogLevel', 'loggingConfig.applicationLogLevel');
+  if (app !== undefined && !LOG_LEVELS.includes(app)) {
+    throw lambdaErrors.validation(
+      app,
+      'loggingConfig.applicationLogLevel',
+      `Member must satisfy enum value set: [${LOG_LEVELS.join(', ')}]`,
+    );
+  }
+  const system = stringField(body, 'SystemLogLevel', 'loggingConfig.systemLogLevel');
+  if (system !== undefined && !SYSTEM_LOG_LEVELS.includes(system)) {
+    throw lambdaErrors.validation(
+      system,
+      'loggingConfig.systemLogLevel',
+      `Member must satisfy enum value set: [${SYSTEM_LOG_LEVELS.join(', ')}]`,
+    );
+  }
+  if ((app !== undefined || system !== undefined) && format !== 'JSON') {
+    throw lambdaErrors.invalidParameter(
+      'Log level settings are only supported for functions with the JSON log format. Set LogFormat to JSON.',
+    );
+  }
+  const group = stringField(body, 'LogGroup', 'loggingConfig.logGroup', { min: 1, max: 512 });
+  return {
+    LogFormat: (format ?? 'Text') as LoggingConfig['LogFormat'],
+    ...(app !== undefined && { ApplicationLogLevel: app }),
+    ...(system !== undefined && { SystemLogLevel: system }),
+    LogGroup: group ?? current?.LogGroup ?? '',
+  };
+}
+
+/** Lambda's limit on a zip uploaded in the request: 50 MB, base64 in JSON. */
+export const ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024;
+/** The request size that allows it (Lambda's own figure: 4/3 of 50 MB). */
+export const CODE_REQUEST_LIMIT = 69_905_067;
+
+/** A zip from the request: base64 text, a zip Lambda can unpack, within the limits. */
+export function zipCode(value: unknown, member: string): FunctionCode {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/=\s]*$/.test(value))
+    throw lambdaErrors.invalidJson(`${member} must be base64`);
+  const zip = Buffer.from(value, 'base64');
+  if (zip.length > ZIP_UPLOAD_LIMIT) {
+    throw lambdaErrors.validation(
+      '[zip]',
+      member,
+      `Member must have length less than or equal to ${ZIP_UPLOAD_LIMIT}`,
+    );
+  }
+  let unzipped = 0;
+  try {
+    for (const entry of readZip(zip)) unzipped += entry.size;
+  } catch (err) {
+    if (!(err instanceof ZipError) && !(err instanceof RangeError)) throw err;
+    throw lambdaErrors.invalidParameter(
+      'Could not unzip uploaded file. Please check your file, then try to upload again.',
+    );
+  }
+  const max = UNZIPPED_MAX_MB * 1024 * 1024;
+  if (unzipped > max)
+    throw lambdaErrors.invalidParameter(`Unzipped size must be smaller than ${max} bytes`);
+  return { zipFile: zip.toString('base64') };
+}
+
+export function imageCode(value: unknown): FunctionCode {
+  if (typeof value !== 'string' || value.length === 0)
+    throw lambdaErrors.invalidParameter('ImageUri must be an image reference');
+  return { imageURI: value };
+}
+
+export function s3Refused(): never {
+  throw lambdaErrors.invalidParameter(
+    'Code from S3 (S3Bucket, S3Key) is not supported by Selfless: send the zip itself (ZipFile) or an ImageUri.',
+  );
+}
+
+/** The whole spec checked once more by the model every component uses. */
+export function checkedSpec(spec: FunctionSpec): FunctionSpec {
+  const parsed = parseFunctionSpec(spec);
+  if (!parsed.ok) throw lambdaErrors.invalidParameter(formatErrors(parsed.errors));
+  return parsed.value;
+}

@@ -1,0 +1,97 @@
+// The deployment side of Lambda's API, one action per file beside this one:
+// CreateFunction, Get/Update/Delete, versions, aliases, tags. Every route answers
+// Lambda's error shapes and counts itself in selfless_lambda_api_requests_total;
+// SigV4 is checked before any of them by the Lambda API middleware (gateway/app.ts).
+import { Router, type Request, type Response } from 'express';
+import { asLambdaError, sendLambdaError, type LambdaError } from '../errors.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { ApiContext } from './context.ts';
+import { makeCreateAlias } from './create-alias.ts';
+import { makeCreateFunction } from './create-function.ts';
+import { makeDeleteAlias } from './delete-alias.ts';
+import { makeDeleteFunction } from './delete-function.ts';
+import { apiErrors } from './errors.ts';
+import { CODE_REQUEST_LIMIT } from './fields.ts';
+import { makeGetAlias } from './get-alias.ts';
+import { makeGetFunctionConfiguration } from './get-function-configuration.ts';
+import { makeGetFunction } from './get-function.ts';
+import { makeListAliases } from './list-aliases.ts';
+import { makeListTags } from './list-tags.ts';
+import { makeListVersionsByFunction } from './list-versions-by-function.ts';
+import { makePublishVersion } from './publish-version.ts';
+import { makeTagResource } from './tag-resource.ts';
+import { makeUntagResource } from './untag-resource.ts';
+import { makeUpdateAlias } from './update-alias.ts';
+import { makeUpdateFunctionCode } from './update-function-code.ts';
+import { makeUpdateFunctionConfiguration } from './update-function-configuration.ts';
+
+type Handler = (req: Request, res: Response) => void | Promise<void>;
+
+const FUNCTIONS = '/2015-03-31/functions';
+const FUNCTION = `${FUNCTIONS}/:name`;
+const TAGS = '/2017-03-31/tags/:arn';
+
+/**
+ * The actions that carry a zip take Lambda's 50 MB upload (base64 in JSON); every
+ * other Lambda API call keeps the Invoke payload limit.
+ */
+export function codeUploadLimit(
+  req: Request,
+): { limit: number; tooLarge: () => LambdaError } | undefined {
+  if (req.method === 'POST' && /^\/2015-03-31\/functions\/?$/.test(req.path)) {
+    return {
+      limit: CODE_REQUEST_LIMIT,
+      tooLarge: () => apiErrors.codeTooLarge(CODE_REQUEST_LIMIT, 'CreateFunction'),
+    };
+  }
+  if (req.method === 'PUT' && /^\/2015-03-31\/functions\/[^/]+\/code$/.test(req.path)) {
+    return {
+      limit: CODE_REQUEST_LIMIT,
+      tooLarge: () => apiErrors.codeTooLarge(CODE_REQUEST_LIMIT, 'UpdateFunctionCode'),
+    };
+  }
+  return undefined;
+}
+
+export function makeDeploymentApi(ctx: ApiContext, metrics: GatewayMetrics): Router {
+  const router = Router();
+  const action =
+    (name: string, handler: Handler) =>
+    async (req: Request, res: Response): Promise<void> => {
+      res.on('finish', () =>
+        metrics.apiRequests.inc({ action: name, status: String(res.statusCode) }),
+      );
+      try {
+        await handler(req, res);
+      } catch (err) {
+        sendLambdaError(res, asLambdaError(err));
+      }
+    };
+
+  router.post([FUNCTIONS, `${FUNCTIONS}/`], action('CreateFunction', makeCreateFunction(ctx)));
+  router.get(FUNCTION, action('GetFunction', makeGetFunction(ctx)));
+  router.delete(FUNCTION, action('DeleteFunction', makeDeleteFunction(ctx)));
+  router.get(
+    `${FUNCTION}/configuration`,
+    action('GetFunctionConfiguration', makeGetFunctionConfiguration(ctx)),
+  );
+  router.put(
+    `${FUNCTION}/configuration`,
+    action('UpdateFunctionConfiguration', makeUpdateFunctionConfiguration(ctx)),
+  );
+  router.put(`${FUNCTION}/code`, action('UpdateFunctionCode', makeUpdateFunctionCode(ctx)));
+  router.post(`${FUNCTION}/versions`, action('PublishVersion', makePublishVersion(ctx)));
+  router.get(
+    `${FUNCTION}/versions`,
+    action('ListVersionsByFunction', makeListVersionsByFunction(ctx)),
+  );
+  router.post(`${FUNCTION}/aliases`, action('CreateAlias', makeCreateAlias(ctx)));
+  router.get(`${FUNCTION}/aliases`, action('ListAliases', makeListAliases(ctx)));
+  router.get(`${FUNCTION}/aliases/:alias`, action('GetAlias', makeGetAlias(ctx)));
+  router.put(`${FUNCTION}/aliases/:alias`, action('UpdateAlias', makeUpdateAlias(ctx)));
+  router.delete(`${FUNCTION}/aliases/:alias`, action('DeleteAlias', makeDeleteAlias(ctx)));
+  router.post(TAGS, action('TagResource', makeTagResource(ctx)));
+  router.delete(TAGS, action('UntagResource', makeUntagResource(ctx)));
+  router.get(TAGS, action('ListTags', makeListTags(ctx)));
+  return router;
+}
