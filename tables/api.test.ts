@@ -71,7 +71,8 @@ for (const kind of engineKinds) {
             { AttributeName: 'pk', KeyType: 'HASH' },
             { AttributeName: 'n', KeyType: 'RANGE' },
           ],
-          ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 5 },
+          // Enough for the 1 MB pages below: 5 WCU would be 1,500 units of burst, less than they write.
+          ProvisionedThroughput: { ReadCapacityUnits: 50, WriteCapacityUnits: 50 },
         }),
       );
       await c.send(

@@ -1,10 +1,12 @@
 // `selfless tables`: the table service alone, with /metrics.
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { makeLogger, type Logger } from '../lib/log.ts';
 import { openEngine, type EngineConfig } from './engine.ts';
 import { makeTablesHandler, type TablesHandler } from './http.ts';
 import { startTablesServer } from './server.ts';
+import { RedisBucketStore } from './capacity/store-redis.ts';
 
 export { isTablesRequest } from './http.ts';
 export type { EngineConfig } from './engine.ts';
@@ -44,6 +46,8 @@ Options:
   --cql-always-lwt            every write through LWT (see docs/tables.md)
   --access-keys L             require SigV4: comma-separated KEY:SECRET pairs
                               (or SELFLESS_TABLES_ACCESS_KEYS)
+  --redis-url U               capacity budgets shared by every replica in this
+                              Redis (or REDIS_URL; default: per process)
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -59,6 +63,7 @@ export async function run(args: string[]): Promise<number> {
       'cql-keyspace': { type: 'string', default: 'selfless_tables' },
       'cql-always-lwt': { type: 'boolean', default: false },
       'access-keys': { type: 'string' },
+      'redis-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -101,8 +106,11 @@ export async function run(args: string[]): Promise<number> {
       }
     : undefined;
   const engine = await openEngine(config);
+  const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
+  const capacityStore = redisUrl ? new RedisBucketStore(new Redis(redisUrl)) : undefined;
   const server = await startTablesServer({
     engine,
+    capacityStore,
     port: Number(values.port),
     host: values.host,
     auth,
@@ -114,6 +122,7 @@ export async function run(args: string[]): Promise<number> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
   await server.close();
+  await capacityStore?.close();
   await engine.close();
   return 0;
 }

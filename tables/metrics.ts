@@ -1,10 +1,12 @@
 // Every Prometheus instrument of the table service, built once per registry.
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ActionObserver } from './actions/context.ts';
+import type { CapacityMetrics } from './capacity/guard.ts';
 
 export interface TablesMetrics extends ActionObserver {
   request(action: string, outcome: string, seconds: number): void;
   storageError(action: string): void;
+  capacityMetrics: CapacityMetrics;
 }
 
 function metric<T>(registry: Registry, name: string, make: () => T): T {
@@ -69,7 +71,51 @@ export function makeTablesMetrics(registry: Registry): TablesMetrics {
         registers,
       }),
   );
+  const indexCapacity = metric(
+    registry,
+    'selfless_tables_index_consumed_capacity_units_total',
+    () =>
+      new Counter({
+        name: 'selfless_tables_index_consumed_capacity_units_total',
+        help: 'The part of the consumed units that global secondary indexes consumed.',
+        labelNames: ['table', 'index', 'kind'],
+        registers,
+      }),
+  );
+  const provisioned = metric(
+    registry,
+    'selfless_tables_provisioned_capacity_units',
+    () =>
+      new Gauge({
+        name: 'selfless_tables_provisioned_capacity_units',
+        help: 'Units per second a bounded table or GSI may consume (provisioned, or the on-demand maximum); index "" is the table.',
+        labelNames: ['table', 'index', 'kind'],
+        registers,
+      }),
+  );
+  const throttled = metric(
+    registry,
+    'selfless_tables_throttled_requests_total',
+    () =>
+      new Counter({
+        name: 'selfless_tables_throttled_requests_total',
+        help: 'Requests refused because a table or GSI budget could not pay; index "" is the table.',
+        labelNames: ['table', 'index', 'kind'],
+        registers,
+      }),
+  );
   return {
+    capacityMetrics: {
+      throttled(table, index, kind) {
+        throttled.inc({ table, index, kind });
+      },
+      provisioned(table, index, kind, units) {
+        provisioned.set({ table, index, kind }, units);
+      },
+    },
+    indexCapacity(table, index, kind, units) {
+      indexCapacity.inc({ table, index, kind }, units);
+    },
     request(action, outcome, seconds) {
       requests.inc({ action, outcome });
       duration.observe({ action }, seconds);

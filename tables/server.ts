@@ -6,6 +6,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import { makeTablesHandler } from './http.ts';
 import type { StorageEngine } from './storage/engine.ts';
+import type { BucketStore } from './capacity/buckets.ts';
+import { MemoryBucketStore } from './capacity/store-memory.ts';
+import { capacityReport } from './capacity/report.ts';
 
 export interface TablesServer {
   url: string;
@@ -21,12 +24,19 @@ export async function startTablesServer(opts: {
   auth?: { credentials: Record<string, string> };
   log?: Logger;
   defaultMetrics?: boolean;
+  /** Capacity budgets: a RedisBucketStore shares them with every replica (default: this process). */
+  capacityStore?: BucketStore;
+  /** Epoch ms; tests inject it. */
+  clock?: () => number;
 }): Promise<TablesServer> {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const capacityStore = opts.capacityStore ?? new MemoryBucketStore();
   const handler = makeTablesHandler({
     engine: opts.engine,
     registry,
+    capacityStore,
+    clock: opts.clock,
     auth: opts.auth,
     log: opts.log,
   });
@@ -36,6 +46,20 @@ export async function startTablesServer(opts: {
         (text) => {
           res.writeHead(200, { 'Content-Type': registry.contentType });
           res.end(text);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+      return;
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/capacity/')) {
+      const name = decodeURIComponent(req.url.slice('/capacity/'.length));
+      capacityReport(opts.engine, capacityStore, name, (opts.clock ?? Date.now)()).then(
+        (report) => {
+          res.writeHead(report ? 200 : 404, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(report ?? { message: `Table not found: ${name}` }));
         },
         () => {
           res.writeHead(500);

@@ -96,6 +96,9 @@ export const batchGetItem: Action = async (ctx, req) => {
   const capacity: Record<string, unknown>[] = [];
   let bytes = 0;
   for (const t of tables) {
+    await ctx.capacity?.admit(t.meta, 'read', t.keys.length * readUnits(0, t.consistent));
+  }
+  for (const t of tables) {
     responses[t.meta.name] = [];
     const found = await Promise.all(
       t.keys.map((k) => ctx.engine.getItem(t.meta, storageKey(t.meta.schema, k))),

@@ -19,7 +19,7 @@ import {
   maxItemSize,
   type Item,
 } from '../values.ts';
-import { requireTable, storageKey, type Action } from './context.ts';
+import { requireTable, storageKey, writeUnitsFor, type Action } from './context.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
 import { CapacityTally } from './transact-capacity.ts';
 import { checkIndexKeys } from '../storage/indexes.ts';
@@ -95,6 +95,11 @@ export const batchWriteItem: Action = async (ctx, req) => {
     writes.push({ meta, raw: p.raw, key, put: p.put });
   }
 
+  const estimates = new Map<TableMeta, number>();
+  for (const w of writes) {
+    estimates.set(w.meta, (estimates.get(w.meta) ?? 0) + (w.put ? writeUnitsFor(w.put) : 1));
+  }
+  for (const [meta, units] of estimates) await ctx.capacity?.admit(meta, 'write', units);
   const results = await Promise.allSettled(
     writes.map((w) =>
       w.put ? ctx.engine.putItem(w.meta, w.key, w.put) : ctx.engine.deleteItem(w.meta, w.key),

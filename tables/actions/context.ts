@@ -9,6 +9,8 @@ import { itemSize, keyBytes, type Item, type KeySchema } from '../values.ts';
 
 export interface ActionObserver {
   capacity(table: string, kind: 'read' | 'write', units: number): void;
+  /** The part of `capacity`'s units a global secondary index consumed. */
+  indexCapacity?(table: string, index: string, kind: 'read' | 'write', units: number): void;
   conditionalCheckFailed(table: string): void;
 }
 
@@ -19,6 +21,15 @@ export interface ActionContext {
   observer?: ActionObserver;
   /** Runs the background work of UpdateTable's index changes. */
   indexes?: IndexBuilder;
+  /** Admits a request's estimated units against the table's budgets (tables/capacity/). */
+  capacity?: CapacityAdmission;
+  /** Epoch ms; tests inject it (UpdateTable's decrease limits). */
+  now?: () => number;
+}
+
+export interface CapacityAdmission {
+  /** Throws DynamoDB's throttling error when a budget cannot pay `units`. */
+  admit(meta: TableMeta, kind: 'read' | 'write', units: number, index?: IndexMeta): Promise<void>;
 }
 
 export type Request = Record<string, unknown>;
@@ -89,6 +100,7 @@ export function readCapacity(
   if (!index) return consumedCapacity(ctx, req, table, 'read', tableUnits);
   const total = indexUnits + tableUnits;
   ctx.observer?.capacity(table, 'read', total);
+  if (!index.local) ctx.observer?.indexCapacity?.(table, index.name, 'read', indexUnits);
   const mode = req.ReturnConsumedCapacity;
   if (mode !== 'TOTAL' && mode !== 'INDEXES') return undefined;
   const c: Record<string, unknown> = { TableName: table, CapacityUnits: total };

@@ -23,6 +23,7 @@ export const deleteItem: Action = async (ctx, req) => {
   const meta = await requireTable(ctx, req.TableName as string);
   checkKey(meta.schema, key);
   const sk = storageKey(meta.schema, key);
+  await ctx.capacity?.admit(meta, 'write', 1);
   let old: Item | undefined;
   if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
     old = await ctx.engine.mutate(meta, sk, (current) => {

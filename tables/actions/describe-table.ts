@@ -6,6 +6,7 @@ import { indexTable } from '../storage/indexes.ts';
 import type { StorageEngine, TableMeta } from '../storage/engine.ts';
 import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
 import { requireTable, type Action } from './context.ts';
+import { describeWarm } from '../capacity/settings.ts';
 
 export const schema: Schema = { TableName: resourceTableName };
 
@@ -35,6 +36,7 @@ export async function describe(
       }),
     );
   }
+  describeWarm(meta.description, out);
   return out;
 }
 

@@ -40,6 +40,7 @@ export const getItem: Action = async (ctx, req) => {
   const paths = parseExpressions(req).projection ?? legacyPaths;
   const meta = await requireTable(ctx, req.TableName as string);
   checkKey(meta.schema, key);
+  await ctx.capacity?.admit(meta, 'read', readUnits(0, req.ConsistentRead === true));
   const item = await ctx.engine.getItem(meta, storageKey(meta.schema, key));
   const units = readUnits(item ? itemSize(item) : 0, req.ConsistentRead === true);
   return withFields(

@@ -6,7 +6,7 @@ import { checkExpressionParams, parseExpressions } from '../expressions/request.
 import { expectedToAst } from '../legacy.ts';
 import { checkRequest, type Schema } from '../validate.ts';
 import { checkItem, checkItemKey, itemSize, maxItemSize, type Item } from '../values.ts';
-import { requireTable, storageKey, withFields, type Action } from './context.ts';
+import { requireTable, storageKey, withFields, writeUnitsFor, type Action } from './context.ts';
 import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
@@ -30,6 +30,7 @@ export const putItem: Action = async (ctx, req) => {
   checkItemKey(meta.schema, item);
   checkIndexKeys(meta, item);
   const key = storageKey(meta.schema, item);
+  await ctx.capacity?.admit(meta, 'write', writeUnitsFor(item));
   let old: Item | undefined;
   if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
     // On sqlite reading the old item is nearly free and makes capacity exact.

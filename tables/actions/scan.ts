@@ -89,6 +89,7 @@ export const scan: Action = async (ctx, req) => {
     index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
   // With fetches from the table, page.bytes are the table's; the index rows are counted here.
   let indexBytes = 0;
+  await ctx.capacity?.admit(meta, 'read', readUnits(0, req.ConsistentRead === true), index);
   const page = await readPage({
     schema: meta.schema,
     limit: req.Limit as number | undefined,

@@ -90,6 +90,9 @@ export class CapacityTally {
       for (const u of t.indexes.values()) indexWrite += u.write;
       if (t.read) ctx.observer?.capacity(name, 'read', t.read);
       if (t.write + indexWrite) ctx.observer?.capacity(name, 'write', t.write + indexWrite);
+      for (const [index, u] of t.indexes) {
+        if (!u.local && u.write) ctx.observer?.indexCapacity?.(name, index, 'write', u.write);
+      }
       if (mode !== 'TOTAL' && mode !== 'INDEXES') continue;
       const entry: Record<string, unknown> = {
         TableName: name,

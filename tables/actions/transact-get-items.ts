@@ -114,6 +114,12 @@ export async function runTransactGet(
   });
   if (reasons.some((r) => r !== noReason)) throw transactionCanceled(reasons);
 
+  const estimates = new Map<TableMeta, number>();
+  for (const g of gets) {
+    const meta = metas.get(g.tableName)!;
+    estimates.set(meta, (estimates.get(meta) ?? 0) + 2);
+  }
+  for (const [meta, units] of estimates) await ctx.capacity?.admit(meta, 'read', units);
   const found = await ctx.engine.transactGet(
     gets.map((g) => {
       const meta = metas.get(g.tableName)!;

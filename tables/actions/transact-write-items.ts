@@ -42,7 +42,13 @@ import {
   valuesEqual,
   type Item,
 } from '../values.ts';
-import { requireTable, storageKey, type Action, type ActionContext } from './context.ts';
+import {
+  requireTable,
+  storageKey,
+  writeUnitsFor,
+  type Action,
+  type ActionContext,
+} from './context.ts';
 import { CapacityTally } from './transact-capacity.ts';
 
 const returnOnFailure: Field = { type: 'String', enum: ['ALL_OLD', 'NONE'] };
@@ -243,6 +249,17 @@ export async function runTransactWrite(
     meta: p.meta,
     key: storageKey(p.meta.schema, p.key),
   }));
+  const estimates = new Map<TableMeta, { read: number; write: number }>();
+  for (const p of planned) {
+    const e = estimates.get(p.meta) ?? { read: 0, write: 0 };
+    if (p.action.kind === 'ConditionCheck') e.read += 2;
+    else e.write += 2 * (p.action.kind === 'Put' ? writeUnitsFor(p.action.item) : 1);
+    estimates.set(p.meta, e);
+  }
+  for (const [meta, e] of estimates) {
+    if (e.read) await ctx.capacity?.admit(meta, 'read', e.read);
+    if (e.write) await ctx.capacity?.admit(meta, 'write', e.write);
+  }
   const outcome = await ctx.engine.transactWrite(
     items,
     (current) => decide(ctx, planned, current),

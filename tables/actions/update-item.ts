@@ -56,6 +56,7 @@ export const updateItem: Action = async (ctx, req) => {
       throw validation(`Cannot update attribute ${top}. This attribute is part of the key`);
     }
   }
+  await ctx.capacity?.admit(meta, 'write', 1);
   const { old, next } = await ctx.engine.mutate(meta, storageKey(meta.schema, key), (current) => {
     checkCondition(ctx, meta, req, cond, current);
     const base: Item = { ...(current ?? {}), ...key };
