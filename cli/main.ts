@@ -3,31 +3,39 @@
 // dependencies load only when it runs.
 export interface Command {
   summary: string;
-  run(args: string[]): Promise<number>;
+  /** The component's entry module, relative to this folder, and its exported runner. */
+  entry: { module: string; export: string };
 }
 
 export const commands: Record<string, Command> = {
   dev: {
     summary: 'run functions and tables on one machine, one port (default 4566)',
-    run: async (args) => (await import('./dev.ts')).main(args),
+    entry: { module: './dev.ts', export: 'main' },
   },
   gateway: {
     summary: 'the Lambda Invoke API, HTTP routes, quotas and the worker channel',
-    run: async (args) => (await import('../gateway/main.ts')).main(args),
+    entry: { module: '../gateway/main.ts', export: 'main' },
   },
   tables: {
     summary: 'the DynamoDB-compatible table service',
-    run: async (args) => (await import('../tables/main.ts')).run(args),
+    entry: { module: '../tables/main.ts', export: 'run' },
   },
   operator: {
     summary: 'reconciles Function and Table resources in a cluster',
-    run: async (args) => (await import('../operator/main.ts')).operatorCommand(args),
+    entry: { module: '../operator/main.ts', export: 'operatorCommand' },
   },
   agent: {
     summary: 'the worker agent: Lambda Runtime API server and runtime supervisor',
-    run: async (args) => (await import('../runtime-images/agent/main.ts')).agentCommand(args),
+    entry: { module: '../runtime-images/agent/main.ts', export: 'agentCommand' },
   },
 };
+
+type Runner = (args: string[]) => Promise<number>;
+
+async function runCommand(command: Command, args: string[]): Promise<number> {
+  const mod = (await import(command.entry.module)) as Record<string, Runner>;
+  return mod[command.entry.export]!(args);
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
@@ -57,5 +65,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`selfless: unknown command '${name}'\n\n${usage()}\n`);
     return 2;
   }
-  return command.run(rest);
+  return runCommand(command, rest);
 }
