@@ -3,29 +3,29 @@
 // results and errors into DynamoDB's wire shape with an X-Amz-Crc32 header. Bad
 // input never reaches the 500 path: that is kept for storage faults, and for a
 // compressed body that does not decompress, which DynamoDB answers with 500 too.
-import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { promisify } from "node:util";
-import { crc32, deflate, gunzip, gzip, inflate } from "node:zlib";
-import type { Registry } from "prom-client";
-import { makeLogger, type Logger } from "../lib/log.ts";
-import { verifySigV4 } from "../lib/sigv4.ts";
-import { actions } from "./actions/index.ts";
-import type { ActionContext } from "./actions/context.ts";
-import { DynamoError, errorPrefix, internal } from "./errors.ts";
-import { makeTablesMetrics } from "./metrics.ts";
-import { makeIndexBuilder, type IndexBuilder } from "./storage/backfill.ts";
-import { CapacityGuard, observing } from "./capacity/guard.ts";
-import { MemoryBucketStore } from "./capacity/store-memory.ts";
-import type { BucketStore } from "./capacity/buckets.ts";
-import type { StorageEngine } from "./storage/engine.ts";
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { crc32, deflate, gunzip, gzip, inflate } from 'node:zlib';
+import type { Registry } from 'prom-client';
+import { makeLogger, type Logger } from '../lib/log.ts';
+import { verifySigV4 } from '../lib/sigv4.ts';
+import { actions } from './actions/index.ts';
+import type { ActionContext } from './actions/context.ts';
+import { DynamoError, errorPrefix, internal } from './errors.ts';
+import { makeTablesMetrics } from './metrics.ts';
+import { makeIndexBuilder, type IndexBuilder } from './storage/backfill.ts';
+import { CapacityGuard, observing } from './capacity/guard.ts';
+import { MemoryBucketStore } from './capacity/store-memory.ts';
+import type { BucketStore } from './capacity/buckets.ts';
+import type { StorageEngine } from './storage/engine.ts';
 
-export const targetPrefix = "DynamoDB_20120810.";
+export const targetPrefix = 'DynamoDB_20120810.';
 const maxBodyBytes = 20 * 1024 * 1024;
 /** DynamoDB compresses a response only from this size on, even when asked to. */
 export const compressionThreshold = 4096;
 
-type Coding = "gzip" | "deflate";
+type Coding = 'gzip' | 'deflate';
 const compress = { gzip: promisify(gzip), deflate: promisify(deflate) };
 const decompress = { gzip: promisify(gunzip), deflate: promisify(inflate) };
 
@@ -49,8 +49,8 @@ export type TablesHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Whether a request is a DynamoDB API call (for mounting on a shared port). */
 export function isTablesRequest(req: IncomingMessage): boolean {
-  const target = req.headers["x-amz-target"];
-  return typeof target === "string" && target.startsWith(targetPrefix);
+  const target = req.headers['x-amz-target'];
+  return typeof target === 'string' && target.startsWith(targetPrefix);
 }
 
 /**
@@ -65,8 +65,8 @@ export function responseCoding(header: string | undefined): Coding | undefined {
   if (!header) return undefined;
   const explicit = new Map<Coding, number>();
   let star: number | undefined;
-  for (const entry of header.split(",")) {
-    const [name = "", ...params] = entry.split(";");
+  for (const entry of header.split(',')) {
+    const [name = '', ...params] = entry.split(';');
     const coding = name.trim().toLowerCase();
     let q = 1;
     for (const p of params) {
@@ -76,8 +76,8 @@ export function responseCoding(header: string | undefined): Coding | undefined {
         break;
       }
     }
-    if (coding === "*") star = Math.max(star ?? 0, q);
-    else if (coding === "gzip" || coding === "deflate") {
+    if (coding === '*') star = Math.max(star ?? 0, q);
+    else if (coding === 'gzip' || coding === 'deflate') {
       explicit.set(coding, Math.max(explicit.get(coding) ?? 0, q));
     }
   }
@@ -89,9 +89,8 @@ export function responseCoding(header: string | undefined): Coding | undefined {
     }
   };
   for (const [coding, q] of explicit) consider(coding, q, true);
-  for (const coding of ["gzip", "deflate"] as const) {
-    if (!explicit.has(coding) && star !== undefined)
-      consider(coding, star, false);
+  for (const coding of ['gzip', 'deflate'] as const) {
+    if (!explicit.has(coding) && star !== undefined) consider(coding, star, false);
   }
   return best?.coding;
 }
@@ -110,20 +109,20 @@ async function send(
     const packed = await compress[coding](payload);
     // The CRC covers the bytes on the wire, the compressed ones, as DynamoDB's.
     res.writeHead(status, {
-      "Content-Type": "application/x-amz-json-1.0",
-      "Content-Encoding": coding,
-      "Content-Length": packed.length,
-      "X-Amz-Crc32": String(crc32(packed)),
-      "x-amzn-RequestId": randomUUID(),
+      'Content-Type': 'application/x-amz-json-1.0',
+      'Content-Encoding': coding,
+      'Content-Length': packed.length,
+      'X-Amz-Crc32': String(crc32(packed)),
+      'x-amzn-RequestId': randomUUID(),
     });
     res.end(packed);
     return;
   }
   res.writeHead(status, {
-    "Content-Type": "application/x-amz-json-1.0",
-    "Content-Length": length,
-    "X-Amz-Crc32": String(crc32(payload)),
-    "x-amzn-RequestId": randomUUID(),
+    'Content-Type': 'application/x-amz-json-1.0',
+    'Content-Length': length,
+    'X-Amz-Crc32': String(crc32(payload)),
+    'x-amzn-RequestId': randomUUID(),
   });
   res.end(payload);
 }
@@ -133,20 +132,16 @@ async function send(
  * undefined when it is larger than the limit once decompressed. Throws when the
  * coding is unknown or the bytes do not decompress.
  */
-async function decodeBody(
-  body: Buffer,
-  encoding: string | undefined,
-): Promise<Buffer | undefined> {
-  const coding = (encoding ?? "").trim().toLowerCase();
-  if (coding === "" || coding === "identity") return body;
-  if (coding !== "gzip" && coding !== "deflate") {
+async function decodeBody(body: Buffer, encoding: string | undefined): Promise<Buffer | undefined> {
+  const coding = (encoding ?? '').trim().toLowerCase();
+  if (coding === '' || coding === 'identity') return body;
+  if (coding !== 'gzip' && coding !== 'deflate') {
     throw new Error(`unsupported Content-Encoding: ${coding}`);
   }
   try {
     return await decompress[coding](body, { maxOutputLength: maxBodyBytes });
   } catch (err) {
-    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
-      return undefined;
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
     throw err;
   }
 }
@@ -155,22 +150,19 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (c: Buffer) => {
+    req.on('data', (c: Buffer) => {
       size += c.length;
       if (size <= maxBodyBytes) chunks.push(c);
     });
-    req.on("end", () =>
-      resolve(size > maxBodyBytes ? undefined : Buffer.concat(chunks)),
-    );
-    req.on("error", reject);
+    req.on('end', () => resolve(size > maxBodyBytes ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
   });
 }
 
 export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
-  const log = opts.log ?? makeLogger("tables");
+  const log = opts.log ?? makeLogger('tables');
   const metrics = opts.registry ? makeTablesMetrics(opts.registry) : undefined;
-  const indexes =
-    opts.indexBuilder ?? makeIndexBuilder({ engine: opts.engine, log });
+  const indexes = opts.indexBuilder ?? makeIndexBuilder({ engine: opts.engine, log });
   const capacity = new CapacityGuard({
     store: opts.capacityStore ?? new MemoryBucketStore(),
     metrics: metrics?.capacityMetrics,
@@ -179,102 +171,71 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
   });
   const ctx: ActionContext = {
     engine: opts.engine,
-    region: opts.region ?? "us-east-1",
-    accountId: opts.accountId ?? "000000000000",
+    region: opts.region ?? 'us-east-1',
+    accountId: opts.accountId ?? '000000000000',
     observer: metrics,
     indexes,
     now: opts.clock,
   };
   // Index work a stopped process left behind goes on here.
   indexes.resume().catch((err: unknown) => {
-    log.error("resuming index work failed", { error: String(err) });
+    log.error('resuming index work failed', { error: String(err) });
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = process.hrtime.bigint();
-    const target = String(req.headers["x-amz-target"] ?? "");
-    const name = target.startsWith(targetPrefix)
-      ? target.slice(targetPrefix.length)
-      : "";
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const name = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
-    const label = action ? name : "unknown";
-    const coding = responseCoding(req.headers["accept-encoding"]);
+    const label = action ? name : 'unknown';
+    const coding = responseCoding(req.headers['accept-encoding']);
     const finish = async (status: number, body: unknown, outcome: string) => {
       await send(res, status, body, coding);
-      metrics?.request(
-        label,
-        outcome,
-        Number(process.hrtime.bigint() - t0) / 1e9,
-      );
+      metrics?.request(label, outcome, Number(process.hrtime.bigint() - t0) / 1e9);
     };
-    const failWith = (err: DynamoError) =>
-      finish(err.status, err.body(), err.type);
+    const failWith = (err: DynamoError) => finish(err.status, err.body(), err.type);
 
-    if (req.method === "GET" && !target) {
-      res.writeHead(200, { "Content-Type": "text/plain" });
+    if (req.method === 'GET' && !target) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end(`healthy: dynamodb.${ctx.region}.amazonaws.com`);
       return;
     }
     const tooLarge = () =>
-      failWith(
-        new DynamoError(
-          "RequestEntityTooLarge",
-          "Request entity too large",
-          413,
-        ),
-      );
+      failWith(new DynamoError('RequestEntityTooLarge', 'Request entity too large', 413));
     const raw = await readBody(req);
     if (!raw) return tooLarge();
     if (opts.auth) {
       const v = verifySigV4(
         // The signature covers the body as sent, compressed or not.
-        {
-          method: req.method ?? "POST",
-          url: req.url ?? "/",
-          headers: req.headers,
-          body: raw,
-        },
-        { credentials: opts.auth.credentials, service: "dynamodb" },
+        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body: raw },
+        { credentials: opts.auth.credentials, service: 'dynamodb' },
       );
       if (!v.ok) return failWith(new DynamoError(v.type, v.message, v.status));
     }
     if (!action) {
       return failWith(
-        new DynamoError(
-          "UnknownOperationException",
-          `Unknown operation: ${target || "(none)"}`,
-        ),
+        new DynamoError('UnknownOperationException', `Unknown operation: ${target || '(none)'}`),
       );
     }
     let body: Buffer | undefined;
     try {
-      body = await decodeBody(raw, req.headers["content-encoding"]);
+      body = await decodeBody(raw, req.headers['content-encoding']);
     } catch (err) {
-      log.warn("request body does not decompress", { action: label, err });
+      log.warn('request body does not decompress', { action: label, err });
       return failWith(internal());
     }
     if (!body) return tooLarge();
     let request: unknown;
     try {
-      request = body.length ? JSON.parse(body.toString("utf8")) : {};
+      request = body.length ? JSON.parse(body.toString('utf8')) : {};
     } catch {
       return failWith(
-        new DynamoError(
-          "SerializationException",
-          "The request body is not valid JSON",
-        ),
+        new DynamoError('SerializationException', 'The request body is not valid JSON'),
       );
     }
-    if (
-      request === null ||
-      typeof request !== "object" ||
-      Array.isArray(request)
-    ) {
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       return failWith(
-        new DynamoError(
-          "SerializationException",
-          "Start of list found where not expected",
-        ),
+        new DynamoError('SerializationException', 'Start of list found where not expected'),
       );
     }
     let out: Record<string, unknown>;
@@ -287,21 +248,21 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
     } catch (err) {
       if (err instanceof DynamoError) return failWith(err);
       metrics?.storageError(label);
-      log.error("storage error", { action: label, err });
+      log.error('storage error', { action: label, err });
       return failWith(internal());
     } finally {
       usage.finish();
     }
-    await finish(200, out, "ok");
+    await finish(200, out, 'ok');
   };
 
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      log.error("request failed", { err });
+      log.error('request failed', { err });
       if (!res.headersSent) {
         void send(res, 500, {
-          __type: errorPrefix + "InternalServerError",
-          message: "Internal server error",
+          __type: errorPrefix + 'InternalServerError',
+          message: 'Internal server error',
         });
       } else res.destroy();
     });

@@ -1,63 +1,54 @@
 // CreateTable. Tables are usable as soon as the call returns, so the description
 // says ACTIVE at once (as ScyllaDB Alternator does) rather than CREATING. Its
 // index checks are shared with UpdateTable's GlobalSecondaryIndexUpdates.
-import { randomUUID } from "node:crypto";
-import { indexArn, tableArn } from "../../lib/names.ts";
-import { inUse, validation } from "../errors.ts";
-import type { IndexMeta, TableMeta } from "../storage/engine.ts";
+import { randomUUID } from 'node:crypto';
+import { indexArn, tableArn } from '../../lib/names.ts';
+import { inUse, validation } from '../errors.ts';
+import type { IndexMeta, TableMeta } from '../storage/engine.ts';
 import {
   checkRequest,
   resourceTableName,
   tableName,
   type Field,
   type Schema,
-} from "../validate.ts";
-import type { KeySchema, ScalarType } from "../values.ts";
-import type { Action } from "./context.ts";
-import { describe } from "./describe-table.ts";
-import {
-  createSettings,
-  indexSettingsFields,
-  settingsFields,
-} from "../capacity/settings.ts";
+} from '../validate.ts';
+import type { KeySchema, ScalarType } from '../values.ts';
+import type { Action } from './context.ts';
+import { describe } from './describe-table.ts';
+import { createSettings, indexSettingsFields, settingsFields } from '../capacity/settings.ts';
 
 const keySchemaField = {
-  type: "List",
+  type: 'List',
   notNull: true,
   minLength: 1,
   maxLength: 2,
   items: {
-    type: "Struct",
+    type: 'Struct',
     fields: {
-      AttributeName: {
-        type: "String",
-        notNull: true,
-        minLength: 1,
-        maxLength: 255,
-      },
-      KeyType: { type: "String", notNull: true, enum: ["HASH", "RANGE"] },
+      AttributeName: { type: 'String', notNull: true, minLength: 1, maxLength: 255 },
+      KeyType: { type: 'String', notNull: true, enum: ['HASH', 'RANGE'] },
     },
   },
 } satisfies Field;
 
 export const throughputField = {
-  type: "Struct",
+  type: 'Struct',
   fields: {
-    ReadCapacityUnits: { type: "Long", notNull: true, min: 1 },
-    WriteCapacityUnits: { type: "Long", notNull: true, min: 1 },
+    ReadCapacityUnits: { type: 'Long', notNull: true, min: 1 },
+    WriteCapacityUnits: { type: 'Long', notNull: true, min: 1 },
   },
 } satisfies Field;
 
 const projectionField = {
-  type: "Struct",
+  type: 'Struct',
   notNull: true,
   fields: {
-    ProjectionType: { type: "String", enum: ["ALL", "KEYS_ONLY", "INCLUDE"] },
+    ProjectionType: { type: 'String', enum: ['ALL', 'KEYS_ONLY', 'INCLUDE'] },
     NonKeyAttributes: {
-      type: "List",
+      type: 'List',
       minLength: 1,
       maxLength: 20,
-      items: { type: "String", minLength: 1, maxLength: 255 },
+      items: { type: 'String', minLength: 1, maxLength: 255 },
     },
   },
 } satisfies Field;
@@ -72,43 +63,38 @@ export const globalIndexFields = {
 } satisfies Record<string, Field>;
 
 export const tagsField = {
-  type: "List",
+  type: 'List',
   items: {
-    type: "Struct",
+    type: 'Struct',
     fields: {
-      Key: { type: "String", notNull: true, minLength: 1, maxLength: 128 },
-      Value: { type: "String", notNull: true, minLength: 0, maxLength: 256 },
+      Key: { type: 'String', notNull: true, minLength: 1, maxLength: 128 },
+      Value: { type: 'String', notNull: true, minLength: 0, maxLength: 256 },
     },
   },
 } satisfies Field;
 
 export const schema: Schema = {
   AttributeDefinitions: {
-    type: "List",
+    type: 'List',
     notNull: true,
     items: {
-      type: "Struct",
+      type: 'Struct',
       fields: {
-        AttributeName: {
-          type: "String",
-          notNull: true,
-          minLength: 1,
-          maxLength: 255,
-        },
-        AttributeType: { type: "String", notNull: true, enum: ["B", "N", "S"] },
+        AttributeName: { type: 'String', notNull: true, minLength: 1, maxLength: 255 },
+        AttributeType: { type: 'String', notNull: true, enum: ['B', 'N', 'S'] },
       },
     },
   },
   TableName: resourceTableName,
   KeySchema: keySchemaField,
   ProvisionedThroughput: throughputField,
-  BillingMode: { type: "String", enum: ["PROVISIONED", "PAY_PER_REQUEST"] },
+  BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },
   Tags: tagsField,
   ...settingsFields,
   LocalSecondaryIndexes: {
-    type: "List",
+    type: 'List',
     items: {
-      type: "Struct",
+      type: 'Struct',
       fields: {
         IndexName: { ...tableName },
         KeySchema: keySchemaField,
@@ -117,23 +103,19 @@ export const schema: Schema = {
     },
   },
   GlobalSecondaryIndexes: {
-    type: "List",
-    items: { type: "Struct", fields: globalIndexFields },
+    type: 'List',
+    items: { type: 'Struct', fields: globalIndexFields },
   },
 };
 
 export interface GsiRequest {
   IndexName: string;
   KeySchema: { AttributeName: string; KeyType: string }[];
-  Projection: {
-    ProjectionType?: IndexMeta["projection"];
-    NonKeyAttributes?: string[];
-  };
+  Projection: { ProjectionType?: IndexMeta['projection']; NonKeyAttributes?: string[] };
   ProvisionedThroughput?: Throughput;
 }
 
-const invalid = (msg: string) =>
-  validation(`One or more parameter values were invalid: ${msg}`);
+const invalid = (msg: string) => validation(`One or more parameter values were invalid: ${msg}`);
 
 type Definitions = { AttributeName: string; AttributeType: ScalarType }[];
 
@@ -143,34 +125,26 @@ function indexMeta(g: GsiRequest, defs: Definitions): IndexMeta {
   const keyNames = g.KeySchema.map((k) => k.AttributeName);
   if (keyNames.some((k) => !defNames.includes(k))) {
     throw invalid(
-      `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(", ")}], AttributeDefinitions: [${defNames.join(", ")}]`,
+      `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(', ')}], AttributeDefinitions: [${defNames.join(', ')}]`,
     );
   }
   if (keyNames[0] === keyNames[1]) {
     throw validation(
-      "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+      'Both the Hash Key and the Range Key element in the KeySchema have the same name',
     );
   }
-  if (g.KeySchema[0]!.KeyType !== "HASH") {
-    throw validation(
-      "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
-    );
+  if (g.KeySchema[0]!.KeyType !== 'HASH') {
+    throw validation('Invalid KeySchema: The first KeySchemaElement is not a HASH key type');
   }
-  if (g.KeySchema[1] && g.KeySchema[1].KeyType !== "RANGE") {
-    throw validation(
-      "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
-    );
+  if (g.KeySchema[1] && g.KeySchema[1].KeyType !== 'RANGE') {
+    throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
   }
-  const typeOfKey = (name: string) =>
-    defs.find((d) => d.AttributeName === name)!.AttributeType;
-  const schema: KeySchema = {
-    hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) },
-  };
-  if (keyNames[1])
-    schema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
+  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
+  const schema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
+  if (keyNames[1]) schema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
   return {
     name: g.IndexName,
-    id: randomUUID().replace(/-/g, ""),
+    id: randomUUID().replace(/-/g, ''),
     schema,
     projection: g.Projection.ProjectionType!,
   };
@@ -178,38 +152,28 @@ function indexMeta(g: GsiRequest, defs: Definitions): IndexMeta {
 
 function checkProjection(g: GsiRequest, meta: IndexMeta): void {
   const type = g.Projection.ProjectionType;
-  if (type == null) throw invalid("Unknown ProjectionType: null");
-  if (g.Projection.NonKeyAttributes && type !== "INCLUDE") {
-    throw invalid(
-      `ProjectionType is ${type}, but NonKeyAttributes is specified`,
-    );
+  if (type == null) throw invalid('Unknown ProjectionType: null');
+  if (g.Projection.NonKeyAttributes && type !== 'INCLUDE') {
+    throw invalid(`ProjectionType is ${type}, but NonKeyAttributes is specified`);
   }
-  if (type === "INCLUDE" && !g.Projection.NonKeyAttributes) {
-    throw invalid(
-      "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
-    );
+  if (type === 'INCLUDE' && !g.Projection.NonKeyAttributes) {
+    throw invalid('ProjectionType is INCLUDE, but NonKeyAttributes is not specified');
   }
-  if (type === "INCLUDE") meta.nonKeyAttributes = g.Projection.NonKeyAttributes;
+  if (type === 'INCLUDE') meta.nonKeyAttributes = g.Projection.NonKeyAttributes;
 }
 
 /** One global secondary index, as CreateTable and UpdateTable check it. */
-export function globalIndexMeta(
-  g: GsiRequest,
-  defs: Definitions,
-  billing: string,
-): IndexMeta {
+export function globalIndexMeta(g: GsiRequest, defs: Definitions, billing: string): IndexMeta {
   const meta = indexMeta(g, defs);
   checkProjection(g, meta);
-  if (billing === "PAY_PER_REQUEST" && g.ProvisionedThroughput) {
+  if (billing === 'PAY_PER_REQUEST' && g.ProvisionedThroughput) {
     throw invalid(
       `ProvisionedThroughput should not be specified for index: ${g.IndexName} when BillingMode is PAY_PER_REQUEST`,
     );
   }
-  if (billing === "PROVISIONED") {
+  if (billing === 'PROVISIONED') {
     if (!g.ProvisionedThroughput) {
-      throw invalid(
-        `ProvisionedThroughput must be specified for index: ${g.IndexName}`,
-      );
+      throw invalid(`ProvisionedThroughput must be specified for index: ${g.IndexName}`);
     }
     checkThroughput(g.ProvisionedThroughput);
   }
@@ -223,19 +187,16 @@ function localIndexes(
   table: KeySchema,
   seen: Set<string>,
 ): IndexMeta[] {
-  if (lsis.length === 0)
-    throw invalid("List of LocalSecondaryIndexes is empty");
+  if (lsis.length === 0) throw invalid('List of LocalSecondaryIndexes is empty');
   if (!table.range) {
     throw invalid(
-      "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
+      'Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex',
     );
   }
   const out = lsis.map((l) => {
     const meta = indexMeta(l, defs);
     if (!meta.schema.range) {
-      throw invalid(
-        `Index KeySchema does not have a range key for index: ${l.IndexName}`,
-      );
+      throw invalid(`Index KeySchema does not have a range key for index: ${l.IndexName}`);
     }
     if (meta.schema.hash.name !== table.hash.name) {
       throw invalid(
@@ -243,15 +204,12 @@ function localIndexes(
       );
     }
     checkProjection(l, meta);
-    if (seen.has(l.IndexName))
-      throw invalid(`Duplicate index name: ${l.IndexName}`);
+    if (seen.has(l.IndexName)) throw invalid(`Duplicate index name: ${l.IndexName}`);
     seen.add(l.IndexName);
     return { ...meta, local: true };
   });
   if (lsis.length > 5) {
-    throw invalid(
-      "Number of LocalSecondaryIndexes exceeds per-table limit of 5",
-    );
+    throw invalid('Number of LocalSecondaryIndexes exceeds per-table limit of 5');
   }
   return out;
 }
@@ -263,19 +221,15 @@ function globalIndexes(
   billing: string,
   seen: Set<string>,
 ): IndexMeta[] {
-  if (gsis.length === 0)
-    throw invalid("List of GlobalSecondaryIndexes is empty");
+  if (gsis.length === 0) throw invalid('List of GlobalSecondaryIndexes is empty');
   const out = gsis.map((g) => {
     const meta = globalIndexMeta(g, defs, billing);
-    if (seen.has(g.IndexName))
-      throw invalid(`Duplicate index name: ${g.IndexName}`);
+    if (seen.has(g.IndexName)) throw invalid(`Duplicate index name: ${g.IndexName}`);
     seen.add(g.IndexName);
     return meta;
   });
   if (gsis.length > 20)
-    throw invalid(
-      "GlobalSecondaryIndex count exceeds the per-table limit of 20",
-    );
+    throw invalid('GlobalSecondaryIndex count exceeds the per-table limit of 20');
   return out;
 }
 
@@ -288,10 +242,7 @@ export function indexDescription(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
     IndexName: g.IndexName,
-    KeySchema: g.KeySchema.map((k) => ({
-      AttributeName: k.AttributeName,
-      KeyType: k.KeyType,
-    })),
+    KeySchema: g.KeySchema.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType })),
     Projection: g.Projection,
   };
   if (global) {
@@ -311,69 +262,55 @@ interface Throughput {
 }
 
 export function checkThroughput(t: Throughput): void {
-  for (const k of ["ReadCapacityUnits", "WriteCapacityUnits"] as const) {
-    if (t[k] > 1e12)
-      throw validation(`Given value ${t[k]} for ${k} is out of bounds`);
+  for (const k of ['ReadCapacityUnits', 'WriteCapacityUnits'] as const) {
+    if (t[k] > 1e12) throw validation(`Given value ${t[k]} for ${k} is out of bounds`);
   }
 }
 
 export const createTable: Action = async (ctx, req) => {
   checkRequest(req, schema);
-  const billing = (req.BillingMode as string | undefined) ?? "PROVISIONED";
+  const billing = (req.BillingMode as string | undefined) ?? 'PROVISIONED';
   const throughput = req.ProvisionedThroughput as Throughput | undefined;
-  if (billing === "PAY_PER_REQUEST") {
+  if (billing === 'PAY_PER_REQUEST') {
     if (throughput) {
       throw validation(
-        "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+        'One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST',
       );
     }
   } else {
     if (!throughput) {
       throw validation(
-        "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+        'One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED',
       );
     }
     checkThroughput(throughput);
   }
-  const defs = req.AttributeDefinitions as {
-    AttributeName: string;
-    AttributeType: ScalarType;
-  }[];
+  const defs = req.AttributeDefinitions as { AttributeName: string; AttributeType: ScalarType }[];
   const keys = req.KeySchema as { AttributeName: string; KeyType: string }[];
   const defNames = defs.map((d) => d.AttributeName);
   const keyNames = keys.map((k) => k.AttributeName);
   if (keyNames.length > defNames.length) {
-    throw validation(
-      "Invalid KeySchema: Some index key attribute have no definition",
-    );
+    throw validation('Invalid KeySchema: Some index key attribute have no definition');
   }
   if (keyNames.some((k) => !defNames.includes(k))) {
     throw validation(
-      `One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(", ")}], AttributeDefinitions: [${defNames.join(", ")}]`,
+      `One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(', ')}], AttributeDefinitions: [${defNames.join(', ')}]`,
     );
   }
   if (keyNames[0] === keyNames[1]) {
     throw validation(
-      "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+      'Both the Hash Key and the Range Key element in the KeySchema have the same name',
     );
   }
-  if (keys[0]!.KeyType !== "HASH") {
-    throw validation(
-      "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
-    );
+  if (keys[0]!.KeyType !== 'HASH') {
+    throw validation('Invalid KeySchema: The first KeySchemaElement is not a HASH key type');
   }
-  if (keys[1] && keys[1].KeyType !== "RANGE") {
-    throw validation(
-      "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
-    );
+  if (keys[1] && keys[1].KeyType !== 'RANGE') {
+    throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
   }
-  const typeOfKey = (name: string) =>
-    defs.find((d) => d.AttributeName === name)!.AttributeType;
-  const keySchema: KeySchema = {
-    hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) },
-  };
-  if (keyNames[1])
-    keySchema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
+  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
+  const keySchema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
+  if (keyNames[1]) keySchema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
   const lsis = req.LocalSecondaryIndexes as GsiRequest[] | undefined;
   const gsis = req.GlobalSecondaryIndexes as GsiRequest[] | undefined;
   const seen = new Set<string>();
@@ -383,13 +320,11 @@ export const createTable: Action = async (ctx, req) => {
   ];
   const used = new Set([
     ...keyNames,
-    ...[...(lsis ?? []), ...(gsis ?? [])].flatMap((g) =>
-      g.KeySchema.map((k) => k.AttributeName),
-    ),
+    ...[...(lsis ?? []), ...(gsis ?? [])].flatMap((g) => g.KeySchema.map((k) => k.AttributeName)),
   ]);
   if (used.size !== defs.length) {
     throw validation(
-      "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+      'One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions',
     );
   }
 
@@ -402,11 +337,8 @@ export const createTable: Action = async (ctx, req) => {
       AttributeType: d.AttributeType,
     })),
     TableName: name,
-    KeySchema: keys.map((k) => ({
-      AttributeName: k.AttributeName,
-      KeyType: k.KeyType,
-    })),
-    TableStatus: "ACTIVE",
+    KeySchema: keys.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType })),
+    TableStatus: 'ACTIVE',
     CreationDateTime: now,
     ProvisionedThroughput: {
       NumberOfDecreasesToday: 0,
@@ -418,34 +350,21 @@ export const createTable: Action = async (ctx, req) => {
     DeletionProtectionEnabled: false,
   };
   if (lsis)
-    description.LocalSecondaryIndexes = lsis.map((l) =>
-      indexDescription(ctx, name, l, false),
-    );
+    description.LocalSecondaryIndexes = lsis.map((l) => indexDescription(ctx, name, l, false));
   if (gsis)
-    description.GlobalSecondaryIndexes = gsis.map((g) =>
-      indexDescription(ctx, name, g, true),
-    );
-  if (billing === "PAY_PER_REQUEST") {
+    description.GlobalSecondaryIndexes = gsis.map((g) => indexDescription(ctx, name, g, true));
+  if (billing === 'PAY_PER_REQUEST') {
     description.BillingModeSummary = {
-      BillingMode: "PAY_PER_REQUEST",
+      BillingMode: 'PAY_PER_REQUEST',
       LastUpdateToPayPerRequestDateTime: now,
     };
   }
   createSettings(req, description, billing);
   const tags = Object.fromEntries(
-    ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map(
-      (t) => [t.Key, t.Value],
-    ),
+    ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => [t.Key, t.Value]),
   );
-  const meta: TableMeta = {
-    name,
-    id: id.replace(/-/g, ""),
-    schema: keySchema,
-    description,
-    tags,
-  };
+  const meta: TableMeta = { name, id: id.replace(/-/g, ''), schema: keySchema, description, tags };
   if (indexes.length) meta.indexes = indexes;
-  if (!(await ctx.engine.createTable(meta)))
-    throw inUse(`Table already exists: ${name}`);
+  if (!(await ctx.engine.createTable(meta))) throw inUse(`Table already exists: ${name}`);
   return { TableDescription: await describe(ctx.engine, meta) };
 };

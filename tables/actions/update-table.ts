@@ -4,16 +4,11 @@
 // on decreases per day (capacity/decreases.ts). An index Create or
 // Delete is recorded here (CREATING / DELETING) and finished in the background by
 // the index builder (storage/backfill.ts), one at a time per table as on DynamoDB.
-import { DynamoError, notFound, validation } from "../errors.ts";
-import type { IndexMeta, TableMeta } from "../storage/engine.ts";
-import {
-  checkRequest,
-  resourceTableName,
-  tableName,
-  type Schema,
-} from "../validate.ts";
-import type { ScalarType } from "../values.ts";
-import { requireTable, type Action, type ActionContext } from "./context.ts";
+import { DynamoError, notFound, validation } from '../errors.ts';
+import type { IndexMeta, TableMeta } from '../storage/engine.ts';
+import { checkRequest, resourceTableName, tableName, type Schema } from '../validate.ts';
+import type { ScalarType } from '../values.ts';
+import { requireTable, type Action, type ActionContext } from './context.ts';
 import {
   checkThroughput,
   globalIndexFields,
@@ -21,56 +16,51 @@ import {
   indexDescription,
   throughputField,
   type GsiRequest,
-} from "./create-table.ts";
-import { describe } from "./describe-table.ts";
-import { applyThroughput } from "../capacity/decreases.ts";
+} from './create-table.ts';
+import { describe } from './describe-table.ts';
+import { applyThroughput } from '../capacity/decreases.ts';
 import {
   indexSettingsFields,
   settingsFields,
   updateSettings,
   updatesSettings,
-} from "../capacity/settings.ts";
+} from '../capacity/settings.ts';
 
 export const schema: Schema = {
   TableName: resourceTableName,
   ProvisionedThroughput: throughputField,
-  BillingMode: { type: "String", enum: ["PROVISIONED", "PAY_PER_REQUEST"] },
+  BillingMode: { type: 'String', enum: ['PROVISIONED', 'PAY_PER_REQUEST'] },
   AttributeDefinitions: {
-    type: "List",
+    type: 'List',
     items: {
-      type: "Struct",
+      type: 'Struct',
       fields: {
-        AttributeName: {
-          type: "String",
-          notNull: true,
-          minLength: 1,
-          maxLength: 255,
-        },
-        AttributeType: { type: "String", notNull: true, enum: ["B", "N", "S"] },
+        AttributeName: { type: 'String', notNull: true, minLength: 1, maxLength: 255 },
+        AttributeType: { type: 'String', notNull: true, enum: ['B', 'N', 'S'] },
       },
     },
   },
   GlobalSecondaryIndexUpdates: {
-    type: "List",
+    type: 'List',
     items: {
-      type: "Struct",
+      type: 'Struct',
       fields: {
-        Create: { type: "Struct", fields: globalIndexFields },
+        Create: { type: 'Struct', fields: globalIndexFields },
         Update: {
-          type: "Struct",
+          type: 'Struct',
           fields: {
             IndexName: { ...tableName },
             ProvisionedThroughput: throughputField,
             ...indexSettingsFields,
           },
         },
-        Delete: { type: "Struct", fields: { IndexName: { ...tableName } } },
+        Delete: { type: 'Struct', fields: { IndexName: { ...tableName } } },
       },
     },
   },
-  StreamSpecification: { type: "Struct", fields: {} },
-  SSESpecification: { type: "Struct", fields: {} },
-  DeletionProtectionEnabled: { type: "Boolean" },
+  StreamSpecification: { type: 'Struct', fields: {} },
+  SSESpecification: { type: 'Struct', fields: {} },
+  DeletionProtectionEnabled: { type: 'Boolean' },
   ...settingsFields,
 };
 
@@ -86,12 +76,11 @@ interface IndexUpdate {
 }
 type Definitions = { AttributeName: string; AttributeType: ScalarType }[];
 
-const invalid = (msg: string) =>
-  validation(`One or more parameter values were invalid: ${msg}`);
+const invalid = (msg: string) => validation(`One or more parameter values were invalid: ${msg}`);
 const oneAtATime = () =>
   new DynamoError(
-    "LimitExceededException",
-    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+    'LimitExceededException',
+    'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table',
   );
 
 /** The checks DynamoDB makes of GlobalSecondaryIndexUpdates before it looks at the table. */
@@ -101,12 +90,12 @@ function checkIndexUpdates(updates: IndexUpdate[]): void {
     const ops = [u.Update, u.Create, u.Delete].filter((o) => o != null);
     if (ops.length === 0) {
       throw invalid(
-        "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
+        'One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null',
       );
     }
     if (ops.length > 1) {
       throw invalid(
-        "Only one of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete can be specified at a time",
+        'Only one of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete can be specified at a time',
       );
     }
     const name = ops[0]!.IndexName;
@@ -133,16 +122,12 @@ async function applyIndexUpdates(
   nowMs: number,
 ): Promise<TableMeta> {
   const changes = updates.filter((u) => u.Create || u.Delete);
-  if (
-    changes.length > 1 ||
-    (changes.length && meta.indexes?.some((i) => i.status))
-  ) {
+  if (changes.length > 1 || (changes.length && meta.indexes?.some((i) => i.status))) {
     throw oneAtATime();
   }
   const d = { ...meta.description };
   let indexes = [...(meta.indexes ?? [])];
-  const globals = () =>
-    indexes.filter((i) => !i.local && i.status !== "DELETING");
+  const globals = () => indexes.filter((i) => !i.local && i.status !== 'DELETING');
   for (const u of updates) {
     if (u.Create) {
       const g = u.Create;
@@ -152,36 +137,24 @@ async function applyIndexUpdates(
       const tableDefs = d.AttributeDefinitions as Definitions;
       const given = defsGiven ?? [];
       for (const def of given) {
-        const old = tableDefs.find(
-          (t) => t.AttributeName === def.AttributeName,
-        );
+        const old = tableDefs.find((t) => t.AttributeName === def.AttributeName);
         if (old && old.AttributeType !== def.AttributeType) {
           throw invalid(
             `Attributes cannot be redefined. Please check that your attribute has the same type as previously defined. Existing schema: Schema:[SchemaElement: key{${old.AttributeName}:${old.AttributeType}}] New schema: Schema:[SchemaElement: key{${def.AttributeName}:${def.AttributeType}}]`,
           );
         }
       }
-      const index: IndexMeta = {
-        ...globalIndexMeta(g, given, billing),
-        status: "CREATING",
-      };
+      const index: IndexMeta = { ...globalIndexMeta(g, given, billing), status: 'CREATING' };
       if (globals().length + 1 > 20) {
-        throw invalid(
-          "GlobalSecondaryIndex count exceeds the per-table limit of 20",
-        );
+        throw invalid('GlobalSecondaryIndex count exceeds the per-table limit of 20');
       }
       await ctx.engine.createIndex(meta, index);
       indexes.push(index);
       d.AttributeDefinitions = [
         ...tableDefs,
         ...given
-          .filter(
-            (g) => !tableDefs.some((t) => t.AttributeName === g.AttributeName),
-          )
-          .map((g) => ({
-            AttributeName: g.AttributeName,
-            AttributeType: g.AttributeType,
-          })),
+          .filter((g) => !tableDefs.some((t) => t.AttributeName === g.AttributeName))
+          .map((g) => ({ AttributeName: g.AttributeName, AttributeType: g.AttributeType })),
       ];
       d.GlobalSecondaryIndexes = [
         ...((d.GlobalSecondaryIndexes as unknown[] | undefined) ?? []),
@@ -196,30 +169,25 @@ async function applyIndexUpdates(
             `Index ${name} is a local secondary index: only global secondary indexes can be changed`,
           );
         }
-        throw notFound(
-          `Requested resource not found: Index: ${name} not found`,
-        );
+        throw notFound(`Requested resource not found: Index: ${name} not found`);
       }
       if (u.Delete) {
-        indexes = indexes.map((i) =>
-          i === index ? { ...i, status: "DELETING" } : i,
-        );
+        indexes = indexes.map((i) => (i === index ? { ...i, status: 'DELETING' } : i));
       } else if (u.Update!.ProvisionedThroughput) {
         const throughput = u.Update!.ProvisionedThroughput;
         checkThroughput(throughput);
-        d.GlobalSecondaryIndexes = (
-          d.GlobalSecondaryIndexes as Record<string, unknown>[]
-        ).map((e) =>
-          e.IndexName !== name
-            ? e
-            : {
-                ...e,
-                ProvisionedThroughput: applyThroughput(
-                  e.ProvisionedThroughput as Record<string, number>,
-                  throughput,
-                  nowMs,
-                ),
-              },
+        d.GlobalSecondaryIndexes = (d.GlobalSecondaryIndexes as Record<string, unknown>[]).map(
+          (e) =>
+            e.IndexName !== name
+              ? e
+              : {
+                  ...e,
+                  ProvisionedThroughput: applyThroughput(
+                    e.ProvisionedThroughput as Record<string, number>,
+                    throughput,
+                    nowMs,
+                  ),
+                },
         );
       }
     }
@@ -241,17 +209,16 @@ export const updateTable: Action = async (ctx, req) => {
     !req.StreamSpecification
   ) {
     throw validation(
-      "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+      'At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required',
     );
   }
-  if (billing === "PROVISIONED" && !throughput) {
+  if (billing === 'PROVISIONED' && !throughput) {
     throw validation(
-      "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+      'One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED',
     );
   }
   if (throughput) checkThroughput(throughput);
-  const indexUpdates =
-    (req.GlobalSecondaryIndexUpdates as IndexUpdate[] | undefined) ?? [];
+  const indexUpdates = (req.GlobalSecondaryIndexUpdates as IndexUpdate[] | undefined) ?? [];
   checkIndexUpdates(indexUpdates);
   const name = req.TableName as string;
   const meta = await requireTable(
@@ -260,31 +227,25 @@ export const updateTable: Action = async (ctx, req) => {
     `Requested resource not found: Table: ${name} not found`,
   );
   const d = { ...meta.description };
-  const current = (d.BillingModeSummary as { BillingMode?: string } | undefined)
-    ?.BillingMode;
-  const mode = billing ?? current ?? "PROVISIONED";
-  if (mode === "PAY_PER_REQUEST" && throughput) {
+  const current = (d.BillingModeSummary as { BillingMode?: string } | undefined)?.BillingMode;
+  const mode = billing ?? current ?? 'PROVISIONED';
+  if (mode === 'PAY_PER_REQUEST' && throughput) {
     throw validation(
-      "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+      'One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST',
     );
   }
   const nowMs = (ctx.now ?? Date.now)();
   const now = nowMs / 1000;
   const old = d.ProvisionedThroughput as Record<string, number>;
-  if (mode === "PAY_PER_REQUEST") {
+  if (mode === 'PAY_PER_REQUEST') {
     d.BillingModeSummary = {
-      BillingMode: "PAY_PER_REQUEST",
+      BillingMode: 'PAY_PER_REQUEST',
       LastUpdateToPayPerRequestDateTime: now,
     };
-    d.ProvisionedThroughput = {
-      ...old,
-      ReadCapacityUnits: 0,
-      WriteCapacityUnits: 0,
-    };
+    d.ProvisionedThroughput = { ...old, ReadCapacityUnits: 0, WriteCapacityUnits: 0 };
   } else if (throughput) {
     d.ProvisionedThroughput = applyThroughput(old, throughput, nowMs);
-    if (current === "PAY_PER_REQUEST")
-      d.BillingModeSummary = { BillingMode: "PROVISIONED" };
+    if (current === 'PAY_PER_REQUEST') d.BillingModeSummary = { BillingMode: 'PROVISIONED' };
   }
   if (req.DeletionProtectionEnabled != null)
     d.DeletionProtectionEnabled = req.DeletionProtectionEnabled;

@@ -27,9 +27,9 @@
 // collection's byte size under sk = ff. Every write is one conditional batch of
 // that partition (IF v = on the item and on the size row), so item, index rows
 // and size change in one Paxos round, and Query/Scan read a prefix slice.
-import cassandra from "cassandra-driver";
-import { applyTableClass, tableClassOf } from "./table-class.ts";
-import type { Item } from "../../values.ts";
+import cassandra from 'cassandra-driver';
+import { applyTableClass, tableClassOf } from './table-class.ts';
+import type { Item } from '../../values.ts';
 import type {
   Bound,
   Mutation,
@@ -38,7 +38,7 @@ import type {
   StorageEngine,
   StorageKey,
   TableMeta,
-} from "../engine.ts";
+} from '../engine.ts';
 import {
   collectionBytes,
   collectionTooLarge,
@@ -48,12 +48,12 @@ import {
   localIndexes,
   maxItemCollectionBytes,
   projectForIndex,
-} from "../indexes.ts";
+} from '../indexes.ts';
 import {
   ensureTransactionSchema,
   makeCqlTransactions,
   type CqlTransactionOptions,
-} from "./transactions.ts";
+} from './transactions.ts';
 
 const { consistencies } = cassandra.types;
 type Row = cassandra.types.Row;
@@ -77,36 +77,23 @@ const maxCasAttempts = 100;
 
 function quoteReplication(r: Record<string, string | number>): string {
   return (
-    "{" +
+    '{' +
     Object.entries(r)
-      .map(
-        ([k, v]) =>
-          `'${k.replace(/'/g, "''")}': '${String(v).replace(/'/g, "''")}'`,
-      )
-      .join(", ") +
-    "}"
+      .map(([k, v]) => `'${k.replace(/'/g, "''")}': '${String(v).replace(/'/g, "''")}'`)
+      .join(', ') +
+    '}'
   );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isCasTimeout(err: unknown): boolean {
-  const e = err as {
-    code?: number;
-    writeType?: string;
-    consistencies?: number;
-  };
+  const e = err as { code?: number; writeType?: string; consistencies?: number };
   // WriteTimeout (0x1100) of a CAS write, or a Paxos read timeout: outcome unknown.
-  return (
-    e?.code === 0x1100 ||
-    e?.code === 0x1200 ||
-    /timeout|timed out/i.test(String(err))
-  );
+  return e?.code === 0x1100 || e?.code === 0x1200 || /timeout|timed out/i.test(String(err));
 }
 
-export async function openCqlEngine(
-  config: CqlEngineConfig,
-): Promise<StorageEngine> {
+export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEngine> {
   if (!/^[a-zA-Z][a-zA-Z0-9_]{0,47}$/.test(config.keyspace)) {
     throw new Error(`invalid CQL keyspace name: ${config.keyspace}`);
   }
@@ -122,10 +109,7 @@ export async function openCqlEngine(
   });
   await client.connect();
   const ks = config.keyspace;
-  const replication = config.replication ?? {
-    class: "SimpleStrategy",
-    replication_factor: 1,
-  };
+  const replication = config.replication ?? { class: 'SimpleStrategy', replication_factor: 1 };
   await client.execute(
     `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${quoteReplication(replication)}`,
   );
@@ -136,18 +120,12 @@ export async function openCqlEngine(
   await ensureTransactionSchema(client, ks);
 
   const metas = new Map<string, { meta: TableMeta; at: number }>();
-  const table = (meta: TableMeta) =>
-    `${ks}.items_${meta.localOf?.id ?? meta.id}`;
-  const collectionLimit =
-    config.maxItemCollectionBytes ?? maxItemCollectionBytes;
+  const table = (meta: TableMeta) => `${ks}.items_${meta.localOf?.id ?? meta.id}`;
+  const collectionLimit = config.maxItemCollectionBytes ?? maxItemCollectionBytes;
   // The row prefix of what a (view of a) table reads in a partition shared with
   // local index rows (see the header), undefined for the plain layout.
   const prefixOf = (meta: TableMeta): number | undefined =>
-    meta.localOf
-      ? meta.localOf.prefix
-      : localIndexes(meta).length
-        ? 0
-        : undefined;
+    meta.localOf ? meta.localOf.prefix : localIndexes(meta).length ? 0 : undefined;
   const rowSk = (meta: TableMeta, range: Buffer) => {
     const p = prefixOf(meta);
     return p === undefined ? range : Buffer.concat([Buffer.from([p]), range]);
@@ -167,23 +145,20 @@ export async function openCqlEngine(
     };
   };
   const sliceCql = (lower?: Bound, upper?: Bound) => {
-    let q = "";
+    let q = '';
     const params: unknown[] = [];
     if (lower) {
-      q += ` AND sk ${lower.inclusive ? ">=" : ">"} ?`;
+      q += ` AND sk ${lower.inclusive ? '>=' : '>'} ?`;
       params.push(lower.bytes);
     }
     if (upper) {
-      q += ` AND sk ${upper.inclusive ? "<=" : "<"} ?`;
+      q += ` AND sk ${upper.inclusive ? '<=' : '<'} ?`;
       params.push(upper.bytes);
     }
     return { q, params };
   };
-  const exec = (
-    q: string,
-    params: unknown[],
-    opts: cassandra.QueryOptions = {},
-  ) => client.execute(q, params, { prepare: true, ...opts });
+  const exec = (q: string, params: unknown[], opts: cassandra.QueryOptions = {}) =>
+    client.execute(q, params, { prepare: true, ...opts });
   const parseItem = (row: Row | undefined): Item | undefined =>
     row ? (JSON.parse(row.item as string) as Item) : undefined;
 
@@ -216,21 +191,18 @@ export async function openCqlEngine(
     lastMicros = Math.max(Date.now() * 1000, lastMicros + 1);
     return cassandra.types.Long.fromNumber(lastMicros);
   };
-  const syncIndexes = async (
-    meta: TableMeta,
-    old: Item | undefined,
-    next: Item | null,
-  ) => {
+  const syncIndexes = async (meta: TableMeta, old: Item | undefined, next: Item | null) => {
     const ts = clock();
     await Promise.all(
       indexWrites(meta, old, next)
         .filter((w) => !w.table.localOf)
         .map(async (w) => {
           if (w.remove) {
-            await exec(
-              `DELETE FROM ${table(w.table)} USING TIMESTAMP ? WHERE pk = ? AND sk = ?`,
-              [ts, w.remove.hash, w.remove.range],
-            );
+            await exec(`DELETE FROM ${table(w.table)} USING TIMESTAMP ? WHERE pk = ? AND sk = ?`, [
+              ts,
+              w.remove.hash,
+              w.remove.range,
+            ]);
           }
           if (w.put) {
             await exec(
@@ -255,10 +227,9 @@ export async function openCqlEngine(
     // Every write of an item collection with local indexes changes its size row,
     // so those queue per partition.
     const local = localIndexes(meta).length > 0;
-    const id = `${meta.id}/${key.hash.toString("hex")}/${local ? "" : key.range.toString("hex")}`;
+    const id = `${meta.id}/${key.hash.toString('hex')}/${local ? '' : key.range.toString('hex')}`;
     const prev = queues.get(id) ?? Promise.resolve();
-    const loop = () =>
-      local ? localCasLoop(meta, key, decide) : casLoop(meta, key, decide);
+    const loop = () => (local ? localCasLoop(meta, key, decide) : casLoop(meta, key, decide));
     const run = prev.then(loop, loop);
     queues.set(id, run);
     const cleanup = () => {
@@ -299,7 +270,7 @@ export async function openCqlEngine(
       }
       try {
         const rs = await exec(q, params);
-        if (rs.first()?.["[applied]"] === true) {
+        if (rs.first()?.['[applied]'] === true) {
           await syncIndexes(meta, old, m.write);
           return m.result;
         }
@@ -314,9 +285,7 @@ export async function openCqlEngine(
         }
       }
       if (attempt >= maxCasAttempts) {
-        throw new Error(
-          `contention: ${maxCasAttempts} compare-and-set attempts lost`,
-        );
+        throw new Error(`contention: ${maxCasAttempts} compare-and-set attempts lost`);
       }
       await sleep(Math.random() * Math.min(50, 2 + attempt * 2));
     }
@@ -389,40 +358,29 @@ export async function openCqlEngine(
         if (w.put) {
           queries.push({
             query: `INSERT INTO ${t} (pk, sk, item, v) VALUES (?, ?, ?, ?)`,
-            params: [
-              key.hash,
-              rowSk(w.table, w.put.key.range),
-              JSON.stringify(w.put.item),
-              v,
-            ],
+            params: [key.hash, rowSk(w.table, w.put.key.range), JSON.stringify(w.put.item), v],
           });
         }
       }
       try {
         const res = await client.batch(queries, { prepare: true });
-        if (res.first()?.["[applied]"] === true) {
+        if (res.first()?.['[applied]'] === true) {
           await syncIndexes(meta, old, m.write);
           return m.result;
         }
       } catch (err) {
         if (!isCasTimeout(err)) throw err;
         // The size row carries this attempt's v only if the batch was applied.
-        const now = await exec(
-          `SELECT v FROM ${t} WHERE pk = ? AND sk = ?`,
-          [key.hash, sizeSk],
-          {
-            consistency: consistencies.localSerial,
-          },
-        );
+        const now = await exec(`SELECT v FROM ${t} WHERE pk = ? AND sk = ?`, [key.hash, sizeSk], {
+          consistency: consistencies.localSerial,
+        });
         if (now.first()?.v?.toString() === v.toString()) {
           await syncIndexes(meta, old, m.write);
           return m.result;
         }
       }
       if (attempt >= maxCasAttempts) {
-        throw new Error(
-          `contention: ${maxCasAttempts} compare-and-set attempts lost`,
-        );
+        throw new Error(`contention: ${maxCasAttempts} compare-and-set attempts lost`);
       }
       await sleep(Math.random() * Math.min(50, 2 + attempt * 2));
     }
@@ -440,11 +398,7 @@ export async function openCqlEngine(
     );
 
   /** Rows of one scan segment in token order, with the columns asked for. */
-  async function scanRows(
-    meta: TableMeta,
-    spec: ScanSpec,
-    columns: string,
-  ): Promise<Row[]> {
+  async function scanRows(meta: TableMeta, spec: ScanSpec, columns: string): Promise<Row[]> {
     // Segments split the Murmur3 token ring [-2^63, 2^63) into equal parts.
     const span = 2n ** 64n;
     const n = BigInt(spec.totalSegments);
@@ -457,13 +411,10 @@ export async function openCqlEngine(
     const inSlice = sliceCql(all.lower, all.upper);
     // A clustering slice across partitions needs ALLOW FILTERING; Cassandra and
     // Scylla apply it per partition as a slice, not by reading other rows.
-    const filtering = inSlice.q ? " ALLOW FILTERING" : "";
+    const filtering = inSlice.q ? ' ALLOW FILTERING' : '';
     const out: Row[] = [];
     if (spec.after) {
-      const rest = sliceCql(
-        { bytes: rowSk(meta, spec.after.range), inclusive: false },
-        all.upper,
-      );
+      const rest = sliceCql({ bytes: rowSk(meta, spec.after.range), inclusive: false }, all.upper);
       const rs = await exec(
         `SELECT ${columns} FROM ${table(meta)} WHERE pk = ?${rest.q} LIMIT ?`,
         [spec.after.hash, ...rest.params, spec.limit],
@@ -497,18 +448,17 @@ export async function openCqlEngine(
   const casOnly = (meta: TableMeta) =>
     config.alwaysUseLwt || !!meta.indexes?.length || !!meta.transactional;
 
-  const engine: Omit<StorageEngine, "transactWrite" | "transactGet"> = {
-    kind: "cql",
+  const engine: Omit<StorageEngine, 'transactWrite' | 'transactGet'> = {
+    kind: 'cql',
     async createTable(meta) {
       for (const id of storedIds(meta)) await createItems(id);
       const tableClass = tableClassOf(meta.description);
-      if (tableClass !== "STANDARD")
-        await applyTableClass(client, ks, storedIds(meta), tableClass);
+      if (tableClass !== 'STANDARD') await applyTableClass(client, ks, storedIds(meta), tableClass);
       const rs = await exec(
         `INSERT INTO ${ks}.selfless_tables (name, meta) VALUES (?, ?) IF NOT EXISTS`,
         [meta.name, JSON.stringify(meta)],
       );
-      if (rs.first()?.["[applied]"] !== true) {
+      if (rs.first()?.['[applied]'] !== true) {
         await dropItems(meta);
         return false;
       }
@@ -519,10 +469,7 @@ export async function openCqlEngine(
       const cached = metas.get(name);
       if (cached && Date.now() - cached.at < metaTtlMs) return cached.meta;
       const row = (
-        await exec(
-          `SELECT meta, transactional FROM ${ks}.selfless_tables WHERE name = ?`,
-          [name],
-        )
+        await exec(`SELECT meta, transactional FROM ${ks}.selfless_tables WHERE name = ?`, [name])
       ).first();
       if (!row) {
         metas.delete(name);
@@ -550,11 +497,7 @@ export async function openCqlEngine(
       // UpdateTable read the table just before (getTable), so the cache holds the old class.
       const before = metas.get(meta.name)?.meta;
       const tableClass = tableClassOf(meta.description);
-      if (
-        before
-          ? tableClassOf(before.description) !== tableClass
-          : tableClass !== "STANDARD"
-      ) {
+      if (before ? tableClassOf(before.description) !== tableClass : tableClass !== 'STANDARD') {
         await applyTableClass(client, ks, storedIds(meta), tableClass);
       }
       await exec(`UPDATE ${ks}.selfless_tables SET meta = ? WHERE name = ?`, [
@@ -564,9 +507,7 @@ export async function openCqlEngine(
       metas.set(meta.name, { meta, at: Date.now() });
     },
     async deleteTable(meta) {
-      await exec(`DELETE FROM ${ks}.selfless_tables WHERE name = ?`, [
-        meta.name,
-      ]);
+      await exec(`DELETE FROM ${ks}.selfless_tables WHERE name = ?`, [meta.name]);
       metas.delete(meta.name);
       await dropItems(meta);
     },
@@ -574,25 +515,19 @@ export async function openCqlEngine(
       return undefined;
     },
     async getItem(meta, key) {
-      const rs = await exec(
-        `SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
-        [key.hash, rowSk(meta, key.range)],
-      );
+      const rs = await exec(`SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [
+        key.hash,
+        rowSk(meta, key.range),
+      ]);
       return parseItem(rs.first() ?? undefined);
     },
     async putItem(meta, key, item) {
-      if (casOnly(meta))
-        await mutate(meta, key, () => ({ write: item, result: undefined }));
+      if (casOnly(meta)) await mutate(meta, key, () => ({ write: item, result: undefined }));
       else await plainPut(meta, key, item);
     },
     async deleteItem(meta, key) {
-      if (casOnly(meta))
-        await mutate(meta, key, () => ({ write: null, result: undefined }));
-      else
-        await exec(`DELETE FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [
-          key.hash,
-          key.range,
-        ]);
+      if (casOnly(meta)) await mutate(meta, key, () => ({ write: null, result: undefined }));
+      else await exec(`DELETE FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [key.hash, key.range]);
     },
     mutate,
     async query(meta, spec: QuerySpec) {
@@ -600,27 +535,26 @@ export async function openCqlEngine(
       const range = sliceCql(bounds.lower, bounds.upper);
       const q =
         `SELECT item FROM ${table(meta)} WHERE pk = ?${range.q}` +
-        ` ORDER BY sk ${spec.forward ? "ASC" : "DESC"} LIMIT ?`;
+        ` ORDER BY sk ${spec.forward ? 'ASC' : 'DESC'} LIMIT ?`;
       const params = [spec.hash, ...range.params, spec.limit];
       const rs = await exec(q, params, { fetchSize: spec.limit + 1 });
       return rs.rows.map((r) => JSON.parse(r.item as string) as Item);
     },
     async scan(meta, spec: ScanSpec) {
-      const rows = await scanRows(meta, spec, "item");
+      const rows = await scanRows(meta, spec, 'item');
       return rows.map((r) => JSON.parse(r.item as string) as Item);
     },
     async collectionSize(meta, hash) {
-      const rs = await exec(
-        `SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
-        [hash, sizeSk],
-      );
+      const rs = await exec(`SELECT item FROM ${table(meta)} WHERE pk = ? AND sk = ?`, [
+        hash,
+        sizeSk,
+      ]);
       return Number(rs.first()?.item ?? 0);
     },
     async createIndex(meta, index) {
       await createItems(index.id);
       const tableClass = tableClassOf(meta.description);
-      if (tableClass !== "STANDARD")
-        await applyTableClass(client, ks, [index.id], tableClass);
+      if (tableClass !== 'STANDARD') await applyTableClass(client, ks, [index.id], tableClass);
     },
     async dropIndex(_meta, index) {
       await client.execute(`DROP TABLE IF EXISTS ${ks}.items_${index.id}`);
@@ -629,7 +563,7 @@ export async function openCqlEngine(
       const rows = await scanRows(
         meta,
         { segment: 0, totalSegments: 1, after, limit },
-        "pk, sk, item, WRITETIME(item) AS wt",
+        'pk, sk, item, WRITETIME(item) AS wt',
       );
       const view = indexTable(meta, index);
       // Each row is written with the write time of the item version it was made
@@ -655,10 +589,7 @@ export async function openCqlEngine(
       const last = rows[rows.length - 1];
       if (rows.length < limit || !last) return undefined;
       const sk = last.sk as Buffer;
-      return {
-        hash: last.pk as Buffer,
-        range: prefixOf(meta) === undefined ? sk : sk.subarray(1),
-      };
+      return { hash: last.pk as Buffer, range: prefixOf(meta) === undefined ? sk : sk.subarray(1) };
     },
     async close() {
       await client.shutdown();
@@ -688,10 +619,8 @@ export async function openCqlEngine(
     transactWrite: txs.transactWrite,
     transactGet: txs.transactGet,
     getItem: txs.getItem,
-    query: (meta, spec) =>
-      txs.dense(spec.limit, (limit) => engine.query(meta, { ...spec, limit })),
-    scan: (meta, spec) =>
-      txs.dense(spec.limit, (limit) => engine.scan(meta, { ...spec, limit })),
+    query: (meta, spec) => txs.dense(spec.limit, (limit) => engine.query(meta, { ...spec, limit })),
+    scan: (meta, spec) => txs.dense(spec.limit, (limit) => engine.scan(meta, { ...spec, limit })),
     async close() {
       await txs.close();
       await engine.close();
