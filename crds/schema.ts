@@ -257,6 +257,14 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     'Workers kept initialised at all times (the operator never scales below this); at most reservedConcurrentExecutions.',
     { min: 0, max: 100_000, default: 0 },
   ),
+  perExecutionEnvironmentMaxConcurrency: int(
+    'Events one worker runs at once (AWS_LAMBDA_MAX_CONCURRENCY), as Lambda Managed Instances do; quotas and scaling count events. Default 1: one event per environment.',
+    // No schema default: an unset field stays unset, as in manifests read locally.
+    {
+      min: LIMITS.perExecutionEnvironmentMaxConcurrency.min,
+      max: LIMITS.perExecutionEnvironmentMaxConcurrency.max,
+    },
+  ),
   functionEventInvokeConfig: obj(
     'How asynchronous invocations are retried and where their results go.',
     eventInvokeConfigProperties,

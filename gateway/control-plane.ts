@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { keyOf, type FunctionDefinition } from '../lib/function.ts';
-import { roleArn } from '../lib/names.ts';
+import { capacityProviderArn, roleArn } from '../lib/names.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
 import { requestBody, resolveFunction } from './invoke.ts';
 import { functionArn, type Account } from './invoker.ts';
@@ -32,6 +32,17 @@ function configuration(account: Account, fn: FunctionDefinition) {
     State: 'Active',
     LastUpdateStatus: 'Successful',
     Role: roleArn(account.accountId, `selfless-${fn.namespace}`),
+    ...(fn.spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
+      CapacityProviderConfig: {
+        LambdaManagedInstancesCapacityProviderConfig: {
+          CapacityProviderArn: capacityProviderArn(
+            account.region,
+            account.accountIdFor?.(fn.namespace) ?? account.accountId,
+          ),
+          PerExecutionEnvironmentMaxConcurrency: fn.spec.perExecutionEnvironmentMaxConcurrency,
+        },
+      },
+    }),
   };
 }
 

@@ -1,7 +1,10 @@
 // The gateway's side of the worker channel. Admitted invocations wait here, per
 // function, until an environment of that function asks for work; environments
-// that ask while nothing waits are parked until something arrives. One event loop
-// owns all of this state, so handing an invocation to a parked worker is atomic.
+// that ask while nothing waits are parked until something arrives. An environment
+// that runs several events at once (perExecutionEnvironmentMaxConcurrency) asks
+// once per free slot, so it may be parked several times and run several events.
+// One event loop owns all of this state, so handing an invocation to a parked
+// worker is atomic.
 import { EventEmitter } from 'node:events';
 import type {
   Invocation,
@@ -110,8 +113,13 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
   private readonly queues = new Map<string, Waiting[]>();
   private readonly parked = new Map<string, Parked[]>();
   private readonly running = new Map<string, Running>();
-  /** Workers that just answered and are about to ask again, with a give-up timer. */
-  private readonly returning = new Map<string, { functionName: string; timer: NodeJS.Timeout }>();
+  /** Events running per worker. */
+  private readonly busy = new Map<string, number>();
+  /** Slots of workers that just answered and are about to ask again, with give-up timers. */
+  private readonly returning = new Map<
+    string,
+    { functionName: string; timers: NodeJS.Timeout[] }
+  >();
 
   /** Runs an admitted invocation on some environment of its function. */
   invoke(pending: PendingInvocation, onStream?: StreamConsumer): Promise<InvocationResult> {
@@ -143,38 +151,49 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     return this.queues.get(functionName)?.length ?? 0;
   }
 
-  /** Workers parked in next(), oldest first, with the time they parked. */
+  /**
+   * Workers parked in next() and running nothing, oldest first, with the time they
+   * last parked.
+   */
   idleWorkers(functionName: string): { workerId: string; since: number }[] {
-    return (this.parked.get(functionName) ?? []).map((p) => ({
-      workerId: p.worker.workerId,
-      since: p.since,
-    }));
+    const idle = new Map<string, number>();
+    for (const p of this.parked.get(functionName) ?? []) {
+      if (this.busy.has(p.worker.workerId)) continue;
+      idle.set(p.worker.workerId, Math.max(idle.get(p.worker.workerId) ?? 0, p.since));
+    }
+    return [...idle]
+      .map(([workerId, since]) => ({ workerId, since }))
+      .sort((a, b) => a.since - b.since);
   }
 
   /**
-   * Takes an idle worker out of rotation so that nothing is delivered to it while
-   * it is being stopped. Returns false when it is not idle (it just took work).
+   * Takes an idle worker (every poll of it) out of rotation so that nothing is
+   * delivered to it while it is being stopped. Returns false when it is not idle
+   * (it runs an event, or just took one).
    */
   retire(functionName: string, workerId: string): boolean {
     const list = this.parked.get(functionName);
-    const i = list?.findIndex((p) => p.worker.workerId === workerId) ?? -1;
-    if (!list || i < 0) return false;
-    list.splice(i, 1);
+    if (!list || this.busy.has(workerId)) return false;
+    const kept = list.filter((p) => p.worker.workerId !== workerId);
+    if (kept.length === list.length) return false;
+    this.parked.set(functionName, kept);
     return true;
   }
 
-  /** Workers that answered and will ask for work again any moment. */
+  /** Slots of workers that answered and will ask for work again any moment. */
   returningWorkers(functionName: string): number {
     let n = 0;
-    for (const r of this.returning.values()) if (r.functionName === functionName) n++;
+    for (const r of this.returning.values())
+      if (r.functionName === functionName) n += r.timers.length;
     return n;
   }
 
-  private clearReturning(workerId: string): void {
+  /** One slot of the worker asked again (or all of it left). */
+  private clearReturning(workerId: string, all = false): void {
     const r = this.returning.get(workerId);
     if (!r) return;
-    clearTimeout(r.timer);
-    this.returning.delete(workerId);
+    for (const timer of all ? r.timers : r.timers.splice(0, 1)) clearTimeout(timer);
+    if (all || r.timers.length === 0) this.returning.delete(workerId);
   }
 
   next(worker: WorkerIdentity, signal: AbortSignal): Promise<Invocation> {
@@ -194,7 +213,9 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
         },
       };
       const onAbort = () => {
-        this.retire(worker.functionName, worker.workerId);
+        const list = this.parked.get(worker.functionName);
+        const i = list?.indexOf(parked) ?? -1;
+        if (i >= 0) list!.splice(i, 1);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -230,6 +251,7 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     );
     guard.unref();
     this.running.set(p.requestId, { waiting, workerId: parked.worker.workerId, guard });
+    this.busy.set(parked.worker.workerId, (this.busy.get(parked.worker.workerId) ?? 0) + 1);
     this.emit('busy', parked.worker);
     const invocation: Invocation = {
       requestId: p.requestId,
@@ -264,34 +286,43 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     }
   }
 
+  /** An event of this worker ended (answered, given back, lost). */
+  private ended(requestId: string, run: Running): void {
+    this.running.delete(requestId);
+    clearTimeout(run.guard);
+    const n = (this.busy.get(run.workerId) ?? 1) - 1;
+    if (n > 0) this.busy.set(run.workerId, n);
+    else this.busy.delete(run.workerId);
+  }
+
   async complete(worker: WorkerIdentity, result: InvocationResult): Promise<void> {
     const run = this.running.get(result.requestId);
     if (!run) return;
     if (result.streamed && !run.waiting.onStream) result = unstreamed(result, run.waiting);
-    this.running.delete(result.requestId);
-    clearTimeout(run.guard);
-    // Between its answer and its next ask the worker is about to be free: an
+    this.ended(result.requestId, run);
+    // Between its answer and its next ask the slot is about to be free: an
     // invocation arriving now waits for it rather than paying for a cold start.
     // If it does not come back in time, the pool is told to start one after all.
-    this.clearReturning(worker.workerId);
     if (!this.canTake(worker)) {
       run.waiting.resolve(result);
       return;
     }
     const timer = setTimeout(() => {
-      this.returning.delete(worker.workerId);
+      this.clearReturning(worker.workerId);
       if (this.queued(worker.functionName) > 0) this.emit('queued', worker.functionName);
     }, RETURN_GRACE_MS);
     timer.unref();
-    this.returning.set(worker.workerId, { functionName: worker.functionName, timer });
+    const r = this.returning.get(worker.workerId);
+    if (r) r.timers.push(timer);
+    else
+      this.returning.set(worker.workerId, { functionName: worker.functionName, timers: [timer] });
     run.waiting.resolve(result);
   }
 
   async giveBack(worker: WorkerIdentity, requestId: string): Promise<void> {
     const run = this.running.get(requestId);
     if (!run || run.workerId !== worker.workerId) return;
-    this.running.delete(requestId);
-    clearTimeout(run.guard);
+    this.ended(requestId, run);
     // Its deadline is set again at the next delivery: the clock starts at execution.
     this.place(run.waiting, true);
   }
@@ -307,12 +338,16 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
   }
 
   async leave(worker: WorkerIdentity): Promise<void> {
-    this.retire(worker.functionName, worker.workerId);
-    this.clearReturning(worker.workerId);
+    const list = this.parked.get(worker.functionName);
+    if (list)
+      this.parked.set(
+        worker.functionName,
+        list.filter((p) => p.worker.workerId !== worker.workerId),
+      );
+    this.clearReturning(worker.workerId, true);
     for (const [requestId, run] of this.running) {
       if (run.workerId !== worker.workerId) continue;
-      this.running.delete(requestId);
-      clearTimeout(run.guard);
+      this.ended(requestId, run);
       run.waiting.resolve(
         errorResult(
           requestId,

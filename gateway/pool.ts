@@ -1,11 +1,13 @@
 // The worker pool decides how many execution environments each function has:
 // a new one when an invocation waits and none is starting for it (a cold start),
-// at least provisionedConcurrentExecutions at all times (initialised before any
+// enough for provisionedConcurrentExecutions at all times (initialised before any
 // call), none that sat idle longer than the idle timeout beyond that floor, and
-// none running an outdated definition. Drivers (process, kubernetes) only start
+// none running an outdated definition. Counts are of events: an environment runs
+// perExecutionEnvironmentMaxConcurrency of them, so N waiting events need
+// ceil(N / that) environments. Drivers (process, kubernetes) only start
 // and stop environments; the hub tells the pool what they are doing.
 import { randomUUID } from 'node:crypto';
-import type { FunctionDefinition } from '../lib/function.ts';
+import { maxConcurrency, type FunctionDefinition } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import type { WorkerHub } from './hub.ts';
@@ -95,18 +97,30 @@ export class WorkerPool {
     ).length;
   }
 
+  /** Events one environment of the function runs at once. */
+  private slots(functionName: string): number {
+    const fn = this.registry.get(functionName);
+    return fn ? maxConcurrency(fn) : 1;
+  }
+
   private scale(functionName: string): void {
-    const missing =
-      this.hub.queued(functionName) -
-      this.count(functionName, 'starting') -
-      this.hub.returningWorkers(functionName);
+    const slots = this.slots(functionName);
+    // Slots on their way: environments starting, and answered slots about to ask again.
+    const coming =
+      this.count(functionName, 'starting') * slots + this.hub.returningWorkers(functionName);
+    const missing = Math.ceil((this.hub.queued(functionName) - coming) / slots);
     for (let i = 0; i < missing; i++) this.startEnvironment(functionName);
+  }
+
+  /** Environments that hold the function's provisioned concurrency (in events). */
+  private provisioned(fn: FunctionDefinition): number {
+    return Math.ceil(fn.spec.provisionedConcurrentExecutions / maxConcurrency(fn));
   }
 
   private ensureProvisioned(functionName: string): void {
     const fn = this.registry.get(functionName);
     if (!fn) return;
-    const missing = fn.spec.provisionedConcurrentExecutions - this.count(functionName);
+    const missing = this.provisioned(fn) - this.count(functionName);
     for (let i = 0; i < missing; i++) this.startEnvironment(functionName);
   }
 
@@ -181,7 +195,7 @@ export class WorkerPool {
   private reap(): void {
     const now = Date.now();
     for (const fn of this.registry.served()) {
-      let surplus = this.count(workerKeyOf(fn)) - fn.spec.provisionedConcurrentExecutions;
+      let surplus = this.count(workerKeyOf(fn)) - this.provisioned(fn);
       for (const idle of this.hub.idleWorkers(workerKeyOf(fn))) {
         if (surplus <= 0) break;
         if (now - idle.since < this.opts.idleTimeoutMs) continue;

@@ -23,6 +23,7 @@ export const RESERVED_VARIABLES: ReadonlySet<string> = new Set([
   'AWS_LAMBDA_INITIALIZATION_TYPE',
   'AWS_LAMBDA_LOG_GROUP_NAME',
   'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_LAMBDA_MAX_CONCURRENCY',
   'AWS_LAMBDA_RUNTIME_API',
   'AWS_REGION',
   'AWS_SECRET_ACCESS_KEY',
@@ -103,6 +104,10 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
     ...(o.logStreamName !== undefined && { AWS_LAMBDA_LOG_STREAM_NAME: o.logStreamName }),
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    // Lambda Managed Instances tell the runtime how many events to take at once.
+    ...(spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
+      AWS_LAMBDA_MAX_CONCURRENCY: String(spec.perExecutionEnvironmentMaxConcurrency),
+    }),
     AWS_REGION: o.region,
     AWS_DEFAULT_REGION: o.region,
     AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,

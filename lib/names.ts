@@ -35,6 +35,14 @@ export function functionArn(region: string, namespace: string, name: string): st
   return lambdaArn(region, accountIdForNamespace(namespace), name);
 }
 
+/**
+ * The capacity provider a function that runs several events per environment reports
+ * (Lambda Managed Instances): Selfless has one, its own workers.
+ */
+export function capacityProviderArn(region: string, accountId: string): string {
+  return `arn:aws:lambda:${region}:${accountId}:capacity-provider:selfless`;
+}
+
 export function tableArn(region: string, accountId: string, table: string): string {
   return `arn:aws:dynamodb:${region}:${accountId}:table/${table}`;
 }

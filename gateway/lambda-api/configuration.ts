@@ -2,7 +2,7 @@
 // UpdateFunction*, PublishVersion, ListFunctions, ListVersionsByFunction), from the
 // served definition and what the catalog keeps beside it.
 import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
-import { roleArn } from '../../lib/names.ts';
+import { capacityProviderArn, roleArn } from '../../lib/names.ts';
 import { functionArn, type Account } from '../invoker.ts';
 import { LATEST } from '../registry.ts';
 import type { FunctionMeta } from './catalog.ts';
@@ -61,5 +61,26 @@ export function functionConfiguration(
       LogGroup: `/aws/lambda/${fn.name}`,
     },
     ...meta.passthrough,
+    ...(fn.spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
+      CapacityProviderConfig: capacityProviderConfig(account, fn, meta),
+    }),
+  };
+}
+
+/** Lambda Managed Instances' block, from the spec (a manifest may set it too). */
+function capacityProviderConfig(account: Account, fn: FunctionDefinition, meta: FunctionMeta) {
+  const given = (meta.passthrough.CapacityProviderConfig as Record<string, unknown> | undefined)
+    ?.LambdaManagedInstancesCapacityProviderConfig as Record<string, unknown> | undefined;
+  return {
+    LambdaManagedInstancesCapacityProviderConfig: {
+      ...given,
+      CapacityProviderArn:
+        given?.CapacityProviderArn ??
+        capacityProviderArn(
+          account.region,
+          account.accountIdFor?.(fn.namespace) ?? account.accountId,
+        ),
+      PerExecutionEnvironmentMaxConcurrency: fn.spec.perExecutionEnvironmentMaxConcurrency,
+    },
   };
 }

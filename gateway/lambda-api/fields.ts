@@ -3,6 +3,7 @@
 // spec (lib/function.ts) plus the catalog's fields.
 import {
   environmentBytes,
+  LIMITS,
   parseFunctionSpec,
   RUNTIMES,
   type FunctionCode,
@@ -132,6 +133,31 @@ export function configChange(body: Body, current: FunctionMeta | undefined): Con
     if (size === undefined) throw lambdaErrors.invalidJson('EphemeralStorage.Size is required');
     spec.ephemeralStorage = { size };
   }
+  // Lambda Managed Instances: how many events one environment runs at once.
+  const capacity = objectField(body, 'CapacityProviderConfig', [
+    'LambdaManagedInstancesCapacityProviderConfig',
+  ]);
+  const managed =
+    capacity &&
+    objectField(
+      capacity,
+      'LambdaManagedInstancesCapacityProviderConfig',
+      [
+        'CapacityProviderArn',
+        'ExecutionEnvironmentMemoryGiBPerVCpu',
+        'PerExecutionEnvironmentMaxConcurrency',
+      ],
+      'CapacityProviderConfig.',
+    );
+  const perEnvironment =
+    managed &&
+    intField(
+      managed,
+      'PerExecutionEnvironmentMaxConcurrency',
+      'capacityProviderConfig.lambdaManagedInstancesCapacityProviderConfig.perExecutionEnvironmentMaxConcurrency',
+      LIMITS.perExecutionEnvironmentMaxConcurrency,
+    );
+  if (perEnvironment !== undefined) spec.perExecutionEnvironmentMaxConcurrency = perEnvironment;
   const layers = stringList(body, 'Layers');
   if (layers !== undefined) {
     if (layers.length > 5)

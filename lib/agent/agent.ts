@@ -1,6 +1,7 @@
 // The agent of one execution environment: it serves the Lambda Runtime API to one
 // runtime process, pulls invocations from the gateway over a WorkerChannel (one at
-// a time, as Lambda does), and supervises the runtime: init (cold start) measured
+// a time, as Lambda does, or up to perExecutionEnvironmentMaxConcurrency at once,
+// as Lambda Managed Instances do), and supervises the runtime: init (cold start) measured
 // until the runtime's first `next`, the deadline enforced by killing and
 // re-initialising it, memory and /tmp limits, crashes reported and restarted, and
 // Lambda's START / END / REPORT lines. The same class runs in the gateway's process
@@ -11,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FunctionDefinition } from '../function.ts';
+import { maxConcurrency, type FunctionDefinition } from '../function.ts';
 import type {
   Invocation,
   InvocationResult,
@@ -105,10 +106,13 @@ interface Runtime {
   unreportedInitMs?: number;
   peakKiB: number;
   heapExhausted: boolean;
+  /** Killed by the agent for going over memorySize. */
+  killedForMemory: boolean;
 }
 
 interface Active {
   inv: Invocation;
+  rt: Runtime;
   tail: LogTail | undefined;
   settle: (e: Ending) => void;
   /** The response the runtime is streaming to the caller, if it streams. */
@@ -124,13 +128,23 @@ export class Agent {
   private api: RuntimeApi | undefined;
   private spec: LaunchSpec | undefined;
   private rt: Runtime | undefined;
-  private active: Active | undefined;
+  /** Invocations the runtime is running, by request id. */
+  private readonly active = new Map<string, Active>();
+  /** How many of them asked for a log tail. */
+  private tails = 0;
+  /** Events this environment runs at once (AWS_LAMBDA_MAX_CONCURRENCY). */
+  private readonly slots: number;
+  /** Slots held by an event that timed out and that the runtime has not answered. */
+  private stuck = 0;
+  /** Slots waiting for the next runtime to be launched. */
+  private launchWaiters: (() => void)[] = [];
   private stopping = false;
   private loop: Promise<void> | undefined;
   private needsRestart = false;
 
   constructor(options: AgentOptions) {
     this.o = options;
+    this.slots = maxConcurrency(options.fn);
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
     this.logStream = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
   }
@@ -157,7 +171,7 @@ export class Agent {
   async start(): Promise<void> {
     if (this.loop) return;
     mkdirSync(this.o.tmpDir, { recursive: true });
-    this.api = await RuntimeApi.start(this.o.runtimeApiAddress);
+    this.api = await RuntimeApi.start(this.o.runtimeApiAddress, this.slots);
     const interpreters = { ...this.o.interpreters };
     if (this.o.fn.spec.runtime.startsWith('python')) interpreters.python ??= await resolvePython();
     this.spec = launchSpec({
@@ -190,13 +204,22 @@ export class Agent {
     await this.o.channel.leave(this.o.worker).catch((err: unknown) => this.warn('leave', err));
   }
 
+  /**
+   * One loop per event the environment runs at once. The first supervises the
+   * runtime's init (reports a failure, backs off, retries); the others wait for a
+   * runtime that initialised.
+   */
   private async run(): Promise<void> {
+    await Promise.all(Array.from({ length: this.slots }, (_, i) => this.slot(i === 0)));
+  }
+
+  private async slot(supervises: boolean): Promise<void> {
     const backoff = this.o.restartBackoffMs ?? { initial: 100, max: 5000 };
     let failures = 0;
     const pause = () =>
       sleep(Math.min(backoff.max, backoff.initial * 2 ** (failures - 1)), this.abort.signal);
     while (!this.stopping) {
-      const outcome = await this.runtime();
+      const outcome = supervises ? await this.runtime() : await this.initialised();
       if (this.stopping) break;
       if (!outcome.ok) {
         failures++;
@@ -217,10 +240,27 @@ export class Agent {
         await pause();
         continue;
       }
-      const result = await this.invoke(inv);
+      const { result, late } = await this.invoke(inv);
       await this.o.channel
         .complete(this.o.worker, result)
         .catch((err: unknown) => this.warn('complete', err));
+      // A timed-out event the runtime still runs keeps its slot until it answers.
+      if (late) await late;
+    }
+  }
+
+  /** The init outcome of a runtime this slot may use, waiting for launches as needed. */
+  private async initialised(): Promise<InitOutcome> {
+    for (;;) {
+      const rt = this.rt;
+      if (rt && !rt.failed && rt.proc.alive) {
+        const outcome = await rt.init;
+        if (outcome.ok || this.stopping) return outcome;
+      }
+      if (this.stopping) return { ok: true, initDurationMs: 0 };
+      const launched = new Promise<void>((resolve) => this.launchWaiters.push(resolve));
+      const stopped = sleep(2 ** 31 - 1, this.abort.signal);
+      await Promise.race([launched, stopped]);
     }
   }
 
@@ -261,6 +301,7 @@ export class Agent {
       retired: false,
       peakKiB: 0,
       heapExhausted: false,
+      killedForMemory: false,
       init: new Promise<InitOutcome>((resolve) => {
         const timeoutMs = this.o.initTimeoutMs ?? 10_000;
         const timer = external
@@ -308,15 +349,21 @@ export class Agent {
       }),
     };
     void proc.exited.then((exit) => {
-      if (this.rt !== rt || rt.retired) return;
-      if (this.active) this.active.settle({ kind: 'exit', exit });
-      else if (!rt.failed && !this.stopping) {
+      let held = 0;
+      for (const a of this.active.values()) {
+        if (a.rt !== rt) continue;
+        held++;
+        a.settle({ kind: 'exit', exit });
+      }
+      if (this.rt !== rt || rt.retired || held > 0) return;
+      if (!rt.failed && !this.stopping) {
         // A runtime that dies while idle is restarted now, so the next call finds it warm.
         this.o.log(`Error: Runtime exited with error: ${describeExit(exit)}`);
         void this.launch().init;
       }
     });
     this.rt = rt;
+    for (const wake of this.launchWaiters.splice(0)) wake();
     return rt;
   }
 
@@ -325,13 +372,28 @@ export class Agent {
     this.emit(line);
   }
 
+  /** A line of the runtime's output, in the tail of the event it belongs to. */
   private emit(line: string): void {
     this.o.log(line);
-    this.active?.tail?.push(line);
+    if (this.tails === 0) return;
+    if (this.active.size === 1) {
+      for (const a of this.active.values()) a.tail?.push(line);
+      return;
+    }
+    // Several events at once: a line is theirs when it names them, as the
+    // runtimes' log lines do.
+    for (const a of this.active.values())
+      if (a.tail && line.includes(a.inv.requestId)) a.tail.push(line);
+  }
+
+  /** One of the agent's own lines about this event. */
+  private own(active: Active, line: string): void {
+    this.o.log(line);
+    active.tail?.push(line);
   }
 
   private settle(requestId: string, ending: Ending): void {
-    if (this.active?.inv.requestId === requestId) this.active.settle(ending);
+    this.active.get(requestId)?.settle(ending);
   }
 
   /** Passes a streamed response on to the caller while the runtime writes it. */
@@ -341,8 +403,8 @@ export class Agent {
     contentType: string,
     body: AsyncIterable<Buffer>,
   ): Promise<void> {
-    const active = this.active;
-    if (!current || active?.inv.requestId !== requestId) return drain(body);
+    const active = this.active.get(requestId);
+    if (!current || !active) return drain(body);
     active.stream = relayStream(
       this.o.channel,
       this.o.worker,
@@ -354,10 +416,19 @@ export class Agent {
     return active.stream.drained;
   }
 
-  private async invoke(inv: Invocation): Promise<InvocationResult> {
+  /**
+   * Runs one event. `late` is set when the event timed out in an environment that
+   * runs several at once: the runtime is not killed (the other events go on, as in
+   * Lambda Managed Instances), and `late` settles once it answers or exits.
+   */
+  private async invoke(
+    inv: Invocation,
+  ): Promise<{ result: InvocationResult; late?: Promise<void> }> {
     const tail = inv.logTail ? new LogTail() : undefined;
-    this.active = { inv, tail, settle: () => {} };
-    this.emit(startLine(inv.requestId));
+    const active: Active = { inv, rt: this.rt!, tail, settle: () => {} };
+    this.active.set(inv.requestId, active);
+    if (tail) this.tails++;
+    this.own(active, startLine(inv.requestId));
     let outcome: InitOutcome;
     let rt: Runtime;
     let t0: number;
@@ -365,12 +436,13 @@ export class Agent {
     for (;;) {
       outcome = await this.runtime();
       rt = this.rt!;
+      active.rt = rt;
       t0 = performance.now();
       if (!outcome.ok) {
         ending = { kind: 'error', body: Buffer.from(JSON.stringify(outcome.error)) };
         break;
       }
-      ending = await this.deliver(inv, rt);
+      ending = await this.deliver(active, rt);
       // A runtime that died just before taking the event never saw it: start a new one.
       if (ending.kind === 'exit' && !this.api!.received(inv.requestId) && !this.stopping) continue;
       break;
@@ -385,7 +457,7 @@ export class Agent {
       // Output the runtime wrote before answering may still sit in the pipe.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const stream = this.active.stream;
+    const stream = active.stream;
     const overflow = stream?.overflow();
     if (overflow !== undefined && ending.kind === 'streamed') {
       ending = { kind: 'too-large', size: overflow };
@@ -412,8 +484,9 @@ export class Agent {
     if (stream) result.streamed = true;
     if (initDurationMs !== undefined)
       result.initDurationMs = Math.round(initDurationMs * 100) / 100;
-    this.emit(endLine(inv.requestId));
-    this.emit(
+    this.own(active, endLine(inv.requestId));
+    this.own(
+      active,
       reportLine({
         requestId: inv.requestId,
         durationMs: result.durationMs,
@@ -424,19 +497,42 @@ export class Agent {
       }),
     );
     if (tail) result.logResult = tail.base64();
-    this.active = undefined;
+    if (ending.kind === 'timeout' && !restart) {
+      // The runtime goes on with it; its answer, whenever it comes, frees the slot.
+      this.stuck++;
+      const late = new Promise<void>((resolve) => (active.settle = () => resolve())).then(() => {
+        this.stuck--;
+        this.done(active);
+      });
+      return { result, late };
+    }
+    this.done(active);
     if (restart && !this.stopping) {
       await rt.proc.exited;
       if (ending.kind === 'storage') this.emptyTmp();
       if (this.rt === rt) void this.launch().init;
     }
-    return result;
+    return { result };
+  }
+
+  private done(active: Active): void {
+    this.active.delete(active.inv.requestId);
+    if (active.tail) this.tails--;
+    this.api!.finished(active.inv.requestId);
+  }
+
+  /** One of the agent's own lines about the event `requestId`. */
+  private about(requestId: string, line: string): void {
+    const a = this.active.get(requestId);
+    if (a) this.own(a, line);
+    else this.o.log(line);
   }
 
   /** Hands the event to the runtime and waits for how the invocation ends. */
-  private async deliver(inv: Invocation, rt: Runtime): Promise<Ending> {
-    const ended = new Promise<Ending>((resolve) => (this.active!.settle = resolve));
-    const settle = this.active!.settle;
+  private async deliver(active: Active, rt: Runtime): Promise<Ending> {
+    const inv = active.inv;
+    const ended = new Promise<Ending>((resolve) => (active.settle = resolve));
+    const settle = active.settle;
     if (!rt.proc.alive) return { kind: 'exit', exit: await rt.proc.exited };
     this.api!.deliver(inv);
     const deadline = setTimeout(() => settle({ kind: 'timeout' }), inv.deadlineMs - Date.now());
@@ -453,6 +549,7 @@ export class Agent {
     if (pid === undefined || !rt.proc.alive) return;
     if (rssKiB(pid) > this.o.fn.spec.memorySize * 1024) {
       rt.peakKiB = Math.max(rt.peakKiB, peakRssKiB(pid));
+      rt.killedForMemory = true;
       settle({ kind: 'out-of-memory' });
       return;
     }
@@ -477,7 +574,7 @@ export class Agent {
         return {
           payload: responseTooLargeError(
             ending.size,
-            this.active?.stream
+            this.active.get(id)?.stream
               ? (this.o.streamLimits ?? LAMBDA_STREAM_LIMITS).maxBytes
               : MAX_RESPONSE_BYTES,
           ),
@@ -486,24 +583,32 @@ export class Agent {
         };
       case 'timeout': {
         const seconds = this.o.fn.spec.timeout;
-        this.emit(
+        this.about(
+          id,
           `${new Date().toISOString()} ${id} Task timed out after ${seconds.toFixed(2)} seconds`,
         );
-        return { payload: timeoutError(id, seconds), functionError: 'Unhandled', restart: true };
+        // One event at a time: the runtime is killed and re-initialised, as in Lambda.
+        // Several: only this event fails (Lambda Managed Instances), unless every
+        // other slot is already held by a timed-out event and nothing could run.
+        const restart = this.slots === 1 || this.stuck + 1 >= this.slots;
+        return { payload: timeoutError(id, seconds), functionError: 'Unhandled', restart };
       }
       case 'out-of-memory':
       case 'exit': {
-        const oom = ending.kind === 'out-of-memory' || rt.heapExhausted;
-        const how = ending.kind === 'exit' ? describeExit(ending.exit) : 'signal: killed';
+        const oom = ending.kind === 'out-of-memory' || rt.heapExhausted || rt.killedForMemory;
+        const how =
+          ending.kind === 'exit' && !rt.killedForMemory
+            ? describeExit(ending.exit)
+            : 'signal: killed';
         const type = oom ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
-        this.emit(`RequestId: ${id} Error: Runtime exited with error: ${how}`);
-        this.emit(type);
+        this.about(id, `RequestId: ${id} Error: Runtime exited with error: ${how}`);
+        this.about(id, type);
         return { payload: exitError(id, how, type), functionError: 'Unhandled', restart: true };
       }
       case 'storage': {
         const usedMB = (ending.bytes / MiB).toFixed(1);
         const message = `RequestId: ${id} Error: /tmp holds ${usedMB} MB, over the ephemeral storage limit of ${this.o.fn.spec.ephemeralStorage.size} MB`;
-        this.emit(message);
+        this.about(id, message);
         return {
           payload: Buffer.from(
             JSON.stringify({

@@ -8,7 +8,9 @@
 //
 // States follow the Runtime Interface Emulator: before the first `next` only
 // `init/error` is allowed; after an init error nothing is; afterwards `response`
-// and `error` are accepted once, for the invocation the runtime was handed.
+// and `error` are accepted once, for an invocation the runtime was handed. With
+// `maxConcurrency` above 1 (Lambda Managed Instances) the runtime may park that many
+// `next` polls at once and hold that many invocations.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Invocation } from '../worker-channel/channel.ts';
@@ -47,24 +49,28 @@ const ROUTE = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/;
 export class RuntimeApi {
   private phase: Phase = 'init';
   private session: RuntimeSession | undefined;
-  /** A parked `next` long-poll. */
-  private poll: ServerResponse | undefined;
-  /** Handed to us before the runtime asked for it. */
-  private queued: Invocation | undefined;
-  /** The invocation the runtime holds and has not answered. */
-  private current: string | undefined;
-  /** The last invocation written to the runtime. */
-  private handedOver: string | undefined;
-  /** The invocation an external runtime held when its session was reset. */
-  private stale: string | undefined;
+  /** Parked `next` long-polls, oldest first. */
+  private polls: ServerResponse[] = [];
+  /** Handed to us before the runtime asked for them. */
+  private queued: Invocation[] = [];
+  /** Invocations the runtime holds and has not answered. */
+  private current = new Set<string>();
+  /** Invocations written to the runtime that the agent has not finished with. */
+  private handedOver = new Set<string>();
+  /** Invocations an external runtime held when its session was reset. */
+  private stale = new Set<string>();
 
   private constructor(
     private readonly server: Server,
     readonly address: string,
+    private readonly maxConcurrency: number,
   ) {}
 
-  /** Listens on `address` (`host:port`), by default a free port on 127.0.0.1. */
-  static async start(address = '127.0.0.1:0'): Promise<RuntimeApi> {
+  /**
+   * Listens on `address` (`host:port`), by default a free port on 127.0.0.1, for a
+   * runtime taking up to `maxConcurrency` invocations at once.
+   */
+  static async start(address = '127.0.0.1:0', maxConcurrency = 1): Promise<RuntimeApi> {
     const at = address.lastIndexOf(':');
     const host = address.slice(0, at).replace(/^\[|\]$/g, '');
     const wanted = Number(address.slice(at + 1));
@@ -79,38 +85,50 @@ export class RuntimeApi {
       server.listen(wanted, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    const api = new RuntimeApi(server, `${host.includes(':') ? `[${host}]` : host}:${port}`);
+    const api = new RuntimeApi(
+      server,
+      `${host.includes(':') ? `[${host}]` : host}:${port}`,
+      maxConcurrency,
+    );
     server.on('request', (req: IncomingMessage, res: ServerResponse) => api.handle(req, res));
     return api;
   }
 
   /** A new runtime process is about to start (or, `external`, to be restarted by others). */
   reset(session: RuntimeSession, external = false): void {
-    const carried = external && this.poll && !this.poll.destroyed ? this.poll : undefined;
-    if (external) this.stale = this.current ?? this.handedOver;
+    const carried = external ? this.polls.filter((p) => !p.destroyed) : [];
+    if (external) this.stale = new Set([...this.current, ...this.handedOver]);
     else this.server.closeAllConnections();
-    this.phase = carried ? 'running' : 'init';
+    this.phase = carried.length > 0 ? 'running' : 'init';
     this.session = session;
-    this.poll = carried;
-    this.queued = undefined;
-    this.current = undefined;
-    this.handedOver = undefined;
+    this.polls = carried;
+    this.queued = [];
+    this.current = new Set();
+    this.handedOver = new Set();
     // After the caller has wired the session up: this runtime already asked for work.
-    if (carried) queueMicrotask(() => this.session === session && session.ready());
+    if (carried.length > 0) queueMicrotask(() => this.session === session && session.ready());
   }
 
   /** Whether the runtime received this invocation (it was written to its `next`). */
   received(requestId: string): boolean {
-    return this.handedOver === requestId;
+    return this.handedOver.has(requestId);
   }
 
-  /** Hands an invocation to the runtime now, or at its next `next`. */
+  /** The agent is done with this invocation (answered, timed out, or lost). */
+  finished(requestId: string): void {
+    this.handedOver.delete(requestId);
+  }
+
+  /** Hands an invocation to the runtime now, or at one of its next `next`s. */
   deliver(invocation: Invocation): void {
-    const poll = this.poll;
-    if (poll && !poll.destroyed) {
-      this.poll = undefined;
+    for (;;) {
+      const poll = this.polls.shift();
+      if (!poll) break;
+      if (poll.destroyed) continue;
       this.send(poll, invocation);
-    } else this.queued = invocation;
+      return;
+    }
+    this.queued.push(invocation);
   }
 
   async close(): Promise<void> {
@@ -120,8 +138,8 @@ export class RuntimeApi {
   }
 
   private send(res: ServerResponse, inv: Invocation): void {
-    this.current = inv.requestId;
-    this.handedOver = inv.requestId;
+    this.current.add(inv.requestId);
+    this.handedOver.add(inv.requestId);
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
       'Content-Length': inv.payload.length,
@@ -165,21 +183,21 @@ export class RuntimeApi {
       forbidden(res, 'InitError', 'Ready');
       return;
     }
-    if (this.poll && !this.poll.destroyed) {
-      // One environment, one event: a second concurrent poll is a runtime bug.
+    this.polls = this.polls.filter((p) => !p.destroyed);
+    if (this.polls.length >= this.maxConcurrency) {
+      // One poll per event the environment may run: one more is a runtime bug.
       forbidden(res, 'Ready', 'Ready');
       return;
     }
     const first = this.phase === 'init';
     this.phase = 'running';
-    const queued = this.queued;
-    if (queued) {
-      this.queued = undefined;
-      this.send(res, queued);
-    } else {
-      this.poll = res;
+    const queued = this.queued.shift();
+    if (queued) this.send(res, queued);
+    else {
+      this.polls.push(res);
       res.once('close', () => {
-        if (this.poll === res) this.poll = undefined;
+        const i = this.polls.indexOf(res);
+        if (i >= 0) this.polls.splice(i, 1);
       });
     }
     if (first) session.ready();
@@ -209,7 +227,7 @@ export class RuntimeApi {
     res: ServerResponse,
   ): Promise<void> {
     const target = kind === 'response' ? 'InvocationResponse' : 'InvocationErrorResponse';
-    if (requestId === this.stale) {
+    if (this.stale.has(requestId)) {
       req.resume();
       reply(res, 400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
       return;
@@ -219,13 +237,13 @@ export class RuntimeApi {
       forbidden(res, this.phase === 'init' ? 'Started' : 'InitError', target);
       return;
     }
-    if (requestId !== this.current) {
+    if (!this.current.has(requestId)) {
       req.resume();
       reply(res, 400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
       return;
     }
     // Claimed before the body arrives, so a duplicate POST racing this one gets 400.
-    this.current = undefined;
+    this.current.delete(requestId);
     if (kind === 'response' && session.stream && isStreaming(req)) {
       await this.streamed(session, requestId, req, res);
       return;

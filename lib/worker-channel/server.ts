@@ -26,43 +26,58 @@ import {
 /** How long a cancel that arrived before its poll is remembered. */
 const EARLY_CANCEL_TTL_MS = 60_000;
 
-/** The polls of one routes instance that can be cancelled, by worker id. */
+/**
+ * The polls of one routes instance that can be cancelled, by worker and poll id: a
+ * worker running several events at once has several polls parked.
+ */
 class Polls {
-  private readonly parked = new Map<string, { pollId: string; cancel(): void }>();
-  private readonly early = new Map<string, { pollId: string; timer: NodeJS.Timeout }>();
+  private readonly parked = new Map<string, () => void>();
+  private readonly early = new Map<string, NodeJS.Timeout>();
 
   /** Registers a parked poll; false when its cancel already arrived. */
   park(workerId: string, pollId: string, cancel: () => void): boolean {
-    const e = this.early.get(workerId);
-    if (e?.pollId === pollId) {
-      this.forget(workerId);
+    const key = pollKey(workerId, pollId);
+    if (this.early.has(key)) {
+      this.forgetEarly(key);
       return false;
     }
-    this.parked.set(workerId, { pollId, cancel });
+    this.parked.set(key, cancel);
     return true;
   }
 
   unpark(workerId: string, pollId: string): void {
-    if (this.parked.get(workerId)?.pollId === pollId) this.parked.delete(workerId);
+    this.parked.delete(pollKey(workerId, pollId));
   }
 
   /** Cancels the poll, or remembers the cancel for a poll still on its way. */
   cancel(workerId: string, pollId: string): void {
-    const p = this.parked.get(workerId);
-    if (p?.pollId === pollId) {
-      p.cancel();
+    const key = pollKey(workerId, pollId);
+    const cancel = this.parked.get(key);
+    if (cancel) {
+      cancel();
       return;
     }
-    this.forget(workerId);
-    const timer = setTimeout(() => this.forget(workerId), EARLY_CANCEL_TTL_MS);
+    this.forgetEarly(key);
+    const timer = setTimeout(() => this.early.delete(key), EARLY_CANCEL_TTL_MS);
     timer.unref();
-    this.early.set(workerId, { pollId, timer });
+    this.early.set(key, timer);
   }
 
+  /** The worker left: its early cancels are moot. */
   forget(workerId: string): void {
-    clearTimeout(this.early.get(workerId)?.timer);
-    this.early.delete(workerId);
+    for (const key of this.early.keys()) {
+      if (key.startsWith(`${workerId}\n`)) this.forgetEarly(key);
+    }
   }
+
+  private forgetEarly(key: string): void {
+    clearTimeout(this.early.get(key));
+    this.early.delete(key);
+  }
+}
+
+function pollKey(workerId: string, pollId: string): string {
+  return `${workerId}\n${pollId}`;
 }
 
 export interface WorkerChannelRoutesOptions {

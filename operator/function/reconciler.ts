@@ -7,7 +7,7 @@
 // stops the pass with Ready=False and its reason. Children are garbage-collected
 // through their owner reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
-import { parseFunctionManifest } from '../../lib/function.ts';
+import { maxConcurrency, parseFunctionManifest } from '../../lib/function.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import type { Logger } from '../../lib/log.ts';
 import { functionArn } from '../../lib/names.ts';
@@ -150,6 +150,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
       provisioned: fn.def.spec.provisionedConcurrentExecutions,
       reserved: fn.def.spec.reservedConcurrentExecutions,
       maxReplicas: deps.maxReplicas,
+      maxConcurrency: maxConcurrency(fn.def),
     });
     await ensure(
       makeDeployment(fn, { ...deps.worker, replicas, codeHash: pass.codeHash }),
@@ -187,7 +188,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     status.replicas = existing?.status?.replicas ?? 0;
     status.readyReplicas = existing?.status?.readyReplicas ?? 0;
     const available = existing?.status?.availableReplicas ?? 0;
-    const floor = fn.def.spec.provisionedConcurrentExecutions;
+    const floor = Math.ceil(fn.def.spec.provisionedConcurrentExecutions / maxConcurrency(fn.def));
     status.lastError = '';
     pass.ready =
       available >= floor

@@ -19,6 +19,22 @@ test('desired replicas: demand within the floor of provisioned and the ceiling o
     assert.equal(desiredReplicas(input), want, JSON.stringify(input));
 });
 
+test('desired replicas with several events per worker: ceil(events / maxConcurrency), provisioned and reserved counted in events', () => {
+  const base = { current: 0, provisioned: 0, maxReplicas: 100, maxConcurrency: 32 };
+  const table: [Parameters<typeof desiredReplicas>[0], number][] = [
+    [{ ...base, recentDemand: 0 }, 0],
+    [{ ...base, recentDemand: 1 }, 1],
+    [{ ...base, recentDemand: 32 }, 1],
+    [{ ...base, recentDemand: 33 }, 2],
+    [{ ...base, recentDemand: 0, provisioned: 40 }, 2],
+    [{ ...base, recentDemand: 500, reserved: 64 }, 2],
+    [{ ...base, recentDemand: 100_000 }, 100],
+    [{ ...base, recentDemand: undefined, current: 3 }, 3],
+  ];
+  for (const [input, want] of table)
+    assert.equal(desiredReplicas(input), want, JSON.stringify(input));
+});
+
 test('the window keeps the peak until it ages out, and reports which keys changed', () => {
   const w = new DemandWindow(10_000);
   assert.deepEqual(w.recent('a', 0), { demand: undefined });

@@ -1,6 +1,8 @@
 // How many workers a Function gets. One worker runs one invocation at a time (as a
-// Lambda execution environment does), so demand (in flight + queued) is the number
-// of workers wanted. Scaling follows the highest demand seen over a recent window,
+// Lambda execution environment does), or perExecutionEnvironmentMaxConcurrency of
+// them (Lambda Managed Instances), so demand (in flight + queued events) divided by
+// that, rounded up, is the number of workers wanted; provisioned and reserved
+// concurrency are events too. Scaling follows the highest demand seen over a recent window,
 // so a burst scales up at once while scaling down (and to zero) waits until the
 // window has passed without that demand: a function called every few seconds keeps
 // its warm workers. Provisioned concurrency is the floor; the reservation and the
@@ -13,13 +15,16 @@ export interface ScaleInput {
   provisioned: number;
   reserved?: number;
   maxReplicas: number;
+  /** Events one worker runs at once; default 1. */
+  maxConcurrency?: number;
 }
 
 export function desiredReplicas(i: ScaleInput): number {
-  const ceiling = Math.min(i.maxReplicas, i.reserved ?? Infinity);
+  const workers = (events: number) => Math.ceil(events / (i.maxConcurrency ?? 1));
+  const ceiling = Math.min(i.maxReplicas, workers(i.reserved ?? Infinity));
   // Without a report, hold what is there: never scale down on missing data.
-  const wanted = i.recentDemand ?? i.current;
-  return Math.min(ceiling, Math.max(i.provisioned, wanted));
+  const wanted = i.recentDemand === undefined ? i.current : workers(i.recentDemand);
+  return Math.min(ceiling, Math.max(workers(i.provisioned), wanted));
 }
 
 /**

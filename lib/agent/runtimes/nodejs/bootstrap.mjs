@@ -2,9 +2,13 @@
 // with no dependencies, started as `node bootstrap.mjs` by the agent. It loads the
 // handler named by _HANDLER from LAMBDA_TASK_ROOT (CommonJS or ESM), then loops:
 // GET next -> call the handler (async or callback style) -> POST response or error.
+// With AWS_LAMBDA_MAX_CONCURRENCY = N (Lambda Managed Instances) N such loops run
+// in this one process, as Lambda's Node.js runtime does; console lines name the
+// event whose async work wrote them.
 // Error documents and console lines follow Lambda's Node.js runtime. Handlers wrapped
 // in `awslambda.streamifyResponse` stream their response (the Runtime API's
 // streaming mode: chunked, errors in trailers).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { request, Agent } from 'node:http';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -16,10 +20,15 @@ import { format } from 'node:util';
 
 const env = process.env;
 const [apiHost, apiPort] = (env.AWS_LAMBDA_RUNTIME_API ?? '').split(':');
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const concurrency = Math.max(1, Number.parseInt(env.AWS_LAMBDA_MAX_CONCURRENCY ?? '1', 10) || 1);
+// Each loop has at most one request open: a parked next, or its answer.
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd();
 
-let currentRequestId = undefined;
+// One event at a time: a plain variable. Several: each event's id follows its async work.
+const requestContext = concurrency > 1 ? new AsyncLocalStorage() : undefined;
+let singleRequestId = undefined;
+const currentRequestId = () => (requestContext ? requestContext.getStore() : singleRequestId);
 
 // ---- the Runtime API ------------------------------------------------------------
 
@@ -77,7 +86,7 @@ for (const [method, level] of [
     let message = format(...args);
     if (level === 'TRACE')
       message = `Trace: ${message}\n${new Error().stack.split('\n').slice(2).join('\n')}`;
-    writeLine(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}`);
+    writeLine(`${new Date().toISOString()}\t${currentRequestId()}\t${level}\t${message}`);
   };
 }
 
@@ -383,7 +392,7 @@ function runHandler(handler, event, headers) {
 
 async function invoke(handler, next) {
   const id = next.headers['lambda-runtime-aws-request-id'];
-  currentRequestId = id;
+  singleRequestId = id;
   let outcome;
   try {
     const event = JSON.parse(next.body.toString('utf8') || 'null');
@@ -427,7 +436,8 @@ async function crash(err, errorType) {
     errorType ? 'Unhandled Promise Rejection' : 'Uncaught Exception',
     JSON.stringify(doc),
   );
-  const path = currentRequestId ? `invocation/${currentRequestId}/error` : 'init/error';
+  const id = currentRequestId();
+  const path = id ? `invocation/${id}/error` : 'init/error';
   try {
     await post(path, Buffer.from(JSON.stringify(doc)), {
       'Lambda-Runtime-Function-Error-Type': doc.errorType,
@@ -459,14 +469,21 @@ async function main() {
     });
     process.exit(129);
   }
+  await Promise.all(Array.from({ length: concurrency }, () => loop(handler)));
+}
+
+async function loop(handler) {
   for (;;) {
-    currentRequestId = undefined;
+    singleRequestId = undefined;
     const next = await call('GET', 'invocation/next');
     if (next.status !== 200) {
       writeLine(`Runtime API next answered ${next.status}: ${next.body.toString('utf8')}`);
       process.exit(1);
     }
-    await invoke(handler, next);
+    if (requestContext) {
+      const id = next.headers['lambda-runtime-aws-request-id'];
+      await requestContext.run(id, () => invoke(handler, next));
+    } else await invoke(handler, next);
   }
 }
 

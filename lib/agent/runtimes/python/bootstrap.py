@@ -3,7 +3,9 @@ with no dependencies, started as `python3 bootstrap.py --memory-mb=N` by the age
 
 It caps its address space, imports the handler named by _HANDLER from
 LAMBDA_TASK_ROOT, then loops: GET next -> handler(event, context) -> POST response
-or error. Error documents, the context object and log format follow Lambda's
+or error. With AWS_LAMBDA_MAX_CONCURRENCY = N (Lambda Managed Instances) it forks N
+worker processes, each with its own init and loop, as Lambda's Python runtime does;
+the first process only supervises them. Error documents, the context object and log format follow Lambda's
 Python runtime. HTTP is spoken over a plain socket: http.client costs ~10 ms of
 imports, a fifth of this runtime's cold start.
 """
@@ -235,10 +237,94 @@ def to_json(result):
     return json.dumps(result, default=default).encode()
 
 
+# A worker that fails its init exits with this; the supervisor then gives up too.
+INIT_FAILED = 65
+# Bytes per worker in the shared page: a length byte and the request id it holds.
+HELD_SLOT = 256
+
+
+class Held:
+    """The request id one worker holds, in memory its supervisor can read after a crash."""
+
+    def __init__(self, page, index):
+        self.page = page
+        self.at = index * HELD_SLOT
+
+    def set(self, request_id):
+        raw = (request_id or "").encode()[: HELD_SLOT - 1]
+        self.page[self.at + 1 : self.at + 1 + len(raw)] = raw
+        self.page[self.at] = len(raw)
+
+    def get(self):
+        n = self.page[self.at]
+        return self.page[self.at + 1 : self.at + 1 + n].decode(errors="replace")
+
+
+def describe_exit(status):
+    code = os.waitstatus_to_exitcode(status)
+    if code >= 0:
+        return f"exit status {code}"
+    words = {9: "killed", 15: "terminated", 6: "aborted", 11: "segmentation fault", 2: "interrupt"}
+    return f"signal: {words.get(-code, str(-code))}"
+
+
+def supervise(workers):
+    """Forks the workers and replaces one that dies; the event it held fails, the others go on."""
+    import mmap
+
+    page = mmap.mmap(-1, workers * HELD_SLOT)
+    pids = {}
+
+    def start(index):
+        held = Held(page, index)
+        held.set("")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                serve(held)
+            finally:
+                os._exit(1)
+        pids[pid] = index
+
+    for i in range(workers):
+        start(i)
+    while True:
+        pid, status = os.wait()
+        index = pids.pop(pid, None)
+        if index is None:
+            continue
+        if os.waitstatus_to_exitcode(status) == INIT_FAILED:
+            for other in pids:
+                os.kill(other, 9)
+            sys.exit(1)
+        request_id = Held(page, index).get()
+        if request_id:
+            how = describe_exit(status)
+            print(f"RequestId: {request_id} Error: Runtime exited with error: {how}", flush=True)
+            doc = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {how}",
+            }
+            post_error(RuntimeApi(ENV["AWS_LAMBDA_RUNTIME_API"]), f"invocation/{request_id}/error", doc)
+        start(index)
+
+
 def main():
     cap_memory(sys.argv[1:])
     setup_logging()
     report_version()
+    try:
+        workers = max(1, int(ENV.get("AWS_LAMBDA_MAX_CONCURRENCY", "1")))
+    except ValueError:
+        workers = 1
+    if workers > 1:
+        supervise(workers)
+    else:
+        serve(None)
+
+
+def serve(held):
+    """One worker: init, then one event at a time. `held` is set when a supervisor watches."""
     api = RuntimeApi(ENV["AWS_LAMBDA_RUNTIME_API"])
     task_root = ENV.get("LAMBDA_TASK_ROOT", os.getcwd())
     sys.path.insert(0, task_root)
@@ -248,6 +334,9 @@ def main():
         doc = error_document(e)
         print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
         post_error(api, "init/error", doc)
+        if held is not None:
+            sys.stdout.flush()
+            os._exit(INIT_FAILED)
         sys.exit(1)
 
     while True:
@@ -257,31 +346,42 @@ def main():
             sys.exit(1)
         request_id = headers.get("lambda-runtime-aws-request-id")
         RequestIdFilter.request_id = request_id
+        if held is not None:
+            held.set(request_id)
         try:
-            event = json.loads(body) if body else None
-            result = handler(event, LambdaContext(headers))
-        except Exception as e:
-            # The first frame is this loop's call of the handler: Lambda shows user frames only.
-            doc = error_document(e, request_id, skip_frames=1)
-            print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
-            post_error(api, f"invocation/{request_id}/error", doc)
-            continue
-        try:
-            payload = to_json(result)
-        except (TypeError, ValueError) as e:
-            doc = {
-                "errorMessage": f"Unable to marshal response: {e}",
-                "errorType": "Runtime.MarshalError",
-                "requestId": request_id,
-                "stackTrace": [],
-            }
-            post_error(api, f"invocation/{request_id}/error", doc)
-            continue
-        status, _, resp = api.call(
-            "POST", f"invocation/{request_id}/response", payload, {"Content-Type": "application/json"}
-        )
-        if status != 202:
-            print(f"Runtime API response answered {status}: {resp.decode(errors='replace')}")
+            answer(api, handler, request_id, headers, body)
+        finally:
+            if held is not None:
+                held.set("")
+
+
+def answer(api, handler, request_id, headers, body):
+    """Runs one event and posts its outcome."""
+    try:
+        event = json.loads(body) if body else None
+        result = handler(event, LambdaContext(headers))
+    except Exception as e:
+        # The first frame is this loop's call of the handler: Lambda shows user frames only.
+        doc = error_document(e, request_id, skip_frames=1)
+        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
+        post_error(api, f"invocation/{request_id}/error", doc)
+        return
+    try:
+        payload = to_json(result)
+    except (TypeError, ValueError) as e:
+        doc = {
+            "errorMessage": f"Unable to marshal response: {e}",
+            "errorType": "Runtime.MarshalError",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+        post_error(api, f"invocation/{request_id}/error", doc)
+        return
+    status, _, resp = api.call(
+        "POST", f"invocation/{request_id}/response", payload, {"Content-Type": "application/json"}
+    )
+    if status != 202:
+        print(f"Runtime API response answered {status}: {resp.decode(errors='replace')}")
 
 
 if __name__ == "__main__":
