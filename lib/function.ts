@@ -26,6 +26,8 @@ export const LIMITS = {
   maximumEventAgeInSeconds: { min: 60, max: 21600, default: 21600 },
   /** Function names: Lambda allows 64 characters of [a-zA-Z0-9-_]. */
   nameMaxLength: 64,
+  /** Events one environment runs at once (Lambda Managed Instances' 1-1600). */
+  perExecutionEnvironmentMaxConcurrency: { min: 1, max: 1600, default: 1 },
 } as const;
 
 export const HTTP_METHODS = [
@@ -79,6 +81,11 @@ export interface FunctionSpec {
   environment: { variables: Record<string, string> };
   reservedConcurrentExecutions?: number;
   provisionedConcurrentExecutions: number;
+  /**
+   * Events one environment runs at once; unset means 1, Lambda's one event per
+   * environment. Above 1 the environment works as Lambda Managed Instances do.
+   */
+  perExecutionEnvironmentMaxConcurrency?: number;
   functionEventInvokeConfig: FunctionEventInvokeConfig;
   triggers: Trigger[];
 }
@@ -95,6 +102,11 @@ export interface FunctionDefinition {
 }
 
 const NAME_RE = /^[a-zA-Z0-9-_]+$/;
+
+/** How many events one environment of `fn` runs at once. */
+export function maxConcurrency(fn: { spec: FunctionSpec }): number {
+  return fn.spec.perExecutionEnvironmentMaxConcurrency ?? 1;
+}
 
 export function validateFunctionName(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'is required';
@@ -240,6 +252,17 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
     );
   }
 
+  const maxConcurrency =
+    spec.perExecutionEnvironmentMaxConcurrency === undefined ||
+    spec.perExecutionEnvironmentMaxConcurrency === null
+      ? undefined
+      : c.int(
+          spec,
+          'perExecutionEnvironmentMaxConcurrency',
+          'spec.perExecutionEnvironmentMaxConcurrency',
+          LIMITS.perExecutionEnvironmentMaxConcurrency,
+        );
+
   const eic = parseEventInvokeConfig(
     spec.functionEventInvokeConfig,
     'spec.functionEventInvokeConfig',
@@ -261,6 +284,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
     triggers,
   };
   if (reserved !== undefined) value.reservedConcurrentExecutions = reserved;
+  if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   return { ok: true, value };
 }
 
