@@ -19,8 +19,14 @@ import { CapacityGuard, observing } from './capacity/guard.ts';
 import { MemoryBucketStore } from './capacity/store-memory.ts';
 import type { BucketStore } from './capacity/buckets.ts';
 import type { StorageEngine } from './storage/engine.ts';
+import type { StreamsContext } from './streams/context.ts';
+import { streamsActions } from './streams/index.ts';
+import { makeStreamsMetrics } from './streams/metrics.ts';
+import { makeExpirer, type Expirer, type ExpirerOptions } from './ttl/expirer.ts';
 
 export const targetPrefix = 'DynamoDB_20120810.';
+/** The DynamoDB Streams API is served on the same endpoint. */
+export const streamsTargetPrefix = 'DynamoDBStreams_20120810.';
 const maxBodyBytes = 20 * 1024 * 1024;
 /** DynamoDB compresses a response only from this size on, even when asked to. */
 export const compressionThreshold = 4096;
@@ -39,18 +45,33 @@ export interface TablesHandlerOptions {
   log?: Logger;
   /** The background work of index changes; default one over `engine` (storage/backfill.ts). */
   indexBuilder?: IndexBuilder;
+  /** The clock of stream iterators and TTL expiry; tests move it. */
+  streamsClock?: () => number;
+  /**
+   * How far behind the clock stream readers stay (streams/context.ts); default 0
+   * on sqlite (one process writes in order) and 1000 ms on cql.
+   */
+  streamVisibilityMs?: number;
+  /** The TTL expirer's settings (ttl/expirer.ts), or false for none. */
+  ttl?: Partial<ExpirerOptions> | false;
   /** Where capacity budgets are kept: Redis for one budget across replicas; default this process. */
   capacityStore?: BucketStore;
   /** Epoch ms for capacity and UpdateTable; tests inject it. */
   clock?: () => number;
 }
 
-export type TablesHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type TablesHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /** The TTL expirer this handler runs, if any. */
+  expirer?: Expirer;
+};
 
 /** Whether a request is a DynamoDB API call (for mounting on a shared port). */
 export function isTablesRequest(req: IncomingMessage): boolean {
   const target = req.headers['x-amz-target'];
-  return typeof target === 'string' && target.startsWith(targetPrefix);
+  return (
+    typeof target === 'string' &&
+    (target.startsWith(targetPrefix) || target.startsWith(streamsTargetPrefix))
+  );
 }
 
 /**
@@ -177,6 +198,24 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
     indexes,
     now: opts.clock,
   };
+  const streamsMetrics = opts.registry ? makeStreamsMetrics(opts.registry) : undefined;
+  const streamsCtx: StreamsContext = {
+    ...ctx,
+    now: opts.streamsClock ?? Date.now,
+    visibilityMs: opts.streamVisibilityMs ?? (opts.engine.kind === 'cql' ? 1000 : 0),
+    metrics: streamsMetrics,
+  };
+  const expirer =
+    opts.ttl === false
+      ? undefined
+      : makeExpirer({
+          engine: opts.engine,
+          log,
+          now: streamsCtx.now,
+          metrics: streamsMetrics,
+          ...opts.ttl,
+        });
+  expirer?.start();
   // Index work a stopped process left behind goes on here.
   indexes.resume().catch((err: unknown) => {
     log.error('resuming index work failed', { error: String(err) });
@@ -185,9 +224,18 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = process.hrtime.bigint();
     const target = String(req.headers['x-amz-target'] ?? '');
+    const streamsName = target.startsWith(streamsTargetPrefix)
+      ? target.slice(streamsTargetPrefix.length)
+      : '';
     const name = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
-    const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
-    const label = action ? name : 'unknown';
+    const streamsAction = Object.hasOwn(streamsActions, streamsName)
+      ? streamsActions[streamsName]
+      : undefined;
+    const tableAction = Object.hasOwn(actions, name) ? actions[name] : undefined;
+    const action = streamsAction
+      ? (_: ActionContext, r: Record<string, unknown>) => streamsAction(streamsCtx, r)
+      : tableAction;
+    const label = streamsAction ? `Streams.${streamsName}` : tableAction ? name : 'unknown';
     const coding = responseCoding(req.headers['accept-encoding']);
     const finish = async (status: number, body: unknown, outcome: string) => {
       await send(res, status, body, coding);
@@ -256,7 +304,7 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
     await finish(200, out, 'ok');
   };
 
-  return (req, res) => {
+  const handler: TablesHandler = (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error('request failed', { err });
       if (!res.headersSent) {
@@ -267,4 +315,6 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
       } else res.destroy();
     });
   };
+  handler.expirer = expirer;
+  return handler;
 }

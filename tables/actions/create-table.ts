@@ -15,6 +15,12 @@ import {
 import type { KeySchema, ScalarType } from '../values.ts';
 import type { Action } from './context.ts';
 import { describe } from './describe-table.ts';
+import {
+  createStreams,
+  describeStreams,
+  streamSpecificationField,
+  type StreamSpecification,
+} from '../streams/spec.ts';
 import { createSettings, indexSettingsFields, settingsFields } from '../capacity/settings.ts';
 
 const keySchemaField = {
@@ -106,6 +112,7 @@ export const schema: Schema = {
     type: 'List',
     items: { type: 'Struct', fields: globalIndexFields },
   },
+  StreamSpecification: streamSpecificationField,
 };
 
 export interface GsiRequest {
@@ -331,6 +338,10 @@ export const createTable: Action = async (ctx, req) => {
   const name = req.TableName as string;
   const id = randomUUID();
   const now = Date.now() / 1000;
+  const streams = createStreams(
+    req.StreamSpecification as StreamSpecification | undefined,
+    now * 1000,
+  );
   const description: Record<string, unknown> = {
     AttributeDefinitions: defs.map((d) => ({
       AttributeName: d.AttributeName,
@@ -363,8 +374,15 @@ export const createTable: Action = async (ctx, req) => {
   const tags = Object.fromEntries(
     ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => [t.Key, t.Value]),
   );
-  const meta: TableMeta = { name, id: id.replace(/-/g, ''), schema: keySchema, description, tags };
+  const meta: TableMeta = {
+    name,
+    id: id.replace(/-/g, ''),
+    schema: keySchema,
+    description: describeStreams(description, streams, ctx.region, ctx.accountId, name),
+    tags,
+  };
   if (indexes.length) meta.indexes = indexes;
+  if (streams) meta.streams = streams;
   if (!(await ctx.engine.createTable(meta))) throw inUse(`Table already exists: ${name}`);
   return { TableDescription: await describe(ctx.engine, meta) };
 };

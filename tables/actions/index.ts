@@ -20,6 +20,7 @@ import { transactGetItems } from './transact-get-items.ts';
 import { transactWriteItems } from './transact-write-items.ts';
 import { updateItem } from './update-item.ts';
 import { updateTable } from './update-table.ts';
+import { updateTimeToLive } from '../ttl/update-time-to-live.ts';
 
 export const actions: Record<string, Action> = {
   BatchExecuteStatement: batchExecuteStatement,
@@ -44,4 +45,5 @@ export const actions: Record<string, Action> = {
   UntagResource: untagResource,
   UpdateItem: updateItem,
   UpdateTable: updateTable,
+  UpdateTimeToLive: updateTimeToLive,
 };

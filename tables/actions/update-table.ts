@@ -18,6 +18,13 @@ import {
   type GsiRequest,
 } from './create-table.ts';
 import { describe } from './describe-table.ts';
+import {
+  checkStreamUpdate,
+  describeStreams,
+  streamSpecificationField,
+  updateStreams,
+  type StreamSpecification,
+} from '../streams/spec.ts';
 import { applyThroughput } from '../capacity/decreases.ts';
 import {
   indexSettingsFields,
@@ -58,7 +65,7 @@ export const schema: Schema = {
       },
     },
   },
-  StreamSpecification: { type: 'Struct', fields: {} },
+  StreamSpecification: streamSpecificationField,
   SSESpecification: { type: 'Struct', fields: {} },
   DeletionProtectionEnabled: { type: 'Boolean' },
   ...settingsFields,
@@ -220,6 +227,13 @@ export const updateTable: Action = async (ctx, req) => {
   if (throughput) checkThroughput(throughput);
   const indexUpdates = (req.GlobalSecondaryIndexUpdates as IndexUpdate[] | undefined) ?? [];
   checkIndexUpdates(indexUpdates);
+  const streamSpec = req.StreamSpecification as StreamSpecification | undefined;
+  if (streamSpec) {
+    checkStreamUpdate(streamSpec);
+    if (indexUpdates.some((u) => u.Create || u.Delete)) {
+      throw invalid('You cannot create or delete index while changing stream status');
+    }
+  }
   const name = req.TableName as string;
   const meta = await requireTable(
     ctx,
@@ -251,6 +265,10 @@ export const updateTable: Action = async (ctx, req) => {
     d.DeletionProtectionEnabled = req.DeletionProtectionEnabled;
   updateSettings(req, d, mode, nowMs);
   let updated: TableMeta = { ...meta, description: d };
+  if (streamSpec) {
+    updated.streams = updateStreams(meta, streamSpec, Date.now());
+    updated.description = describeStreams(d, updated.streams, ctx.region, ctx.accountId, name);
+  }
   if (indexUpdates.length) {
     updated = await applyIndexUpdates(
       ctx,

@@ -24,6 +24,30 @@ export interface TableMeta {
    * every write of it goes through LWT, so plain writes see transaction locks.
    */
   transactional?: boolean;
+  /**
+   * The table's streams, oldest first: the last one is written unless it has a
+   * `disabledAt`; disabled ones stay readable until their records expire.
+   */
+  streams?: StreamMeta[];
+  /** Time to live: the attribute whose Number (epoch seconds) expires an item. */
+  ttl?: { attribute: string };
+}
+
+/** One stream of a table (tables/streams/model.ts builds them and their records). */
+export interface StreamMeta {
+  /** DynamoDB's StreamLabel, the creation time; with the table it names the stream. */
+  label: string;
+  viewType: 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
+  createdAt: number;
+  disabledAt?: number;
+  /** A stream has one shard for its whole life. */
+  shardId: string;
+}
+
+/** One stored stream record: its sequence number and the record as JSON. */
+export interface StreamRow {
+  seq: string;
+  record: string;
 }
 
 // Declared here rather than beside the index maintenance (indexes.ts) because it
@@ -71,6 +95,8 @@ export interface ScanSpec {
 export interface Mutation<T> {
   write?: Item | null;
   result: T;
+  /** Who makes the change, for its stream record: TTL's expiry is a service deletion. */
+  origin?: 'client' | 'expiry';
 }
 
 /** One item a transaction reads or writes. */
@@ -155,5 +181,17 @@ export interface StorageEngine {
     after: StorageKey | undefined,
     limit: number,
   ): Promise<StorageKey | undefined>;
+  /**
+   * Stream records of `stream` (streams/model.ts streamId) with sequence numbers
+   * above `after` and below `until`, in order, at most `limit`. Records are written
+   * by the engine itself, with the item change they describe, for tables whose
+   * metadata has an active stream.
+   */
+  readStream(stream: string, after: string, until: string, limit: number): Promise<StreamRow[]>;
+  /**
+   * Takes or renews the lease `name` for `holder` for `ms`; false while another
+   * holder's lease runs (one TTL expirer across replicas).
+   */
+  lease(name: string, holder: string, ms: number): Promise<boolean>;
   close(): Promise<void>;
 }

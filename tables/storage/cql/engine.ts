@@ -49,6 +49,8 @@ import {
   maxItemCollectionBytes,
   projectForIndex,
 } from '../indexes.ts';
+import { activeStream } from '../../streams/model.ts';
+import { ensureStreamSchema, makeCqlStreams } from './streams.ts';
 import {
   ensureTransactionSchema,
   makeCqlTransactions,
@@ -118,6 +120,8 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   );
   // Transactions: their record tables and the lock column `tx` (transactions.ts).
   await ensureTransactionSchema(client, ks);
+  // Stream records and leases (streams.ts).
+  await ensureStreamSchema(client, ks);
 
   const metas = new Map<string, { meta: TableMeta; at: number }>();
   const table = (meta: TableMeta) => `${ks}.items_${meta.localOf?.id ?? meta.id}`;
@@ -159,12 +163,16 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   };
   const exec = (q: string, params: unknown[], opts: cassandra.QueryOptions = {}) =>
     client.execute(q, params, { prepare: true, ...opts });
+  // A row may hold no item: a transaction's lock of an absent item, or the REMOVE
+  // record of a table with a stream (streams.ts).
   const parseItem = (row: Row | undefined): Item | undefined =>
-    row ? (JSON.parse(row.item as string) as Item) : undefined;
+    row?.item == null ? undefined : (JSON.parse(row.item as string) as Item);
+  const streams = makeCqlStreams({ client, ks, exec });
+  const recCol = (meta: TableMeta) => (streams.hasColumn(meta) ? ', rec' : '');
 
   const readSerial = async (meta: TableMeta, key: StorageKey) => {
     const rs = await exec(
-      `SELECT item, v, tx FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
+      `SELECT item, v, tx${recCol(meta)} FROM ${table(meta)} WHERE pk = ? AND sk = ?`,
       [key.hash, rowSk(meta, key.range)],
       {
         consistency: consistencies.localSerial,
@@ -254,34 +262,46 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       }
       const old = parseItem(row);
       const m = decide(old);
-      if (m.write === undefined || (m.write === null && !row)) return m.result;
+      if (m.write === undefined || (m.write === null && !old)) return m.result;
+      // The record of the previous write goes to the log first, in case its
+      // writer died before copying it; this write's record rides in its CAS.
+      await streams.recopy(row);
+      const rec = streams.prepare(meta, row, old, m.write, m.origin);
       const v = cassandra.types.TimeUuid.now();
       let q: string;
       let params: unknown[];
-      if (m.write === null) {
+      if (m.write === null && !rec) {
         q = `DELETE FROM ${table(meta)} WHERE pk = ? AND sk = ? IF v = ?`;
         params = [key.hash, key.range, row!.v];
       } else if (!row) {
-        q = `INSERT INTO ${table(meta)} (pk, sk, item, v) VALUES (?, ?, ?, ?) IF NOT EXISTS`;
-        params = [key.hash, key.range, JSON.stringify(m.write), v];
+        q = `INSERT INTO ${table(meta)} (pk, sk, item, v${rec ? ', rec' : ''}) VALUES (?, ?, ?, ?${rec ? ', ?' : ''}) IF NOT EXISTS`;
+        params = [key.hash, key.range, JSON.stringify(m.write), v, ...(rec ? [rec.json] : [])];
       } else {
-        q = `UPDATE ${table(meta)} SET item = ?, v = ? WHERE pk = ? AND sk = ? IF v = ?`;
-        params = [JSON.stringify(m.write), v, key.hash, key.range, row.v];
+        q = `UPDATE ${table(meta)} SET item = ?, v = ?${rec ? ', rec = ?' : ''} WHERE pk = ? AND sk = ? IF v = ?`;
+        params = [
+          m.write && JSON.stringify(m.write),
+          v,
+          ...(rec ? [rec.json] : []),
+          key.hash,
+          key.range,
+          row.v,
+        ];
       }
+      const done = async () => {
+        await rec?.copy();
+        await syncIndexes(meta, old, m.write as Item | null);
+        return m.result;
+      };
       try {
         const rs = await exec(q, params);
-        if (rs.first()?.['[applied]'] === true) {
-          await syncIndexes(meta, old, m.write);
-          return m.result;
-        }
+        if (rs.first()?.['[applied]'] === true) return await done();
       } catch (err) {
         if (!isCasTimeout(err)) throw err;
         // The CAS may or may not have been applied: our own v (or, for a delete,
         // the row being gone) is the proof.
         const now = await readSerial(meta, key);
-        if (m.write === null ? !now : now?.v?.toString() === v.toString()) {
-          await syncIndexes(meta, old, m.write);
-          return m.result;
+        if (m.write === null && !rec ? !now : now?.v?.toString() === v.toString()) {
+          return await done();
         }
       }
       if (attempt >= maxCasAttempts) {
@@ -302,7 +322,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
     const itemSk = rowSk(meta, key.range);
     for (let attempt = 0; ; attempt++) {
       const rs = await exec(
-        `SELECT sk, item, v, tx FROM ${t} WHERE pk = ? AND sk IN (?, ?)`,
+        `SELECT sk, item, v, tx${recCol(meta)} FROM ${t} WHERE pk = ? AND sk IN (?, ?)`,
         [key.hash, itemSk, sizeSk],
         { consistency: consistencies.localSerial },
       );
@@ -314,26 +334,35 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       const sizeRow = rs.rows.find((r) => (r.sk as Buffer).equals(sizeSk));
       const old = parseItem(row);
       const m = decide(old);
-      if (m.write === undefined || (m.write === null && !row)) return m.result;
+      if (m.write === undefined || (m.write === null && !old)) return m.result;
       const grow = collectionBytes(meta, m.write) - collectionBytes(meta, old);
       const size = Number(sizeRow?.item ?? 0) + grow;
       if (grow > 0 && size > collectionLimit) throw collectionTooLarge();
+      await streams.recopy(row); // as in casLoop
+      const rec = streams.prepare(meta, row, old, m.write, m.origin);
       const v = cassandra.types.TimeUuid.now();
       const queries: { query: string; params: unknown[] }[] = [];
-      if (m.write === null) {
+      if (m.write === null && !rec) {
         queries.push({
           query: `DELETE FROM ${t} WHERE pk = ? AND sk = ? IF v = ?`,
           params: [key.hash, itemSk, row!.v],
         });
       } else if (!row) {
         queries.push({
-          query: `INSERT INTO ${t} (pk, sk, item, v) VALUES (?, ?, ?, ?) IF NOT EXISTS`,
-          params: [key.hash, itemSk, JSON.stringify(m.write), v],
+          query: `INSERT INTO ${t} (pk, sk, item, v${rec ? ', rec' : ''}) VALUES (?, ?, ?, ?${rec ? ', ?' : ''}) IF NOT EXISTS`,
+          params: [key.hash, itemSk, JSON.stringify(m.write), v, ...(rec ? [rec.json] : [])],
         });
       } else {
         queries.push({
-          query: `UPDATE ${t} SET item = ?, v = ? WHERE pk = ? AND sk = ? IF v = ?`,
-          params: [JSON.stringify(m.write), v, key.hash, itemSk, row.v],
+          query: `UPDATE ${t} SET item = ?, v = ?${rec ? ', rec = ?' : ''} WHERE pk = ? AND sk = ? IF v = ?`,
+          params: [
+            m.write && JSON.stringify(m.write),
+            v,
+            ...(rec ? [rec.json] : []),
+            key.hash,
+            itemSk,
+            row.v,
+          ],
         });
       }
       queries.push(
@@ -365,6 +394,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       try {
         const res = await client.batch(queries, { prepare: true });
         if (res.first()?.['[applied]'] === true) {
+          await rec?.copy();
           await syncIndexes(meta, old, m.write);
           return m.result;
         }
@@ -375,6 +405,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
           consistency: consistencies.localSerial,
         });
         if (now.first()?.v?.toString() === v.toString()) {
+          await rec?.copy();
           await syncIndexes(meta, old, m.write);
           return m.result;
         }
@@ -394,7 +425,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   ];
   const createItems = (id: string) =>
     client.execute(
-      `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, tx timeuuid, PRIMARY KEY (pk, sk))`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.items_${id} (pk blob, sk blob, item text, v timeuuid, tx timeuuid, rec text, PRIMARY KEY (pk, sk))`,
     );
 
   /** Rows of one scan segment in token order, with the columns asked for. */
@@ -445,8 +476,9 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   };
   // A table written by a transaction is written through LWT from then on, so that
   // every write sees the transaction locks (transactions.ts).
+  // So does a table with a stream: its records need the old item (streams.ts).
   const casOnly = (meta: TableMeta) =>
-    config.alwaysUseLwt || !!meta.indexes?.length || !!meta.transactional;
+    config.alwaysUseLwt || !!meta.indexes?.length || !!meta.transactional || !!activeStream(meta);
 
   const engine: Omit<StorageEngine, 'transactWrite' | 'transactGet'> = {
     kind: 'cql',
@@ -500,6 +532,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       if (before ? tableClassOf(before.description) !== tableClass : tableClass !== 'STANDARD') {
         await applyTableClass(client, ks, storedIds(meta), tableClass);
       }
+      await streams.ensureColumn(meta, table(meta));
       await exec(`UPDATE ${ks}.selfless_tables SET meta = ? WHERE name = ?`, [
         JSON.stringify(meta),
         meta.name,
@@ -571,6 +604,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       // syncIndexes) wins over a backfill that read the item before it.
       await Promise.all(
         rows.map(async (r) => {
+          if (r.item == null) return; // a row without an item (lock or REMOVE record)
           const item = JSON.parse(r.item as string) as Item;
           const k = indexKey(meta.schema, index, item);
           if (!k) return;
@@ -591,6 +625,8 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       const sk = last.sk as Buffer;
       return { hash: last.pk as Buffer, range: prefixOf(meta) === undefined ? sk : sk.subarray(1) };
     },
+    readStream: (stream, after, until, limit) => streams.read(stream, after, until, limit),
+    lease: (name, holder, ms) => streams.lease(name, holder, ms),
     async close() {
       await client.shutdown();
     },
@@ -611,6 +647,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       syncIndexes,
       isCasTimeout,
       metaTtlMs,
+      streams,
     },
     config.transactions,
   );

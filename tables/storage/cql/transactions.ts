@@ -41,6 +41,7 @@ import cassandra from 'cassandra-driver';
 import type { Item } from '../../values.ts';
 import type { StorageEngine, StorageKey, TableMeta, TransactItem } from '../engine.ts';
 import { collectionBytes, indexWrites, localIndexes } from '../indexes.ts';
+import type { CqlStreams, PendingRecord } from './streams.ts';
 import {
   conflictAt,
   idempotentMismatch,
@@ -93,6 +94,8 @@ export interface CqlTransactionDeps {
   isCasTimeout(err: unknown): boolean;
   /** How long a replica may serve cached table metadata. */
   metaTtlMs: number;
+  /** Stream records, written with the item they describe (streams.ts). */
+  streams: CqlStreams;
 }
 
 type State = 'PENDING' | 'COMMITTED' | 'ABORTED';
@@ -143,8 +146,9 @@ export function makeCqlTransactions(d: CqlTransactionDeps, opts: CqlTransactionO
   }
 
   async function readRow(meta: TableMeta, key: StorageKey): Promise<Row | undefined> {
+    const rec = d.streams.hasColumn(meta) ? ', rec' : '';
     const rs = await d.exec(
-      `SELECT item, v, tx FROM ${d.table(meta)} WHERE pk = ? AND sk = ?`,
+      `SELECT item, v, tx${rec} FROM ${d.table(meta)} WHERE pk = ? AND sk = ?`,
       where(meta, key),
       serial,
     );
@@ -197,10 +201,15 @@ export function makeCqlTransactions(d: CqlTransactionDeps, opts: CqlTransactionO
       if (!same(row?.tx as Uuid | null, id)) return;
       const old = parse(row);
       const next = w.put ?? (w.del ? null : undefined);
+      // The item's stream record is written by the same LWT as its write, as in
+      // the engine's own compare-and-set (streams.ts).
+      await d.streams.recopy(row);
+      const rec = d.streams.prepare(meta, row, old, next);
       const applied = localIndexes(meta).length
-        ? await releaseLocal(meta, key, id, old, next)
-        : await releasePlain(meta, key, id, old, next);
+        ? await releaseLocal(meta, key, id, old, next, rec)
+        : await releasePlain(meta, key, id, old, next, rec);
       if (applied) {
+        await rec?.copy();
         if (next !== undefined && (next || old)) await d.syncIndexes(meta, old, next);
         return;
       }
@@ -214,8 +223,15 @@ export function makeCqlTransactions(d: CqlTransactionDeps, opts: CqlTransactionO
     id: Uuid,
     old: Item | undefined,
     next: Item | null | undefined,
+    rec?: PendingRecord,
   ) {
     const t = d.table(meta);
+    if (rec) {
+      return lwt(
+        `UPDATE ${t} SET item = ?, v = ?, tx = null, rec = ? WHERE pk = ? AND sk = ? IF tx = ?`,
+        [next ? JSON.stringify(next) : null, TimeUuid.now(), rec.json, ...where(meta, key), id],
+      );
+    }
     if (next) {
       return lwt(`UPDATE ${t} SET item = ?, v = ?, tx = null WHERE pk = ? AND sk = ? IF tx = ?`, [
         JSON.stringify(next),
@@ -244,6 +260,7 @@ export function makeCqlTransactions(d: CqlTransactionDeps, opts: CqlTransactionO
     id: Uuid,
     old: Item | undefined,
     next: Item | null | undefined,
+    rec?: PendingRecord,
   ) {
     if (next === undefined) return releasePlain(meta, key, id, old, old ? undefined : null);
     const t = d.table(meta);
@@ -255,12 +272,17 @@ export function makeCqlTransactions(d: CqlTransactionDeps, opts: CqlTransactionO
     const v = TimeUuid.now();
     const [pk, sk] = where(meta, key);
     const queries: { query: string; params: unknown[] }[] = [
-      next
+      rec
         ? {
-            query: `UPDATE ${t} SET item = ?, v = ?, tx = null WHERE pk = ? AND sk = ? IF tx = ?`,
-            params: [JSON.stringify(next), v, pk, sk, id],
+            query: `UPDATE ${t} SET item = ?, v = ?, tx = null, rec = ? WHERE pk = ? AND sk = ? IF tx = ?`,
+            params: [next ? JSON.stringify(next) : null, v, rec.json, pk, sk, id],
           }
-        : { query: `DELETE FROM ${t} WHERE pk = ? AND sk = ? IF tx = ?`, params: [pk, sk, id] },
+        : next
+          ? {
+              query: `UPDATE ${t} SET item = ?, v = ?, tx = null WHERE pk = ? AND sk = ? IF tx = ?`,
+              params: [JSON.stringify(next), v, pk, sk, id],
+            }
+          : { query: `DELETE FROM ${t} WHERE pk = ? AND sk = ? IF tx = ?`, params: [pk, sk, id] },
       sizeRow
         ? {
             query: `UPDATE ${t} SET item = ?, v = ? WHERE pk = ? AND sk = ? IF v = ?`,

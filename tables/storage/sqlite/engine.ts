@@ -24,6 +24,14 @@ import {
   projectForIndex,
 } from '../indexes.ts';
 import { partitionHash, segmentRange } from '../segments.ts';
+import {
+  activeStream,
+  changeRecord,
+  makeSequencer,
+  recordWritten,
+  retentionMs,
+  streamId,
+} from '../../streams/model.ts';
 import { makeSqliteTransactions } from './transactions.ts';
 
 type Statement = Database.Statement;
@@ -109,15 +117,56 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
   };
   const collectionSize = (meta: TableMeta, hash: Buffer) =>
     (collectionStmt(meta).get.get(hash) as number | undefined) ?? 0;
-  // An item and its index rows change in one transaction. The indexes are the
-  // ones of the latest metadata: an index added while this request was in flight
-  // is maintained from its first write on.
-  const write = (given: TableMeta, key: StorageKey, next: Item | null, old?: Item) => {
+  // Stream records (streams/model.ts), written in the transaction of their change.
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS selfless_stream_records (stream TEXT NOT NULL, seq TEXT NOT NULL, ' +
+      'at INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (stream, seq)) WITHOUT ROWID',
+  );
+  const recordPut = db.prepare(
+    'INSERT INTO selfless_stream_records (stream, seq, at, record) VALUES (?, ?, ?, ?)',
+  );
+  const recordRead = db.prepare<[string, string, string, number], { seq: string; record: string }>(
+    'SELECT seq, record FROM selfless_stream_records WHERE stream = ? AND seq > ? AND seq < ? ' +
+      'ORDER BY seq LIMIT ?',
+  );
+  const recordTrim = db.prepare('DELETE FROM selfless_stream_records WHERE at < ?');
+  let trimmedAt = 0;
+  const sequence = makeSequencer();
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS selfless_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL)',
+  );
+  const leaseTake = db.prepare(
+    'INSERT INTO selfless_leases (name, holder, until) VALUES (?, ?, ?) ON CONFLICT (name) ' +
+      'DO UPDATE SET holder = excluded.holder, until = excluded.until ' +
+      'WHERE selfless_leases.holder = excluded.holder OR selfless_leases.until < ?',
+  );
+  // An item, its index rows and its stream record change in one transaction. The
+  // indexes and stream are those of the latest metadata: an index added while this
+  // request was in flight is maintained from its first write on.
+  const write = (
+    given: TableMeta,
+    key: StorageKey,
+    next: Item | null,
+    old?: Item,
+    origin?: 'client' | 'expiry',
+  ) => {
     const latest = metas.get(given.name);
     const meta = latest?.id === given.id ? latest : given;
-    if (!meta.indexes?.length) return next ? put(meta, key, next) : del(meta, key);
+    const stream = activeStream(meta);
+    if (!meta.indexes?.length && !stream) return next ? put(meta, key, next) : del(meta, key);
     db.transaction(() => {
       const before = old ?? get(meta, key);
+      const now = Date.now();
+      const record = changeRecord(meta, before, next, sequence(), now, origin);
+      if (record) {
+        recordPut.run(
+          streamId(meta, stream!),
+          record.dynamodb.SequenceNumber,
+          now,
+          JSON.stringify(record),
+        );
+        recordWritten(meta.name);
+      }
       if (localIndexes(meta).length) {
         const grow = collectionBytes(meta, next) - collectionBytes(meta, before);
         const size = collectionSize(meta, key.hash) + grow;
@@ -215,7 +264,7 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
     ): Promise<T> {
       const current = get(meta, key);
       const m = decide(current);
-      if (m.write !== undefined) write(meta, key, m.write, current);
+      if (m.write !== undefined) write(meta, key, m.write, current, m.origin);
       return m.result;
     },
     async query(meta, spec: QuerySpec) {
@@ -276,6 +325,18 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
       })();
       const last = rows[rows.length - 1];
       return rows.length < limit || !last ? undefined : { hash: last.pk, range: last.sk };
+    },
+    async readStream(stream, after, until, limit) {
+      const now = Date.now();
+      if (now - trimmedAt > 60_000) {
+        trimmedAt = now;
+        recordTrim.run(now - retentionMs);
+      }
+      return recordRead.all(stream, after, until, limit);
+    },
+    async lease(name, holder, ms) {
+      const now = Date.now();
+      return leaseTake.run(name, holder, now + ms, now).changes > 0;
     },
     async close() {
       db.close();
