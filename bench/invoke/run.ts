@@ -44,14 +44,19 @@ function startChild(
       // tsx compiles the gateway at start: ~30 s on a loaded 2-core machine.
       120_000,
     );
-    child.stdout!.on('data', (c) => {
+    const onData = (c: Buffer) => {
       out += c;
       const m = ready.exec(out);
       if (m) {
         clearTimeout(t);
+        // From now on its output (the gateway's START/END/REPORT lines) is read and
+        // dropped: keeping it would grow a string in this process, on the same cores.
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
         ok({ child, match: m });
       }
-    });
+    };
+    child.stdout!.on('data', onData);
   });
 }
 
