@@ -171,6 +171,25 @@ describe('Agent with perExecutionEnvironmentMaxConcurrency', () => {
     );
   });
 
+  it('reports a failed init once, not once per slot, and fails the waiting event with it', async () => {
+    await withAgent(
+      {
+        spec: {
+          runtime: 'nodejs22.x',
+          handler: 'index.handler',
+          perExecutionEnvironmentMaxConcurrency: 3,
+        },
+        files: { 'index.mjs': 'export const handler = async () => {' },
+      },
+      async ({ channel }) => {
+        const failed = await channel.invoke({});
+        assert.equal(failed.functionError, 'Unhandled');
+        assert.equal(decode(failed).errorType, 'Runtime.UserCodeSyntaxError');
+        assert.equal(channel.initFailures.length, 1, 'one report for the environment');
+      },
+    );
+  });
+
   it('runs one Python process per concurrent event; a crashed one fails only its event and is replaced', async () => {
     const files = {
       'app.py': `import os, time

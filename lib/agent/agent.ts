@@ -258,9 +258,17 @@ export class Agent {
         if (outcome.ok || this.stopping) return outcome;
       }
       if (this.stopping) return { ok: true, initDurationMs: 0 };
-      const launched = new Promise<void>((resolve) => this.launchWaiters.push(resolve));
-      const stopped = sleep(2 ** 31 - 1, this.abort.signal);
-      await Promise.race([launched, stopped]);
+      // Until the next launch, or the agent stops.
+      await new Promise<void>((resolve) => {
+        const signal = this.abort.signal;
+        if (signal.aborted) return resolve();
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.launchWaiters.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
   }
 
