@@ -168,6 +168,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   lambdaApi.use(
     makeControlPlane({
       registry,
+      catalog,
       account,
       quotas,
       limiter,

@@ -1,50 +1,15 @@
-// Lambda's read and concurrency APIs: GetFunction, ListFunctions,
-// GetAccountSettings, Put/Get/DeleteFunctionConcurrency. Functions themselves are
-// declared (manifests, Function resources), not created through this API.
-import { createHash } from 'node:crypto';
+// Lambda's account and concurrency APIs: ListFunctions, GetAccountSettings,
+// Put/Get/DeleteFunctionConcurrency. GetFunction and everything that deploys is in
+// lambda-api/.
 import { Router, type Request, type Response } from 'express';
-import { keyOf, type FunctionDefinition } from '../lib/function.ts';
-import { capacityProviderArn, roleArn } from '../lib/names.ts';
+import { keyOf } from '../lib/function.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
 import { requestBody, resolveFunction } from './invoke.ts';
-import { functionArn, type Account } from './invoker.ts';
+import type { Account } from './invoker.ts';
 import { checkReservation, type AccountQuotas, type ConcurrencyLimiter } from './limiter.ts';
 import type { FunctionRegistry } from './registry.ts';
-
-function configuration(account: Account, fn: FunctionDefinition) {
-  const code = JSON.stringify(fn.spec.code);
-  const image = fn.spec.code.imageURI !== undefined;
-  return {
-    FunctionName: fn.name,
-    FunctionArn: functionArn(account, keyOf(fn)),
-    Runtime: image ? undefined : fn.spec.runtime,
-    Handler: image ? undefined : fn.spec.handler,
-    CodeSize: Buffer.byteLength(code),
-    CodeSha256: createHash('sha256').update(code).digest('base64'),
-    Description: '',
-    Timeout: fn.spec.timeout,
-    MemorySize: fn.spec.memorySize,
-    EphemeralStorage: { Size: fn.spec.ephemeralStorage.size },
-    Environment: { Variables: fn.spec.environment.variables },
-    Version: '$LATEST',
-    PackageType: image ? 'Image' : 'Zip',
-    Architectures: ['x86_64'],
-    State: 'Active',
-    LastUpdateStatus: 'Successful',
-    Role: roleArn(account.accountId, `selfless-${fn.namespace}`),
-    ...(fn.spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
-      CapacityProviderConfig: {
-        LambdaManagedInstancesCapacityProviderConfig: {
-          CapacityProviderArn: capacityProviderArn(
-            account.region,
-            account.accountIdFor?.(fn.namespace) ?? account.accountId,
-          ),
-          PerExecutionEnvironmentMaxConcurrency: fn.spec.perExecutionEnvironmentMaxConcurrency,
-        },
-      },
-    }),
-  };
-}
+import type { FunctionCatalog } from './lambda-api/catalog.ts';
+import { functionConfiguration } from './lambda-api/configuration.ts';
 
 function parseJsonBody(res: Response): Record<string, unknown> {
   const text = requestBody(res).toString('utf8');
@@ -71,6 +36,7 @@ const wrap =
 
 export function makeControlPlane(deps: {
   registry: FunctionRegistry;
+  catalog: FunctionCatalog;
   account: Account;
   quotas: AccountQuotas;
   limiter: ConcurrencyLimiter;
@@ -86,24 +52,6 @@ export function makeControlPlane(deps: {
       undefined,
       deps.callerNamespace?.(req),
     );
-
-  router.get(
-    '/2015-03-31/functions/:name',
-    wrap((req, res) => {
-      const fn = fnOf(req);
-      const concurrency =
-        fn.spec.reservedConcurrentExecutions === undefined
-          ? undefined
-          : { ReservedConcurrentExecutions: fn.spec.reservedConcurrentExecutions };
-      res.json({
-        Configuration: configuration(account, fn),
-        Code: fn.spec.code.imageURI
-          ? { RepositoryType: 'ECR', ImageUri: fn.spec.code.imageURI }
-          : { RepositoryType: 'Selfless' },
-        ...(concurrency && { Concurrency: concurrency }),
-      });
-    }),
-  );
 
   router.get(
     ['/2015-03-31/functions', '/2015-03-31/functions/'],
@@ -122,7 +70,9 @@ export function makeControlPlane(deps: {
         throw lambdaErrors.invalidParameter('Invalid marker');
       const page = all.slice(start, start + max);
       res.json({
-        Functions: page.map((fn) => configuration(account, fn)),
+        Functions: page.map((fn) =>
+          functionConfiguration(account, fn, deps.catalog.get(keyOf(fn))!.meta),
+        ),
         ...(start + max < all.length && { NextMarker: String(start + max) }),
       });
     }),

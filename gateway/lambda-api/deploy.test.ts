@@ -17,6 +17,7 @@ import {
   InvokeCommand,
   LambdaClient,
   ListAliasesCommand,
+  ListFunctionsCommand,
   ListTagsCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
@@ -144,6 +145,12 @@ describe('CreateFunction', () => {
     );
     assert.equal(got.Configuration?.Role, ROLE);
     assert.deepEqual(got.Tags, { team: 'a' });
+    const listed = await client.send(new ListFunctionsCommand({}));
+    assert.equal(
+      listed.Functions?.find((f) => f.FunctionName === 'made')?.CodeSha256,
+      created.CodeSha256,
+      'ListFunctions reports what GetFunction does',
+    );
     const { result, version } = await invoke('made');
     assert.deepEqual(result, { answer: 'one', v: '$LATEST', e: 'blue' });
     assert.equal(version, '$LATEST');
