@@ -12,7 +12,7 @@ import { formatErrors } from '../lib/parse.ts';
 import { DEFAULT_ACCOUNT } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { composeGateway, ConfigError, type GatewayConfig } from './compose.ts';
-import { closeServer, makeDrain } from './drain.ts';
+import { closeServer, makeDrain } from '../lib/http-drain.ts';
 import { DEFAULT_QUOTAS } from './limiter.ts';
 
 // The gateway's public surface for the rest of the binary (cli/dev.ts embeds it).

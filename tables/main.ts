@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { makeLogger, type Logger } from '../lib/log.ts';
 import { openEngine, type EngineConfig } from './engine.ts';
 import { makeTablesHandler, type TablesHandler } from './http.ts';
+import { makeDrain } from '../lib/http-drain.ts';
 import { startTablesServer } from './server.ts';
 import { RedisBucketStore } from './capacity/store-redis.ts';
 
@@ -47,7 +48,18 @@ Options:
   --access-keys L             require SigV4: comma-separated KEY:SECRET pairs
                               (or SELFLESS_TABLES_ACCESS_KEYS)
   --redis-url U               capacity budgets shared by every replica in this
-                              Redis (or REDIS_URL; default: per process)
+                              Redis (or REDIS_URL; default: per process); with a
+                              cache, its invalidations reach every replica too
+  --cache-item-ttl S          read cache: seconds GetItem/BatchGetItem answers are
+                              kept, for every table without its own setting
+                              (default 0: off; see docs/tables.md)
+  --cache-query-ttl S         read cache: seconds Query/Scan pages are kept (0: off)
+  --cache-max-mb N            read cache memory bound (default 64)
+  --shutdown-delay S          on SIGTERM, keep serving (readiness /readyz 503,
+                              clients told to close their connections) this long
+                              while the Service's endpoints update (default 5)
+  --shutdown-timeout S        then wait for open requests at most until this long
+                              after SIGTERM (default 25)
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -63,7 +75,12 @@ export async function run(args: string[]): Promise<number> {
       'cql-keyspace': { type: 'string', default: 'selfless_tables' },
       'cql-always-lwt': { type: 'boolean', default: false },
       'access-keys': { type: 'string' },
+      'shutdown-delay': { type: 'string', default: '5' },
+      'shutdown-timeout': { type: 'string', default: '25' },
       'redis-url': { type: 'string' },
+      'cache-item-ttl': { type: 'string', default: '0' },
+      'cache-query-ttl': { type: 'string', default: '0' },
+      'cache-max-mb': { type: 'string', default: '64' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,23 +122,48 @@ export async function run(args: string[]): Promise<number> {
         ),
       }
     : undefined;
+  const delay = Number(values['shutdown-delay']);
+  const timeout = Number(values['shutdown-timeout']);
+  if (!(delay >= 0 && timeout >= 0)) {
+    process.stderr.write('selfless tables: --shutdown-delay and --shutdown-timeout are seconds\n');
+    return 2;
+  }
+  const drain = makeDrain({
+    delayMs: delay * 1000,
+    maxMs: timeout * 1000,
+    isClient: (req) => req.url !== '/metrics',
+  });
   const engine = await openEngine(config);
   const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
   const capacityStore = redisUrl ? new RedisBucketStore(new Redis(redisUrl)) : undefined;
+  // The cache is built whenever a table may ask for it through its tags; the
+  // service-wide TTLs only set the default of tables without them.
+  const cache = {
+    defaults: {
+      itemTtlSeconds: Number(values['cache-item-ttl']),
+      queryTtlSeconds: Number(values['cache-query-ttl']),
+    },
+    maxBytes: Number(values['cache-max-mb']) * 1024 * 1024,
+    ...(redisUrl && { redis: { pub: new Redis(redisUrl), sub: new Redis(redisUrl) } }),
+  };
   const server = await startTablesServer({
     engine,
     capacityStore,
+    cache,
     port: Number(values.port),
     host: values.host,
     auth,
     log,
     defaultMetrics: true,
+    wrap: drain.handler,
   });
   log.info('table service listening', { url: server.url, engine: config.engine, auth: !!auth });
-  await new Promise<void>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  const signal = await new Promise<string>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
   });
-  await server.close();
+  log.info('shutting down', { signal });
+  // SIGTERM is the kubelet: drain out of the Service first. Ctrl-C closes at once.
+  await (signal === 'SIGTERM' ? drain.drain(server.server) : server.close());
   await capacityStore?.close();
   await engine.close();
   return 0;

@@ -1,6 +1,6 @@
 // The table service on its own HTTP server: the DynamoDB API on every path, plus
 // GET /metrics for Prometheus.
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
@@ -9,11 +9,14 @@ import type { StorageEngine } from './storage/engine.ts';
 import type { BucketStore } from './capacity/buckets.ts';
 import { MemoryBucketStore } from './capacity/store-memory.ts';
 import { capacityReport } from './capacity/report.ts';
+import { ReadCache, type ReadCacheOptions } from './cache/read-cache.ts';
+import { makeCacheMetrics } from './metrics.ts';
 
 export interface TablesServer {
   url: string;
   server: Server;
   registry: Registry;
+  cache?: ReadCache;
   close(): Promise<void>;
 }
 
@@ -28,19 +31,27 @@ export async function startTablesServer(opts: {
   capacityStore?: BucketStore;
   /** Epoch ms; tests inject it. */
   clock?: () => number;
+  /** The DAX-style read cache; absent: none (tables/cache/read-cache.ts). */
+  cache?: Omit<ReadCacheOptions, 'metrics' | 'clock'>;
+  /** Wraps the server's request listener (main.ts: the drain on SIGTERM). */
+  wrap?: (listener: RequestListener) => RequestListener;
 }): Promise<TablesServer> {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const capacityStore = opts.capacityStore ?? new MemoryBucketStore();
+  const cache =
+    opts.cache &&
+    new ReadCache({ ...opts.cache, clock: opts.clock, metrics: makeCacheMetrics(registry) });
   const handler = makeTablesHandler({
     engine: opts.engine,
     registry,
     capacityStore,
     clock: opts.clock,
+    cache,
     auth: opts.auth,
     log: opts.log,
   });
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
       registry.metrics().then(
         (text) => {
@@ -69,7 +80,8 @@ export async function startTablesServer(opts: {
       return;
     }
     handler(req, res);
-  });
+  };
+  const server = createServer(opts.wrap ? opts.wrap(listener) : listener);
   server.keepAliveTimeout = 65_000;
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -81,10 +93,12 @@ export async function startTablesServer(opts: {
     url: `http://${host}:${port}`,
     server,
     registry,
+    cache,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
+        void cache?.close();
       }),
   };
 }

@@ -4,9 +4,10 @@
 // calls (seen on the real cluster: 4 of 204 sequential calls failed while helm
 // upgrade rolled the gateway). Draining instead: readiness answers 503, every client
 // response carries `Connection: close` so keep-alive clients reconnect (to another
-// replica once the endpoints update), and the agents' worker channel is untouched (a
-// call in flight returns its result over it). After `delayMs`, once no client request
-// is open (at most `maxMs` in all), the server closes.
+// replica once the endpoints update), and requests that are not clients' are untouched
+// (the gateway's worker channel: a call in flight returns its result over it). After
+// `delayMs`, once no client request is open (at most `maxMs` in all), the server
+// closes. The gateway and the table service both drain so.
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 
 export const READINESS_PATH = '/readyz';

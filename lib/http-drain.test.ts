@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { makeDrain, READINESS_PATH } from './drain.ts';
+import { makeDrain, READINESS_PATH } from './http-drain.ts';
 
 /** A sleep the test ends by hand: no real time passes. */
 function manualSleep() {
