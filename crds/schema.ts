@@ -450,6 +450,37 @@ const tableSpec: Schema = obj(
       ),
       'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'is immutable' }],
     },
+    streamSpecification: obj(
+      'DynamoDB Streams: a stream of the item changes of the table, read through the Streams API by its ARN (status.latestStreamArn). Changing streamViewType makes a new stream.',
+      {
+        streamEnabled: { type: 'boolean', description: 'Whether the table has a stream.' },
+        streamViewType: str(
+          'What each record carries: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES.',
+          { enum: ['NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES', 'KEYS_ONLY'] },
+        ),
+      },
+      {
+        required: ['streamEnabled'],
+        'x-kubernetes-validations': [
+          {
+            rule: 'self.streamEnabled == has(self.streamViewType)',
+            message:
+              'streamViewType is required when streamEnabled is true and not allowed otherwise',
+          },
+        ],
+      },
+    ),
+    timeToLiveSpecification: obj(
+      'Time to live: items whose attributeName holds a Number of epoch seconds in the past are deleted in the background.',
+      {
+        attributeName: str('The attribute holding the expiry time.', {
+          minLength: 1,
+          maxLength: 255,
+        }),
+        enabled: { type: 'boolean', description: 'Whether items expire.' },
+      },
+      { required: ['attributeName', 'enabled'] },
+    ),
     deletionProtectionEnabled: {
       type: 'boolean',
       description:
@@ -492,6 +523,7 @@ const tableStatus: Schema = obj('What the operator observed; written only by the
   tableName: str('The DynamoDB table this resource manages.'),
   tableStatus: str('TableStatus from DescribeTable: CREATING, ACTIVE, UPDATING, DELETING.'),
   tableArn: str('TableArn from DescribeTable.'),
+  latestStreamArn: str('LatestStreamArn from DescribeTable: the ARN a stream consumer reads.'),
   itemCount: { type: 'integer', description: 'ItemCount from DescribeTable (approximate).' },
   tableSizeBytes: {
     type: 'integer',

@@ -138,8 +138,22 @@ const accepted: [string, Record<string, unknown>, TableSpec][] = [
   ],
   [
     'fields the CRD does not know are dropped',
-    { ...base, streamSpecification: { streamEnabled: true } },
+    { ...base, sseSpecification: { enabled: true } },
     { ...base, ...defaults } as TableSpec,
+  ],
+  [
+    'a stream and time to live are kept',
+    {
+      ...base,
+      streamSpecification: { streamEnabled: true, streamViewType: 'NEW_IMAGE' },
+      timeToLiveSpecification: { attributeName: 'exp', enabled: true },
+    },
+    {
+      ...base,
+      ...defaults,
+      streamSpecification: { streamEnabled: true, streamViewType: 'NEW_IMAGE' },
+      timeToLiveSpecification: { attributeName: 'exp', enabled: true },
+    } as TableSpec,
   ],
   [
     'every limit at its maximum',

@@ -40,7 +40,19 @@ export interface TableSpec {
   globalSecondaryIndexes?: GlobalIndexSpec[];
   localSecondaryIndexes?: LocalIndexSpec[];
   deletionProtectionEnabled?: boolean;
+  /** DynamoDB Streams: a stream of the table's item changes. */
+  streamSpecification?: { streamEnabled: boolean; streamViewType?: StreamViewType };
+  /** Time to live: the attribute whose Number of epoch seconds expires an item. */
+  timeToLiveSpecification?: { attributeName: string; enabled: boolean };
 }
+
+export const STREAM_VIEW_TYPES = [
+  'NEW_IMAGE',
+  'OLD_IMAGE',
+  'NEW_AND_OLD_IMAGES',
+  'KEYS_ONLY',
+] as const;
+export type StreamViewType = (typeof STREAM_VIEW_TYPES)[number];
 
 export interface TableDefinition {
   /** metadata.name of the resource. */
@@ -290,6 +302,36 @@ export function parseTableSpec(raw: unknown, c = new Checker()): Parsed<TableSpe
   if (typeof protect !== 'boolean') {
     c.fail('spec.deletionProtectionEnabled', 'must be true or false');
   } else spec.deletionProtectionEnabled = protect;
+  const stream = input.streamSpecification;
+  if (stream !== undefined) {
+    const s = isObject(stream) ? stream : {};
+    const view = s.streamViewType;
+    if (typeof s.streamEnabled !== 'boolean') {
+      c.fail('spec.streamSpecification.streamEnabled', 'must be true or false');
+    } else if (view !== undefined && !STREAM_VIEW_TYPES.includes(view as StreamViewType)) {
+      c.fail(
+        'spec.streamSpecification.streamViewType',
+        `must be one of ${STREAM_VIEW_TYPES.join(', ')}`,
+      );
+    } else if (s.streamEnabled && view === undefined) {
+      c.fail('spec.streamSpecification.streamViewType', 'is required when streamEnabled is true');
+    } else {
+      spec.streamSpecification = {
+        streamEnabled: s.streamEnabled,
+        ...(s.streamEnabled && { streamViewType: view as StreamViewType }),
+      };
+    }
+  }
+  const ttl = input.timeToLiveSpecification;
+  if (ttl !== undefined) {
+    const t = isObject(ttl) ? ttl : {};
+    const name = attributeName(t.attributeName, 'spec.timeToLiveSpecification.attributeName', c);
+    if (typeof t.enabled !== 'boolean') {
+      c.fail('spec.timeToLiveSpecification.enabled', 'must be true or false');
+    } else if (name !== undefined) {
+      spec.timeToLiveSpecification = { attributeName: name, enabled: t.enabled };
+    }
+  }
   const defined = new Set((spec.attributeDefinitions ?? []).map((d) => d.attributeName));
   if (defined.size > 0 && spec.keySchema.some((k) => !defined.has(k.attributeName))) {
     c.fail('spec.keySchema', 'every key attribute must be listed in attributeDefinitions');
@@ -375,6 +417,12 @@ export function createTableInput(spec: TableSpec, tableName: string): CreateTabl
   };
   if (spec.billingMode === 'PROVISIONED')
     input.ProvisionedThroughput = throughputInput(spec.provisionedThroughput);
+  if (spec.streamSpecification?.streamEnabled) {
+    input.StreamSpecification = {
+      StreamEnabled: true,
+      StreamViewType: spec.streamSpecification.streamViewType,
+    };
+  }
   if (spec.globalSecondaryIndexes?.length)
     input.GlobalSecondaryIndexes = spec.globalSecondaryIndexes.map((g) =>
       globalIndexInput(spec, g),

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import type { TableSpec } from '../../lib/table.ts';
-import { indexInFlight, nextUpdate } from './builders.ts';
+import { indexInFlight, nextTimeToLive, nextUpdate } from './builders.ts';
 
 const spec = (gsis: string[]): TableSpec => ({
   attributeDefinitions: [
@@ -86,6 +86,39 @@ const cases: {
     inFlight: 'by-email is DELETING',
   },
   {
+    name: 'a streamSpecification enables the stream with its view type',
+    want: {
+      ...spec([]),
+      streamSpecification: { streamEnabled: true, streamViewType: 'NEW_IMAGE' },
+    },
+    have: table([]),
+    update: {
+      TableName: 'users',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+    },
+  },
+  {
+    name: 'another view type disables the stream first (DynamoDB changes none in place)',
+    want: {
+      ...spec([]),
+      streamSpecification: { streamEnabled: true, streamViewType: 'NEW_IMAGE' },
+    },
+    have: {
+      ...table([]),
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
+    },
+    update: { TableName: 'users', StreamSpecification: { StreamEnabled: false } },
+  },
+  {
+    name: 'a stream the spec no longer enables is disabled; a disabled one needs nothing',
+    want: { ...spec([]), streamSpecification: { streamEnabled: false } },
+    have: {
+      ...table([]),
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
+    },
+    update: { TableName: 'users', StreamSpecification: { StreamEnabled: false } },
+  },
+  {
     name: 'a table whose indexes are all ACTIVE and match needs nothing',
     want: spec(['email']),
     have: table([['by-email', 'ACTIVE']]),
@@ -99,3 +132,25 @@ for (const c of cases) {
     assert.equal(indexInFlight(c.have), c.inFlight);
   });
 }
+
+test('timeToLiveSpecification: enabled, disabled, and another attribute disabled before it is enabled', () => {
+  const ttl = (attributeName: string, enabled: boolean): TableSpec => ({
+    ...spec([]),
+    timeToLiveSpecification: { attributeName, enabled },
+  });
+  assert.deepEqual(nextTimeToLive({ TimeToLiveStatus: 'DISABLED' }, ttl('exp', true), 'users'), {
+    TableName: 'users',
+    TimeToLiveSpecification: { AttributeName: 'exp', Enabled: true },
+  });
+  const on = { TimeToLiveStatus: 'ENABLED' as const, AttributeName: 'exp' };
+  assert.equal(nextTimeToLive(on, ttl('exp', true), 'users'), undefined);
+  assert.deepEqual(nextTimeToLive(on, ttl('exp', false), 'users'), {
+    TableName: 'users',
+    TimeToLiveSpecification: { AttributeName: 'exp', Enabled: false },
+  });
+  assert.deepEqual(nextTimeToLive(on, ttl('other', true), 'users'), {
+    TableName: 'users',
+    TimeToLiveSpecification: { AttributeName: 'exp', Enabled: false },
+  });
+  assert.equal(nextTimeToLive({ TimeToLiveStatus: 'DISABLED' }, spec([]), 'users'), undefined);
+});

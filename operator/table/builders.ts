@@ -3,7 +3,12 @@
 // the same key, and the UpdateTable calls that bring an existing table to the spec
 // (DynamoDB takes one change per call, and no index change while another index is
 // being created or deleted).
-import type { TableDescription, UpdateTableInput } from '@aws-sdk/client-dynamodb';
+import type {
+  TableDescription,
+  TimeToLiveDescription,
+  UpdateTableInput,
+  UpdateTimeToLiveInput,
+} from '@aws-sdk/client-dynamodb';
 import {
   createTableInput,
   globalIndexInput,
@@ -90,5 +95,44 @@ export function nextUpdate(
   if (desc.DeletionProtectionEnabled !== undefined && desc.DeletionProtectionEnabled !== protect) {
     return { TableName: tableName, DeletionProtectionEnabled: protect };
   }
+  // A stream's view type cannot change in place: the old stream is disabled first,
+  // and the next pass enables the new one.
+  const wantView = spec.streamSpecification?.streamEnabled
+    ? spec.streamSpecification.streamViewType
+    : undefined;
+  const haveView = desc.StreamSpecification?.StreamEnabled
+    ? desc.StreamSpecification.StreamViewType
+    : undefined;
+  if (wantView !== haveView) {
+    return {
+      TableName: tableName,
+      StreamSpecification: haveView
+        ? { StreamEnabled: false }
+        : { StreamEnabled: true, StreamViewType: wantView },
+    };
+  }
   return undefined;
+}
+
+/**
+ * The UpdateTimeToLive call that brings the table's TTL to the spec, or undefined
+ * when it matches. Another attribute is disabled first (DynamoDB refuses to switch
+ * it in place); the next pass enables the new one.
+ */
+export function nextTimeToLive(
+  desc: TimeToLiveDescription | undefined,
+  spec: TableSpec,
+  tableName: string,
+): UpdateTimeToLiveInput | undefined {
+  const ttl = spec.timeToLiveSpecification;
+  const want = ttl?.enabled ? ttl.attributeName : undefined;
+  const on = desc?.TimeToLiveStatus === 'ENABLED' || desc?.TimeToLiveStatus === 'ENABLING';
+  const have = on ? desc?.AttributeName : undefined;
+  if (want === have) return undefined;
+  return {
+    TableName: tableName,
+    TimeToLiveSpecification: have
+      ? { AttributeName: have, Enabled: false }
+      : { AttributeName: want!, Enabled: true },
+  };
 }

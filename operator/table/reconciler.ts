@@ -6,6 +6,8 @@
 // retain releases the resource and keeps the table.
 import {
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
   CreateTableCommand,
   DeleteTableCommand,
   UpdateTableCommand,
@@ -22,7 +24,7 @@ import { involvedOf, type RecordEvent } from '../events.ts';
 import { keyOf, type Informer, type Obj } from '../../lib/kubernetes/informer.ts';
 import { publishReady } from '../status.ts';
 import { createTableInput, tableNameOf, type TableSpec } from '../../lib/table.ts';
-import { indexInFlight, nextUpdate, sameKey } from './builders.ts';
+import { indexInFlight, nextTimeToLive, nextUpdate, sameKey } from './builders.ts';
 
 export const TABLE_FINALIZER = 'selfless.dev/table';
 export const DELETION_POLICY = 'selfless.dev/deletion-policy';
@@ -38,6 +40,7 @@ export interface TableStatus {
   tableName?: string;
   tableStatus?: string;
   tableArn?: string;
+  latestStreamArn?: string;
   itemCount?: number;
   tableSizeBytes?: number;
   lastError?: string;
@@ -114,6 +117,7 @@ export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
   const fromDescription = (d: TableDescription, status: TableStatus) => {
     status.tableStatus = d.TableStatus;
     if (d.TableArn) status.tableArn = d.TableArn;
+    if (d.LatestStreamArn) status.latestStreamArn = d.LatestStreamArn;
     status.itemCount = d.ItemCount ?? 0;
     status.tableSizeBytes = d.TableSizeBytes ?? 0;
   };
@@ -211,18 +215,33 @@ export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
           return;
         }
         status.tableName = name;
+        let ttlChanged = false;
         if (desc?.TableStatus === 'ACTIVE') {
           const update = nextUpdate(desc, spec, name);
           if (update) {
             desc =
               (await deps.dynamodb.send(new UpdateTableCommand(update))).TableDescription ?? desc;
+          } else {
+            // Time to live has its own API; it follows once the table itself matches.
+            const ttl = (
+              await deps.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: name }))
+            ).TimeToLiveDescription;
+            const ttlUpdate = nextTimeToLive(ttl, spec, name);
+            if (ttlUpdate) {
+              await deps.dynamodb.send(new UpdateTimeToLiveCommand(ttlUpdate));
+              ttlChanged = true;
+            }
           }
         }
         if (desc) fromDescription(desc, status);
         // An index being backfilled or dropped holds the next change back: the
         // table is Ready once every index of the spec is ACTIVE.
         const inFlight = desc && indexInFlight(desc);
-        const active = desc?.TableStatus === 'ACTIVE' && !inFlight && !nextUpdate(desc, spec, name);
+        const active =
+          desc?.TableStatus === 'ACTIVE' &&
+          !inFlight &&
+          !nextUpdate(desc, spec, name) &&
+          !ttlChanged;
         await publish(obj, status, {
           type: READY,
           status: active ? 'True' : 'False',

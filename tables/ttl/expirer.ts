@@ -17,7 +17,7 @@ import type { StorageEngine, StorageKey, TableMeta } from '../storage/engine.ts'
 import type { Item } from '../values.ts';
 
 export interface ExpirerOptions {
-  /** Time between passes; 0 runs no timer (tests call runOnce). */
+  /** Time between passes (default 1 s on sqlite, 5 s on cql); 0 runs no timer (tests call runOnce). */
   intervalMs: number;
   /** Items a pass looks at, over all tables. */
   itemsPerPass: number;
@@ -52,7 +52,9 @@ export function makeExpirer(
 ): Expirer {
   const { engine, log } = opts;
   const now = opts.now ?? Date.now;
-  const intervalMs = opts.intervalMs ?? 5000;
+  // The embedded engine scans in memory or a local file: a pass every second costs
+  // little there, and expiry within seconds is what a developer expects of dev.
+  const intervalMs = opts.intervalMs ?? (engine.kind === 'sqlite' ? 1000 : 5000);
   const itemsPerPass = opts.itemsPerPass ?? 1000;
   const leaseMs = opts.leaseMs ?? Math.max(30_000, 3 * intervalMs);
   const holder = randomUUID();

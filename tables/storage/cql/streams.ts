@@ -150,18 +150,15 @@ export function makeCqlStreams(d: CqlStreamDeps) {
       return out;
     },
     async lease(name: string, holder: string, ms: number): Promise<boolean> {
+      // UPDATE only, never INSERT: an INSERT's row marker would outlive the holder
+      // cell's TTL and keep the row (with no holder) after the lease lapsed.
       const ttl = Math.max(1, Math.ceil(ms / 1000));
       const table = `${d.ks}.selfless_leases`;
-      const taken = await d.exec(
-        `INSERT INTO ${table} (name, holder) VALUES (?, ?) IF NOT EXISTS USING TTL ?`,
-        [name, holder, ttl],
-      );
-      if (taken.first()?.['[applied]'] === true) return true;
-      const renewed = await d.exec(
-        `UPDATE ${table} USING TTL ? SET holder = ? WHERE name = ? IF holder = ?`,
-        [ttl, holder, name, holder],
-      );
-      return renewed.first()?.['[applied]'] === true;
+      const set = `UPDATE ${table} USING TTL ? SET holder = ? WHERE name = ?`;
+      const renewed = await d.exec(`${set} IF holder = ?`, [ttl, holder, name, holder]);
+      if (renewed.first()?.['[applied]'] === true) return true;
+      const taken = await d.exec(`${set} IF holder = null`, [ttl, holder, name]);
+      return taken.first()?.['[applied]'] === true;
     },
   };
 }
