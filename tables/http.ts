@@ -18,6 +18,7 @@ import { makeIndexBuilder, type IndexBuilder } from './storage/backfill.ts';
 import { CapacityGuard, observing } from './capacity/guard.ts';
 import { MemoryBucketStore } from './capacity/store-memory.ts';
 import type { BucketStore } from './capacity/buckets.ts';
+import type { ReadCache } from './cache/read-cache.ts';
 import type { StorageEngine } from './storage/engine.ts';
 import type { StreamsContext } from './streams/context.ts';
 import { streamsActions } from './streams/index.ts';
@@ -58,6 +59,8 @@ export interface TablesHandlerOptions {
   capacityStore?: BucketStore;
   /** Epoch ms for capacity and UpdateTable; tests inject it. */
   clock?: () => number;
+  /** The DAX-style read cache (tables/cache/); absent: none. */
+  cache?: ReadCache;
 }
 
 export type TablesHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -286,21 +289,27 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
         new DynamoError('SerializationException', 'Start of list found where not expected'),
       );
     }
-    let out: Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    let failure: DynamoError | undefined;
     const usage = capacity.request();
+    const writes = opts.cache?.request();
     try {
       out = await action(
-        { ...ctx, capacity: usage, observer: observing(ctx.observer, usage) },
+        { ...ctx, capacity: usage, observer: observing(ctx.observer, usage), cache: writes },
         request as Record<string, unknown>,
       );
     } catch (err) {
-      if (err instanceof DynamoError) return failWith(err);
-      metrics?.storageError(label);
-      log.error('storage error', { action: label, err });
-      return failWith(internal());
-    } finally {
-      usage.finish();
+      if (err instanceof DynamoError) failure = err;
+      else {
+        metrics?.storageError(label);
+        log.error('storage error', { action: label, err });
+        failure = internal();
+      }
     }
+    usage.finish();
+    // Written through (and the other replicas told) before the writer hears back.
+    await writes?.finish();
+    if (failure || !out) return failWith(failure ?? internal());
     await finish(200, out, 'ok');
   };
 

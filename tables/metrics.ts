@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ActionObserver } from './actions/context.ts';
 import type { CapacityMetrics } from './capacity/guard.ts';
+import type { CacheMetrics } from './cache/read-cache.ts';
 
 export interface TablesMetrics extends ActionObserver {
   request(action: string, outcome: string, seconds: number): void;
@@ -128,6 +129,53 @@ export function makeTablesMetrics(registry: Registry): TablesMetrics {
     },
     storageError(action) {
       storage.inc({ action });
+    },
+  };
+}
+
+/** The read cache's instruments (tables/cache/read-cache.ts). */
+export function makeCacheMetrics(registry: Registry): CacheMetrics {
+  const registers = [registry];
+  const lookups = metric(
+    registry,
+    'selfless_tables_cache_lookups_total',
+    () =>
+      new Counter({
+        name: 'selfless_tables_cache_lookups_total',
+        help: 'Read cache lookups by table, cache (item or query) and outcome (hit or miss).',
+        labelNames: ['table', 'cache', 'outcome'],
+        registers,
+      }),
+  );
+  const evictions = metric(
+    registry,
+    'selfless_tables_cache_evictions_total',
+    () =>
+      new Counter({
+        name: 'selfless_tables_cache_evictions_total',
+        help: 'Entries the read cache dropped to stay within its memory bound.',
+        registers,
+      }),
+  );
+  const bytes = metric(
+    registry,
+    'selfless_tables_cache_bytes',
+    () =>
+      new Gauge({
+        name: 'selfless_tables_cache_bytes',
+        help: 'Estimated bytes held by the read cache.',
+        registers,
+      }),
+  );
+  return {
+    lookup(table, cache, hit) {
+      lookups.inc({ table, cache, outcome: hit ? 'hit' : 'miss' });
+    },
+    evicted() {
+      evictions.inc();
+    },
+    bytes(n) {
+      bytes.set(n);
     },
   };
 }

@@ -100,8 +100,19 @@ export const batchGetItem: Action = async (ctx, req) => {
   }
   for (const t of tables) {
     responses[t.meta.name] = [];
+    const cache = t.consistent ? undefined : ctx.cache?.cache;
+    const token = cache?.token(t.meta);
+    const hits: boolean[] = [];
     const found = await Promise.all(
-      t.keys.map((k) => ctx.engine.getItem(t.meta, storageKey(t.meta.schema, k))),
+      t.keys.map(async (k, i) => {
+        const sk = storageKey(t.meta.schema, k);
+        const hit = cache?.item(t.meta, sk);
+        hits[i] = !!hit;
+        if (hit) return hit.item;
+        const item = await ctx.engine.getItem(t.meta, sk);
+        if (token !== undefined) cache!.fillItem(t.meta, sk, item, token);
+        return item;
+      }),
     );
     let units = 0;
     const left: Item[] = [];
@@ -111,7 +122,8 @@ export const batchGetItem: Action = async (ctx, req) => {
         return;
       }
       const size = item ? itemSize(item) : 0;
-      units += readUnits(size, t.consistent);
+      // Keys answered by the cache never reach the table: they consume nothing.
+      if (!hits[i]) units += readUnits(size, t.consistent);
       if (!item) return;
       bytes += size;
       responses[t.meta.name]!.push(t.projection ? project(item, t.projection) : item);

@@ -100,6 +100,7 @@ export const batchWriteItem: Action = async (ctx, req) => {
     estimates.set(w.meta, (estimates.get(w.meta) ?? 0) + (w.put ? writeUnitsFor(w.put) : 1));
   }
   for (const [meta, units] of estimates) await ctx.capacity?.admit(meta, 'write', units);
+  for (const w of writes) ctx.cache?.writing(w.meta, w.key);
   const results = await Promise.allSettled(
     writes.map((w) =>
       w.put ? ctx.engine.putItem(w.meta, w.key, w.put) : ctx.engine.deleteItem(w.meta, w.key),
@@ -113,7 +114,10 @@ export const batchWriteItem: Action = async (ctx, req) => {
   results.forEach((r, i) => {
     const w = writes[i]!;
     if (r.status === 'rejected') (unprocessed[w.meta.name] ??= []).push(w.raw);
-    else tally.write(w.meta, 1, undefined, w.put);
+    else {
+      tally.write(w.meta, 1, undefined, w.put);
+      ctx.cache?.wrote(w.meta, w.key, w.put ?? null);
+    }
   });
   const out: Record<string, unknown> = {
     UnprocessedItems: unprocessed,

@@ -3,6 +3,7 @@
 import { notFound } from '../errors.ts';
 import { project } from '../expressions/evaluate.ts';
 import type { PathNode } from '../expressions/ast.ts';
+import type { RequestCache } from '../cache/read-cache.ts';
 import type { IndexBuilder } from '../storage/backfill.ts';
 import type { IndexMeta, StorageEngine, StorageKey, TableMeta } from '../storage/engine.ts';
 import { itemSize, keyBytes, type Item, type KeySchema } from '../values.ts';
@@ -25,6 +26,8 @@ export interface ActionContext {
   capacity?: CapacityAdmission;
   /** Epoch ms; tests inject it (UpdateTable's decrease limits). */
   now?: () => number;
+  /** The read cache and this request's writes through it (tables/cache/). */
+  cache?: RequestCache;
 }
 
 export interface CapacityAdmission {

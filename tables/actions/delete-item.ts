@@ -24,6 +24,7 @@ export const deleteItem: Action = async (ctx, req) => {
   checkKey(meta.schema, key);
   const sk = storageKey(meta.schema, key);
   await ctx.capacity?.admit(meta, 'write', 1);
+  ctx.cache?.writing(meta, sk);
   let old: Item | undefined;
   if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
     old = await ctx.engine.mutate(meta, sk, (current) => {
@@ -33,6 +34,7 @@ export const deleteItem: Action = async (ctx, req) => {
   } else {
     await ctx.engine.deleteItem(meta, sk);
   }
+  ctx.cache?.wrote(meta, sk, null);
   return withFields(
     {},
     {

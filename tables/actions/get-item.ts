@@ -40,9 +40,19 @@ export const getItem: Action = async (ctx, req) => {
   const paths = parseExpressions(req).projection ?? legacyPaths;
   const meta = await requireTable(ctx, req.TableName as string);
   checkKey(meta.schema, key);
-  await ctx.capacity?.admit(meta, 'read', readUnits(0, req.ConsistentRead === true));
-  const item = await ctx.engine.getItem(meta, storageKey(meta.schema, key));
-  const units = readUnits(item ? itemSize(item) : 0, req.ConsistentRead === true);
+  const sk = storageKey(meta.schema, key);
+  const consistent = req.ConsistentRead === true;
+  const cache = consistent ? undefined : ctx.cache?.cache;
+  // A cache hit never reaches the table, so it consumes none of its capacity.
+  const hit = cache?.item(meta, sk);
+  let item = hit?.item;
+  if (!hit) {
+    await ctx.capacity?.admit(meta, 'read', readUnits(0, consistent));
+    const token = cache?.token(meta);
+    item = await ctx.engine.getItem(meta, sk);
+    if (token !== undefined) cache!.fillItem(meta, sk, item, token);
+  }
+  const units = hit ? 0 : readUnits(item ? itemSize(item) : 0, consistent);
   return withFields(
     {},
     {

@@ -31,6 +31,7 @@ export const putItem: Action = async (ctx, req) => {
   checkIndexKeys(meta, item);
   const key = storageKey(meta.schema, item);
   await ctx.capacity?.admit(meta, 'write', writeUnitsFor(item));
+  ctx.cache?.writing(meta, key);
   let old: Item | undefined;
   if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
     // On sqlite reading the old item is nearly free and makes capacity exact.
@@ -41,6 +42,7 @@ export const putItem: Action = async (ctx, req) => {
   } else {
     await ctx.engine.putItem(meta, key, item);
   }
+  ctx.cache?.wrote(meta, key, item);
   return withFields(
     {},
     {

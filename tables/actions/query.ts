@@ -300,6 +300,14 @@ export const query: Action = async (ctx, req) => {
 
   // With fetches from the table, page.bytes are the table's; the index rows are counted here.
   let indexBytes = 0;
+  const pageCache = req.ConsistentRead === true ? undefined : ctx.cache?.cache;
+  const cached = pageCache?.page(meta, 'Query', req);
+  if (cached) {
+    // A page from the cache never reaches the table: it consumes nothing.
+    const cc = readCapacity(ctx, req, meta.name, index, 0, 0);
+    return cc ? { ...cached, ConsumedCapacity: cc } : { ...cached };
+  }
+  const pageToken = pageCache?.token(meta);
   await ctx.capacity?.admit(meta, 'read', readUnits(0, req.ConsistentRead === true), index);
   const page = await readPage({
     schema: meta.schema,
@@ -334,6 +342,7 @@ export const query: Action = async (ctx, req) => {
     },
   });
   const out = pageResponse(page, countOnly);
+  if (pageToken !== undefined) pageCache!.fillPage(meta, 'Query', req, { ...out }, pageToken);
   const consistent = req.ConsistentRead === true;
   const units = readUnits(page.bytes, consistent);
   const cc = fromTable

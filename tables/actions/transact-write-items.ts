@@ -260,6 +260,7 @@ export async function runTransactWrite(
     if (e.read) await ctx.capacity?.admit(meta, 'read', e.read);
     if (e.write) await ctx.capacity?.admit(meta, 'write', e.write);
   }
+  for (const i of items) ctx.cache?.writing(i.meta, i.key);
   const outcome = await ctx.engine.transactWrite(
     items,
     (current) => decide(ctx, planned, current),

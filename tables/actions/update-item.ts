@@ -57,7 +57,9 @@ export const updateItem: Action = async (ctx, req) => {
     }
   }
   await ctx.capacity?.admit(meta, 'write', 1);
-  const { old, next } = await ctx.engine.mutate(meta, storageKey(meta.schema, key), (current) => {
+  const sk = storageKey(meta.schema, key);
+  ctx.cache?.writing(meta, sk);
+  const { old, next } = await ctx.engine.mutate(meta, sk, (current) => {
     checkCondition(ctx, meta, req, cond, current);
     const base: Item = { ...(current ?? {}), ...key };
     const next = update ? applyUpdate(update, base) : base;
@@ -72,6 +74,7 @@ export const updateItem: Action = async (ctx, req) => {
     checkIndexKeys(meta, next, current);
     return { write: next, result: { old: current, next } };
   });
+  ctx.cache?.wrote(meta, sk, next);
   return withFields(
     {},
     {
