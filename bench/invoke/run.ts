@@ -13,7 +13,7 @@
 //
 //   node --import tsx bench/invoke/run.ts [--duration 10] [--cold 10 (0: none)]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -66,9 +66,42 @@ interface Load {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU time the target's process tree spent per call, in microseconds. */
+  cpuUs: number;
 }
 
-async function load(url: string, connections: number, seconds: number): Promise<Load> {
+/**
+ * CPU time (user + system) of a process and all its descendants, in ms, from
+ * /proc: what a call costs in work, which a loaded machine changes far less than
+ * the throughput it allows.
+ */
+function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
+        if (kids) stack.push(...kids.split(' ').map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+async function load(
+  url: string,
+  connections: number,
+  seconds: number,
+  pid?: number,
+): Promise<Load> {
+  const cpu0 = pid === undefined ? 0 : treeCpuMs(pid);
   const { stdout } = await run(
     join(root, 'node_modules', '.bin', 'autocannon'),
     [
@@ -88,12 +121,14 @@ async function load(url: string, connections: number, seconds: number): Promise<
     { maxBuffer: 64 * 1024 * 1024 },
   );
   const r = JSON.parse(stdout) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     errors: number;
     non2xx: number;
   };
+  const cpuMs = pid === undefined ? 0 : treeCpuMs(pid) - cpu0;
   return {
+    cpuUs: r.requests.total > 0 ? (1000 * cpuMs) / r.requests.total : 0,
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -140,18 +175,20 @@ async function main(): Promise<void> {
   await load(manyUrl, 32, 2);
 
   console.log(`bench/invoke: no-op handler, ${duration} s per run, autocannon raw HTTP POST`);
-  console.log('clients  target              req/s     p50 ms   p99 ms   errors');
+  console.log(
+    'clients  target              req/s     p50 ms   p99 ms   errors   CPU us/call (its processes)',
+  );
   const results: Record<number, { bare: Load; floor: Load; gw: Load; many: Load }> = {};
   const row = (c: number, name: string, r: Load) =>
     console.log(
-      `${String(c).padStart(7)}  ${name.padEnd(17)}${fmt(r.rps, 0).padStart(9)}  ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)}   ${r.errors + r.non2xx}`,
+      `${String(c).padStart(7)}  ${name.padEnd(17)}${fmt(r.rps, 0).padStart(9)}  ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)}   ${String(r.errors + r.non2xx).padEnd(6)} ${fmt(r.cpuUs, 0).padStart(8)}`,
     );
   for (const c of [1, 32]) {
     const r = {
-      bare: await load(bareUrl, c, duration),
-      floor: await load(floorUrl, c, duration),
-      gw: await load(gwUrl, c, duration),
-      many: await load(manyUrl, c, duration),
+      bare: await load(bareUrl, c, duration, bare.child.pid),
+      floor: await load(floorUrl, c, duration, floor.child.pid),
+      gw: await load(gwUrl, c, duration, dev.child.pid),
+      many: await load(manyUrl, c, duration, dev.child.pid),
     };
     results[c] = r;
     row(c, 'bare node:http', r.bare);
@@ -173,6 +210,13 @@ async function main(): Promise<void> {
       `throughput at ${c} client(s): gateway ${pct(r.gw, r.bare)} % of bare, ` +
         `${pct(r.gw, r.floor)} % of the floor (goal >= ${c === 1 ? 90 : 100} %); ` +
         `the floor is ${pct(r.floor, r.bare)} % of bare`,
+    );
+  }
+  for (const c of [1, 32]) {
+    const r = results[c]!;
+    console.log(
+      `CPU per call at ${c} client(s): floor ${fmt(r.floor.cpuUs, 0)} us, gateway ${fmt(r.gw.cpuUs, 0)} us ` +
+        `(floor/gateway ${fmt((100 * r.floor.cpuUs) / r.gw.cpuUs, 1)} %), 32/env ${fmt(r.many.cpuUs, 0)} us, bare ${fmt(r.bare.cpuUs, 0)} us`,
     );
   }
   const m = results[32]!;
