@@ -105,6 +105,8 @@ interface Runtime {
   /** Init Duration not yet reported on an invocation. */
   unreportedInitMs?: number;
   peakKiB: number;
+  /** When peakKiB was last read from /proc (performance.now()); 0: never. */
+  peakReadAt: number;
   heapExhausted: boolean;
   /** Killed by the agent for going over memorySize. */
   killedForMemory: boolean;
@@ -308,6 +310,7 @@ export class Agent {
       failed: false,
       retired: false,
       peakKiB: 0,
+      peakReadAt: 0,
       heapExhausted: false,
       killedForMemory: false,
       init: new Promise<InitOutcome>((resolve) => {
@@ -456,8 +459,15 @@ export class Agent {
       break;
     }
     const durationMs = performance.now() - t0;
-    if (rt.proc.alive && rt.proc.pid !== undefined) {
+    // The kernel's high-water mark (VmHWM) only grows, so reading it at most once per
+    // watch interval loses no peak: under a stream of short calls a REPORT may show a
+    // peak reached up to one interval earlier, and the /proc reads (two files per
+    // process) are not paid on every call.
+    const now = performance.now();
+    const interval = this.o.watchIntervalMs ?? 100;
+    if (rt.proc.alive && rt.proc.pid !== undefined && now - rt.peakReadAt >= interval) {
       rt.peakKiB = Math.max(rt.peakKiB, peakRssKiB(rt.proc.pid));
+      rt.peakReadAt = now;
     }
     if (ending.kind === 'response' || ending.kind === 'streamed' || ending.kind === 'error') {
       const bytes = directoryBytes(this.o.tmpDir);
