@@ -14,6 +14,9 @@ import { BodyTooLarge, readBody } from './body.ts';
 import type { AsyncFactory, AsyncService } from './async/service.ts';
 import { functionArn, makeInvoker, type Account } from './invoker.ts';
 import { makeInvokeWithResponseStreamHandler } from './response-stream.ts';
+import { makeFunctionUrlApi } from './function-urls/api.ts';
+import { makeFunctionUrlServer } from './function-urls/serve.ts';
+import { FunctionUrlStore } from './function-urls/store.ts';
 import {
   DEFAULT_QUOTAS,
   InProcessLimiter,
@@ -100,6 +103,20 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  // Function URLs first: a URL's paths are the function's, whatever they look like.
+  const urls = new FunctionUrlStore(registry, account);
+  const serveUrls = makeFunctionUrlServer({
+    registry,
+    account,
+    invoke,
+    store: urls,
+    metrics,
+    ...(opts.authenticate && { authenticate: opts.authenticate }),
+  });
+  app.use((req, res, next) => {
+    serveUrls(req, res, next).catch((err: unknown) => next(err));
+  });
+
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -149,6 +166,16 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       registry,
       account,
       invoke,
+      metrics,
+      ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+    }),
+  );
+  lambdaApi.use(
+    makeFunctionUrlApi({
+      registry,
+      catalog,
+      account,
+      store: urls,
       metrics,
       ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
     }),

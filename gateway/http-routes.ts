@@ -83,10 +83,10 @@ function safeDecode(s: string): string {
   }
 }
 
-const TEXT_TYPES =
+export const TEXT_TYPES =
   /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
-function clfTime(d: Date): string {
+export function clfTime(d: Date): string {
   const months = [
     'Jan',
     'Feb',

@@ -97,7 +97,35 @@ const refused: [string, Record<string, unknown>, RegExp][] = [
     { triggers: [{ schedule: { expression: 'rate(1 minutes)' } }] },
     /spec\.triggers\[0\]\.schedule\.expression/,
   ],
+  [
+    'function URL auth type',
+    { functionUrl: { authType: 'OPEN' } },
+    /spec\.functionUrl\.authType: must be NONE or AWS_IAM/,
+  ],
+  [
+    'function URL invoke mode',
+    { functionUrl: { authType: 'NONE', invokeMode: 'STREAM' } },
+    /spec\.functionUrl\.invokeMode: must be BUFFERED or RESPONSE_STREAM/,
+  ],
+  [
+    'function URL CORS max age',
+    { functionUrl: { authType: 'NONE', cors: { maxAge: 86401 } } },
+    /spec\.functionUrl\.cors\.maxAge: must be between 0 and 86400/,
+  ],
 ];
+
+test('a function URL gets BUFFERED by default and keeps its CORS', () => {
+  const r = parseFunctionSpec({
+    ...base,
+    functionUrl: { authType: 'AWS_IAM', cors: { allowOrigins: ['*'], maxAge: 10 } },
+  });
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.functionUrl, {
+    authType: 'AWS_IAM',
+    invokeMode: 'BUFFERED',
+    cors: { allowOrigins: ['*'], maxAge: 10 },
+  });
+});
 
 for (const [what, change, message] of refused) {
   test(`refused with the field and the limit named: ${what}`, () => {

@@ -70,6 +70,22 @@ export type Trigger =
   | { http: { method: HttpMethod; path: string } }
   | { schedule: { expression: string; input?: unknown } };
 
+/** A Function URL (Lambda's FunctionUrlConfig), camelCase as in the Function resource. */
+export interface FunctionUrlCors {
+  allowCredentials?: boolean;
+  allowHeaders?: string[];
+  allowMethods?: string[];
+  allowOrigins?: string[];
+  exposeHeaders?: string[];
+  maxAge?: number;
+}
+
+export interface FunctionUrlSpec {
+  authType: 'NONE' | 'AWS_IAM';
+  invokeMode: 'BUFFERED' | 'RESPONSE_STREAM';
+  cors?: FunctionUrlCors;
+}
+
 export interface FunctionSpec {
   runtime: Runtime;
   /** `file.export` for Node.js and Python; free-form for `provided`. */
@@ -88,6 +104,8 @@ export interface FunctionSpec {
   perExecutionEnvironmentMaxConcurrency?: number;
   functionEventInvokeConfig: FunctionEventInvokeConfig;
   triggers: Trigger[];
+  /** The function's URL on the gateway, when it has one. */
+  functionUrl?: FunctionUrlSpec;
 }
 
 export interface FunctionDefinition {
@@ -269,6 +287,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
     c,
   );
   const triggers = parseTriggers(spec.triggers, c);
+  const functionUrl = parseFunctionUrl(spec.functionUrl, c);
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   const value: FunctionSpec = {
@@ -284,6 +303,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
     triggers,
   };
   if (reserved !== undefined) value.reservedConcurrentExecutions = reserved;
+  if (functionUrl) value.functionUrl = functionUrl;
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   return { ok: true, value };
 }
@@ -333,6 +353,60 @@ export function parseEventInvokeConfig(
       }
     }
   }
+  return out;
+}
+
+function parseFunctionUrl(input: unknown, c: Checker): FunctionUrlSpec | undefined {
+  if (input === undefined || input === null) return undefined;
+  const p = 'spec.functionUrl';
+  if (!isObject(input)) {
+    c.fail(p, 'must be an object { authType, invokeMode, cors }');
+    return undefined;
+  }
+  const authType = input.authType;
+  if (authType !== 'NONE' && authType !== 'AWS_IAM') {
+    c.fail(`${p}.authType`, `must be NONE or AWS_IAM, got ${JSON.stringify(authType)}`);
+  }
+  const invokeMode = input.invokeMode ?? 'BUFFERED';
+  if (invokeMode !== 'BUFFERED' && invokeMode !== 'RESPONSE_STREAM') {
+    c.fail(
+      `${p}.invokeMode`,
+      `must be BUFFERED or RESPONSE_STREAM, got ${JSON.stringify(invokeMode)}`,
+    );
+  }
+  const out: FunctionUrlSpec = {
+    authType: authType as FunctionUrlSpec['authType'],
+    invokeMode: invokeMode as FunctionUrlSpec['invokeMode'],
+  };
+  if (input.cors === undefined || input.cors === null) return out;
+  if (!isObject(input.cors)) {
+    c.fail(`${p}.cors`, 'must be an object');
+    return out;
+  }
+  const cors: FunctionUrlCors = {};
+  const raw = input.cors;
+  if (raw.allowCredentials !== undefined) {
+    if (typeof raw.allowCredentials !== 'boolean') {
+      c.fail(`${p}.cors.allowCredentials`, 'must be true or false');
+    } else cors.allowCredentials = raw.allowCredentials;
+  }
+  for (const [field, max] of [
+    ['allowHeaders', 100],
+    ['allowMethods', 6],
+    ['allowOrigins', 100],
+    ['exposeHeaders', 100],
+  ] as const) {
+    const v = raw[field];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string') || v.length > max) {
+      c.fail(`${p}.cors.${field}`, `must be a list of at most ${max} strings`);
+    } else cors[field] = v as string[];
+  }
+  if (raw.maxAge !== undefined) {
+    const age = c.int(raw, 'maxAge', `${p}.cors.maxAge`, { min: 0, max: 86400 });
+    if (age !== undefined) cors.maxAge = age;
+  }
+  out.cors = cors;
   return out;
 }
 
