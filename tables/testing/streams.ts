@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { Registry } from 'prom-client';
 import { makeLogger } from '../../lib/log.ts';
 import { openEngine, type EngineConfig } from '../engine.ts';
 import { makeTablesHandler, type TablesHandler } from '../http.ts';
@@ -36,6 +37,7 @@ export async function streamsHarness(
     ttl?: Partial<ExpirerOptions>;
     visibilityMs?: number;
     cleanup?: () => Promise<void>;
+    registry?: Registry;
   } = {},
 ): Promise<StreamsHarness> {
   const kind = config.engine;
@@ -53,6 +55,7 @@ export async function streamsHarness(
         log: makeLogger('tables', { level: 'error' }),
         streamsClock: () => Date.now() + clock.offset,
         streamVisibilityMs: opts.visibilityMs,
+        registry: opts.registry,
         ttl: { intervalMs: 0, ...opts.ttl },
       });
       const server: Server = createServer(handler);

@@ -154,7 +154,7 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
     const meta = latest?.id === given.id ? latest : given;
     const stream = activeStream(meta);
     if (!meta.indexes?.length && !stream) return next ? put(meta, key, next) : del(meta, key);
-    db.transaction(() => {
+    const recorded = db.transaction(() => {
       const before = old ?? get(meta, key);
       const now = Date.now();
       const record = changeRecord(meta, before, next, sequence(), now, origin);
@@ -165,7 +165,6 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
           now,
           JSON.stringify(record),
         );
-        recordWritten(meta.name);
       }
       if (localIndexes(meta).length) {
         const grow = collectionBytes(meta, next) - collectionBytes(meta, before);
@@ -179,7 +178,10 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
         if (w.remove) del(w.table, w.remove);
         if (w.put) put(w.table, w.put.key, w.put.item);
       }
+      return !!record;
     })();
+    // Counted once the transaction stands: a refused write (collection too large) wrote none.
+    if (recorded) recordWritten(meta.name);
   };
   const createItems = (id: string) =>
     db.exec(
