@@ -207,7 +207,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     /^\/20\d\d-\d\d-\d\d\//.test(req.path) ? lambdaApi(req, res, next) : next(),
   );
 
-  const routes = makeHttpRoutes({ registry, account, invoke });
+  const routes = makeHttpRoutes({ registry, account, invoke, metrics });
   app.use((req, res, next) => {
     routes
       .handler(req, res, next)

@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { keyOf, type FunctionDefinition, type HttpMethod } from '../lib/function.ts';
 import { BodyTooLarge, readBody } from './body.ts';
+import { HttpStreamWriter } from './http-stream.ts';
 import type { Account, Invoker } from './invoker.ts';
+import type { GatewayMetrics } from './metrics.ts';
 import { SYNC_PAYLOAD_LIMIT } from './invoke.ts';
 import type { FunctionRegistry } from './registry.ts';
 
@@ -222,6 +224,7 @@ export function makeHttpRoutes(deps: {
   registry: FunctionRegistry;
   account: Account;
   invoke: Invoker;
+  metrics?: GatewayMetrics;
 }) {
   const { registry, account, invoke } = deps;
   let routes: Route[] = [];
@@ -263,14 +266,38 @@ export function makeHttpRoutes(deps: {
       }
       const requestId = randomUUID();
       const event = buildEvent(req, match, body, account, requestId);
-      const outcome = await invoke(fn, { payload: Buffer.from(JSON.stringify(event)), requestId });
       res.setHeader('apigw-requestid', requestId);
+      // A function that streams its response is passed on as it writes it.
+      const writer = new HttpStreamWriter(
+        res,
+        (head) => {
+          res.status(head.status);
+          for (const [k, v] of Object.entries(head.headers)) res.setHeader(k, v);
+          if (head.cookies.length > 0) res.setHeader('set-cookie', head.cookies);
+        },
+        (n) => deps.metrics?.streamedBytes.inc({ function: match.route.fn }, n),
+      );
+      const outcome = await invoke(fn, {
+        payload: Buffer.from(JSON.stringify(event)),
+        requestId,
+        onStream: (head, chunks) => writer.consume(head.contentType, chunks),
+      });
+      if (writer.started) {
+        res.end();
+        return;
+      }
       if (!outcome.ok) {
         if (outcome.error.status === 429) return message(res, 429, 'Too Many Requests');
         return message(res, 500, 'Internal Server Error');
       }
-      if (outcome.result.functionError) return send(res, internalError());
-      send(res, mapResult(outcome.result.payload));
+      const { result } = outcome;
+      if (result.functionError || (result.streamed && !writer.plainHead)) {
+        return send(res, internalError());
+      }
+      if (result.streamed) {
+        return send(res, { ...writer.plainHead!, body: Buffer.alloc(0) });
+      }
+      send(res, mapResult(result.payload));
     },
   };
 }

@@ -59,6 +59,23 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream)
 });
 `;
 
+const ROUTED = `
+export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  if (event.pathParameters.how === 'plain') {
+    responseStream.setContentType('text/event-stream');
+    responseStream.write('data: 1\\n\\n');
+    responseStream.end('data: 2\\n\\n');
+    return;
+  }
+  const stream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 203,
+    headers: { 'content-type': 'text/plain' },
+  });
+  stream.write('a');
+  stream.end('b');
+});
+`;
+
 /** An HTTP endpoint the handler calls and the test answers when it chooses. */
 class Gate {
   readonly server: Server = createServer((_req, res) => {
@@ -186,6 +203,9 @@ describe('Function URLs', () => {
     registry.put(define('web', WEB));
     registry.put(define('streamer', STREAMER));
     registry.put(define('declared', WEB, { functionUrl: { authType: 'NONE' } }));
+    registry.put(
+      define('routed', ROUTED, { triggers: [{ http: { method: 'GET', path: '/routed/{how}' } }] }),
+    );
     const log = makeLogger('gateway', { level: 'error' });
     gateway = makeGateway({
       registry,
@@ -383,6 +403,17 @@ describe('Function URLs', () => {
       rest += Buffer.from(value).toString();
     }
     assert.equal(rest, 'last');
+  });
+
+  test('an HTTP route passes a streamed response on, its prelude setting the status', async () => {
+    const framed = await call(`${base}/routed/framed`);
+    assert.equal(framed.status, 203);
+    assert.equal(framed.headers['content-type'], 'text/plain');
+    assert.equal(framed.body, 'ab');
+    const plain = await call(`${base}/routed/plain`);
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['content-type'], 'text/event-stream');
+    assert.equal(plain.body, 'data: 1\n\ndata: 2\n\n');
   });
 
   test('AWS_IAM: an unsigned or badly signed request is 403 Forbidden, a SigV4-signed one runs', async () => {

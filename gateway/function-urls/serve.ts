@@ -14,17 +14,13 @@ import { SYNC_PAYLOAD_LIMIT } from '../invoke.ts';
 import type { Account, Invoker } from '../invoker.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { FunctionRegistry } from '../registry.ts';
-import { write } from '../response-stream.ts';
+import { HttpStreamWriter, type HttpHead } from '../http-stream.ts';
 import { CORS_HEADER, isPreflight, preflightHeaders, responseHeaders } from './cors.ts';
 import { buildUrlEvent, type IamCaller } from './event.ts';
 import type { FunctionUrlStore } from './store.ts';
 
 const HOST = /^([a-z0-9]{32})\.lambda-url\.[a-z0-9-]+\.on\.aws(?::\d+)?$/i;
 const PREFIX = /^\/_url\/([a-z0-9]{32})(\/.*)?$/;
-/** What HttpResponseStream.from sets: a JSON prelude, 8 NUL bytes, then the body. */
-export const HTTP_INTEGRATION_TYPE = 'application/vnd.awslambda.http-integration-response';
-const DELIMITER = Buffer.alloc(8);
-
 /** The url-id and the path the function sees, when the request is for a URL. */
 export function matchUrl(
   host: string | undefined,
@@ -44,34 +40,6 @@ export function matchUrl(
 function iamCaller(req: Request, account: Account): IamCaller | undefined {
   const m = /Credential=([^/,\s]+)\//.exec(req.header('authorization') ?? '');
   return m ? { accessKey: m[1]!, accountId: account.accountId } : undefined;
-}
-
-interface Head {
-  status: number;
-  headers: Record<string, string>;
-  cookies: string[];
-}
-
-/** Reads the prelude of an HttpResponseStream: undefined until the delimiter arrived. */
-export function parsePrelude(bytes: Buffer): { head: Head; rest: Buffer } | 'bad' | undefined {
-  const at = bytes.indexOf(DELIMITER);
-  if (at < 0) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.subarray(0, at).toString('utf8'));
-  } catch {
-    return 'bad';
-  }
-  if (typeof doc !== 'object' || doc === null) return 'bad';
-  const p = doc as { statusCode?: unknown; headers?: unknown; cookies?: unknown };
-  const status = p.statusCode === undefined ? 200 : Number(p.statusCode);
-  if (!Number.isInteger(status) || status < 100 || status > 599) return 'bad';
-  const headers: Record<string, string> = {};
-  if (typeof p.headers === 'object' && p.headers !== null) {
-    for (const [k, v] of Object.entries(p.headers)) headers[k.toLowerCase()] = String(v);
-  }
-  const cookies = Array.isArray(p.cookies) ? p.cookies.map(String) : [];
-  return { head: { status, headers, cookies }, rest: bytes.subarray(at + DELIMITER.length) };
 }
 
 export function makeFunctionUrlServer(deps: {
@@ -143,7 +111,7 @@ export function makeFunctionUrlServer(deps: {
     });
     res.setHeader('x-amzn-RequestId', requestId);
     const corsHeaders = cors ? responseHeaders(cors, origin) : {};
-    const send = (head: Head) => {
+    const send = (head: HttpHead) => {
       count(head.status);
       res.status(head.status);
       for (const [k, v] of Object.entries(head.headers)) {
@@ -153,58 +121,20 @@ export function makeFunctionUrlServer(deps: {
       if (head.cookies.length > 0) res.setHeader('set-cookie', head.cookies);
     };
 
-    let started = false;
-    /** The head a plain (prelude-less) stream answers with, once it has a byte or ends well. */
-    let plainHead: Head | undefined;
+    const key = keyOf(fn);
+    const writer = new HttpStreamWriter(res, send, (n) =>
+      metrics.streamedBytes.inc({ function: key }, n),
+    );
     const streaming = entry.config.invokeMode === 'RESPONSE_STREAM';
     const outcome = await invoke(fn, {
       payload: Buffer.from(JSON.stringify(event)),
       requestId,
       ...(streaming && {
-        onStream: (head, chunks) => stream(head.contentType, chunks),
+        onStream: (head, chunks) => writer.consume(head.contentType, chunks),
       }),
     });
 
-    /** A streamed response: the prelude (if any) gives the head, the rest goes out as it comes. */
-    async function stream(contentType: string, chunks: AsyncIterable<Buffer>): Promise<void> {
-      const key = keyOf(fn!);
-      let pending: Buffer | undefined =
-        contentType === HTTP_INTEGRATION_TYPE ? Buffer.alloc(0) : undefined;
-      let open = true;
-      const begin = (head: Head) => {
-        started = true;
-        send(head);
-        res.flushHeaders();
-      };
-      if (pending === undefined) {
-        plainHead = { status: 200, headers: { 'content-type': contentType }, cookies: [] };
-      }
-      for await (const chunk of chunks) {
-        // Nothing goes out before the first byte: a handler that fails first answers 502.
-        if (!started && plainHead && chunk.length > 0) begin(plainHead);
-        metrics.streamedBytes.inc({ function: key }, chunk.length);
-        let piece = chunk;
-        if (pending !== undefined) {
-          const prelude = parsePrelude(Buffer.concat([pending, chunk]));
-          if (prelude === undefined) {
-            pending = Buffer.concat([pending, chunk]);
-            continue;
-          }
-          pending = undefined;
-          if (prelude === 'bad') {
-            open = false;
-            continue;
-          }
-          prelude.head.headers['content-type'] ??= 'application/octet-stream';
-          begin(prelude.head);
-          piece = prelude.rest;
-        }
-        // A caller that went away does not stop the function: the rest is read and dropped.
-        if (open && piece.length > 0) open = await write(res, piece);
-      }
-    }
-
-    if (started) {
+    if (writer.started) {
       res.end();
       return;
     }
@@ -212,11 +142,11 @@ export function makeFunctionUrlServer(deps: {
       if (outcome.error.status === 429) return message(429, 'Rate Exceeded.');
       return message(500, 'Internal Server Error');
     }
-    if (outcome.result.functionError || (outcome.result.streamed && !plainHead)) {
+    if (outcome.result.functionError || (outcome.result.streamed && !writer.plainHead)) {
       return message(502, 'Internal Server Error', corsHeaders);
     }
-    if (outcome.result.streamed && plainHead) {
-      send(plainHead);
+    if (outcome.result.streamed && writer.plainHead) {
+      send(writer.plainHead);
       res.end();
       return;
     }
