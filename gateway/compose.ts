@@ -28,6 +28,7 @@ import { RedisLimiter } from './limiter-redis.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { FunctionRegistry } from './registry.ts';
 import { FunctionCatalog } from './lambda-api/catalog.ts';
+import { kubernetesWriter } from './lambda-api/kubernetes-writer.ts';
 import { registryWriter } from './lambda-api/registry-writer.ts';
 import { StateDir } from './lambda-api/state-dir.ts';
 
@@ -102,6 +103,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     });
     account = cluster.account;
     await cluster.ready;
+    catalog = new FunctionCatalog(registry, kubernetesWriter(cluster.kubeConfig, registry));
   }
 
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;

@@ -1,7 +1,7 @@
 // The chart's RBAC is enough and no more: the operator runs with a token of the
 // chart's own ServiceAccount (RBAC applied for real to the test API server) and
 // reconciles a Function and a Table; the same token cannot list Secrets or Pods,
-// and the gateway's token can only read Functions.
+// and the gateway's token can only read and write Functions.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { Server } from 'node:http';
@@ -195,36 +195,55 @@ test("the operator reconciles Functions and Tables with nothing but the chart's 
   }
 });
 
-test("the gateway's token reads Functions and nothing else", async () => {
+test("the gateway's token reads and writes Functions (the deployment API) and nothing else", async () => {
   const token = (
     await kubectl(['-n', ns, 'create', 'token', `${release}-selfless-gateway`])
   ).trim();
   const kc = asServiceAccount(token);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'functions' });
-  const denied = await custom
-    .listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tables' })
-    .then(
+  const refused = (call: Promise<unknown>) =>
+    call.then(
       () => undefined,
       (e: unknown) => e,
     );
+  const denied = await refused(
+    custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tables' }),
+  );
   assert.ok(denied instanceof k8s.ApiException && denied.code === 403);
-  const write = await custom
-    .createNamespacedCustomObject({
+  const fn = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Function',
+    metadata: { name: 'deployed-by-api' },
+    spec: {
+      runtime: 'nodejs20.x',
+      handler: 'index.handler',
+      code: { inline: { 'index.mjs': '' } },
+    },
+  };
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: apps,
+    plural: 'functions',
+    body: fn,
+  });
+  const status = await refused(
+    custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
       namespace: apps,
       plural: 'functions',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'Function',
-        metadata: { name: 'nope' },
-        spec: {},
-      },
-    })
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  assert.ok(write instanceof k8s.ApiException && write.code === 403);
+      name: 'deployed-by-api',
+      body: { ...fn, status: { lastError: 'not the gateway' } },
+    }),
+  );
+  assert.ok(status instanceof k8s.ApiException && status.code === 403, 'status is the operator’s');
+  await custom.deleteNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: apps,
+    plural: 'functions',
+    name: 'deployed-by-api',
+  });
 });

@@ -80,7 +80,8 @@ before(async () => {
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   gateway.stderr!.on('data', (c) => (log += c));
-  await eventually('gateway listening', async () => log.includes('"gateway listening"'));
+  // Started through tsx, the gateway compiles on start: 12 s on an idle 2-core machine here.
+  await eventually('gateway listening', async () => log.includes('"gateway listening"'), 90_000);
 });
 after(async () => {
   gateway.kill('SIGTERM');

@@ -23,6 +23,8 @@ export interface ClusterMode {
   callerNamespace: (req: Request) => string;
   /** Resolves once every existing Function is in the registry. */
   ready: Promise<void>;
+  /** The API server the Functions come from (the deployment API writes them there). */
+  kubeConfig: k8s.KubeConfig;
   /** The demand report (GET /_selfless/demand), given the gateway's hub and limiter. */
   demandRoutes(hub: WorkerHub, limiter: ConcurrencyLimiter): Router;
   stop(): void;
@@ -82,6 +84,7 @@ export function startClusterMode(opts: {
     },
     callerNamespace: (req) => callerNamespace(accessKeyIdOf(req), names()),
     ready: watch.ready,
+    kubeConfig: kc,
     demandRoutes(hub, limiter) {
       const router = Router();
       router.get(

@@ -8,7 +8,9 @@
 // catalog (a manifest, `kubectl edit`) gets a new revision and code hash here.
 import { createHash, randomUUID } from 'node:crypto';
 import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/function.ts';
+import { lambdaErrors } from '../errors.ts';
 import { LATEST, type FunctionRegistry } from '../registry.ts';
+import { canonical } from './canonical.ts';
 
 export type State = 'Pending' | 'Active' | 'Failed';
 export type UpdateStatus = 'InProgress' | 'Successful' | 'Failed';
@@ -65,6 +67,8 @@ export interface FunctionRecord {
 
 /** Where definitions go: the registry under `selfless dev`, Function resources in a cluster. */
 export interface Writer {
+  /** False where published versions cannot run yet (a cluster: no worker pods per version). */
+  readonly versions?: boolean;
   put(fn: FunctionDefinition, record: FunctionRecord): Promise<void>;
   remove(fn: FunctionDefinition): Promise<void>;
 }
@@ -182,7 +186,7 @@ export class FunctionCatalog {
 
   /** Someone else changed the definition: it is a new revision of $LATEST. */
   private follow(record: FunctionRecord, fn: FunctionDefinition): void {
-    const same = JSON.stringify(fn.spec) === JSON.stringify(record.described.spec);
+    const same = canonical(fn.spec) === canonical(record.described.spec);
     record.described = fn;
     // In a cluster what the catalog wrote comes back through the watch as a new object.
     if (same) return;
@@ -193,6 +197,14 @@ export class FunctionCatalog {
       lastModified: lambdaTimestamp(this.now()),
     };
     this.changed();
+  }
+
+  private versionsServed(): void {
+    if (this.writer.versions === false) {
+      throw lambdaErrors.notImplemented(
+        'Versions and aliases are not served in a cluster yet: only $LATEST of a Function resource runs (see docs/functions.md).',
+      );
+    }
   }
 
   private changed(): void {
@@ -257,6 +269,7 @@ export class FunctionCatalog {
 
   /** Lambda publishes nothing new when $LATEST equals the last version: it returns that one. */
   async publish(record: FunctionRecord, description: string | undefined): Promise<VersionRecord> {
+    this.versionsServed();
     const latest = this.latest(keyOf(record.described))!;
     const last = record.versions.get(String(record.lastVersion));
     if (last && publishedShape(last.fn, last.meta) === publishedShape(latest, record.meta)) {
@@ -294,6 +307,7 @@ export class FunctionCatalog {
   }
 
   async putAlias(record: FunctionRecord, alias: AliasRecord): Promise<void> {
+    this.versionsServed();
     record.aliases.set(alias.name, alias);
     this.registry.putAlias(keyOf(record.described), alias.name, {
       functionVersion: alias.functionVersion,

@@ -1,0 +1,180 @@
+// The deployment API of a gateway in cluster mode against the real API server: it
+// writes Function resources by server-side apply (field manager selfless-lambda-api),
+// serves them back through its watch, and shares the fields with kubectl by field
+// ownership. Environments run as local processes here (no kubelet).
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+  waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2,
+} from '@aws-sdk/client-lambda';
+import { strToU8, zipSync } from 'fflate';
+import { GROUP, VERSION } from '../../crds/schema.ts';
+import { makeLogger } from '../../lib/log.ts';
+import { testServices } from '../../test/services/index.ts';
+import {
+  eventually,
+  installCrds,
+  makeNamespace,
+  testKubeConfig,
+} from '../../test/support/kubernetes.ts';
+import { composeGateway, type ComposedGateway } from '../compose.ts';
+import { FIELD_MANAGER } from './kubernetes-writer.ts';
+
+let custom: k8s.CustomObjectsApi;
+let ns: string;
+let composed: ComposedGateway;
+let server: Server;
+let client: LambdaClient;
+
+const zip = (answer: string) =>
+  zipSync({
+    'index.mjs': strToU8(`export const handler = async () => ${JSON.stringify(answer)};`),
+  });
+
+const resource = async (name: string) =>
+  (await custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: 'functions',
+    name,
+  })) as {
+    spec: Record<string, unknown> & { code: { zipFile?: string } };
+    metadata: { managedFields?: { manager: string }[] };
+  };
+
+before(async () => {
+  const kc = await testKubeConfig();
+  await installCrds(kc);
+  custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  ns = await makeNamespace(kc, 'api-deploy');
+  // A bare name resolves in the caller's namespace once that namespace has a function.
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: 'functions',
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'Function',
+      metadata: { name: 'first' },
+      spec: {
+        runtime: 'nodejs20.x',
+        handler: 'index.handler',
+        code: { inline: { 'index.mjs': '' } },
+      },
+    },
+  });
+  const { kubeconfig } = await testServices();
+  const log = makeLogger('test', { level: 'error' });
+  composed = await composeGateway({
+    log,
+    functions: { kubernetes: { kubeconfig } },
+    workers: { process: { env: {} } },
+    eventsWithoutRedis: 'refuse',
+    idleTimeoutMs: 60_000,
+  });
+  server = createServer(composed.gateway.app).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  await eventually('the namespace is known', async () =>
+    composed.gateway.registry.list().some((f) => f.namespace === ns),
+  );
+  client = new LambdaClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: ns, secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+});
+after(async () => {
+  client.destroy();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await composed.close();
+});
+
+const answer = async (name: string) =>
+  JSON.parse(
+    Buffer.from((await client.send(new InvokeCommand({ FunctionName: name }))).Payload!).toString(),
+  ) as unknown;
+
+test('CreateFunction and UpdateFunctionCode write the Function resource, which then runs', async () => {
+  const one = zip('one');
+  const two = zip('two');
+  await client.send(
+    new CreateFunctionCommand({
+      FunctionName: 'deployed',
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/x',
+      Timeout: 7,
+      Code: { ZipFile: one },
+    }),
+  );
+  await waitUntilFunctionActiveV2({ client, maxWaitTime: 30 }, { FunctionName: 'deployed' });
+  const created = await resource('deployed');
+  assert.equal(created.spec.timeout, 7);
+  assert.equal(created.spec.code.zipFile, Buffer.from(one).toString('base64'));
+  assert.ok(created.metadata.managedFields?.some((f) => f.manager === FIELD_MANAGER));
+  assert.equal(await answer('deployed'), 'one');
+
+  await client.send(new UpdateFunctionCodeCommand({ FunctionName: 'deployed', ZipFile: two }));
+  await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 30 }, { FunctionName: 'deployed' });
+  assert.equal((await resource('deployed')).spec.code.zipFile, Buffer.from(two).toString('base64'));
+  await eventually('the new code answers', async () => (await answer('deployed')) === 'two');
+});
+
+test('kubectl and the API share a Function by field ownership', async () => {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(await testKubeConfig());
+  const kubectl = (spec: Record<string, unknown>, force: boolean) =>
+    objects.patch(
+      {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'Function',
+        metadata: { name: 'deployed', namespace: ns },
+        spec,
+      } as k8s.KubernetesObject,
+      undefined,
+      undefined,
+      'kubectl',
+      force,
+      k8s.PatchStrategy.ServerSideApply,
+    );
+  // A field the API set is the API's: applying it without --force-conflicts is refused.
+  const conflict = await kubectl({ timeout: 9 }, false).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(conflict instanceof k8s.ApiException && conflict.code === 409, String(conflict));
+  // A field the API never sets is kubectl's, and an API update leaves it alone.
+  await kubectl({ reservedConcurrentExecutions: 3 }, false);
+  await client.send(
+    new UpdateFunctionConfigurationCommand({ FunctionName: 'deployed', Timeout: 11 }),
+  );
+  const after = await resource('deployed');
+  assert.equal(after.spec.timeout, 11);
+  assert.equal(after.spec.reservedConcurrentExecutions, 3);
+});
+
+test('versions are refused in a cluster for now, and DeleteFunction deletes the resource', async () => {
+  await assert.rejects(client.send(new PublishVersionCommand({ FunctionName: 'deployed' })), {
+    name: 'ServiceException',
+  });
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'deployed' }));
+  const gone = await resource('deployed').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(gone instanceof k8s.ApiException && gone.code === 404);
+});

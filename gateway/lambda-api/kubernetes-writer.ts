@@ -1,0 +1,120 @@
+// The Writer of a gateway in a cluster: the deployment API writes Function resources,
+// so `kubectl get fn` and the API see one set of functions (the gateway serves them
+// back through its watch, as it serves any Function).
+//
+// Writes are server-side apply with the field manager `selfless-lambda-api`, forced:
+// an API call is an explicit change, so it takes the fields it sets (runtime, handler,
+// code, memorySize, timeout, ephemeralStorage, environment) from whoever held them. A
+// later `kubectl apply --server-side` of those fields conflicts unless it forces them
+// back (--force-conflicts); a client-side `kubectl apply` simply overwrites them. Fields
+// the API never sets (reservedConcurrentExecutions, triggers, functionEventInvokeConfig...)
+// stay kubectl's. The zip is kept in the resource itself (spec.code.zipFile), which the
+// API server's request limit keeps to about 1 MB: larger code is refused, naming it.
+import * as k8s from '@kubernetes/client-node';
+import { API_VERSION } from '../../crds/schema.ts';
+import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
+import { lambdaErrors } from '../errors.ts';
+import type { FunctionRegistry } from '../registry.ts';
+import type { Writer } from './catalog.ts';
+import { canonical } from './canonical.ts';
+
+export const FIELD_MANAGER = 'selfless-lambda-api';
+/** Base64 of a zip the resource can hold below the API server's 1.5 MB request limit. */
+export const RESOURCE_ZIP_LIMIT = 1024 * 1024;
+
+/** The Function resource the API owns the fields of. */
+export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
+  const { spec } = fn;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Function',
+    metadata: { name: fn.name, namespace: fn.namespace },
+    spec: {
+      runtime: spec.runtime,
+      handler: spec.handler,
+      code: spec.code,
+      memorySize: spec.memorySize,
+      timeout: spec.timeout,
+      ephemeralStorage: spec.ephemeralStorage,
+      environment: spec.environment,
+      ...(spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
+        perExecutionEnvironmentMaxConcurrency: spec.perExecutionEnvironmentMaxConcurrency,
+      }),
+    },
+  } as k8s.KubernetesObject;
+}
+
+/** Resolves once the registry (fed by the watch) shows what was written. */
+function served(
+  registry: FunctionRegistry,
+  key: string,
+  done: (fn: FunctionDefinition | undefined) => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  if (done(registry.get(key))) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!done(registry.get(key))) return;
+      cleanup();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        lambdaErrors.service(
+          `The Function resource ${key} was written but not served within ${timeoutMs / 1000} s.`,
+        ),
+      );
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      registry.off('changed', check);
+      registry.off('removed', check);
+    };
+    registry.on('changed', check);
+    registry.on('removed', check);
+  });
+}
+
+export function kubernetesWriter(
+  kc: k8s.KubeConfig,
+  registry: FunctionRegistry,
+  opts: { servedTimeoutMs?: number } = {},
+): Writer {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const timeoutMs = opts.servedTimeoutMs ?? 30_000;
+  return {
+    versions: false,
+    put: async (fn) => {
+      const resource = functionResource(fn);
+      const current = registry.get(keyOf(fn));
+      if (current && canonical(functionResource(current)) === canonical(resource)) return;
+      if ((fn.spec.code.zipFile?.length ?? 0) > RESOURCE_ZIP_LIMIT) {
+        throw lambdaErrors.invalidParameter(
+          `In a cluster the zip is stored in the Function resource, which holds at most ${RESOURCE_ZIP_LIMIT} bytes of base64: this one has ${fn.spec.code.zipFile!.length}. Use an image (ImageUri) for larger code.`,
+        );
+      }
+      await objects.patch(
+        resource,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      );
+      const wanted = canonical(functionResource(fn));
+      await served(
+        registry,
+        keyOf(fn),
+        (got) => got !== undefined && canonical(functionResource(got)) === wanted,
+        timeoutMs,
+      );
+    },
+    remove: async (fn) => {
+      await objects.delete(functionResource(fn)).catch((err: unknown) => {
+        if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+      });
+      await served(registry, keyOf(fn), (got) => got === undefined, timeoutMs);
+    },
+  };
+}
