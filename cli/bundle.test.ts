@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { freePort } from '../test/services/process.ts';
 import { bundleCommands } from './bundle.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -44,14 +44,6 @@ test('bin/selfless.js runs a bundled command as the sources run it', async () =>
   const tables = await exec(process.execPath, [bin, 'tables', '--help'], { env: bundled() });
   assert.match(tables.stdout, /Usage: selfless tables/);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Until the server answers its readiness path (it is still starting). */
 async function listening(url: string): Promise<void> {

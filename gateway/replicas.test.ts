@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { parseFunctionSpec, type FunctionDefinition } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
-import { makeMultiGatewayChannel } from '../lib/worker-channel/fanout.ts';
+import { makeMultiGatewayChannel, type MultiGatewayOptions } from '../lib/worker-channel/fanout.ts';
 import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { Agent } from '../lib/agent/agent.ts';
 import { makeGateway, type Gateway } from './app.ts';
@@ -235,26 +235,36 @@ function logWatcher() {
   };
 }
 
-test('a replica that left DNS is still polled, and dropped once it refuses', async () => {
-  const first = replicas[0]!;
-  const port = Number(new URL(first.url).port);
-  const draining = await startReplica('127.0.0.2', port);
-  const dns = fakeDns(['127.0.0.1', '127.0.0.2']);
-  const watch = logWatcher();
-  const agent = new Agent({
+/** An agent polling the replicas `dns` names on `port`, its channel's log to `watch`. */
+function dnsAgent(
+  port: number,
+  dns: ReturnType<typeof fakeDns>,
+  watch: ReturnType<typeof logWatcher>,
+  opts: MultiGatewayOptions,
+): Agent {
+  return new Agent({
     channel: makeMultiGatewayChannel(`http://gateway.test:${port}`, {
       resolve: dns.resolve,
       refreshMs: 20,
       log: watch.log,
-      retryMs: { initial: 20, max: 200 },
+      ...opts,
     }),
-    worker: { workerId: 'pod-linger', functionName: 'multi' },
+    worker: { workerId: `pod-${Math.random().toString(36).slice(2, 8)}`, functionName: 'multi' },
     fn,
     codeDir: dir,
     tmpDir: join(dir, 'tmp'),
     env: {},
     log: () => undefined,
   });
+}
+
+test('a replica that left DNS is still polled, and dropped once it refuses', async () => {
+  const first = replicas[0]!;
+  const port = Number(new URL(first.url).port);
+  const draining = await startReplica('127.0.0.2', port);
+  const dns = fakeDns(['127.0.0.1', '127.0.0.2']);
+  const watch = logWatcher();
+  const agent = dnsAgent(port, dns, watch, { retryMs: { initial: 20, max: 200 } });
   await agent.start();
   try {
     assert.deepEqual(await call(draining, 'before'), { id: 'before' });
@@ -282,21 +292,7 @@ test('a replica that left DNS and never fails is dropped after the linger time',
   const dns = fakeDns(['127.0.0.1', '127.0.0.3']);
   const watch = logWatcher();
   let clock = 1_000_000;
-  const agent = new Agent({
-    channel: makeMultiGatewayChannel(`http://gateway.test:${port}`, {
-      resolve: dns.resolve,
-      refreshMs: 20,
-      lingerMs: 30_000,
-      now: () => clock,
-      log: watch.log,
-    }),
-    worker: { workerId: 'pod-away', functionName: 'multi' },
-    fn,
-    codeDir: dir,
-    tmpDir: join(dir, 'tmp'),
-    env: {},
-    log: () => undefined,
-  });
+  const agent = dnsAgent(port, dns, watch, { lingerMs: 30_000, now: () => clock });
   await agent.start();
   try {
     assert.deepEqual(await call(away, 'before'), { id: 'before' });
