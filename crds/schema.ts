@@ -418,6 +418,39 @@ const projection: Schema = obj(
   { default: { projectionType: 'ALL' } },
 );
 
+const scalingPolicy = (kind: string): Schema =>
+  obj(
+    `Target tracking of the ${kind} capacity, as Application Auto Scaling does it.`,
+    {
+      minCapacity: int('The least capacity units to provision.', { min: 1, max: 40_000 }),
+      maxCapacity: int('The most capacity units to provision.', { min: 1, max: 40_000 }),
+      targetUtilization: int('Percent of the provisioned units to keep consumed (20-90).', {
+        min: 20,
+        max: 90,
+        default: 70,
+      }),
+      scaleOutCooldown: int('Seconds after a scale-out before the next one.', {
+        min: 0,
+        max: 86_400,
+        default: 0,
+      }),
+      scaleInCooldown: int('Seconds after any scaling before a scale-in.', {
+        min: 0,
+        max: 86_400,
+        default: 0,
+      }),
+    },
+    {
+      required: ['minCapacity', 'maxCapacity'],
+      'x-kubernetes-validations': [
+        {
+          rule: 'self.minCapacity <= self.maxCapacity',
+          message: 'minCapacity exceeds maxCapacity',
+        },
+      ],
+    },
+  );
+
 const indexName = str('The index name: 3-255 characters of [a-zA-Z0-9_.-].', {
   pattern: '^[a-zA-Z0-9_.-]{3,255}$',
 });
@@ -521,6 +554,21 @@ const tableSpec: Schema = obj(
         enabled: { type: 'boolean', description: 'Whether items expire.' },
       },
       { required: ['attributeName', 'enabled'] },
+    ),
+    tableClass: str(
+      'STANDARD or STANDARD_INFREQUENT_ACCESS (on cql: the compaction and compression of the table, docs/tables.md).',
+      { enum: ['STANDARD', 'STANDARD_INFREQUENT_ACCESS'], default: 'STANDARD' },
+    ),
+    cache: obj("The table service's DAX-style read cache for this table (off when absent or 0).", {
+      itemTtlSeconds: int('Seconds GetItem / BatchGetItem answers are kept.', {
+        min: 0,
+        max: 86_400,
+      }),
+      queryTtlSeconds: int('Seconds Query / Scan pages are kept.', { min: 0, max: 86_400 }),
+    }),
+    autoScaling: obj(
+      'Provisioned capacity moved toward a target utilization by the operator (billingMode PROVISIONED); it then owns the throughput of the kinds it scales.',
+      { read: scalingPolicy('read'), write: scalingPolicy('write') },
     ),
     deletionProtectionEnabled: {
       type: 'boolean',

@@ -44,6 +44,47 @@ export interface TableSpec {
   streamSpecification?: { streamEnabled: boolean; streamViewType?: StreamViewType };
   /** Time to live: the attribute whose Number of epoch seconds expires an item. */
   timeToLiveSpecification?: { attributeName: string; enabled: boolean };
+  tableClass?: 'STANDARD' | 'STANDARD_INFREQUENT_ACCESS';
+  /** The table service's read cache (its tags selfless:cache:*). */
+  cache?: { itemTtlSeconds?: number; queryTtlSeconds?: number };
+  /** Target tracking of the provisioned throughput, by the operator. */
+  autoScaling?: { read?: ScalingSpec; write?: ScalingSpec };
+}
+
+export interface ScalingSpec {
+  minCapacity: number;
+  maxCapacity: number;
+  targetUtilization: number;
+  scaleOutCooldown?: number;
+  scaleInCooldown?: number;
+}
+
+/** The table tags the read cache reads (tables/cache/read-cache.ts). */
+export const CACHE_TAGS = {
+  itemTtlSeconds: 'selfless:cache:itemTtlSeconds',
+  queryTtlSeconds: 'selfless:cache:queryTtlSeconds',
+} as const;
+
+function parseScaling(raw: unknown, at: string, c: Checker): ScalingSpec | undefined {
+  if (raw === undefined) return undefined;
+  const r = isObject(raw) ? raw : {};
+  const n = (k: string, min: number, max: number, def?: number) => {
+    const v = r[k] ?? def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      c.fail(`${at}.${k}`, `must be an integer from ${min} to ${max}`);
+      return min;
+    }
+    return v;
+  };
+  const out: ScalingSpec = {
+    minCapacity: n('minCapacity', 1, 40_000),
+    maxCapacity: n('maxCapacity', 1, 40_000),
+    targetUtilization: n('targetUtilization', 20, 90, 70),
+    scaleOutCooldown: n('scaleOutCooldown', 0, 86_400, 0),
+    scaleInCooldown: n('scaleInCooldown', 0, 86_400, 0),
+  };
+  if (out.minCapacity > out.maxCapacity) c.fail(at, 'minCapacity exceeds maxCapacity');
+  return out;
 }
 
 export const STREAM_VIEW_TYPES = [
@@ -298,6 +339,30 @@ export function parseTableSpec(raw: unknown, c = new Checker()): Parsed<TableSpe
     false,
   );
   if (lsis) spec.localSecondaryIndexes = lsis;
+  const cls = input.tableClass;
+  if (cls !== undefined) {
+    if (cls !== 'STANDARD' && cls !== 'STANDARD_INFREQUENT_ACCESS') {
+      c.fail('spec.tableClass', 'must be STANDARD or STANDARD_INFREQUENT_ACCESS');
+    } else spec.tableClass = cls;
+  }
+  if (input.cache !== undefined) {
+    const r = isObject(input.cache) ? input.cache : {};
+    spec.cache = {};
+    for (const k of ['itemTtlSeconds', 'queryTtlSeconds'] as const) {
+      const v = r[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 86_400) {
+        c.fail(`spec.cache.${k}`, 'must be an integer from 0 to 86400');
+      } else spec.cache[k] = v;
+    }
+  }
+  if (input.autoScaling !== undefined) {
+    const r = isObject(input.autoScaling) ? input.autoScaling : {};
+    if (mode !== 'PROVISIONED') c.fail('spec.autoScaling', 'needs billingMode PROVISIONED');
+    const read = parseScaling(r.read, 'spec.autoScaling.read', c);
+    const write = parseScaling(r.write, 'spec.autoScaling.write', c);
+    spec.autoScaling = { ...(read && { read }), ...(write && { write }) };
+  }
   const protect = input.deletionProtectionEnabled ?? true;
   if (typeof protect !== 'boolean') {
     c.fail('spec.deletionProtectionEnabled', 'must be true or false');
@@ -415,6 +480,12 @@ export function createTableInput(spec: TableSpec, tableName: string): CreateTabl
     BillingMode: spec.billingMode ?? 'PAY_PER_REQUEST',
     DeletionProtectionEnabled: spec.deletionProtectionEnabled ?? true,
   };
+  if (spec.tableClass) input.TableClass = spec.tableClass;
+  const tags = Object.entries(spec.cache ?? {}).map(([k, v]) => ({
+    Key: CACHE_TAGS[k as keyof typeof CACHE_TAGS],
+    Value: String(v),
+  }));
+  if (tags.length) input.Tags = tags;
   if (spec.billingMode === 'PROVISIONED')
     input.ProvisionedThroughput = throughputInput(spec.provisionedThroughput);
   if (spec.streamSpecification?.streamEnabled) {

@@ -20,6 +20,7 @@ import { FUNCTION_LABEL, MANAGED_SELECTOR } from './labels.ts';
 import { LeaderElector } from './leader.ts';
 import { makeOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { makeTableReconciler, type TableResource } from './table/reconciler.ts';
+import { httpCapacityReader, makeScaler } from './table/scaler.ts';
 
 export interface OperatorOptions {
   kc: k8s.KubeConfig;
@@ -120,7 +121,14 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     maxAttempts: 2,
   });
   const tableController = new Controller(
-    makeTableReconciler({ kc, tables, dynamodb, record, log }),
+    makeTableReconciler({
+      kc,
+      tables,
+      dynamodb,
+      record,
+      log,
+      scale: makeScaler({ dynamodb, capacity: httpCapacityReader(opts.tablesUrl) }),
+    }),
     metrics,
     log,
   );

@@ -66,8 +66,11 @@ export async function startTablesServer(opts: {
       return;
     }
     if (req.method === 'GET' && req.url?.startsWith('/capacity/')) {
-      const name = decodeURIComponent(req.url.slice('/capacity/'.length));
-      capacityReport(opts.engine, capacityStore, name, (opts.clock ?? Date.now)()).then(
+      const url = new URL(req.url, 'http://tables');
+      const name = decodeURIComponent(url.pathname.slice('/capacity/'.length));
+      const minutes = Math.min(60, Math.max(1, Number(url.searchParams.get('minutes') ?? 5) || 5));
+      const now = (opts.clock ?? Date.now)();
+      capacityReport(opts.engine, capacityStore, name, now, minutes).then(
         (report) => {
           res.writeHead(report ? 200 : 404, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify(report ?? { message: `Table not found: ${name}` }));

@@ -63,17 +63,25 @@ export function nextUpdate(
         : {}),
     };
   }
-  if (
-    mode === 'PROVISIONED' &&
-    (desc.ProvisionedThroughput?.ReadCapacityUnits !==
-      spec.provisionedThroughput?.readCapacityUnits ||
-      desc.ProvisionedThroughput?.WriteCapacityUnits !==
-        spec.provisionedThroughput?.writeCapacityUnits)
-  ) {
+  // A kind under autoScaling is the operator's to move (autoscaling.ts): the spec's
+  // units are only where the table starts.
+  const haveRead = desc.ProvisionedThroughput?.ReadCapacityUnits;
+  const haveWrite = desc.ProvisionedThroughput?.WriteCapacityUnits;
+  const wantRead = spec.autoScaling?.read
+    ? haveRead
+    : spec.provisionedThroughput?.readCapacityUnits;
+  const wantWrite = spec.autoScaling?.write
+    ? haveWrite
+    : spec.provisionedThroughput?.writeCapacityUnits;
+  if (mode === 'PROVISIONED' && (haveRead !== wantRead || haveWrite !== wantWrite)) {
     return {
       TableName: tableName,
-      ProvisionedThroughput: throughputInput(spec.provisionedThroughput),
+      ProvisionedThroughput: { ReadCapacityUnits: wantRead, WriteCapacityUnits: wantWrite },
     };
+  }
+  const wantClass = spec.tableClass ?? 'STANDARD';
+  if ((desc.TableClassSummary?.TableClass ?? 'STANDARD') !== wantClass) {
+    return { TableName: tableName, TableClass: wantClass };
   }
   const have = new Set((desc.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
   const want = spec.globalSecondaryIndexes ?? [];

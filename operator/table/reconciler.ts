@@ -25,6 +25,7 @@ import { keyOf, type Informer, type Obj } from '../../lib/kubernetes/informer.ts
 import { publishReady } from '../status.ts';
 import { createTableInput, tableNameOf, type TableSpec } from '../../lib/table.ts';
 import { indexInFlight, nextTimeToLive, nextUpdate, sameKey } from './builders.ts';
+import type { makeScaler } from './scaler.ts';
 
 export const TABLE_FINALIZER = 'selfless.dev/table';
 export const DELETION_POLICY = 'selfless.dev/deletion-policy';
@@ -54,6 +55,8 @@ export interface TableReconcilerDeps {
   log: Logger;
   /** How soon to look again while a table is CREATING, UPDATING or DELETING. */
   pollMs?: number;
+  /** Target tracking of spec.autoScaling (scaler.ts); absent: not scaled. */
+  scale?: ReturnType<typeof makeScaler>;
 }
 
 export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
@@ -250,6 +253,13 @@ export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
             ? `table ${name} is ACTIVE`
             : `table ${name} is ${desc?.TableStatus ?? 'unknown'}${inFlight ? `; index ${inFlight}` : ''}`,
         });
+        if (active && spec.autoScaling && deps.scale) {
+          await deps.scale(name, desc!, spec, (type, reason, message) =>
+            deps.record(involved(obj), type, reason, message),
+          );
+          // Target tracking decides on one-minute datapoints.
+          return { requeueAfterMs: 60_000 };
+        }
         return active ? undefined : { requeueAfterMs: pollMs };
       } catch (err) {
         const e = err as {

@@ -58,7 +58,12 @@ export function sdkClient(
 
 export async function startHarness(
   kind: EngineKind,
-  opts: { auth?: { credentials: Record<string, string> }; config?: EngineConfig } = {},
+  opts: {
+    auth?: { credentials: Record<string, string> };
+    config?: EngineConfig;
+    /** Epoch ms of the server's capacity and UpdateTable (tables/server.ts). */
+    clock?: () => number;
+  } = {},
 ): Promise<Harness> {
   const config =
     opts.config ?? (kind === 'sqlite' ? { engine: 'sqlite' as const } : await cqlConfig());
@@ -66,6 +71,7 @@ export async function startHarness(
   const server = await startTablesServer({
     engine,
     auth: opts.auth,
+    clock: opts.clock,
     log: makeLogger('tables', { level: 'error' }),
   });
   const client = sdkClient(server.url);
