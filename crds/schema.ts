@@ -557,7 +557,8 @@ const tableSpec: Schema = obj(
     ),
     tableClass: str(
       'STANDARD or STANDARD_INFREQUENT_ACCESS (on cql: the compaction and compression of the table, docs/tables.md).',
-      { enum: ['STANDARD', 'STANDARD_INFREQUENT_ACCESS'], default: 'STANDARD' },
+      // No schema default: unset stays unset, as parseTableManifest leaves it (STANDARD).
+      { enum: ['STANDARD', 'STANDARD_INFREQUENT_ACCESS'] },
     ),
     cache: obj("The table service's DAX-style read cache for this table (off when absent or 0).", {
       itemTtlSeconds: int('Seconds GetItem / BatchGetItem answers are kept.', {

@@ -84,7 +84,7 @@ const cases: Case[] = [
   },
   {
     name: 'a field the CRD does not know (both drop it)',
-    spec: { ...base(), streamSpecification: { streamEnabled: true } },
+    spec: { ...base(), sseSpecification: { enabled: true } },
   },
   {
     name: 'every limit at its maximum',
