@@ -105,9 +105,13 @@ export function makeMultiGatewayChannel(
   /** Stops polling a replica that left DNS; its client goes once nothing uses it. */
   function forget(url: string, r: Replica): void {
     replicas.delete(url);
-    void r.idle.then(() => {
-      if (![...owner.values()].includes(r.client)) r.client.destroy();
-    });
+    void r.idle.then(() => releaseIfUnused(r.client));
+  }
+
+  /** Closes a forgotten replica's client once no request it delivered is open. */
+  function releaseIfUnused(client: GatewayClient): void {
+    const polled = [...replicas.values()].some((r) => r.client === client);
+    if (!polled && ![...owner.values()].includes(client)) client.destroy();
   }
 
   function drop(url: string, r: Replica, err: unknown): void {
@@ -269,8 +273,7 @@ export function makeMultiGatewayChannel(
       try {
         await client.complete(worker, result);
       } finally {
-        const polled = [...replicas.values()].some((r) => r.client === client);
-        if (!polled && ![...owner.values()].includes(client)) client.destroy();
+        releaseIfUnused(client);
       }
     },
     async stream(worker, head, body) {
