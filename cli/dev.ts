@@ -15,6 +15,7 @@ import {
   upcoming,
   type ComposedGateway,
   type Gateway,
+  type GatewayConfig,
 } from '../gateway/main.ts';
 import { isTablesRequest, openTables } from '../tables/main.ts';
 
@@ -58,6 +59,8 @@ export interface DevOptions {
   /** Where functions deployed through the Lambda API are kept; in memory when absent. */
   stateDir?: string;
   log?: ReturnType<typeof makeLogger>;
+  /** Event source mapping pace (tests). */
+  eventSources?: GatewayConfig['eventSources'];
 }
 
 export async function startDev(opts: DevOptions): Promise<DevServer> {
@@ -96,6 +99,9 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
       },
       ...(opts.redisUrl && { redisUrl: opts.redisUrl }),
       ...(opts.stateDir && { stateDir: opts.stateDir }),
+      // The tables answer on the same port: event source mappings read their streams there.
+      tablesUrl: url,
+      ...(opts.eventSources && { eventSources: opts.eventSources }),
       eventsWithoutRedis: 'memory',
       quotas: { accountLimit: opts.accountLimit },
       idleTimeoutMs: opts.idleTimeoutMs,

@@ -4,6 +4,7 @@
 // crds/crds.test.ts fails when the checked-in YAML differs from what this builds.
 import { HTTP_METHODS, LIMITS, RUNTIMES } from '../lib/function.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
+import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
 
 export const GROUP = 'selfless.dev';
 export const VERSION = 'v1alpha1';
@@ -62,6 +63,9 @@ const obj = (
   properties: Record<string, Schema>,
   extra: Partial<Schema> = {},
 ) => ({ type: 'object', description, properties, ...extra }) satisfies Schema;
+
+/** A range without its default: the gateway applies Lambda's, so an unset field stays unset. */
+const bounds = (r: { min: number; max: number }) => ({ min: r.min, max: r.max });
 
 /** Kubernetes conditions (metav1.Condition), the shape `kubectl wait --for=condition=Ready` reads. */
 const conditions: Schema = {
@@ -152,7 +156,7 @@ const eventInvokeConfigProperties: Record<keyof FunctionEventInvokeConfig, Schem
 };
 
 const trigger: Schema = obj(
-  'One event source: exactly one of http, schedule.',
+  'One event source: exactly one of http, schedule, dynamodbStream.',
   {
     http: obj(
       'An HTTP route served by the gateway with an API Gateway HTTP API (payload 2.0) event.',
@@ -194,6 +198,80 @@ const trigger: Schema = obj(
         },
       },
       { required: ['expression'] },
+    ),
+    dynamodbStream: obj(
+      "An event source mapping from a table's stream (Lambda's CreateEventSourceMapping fields; no defaults here, the gateway applies Lambda's).",
+      {
+        table: str("The table whose stream is read (its current stream's ARN is looked up).", {
+          minLength: 3,
+          maxLength: 255,
+          pattern: '^[a-zA-Z0-9_.-]+$',
+        }),
+        startingPosition: str('Where a new mapping starts reading (default LATEST).', {
+          enum: [...STARTING_POSITIONS],
+        }),
+        batchSize: int(
+          'Records per invocation at most (default 100).',
+          bounds(STREAM_LIMITS.batchSize),
+        ),
+        maximumBatchingWindowInSeconds: int(
+          'How long records are gathered before an invocation (default 0).',
+          bounds(STREAM_LIMITS.maximumBatchingWindowInSeconds),
+        ),
+        parallelizationFactor: int(
+          "Lambda's batches per shard at once; accepted, batches of a shard run one at a time here.",
+          bounds(STREAM_LIMITS.parallelizationFactor),
+        ),
+        maximumRetryAttempts: int(
+          'Retries of a failing batch before it goes to onFailure (-1: until the records age out).',
+          bounds(STREAM_LIMITS.maximumRetryAttempts),
+        ),
+        maximumRecordAgeInSeconds: int(
+          'A failing batch older than this goes to onFailure: -1 (never) or 60-604800.',
+          bounds(STREAM_LIMITS.maximumRecordAgeInSeconds),
+        ),
+        bisectBatchOnFunctionError: {
+          type: 'boolean',
+          description: 'Split a failing batch in two and retry each half.',
+        },
+        reportBatchItemFailures: {
+          type: 'boolean',
+          description:
+            'The function answers {batchItemFailures: [{itemIdentifier}]} (FunctionResponseTypes ReportBatchItemFailures).',
+        },
+        functionResponseTypes: {
+          type: 'array',
+          description:
+            'Lambda spelling of reportBatchItemFailures: [] or [ReportBatchItemFailures].',
+          maxItems: 1,
+          items: str('A response type.', { enum: ['ReportBatchItemFailures'] }),
+        },
+        filterCriteria: obj('Records that match none of the filters are dropped before batching.', {
+          filters: {
+            type: 'array',
+            description: 'At most 5 filters; a record passes when any matches.',
+            maxItems: STREAM_LIMITS.filters,
+            items: obj('One filter.', {
+              pattern: {
+                description:
+                  'A Lambda filter pattern on the stream record: JSON text, or the same as a YAML object.',
+                'x-kubernetes-preserve-unknown-fields': true,
+              },
+            }),
+          },
+        }),
+        onFailure: obj(
+          'Where the record of a discarded batch goes.',
+          {
+            destination: str('queue:<redis queue name>, an SQS queue ARN, or function:<name>.', {
+              pattern: '^(function:|queue:|arn:aws:lambda:|arn:aws:sqs:)',
+            }),
+          },
+          { required: ['destination'] },
+        ),
+        enabled: { type: 'boolean', description: 'Whether the stream is read (default true).' },
+      },
+      { required: ['table'] },
     ),
   },
   { minProperties: 1, maxProperties: 1 },

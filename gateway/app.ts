@@ -12,6 +12,7 @@ import { WorkerHub } from './hub.ts';
 import { SYNC_PAYLOAD_LIMIT, makeInvokeHandler, type Enqueue } from './invoke.ts';
 import { BodyTooLarge, readBody } from './body.ts';
 import type { AsyncFactory, AsyncService } from './async/service.ts';
+import type { EventSourceFactory, EventSources } from './event-sources/service.ts';
 import { functionArn, makeInvoker, type Account } from './invoker.ts';
 import { makeInvokeWithResponseStreamHandler } from './response-stream.ts';
 import { makeFunctionUrlApi } from './function-urls/api.ts';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   enqueue?: Enqueue;
   /** The async queue, dispatcher and scheduler (gateway/async/service.ts makeAsync). */
   async?: AsyncFactory;
+  /** Event source mappings from table streams (gateway/event-sources/service.ts). */
+  eventSources?: EventSourceFactory;
   authenticate?: Authenticate;
   /** Cluster mode: the namespace a bare function name of this request means. */
   callerNamespace?: (req: Request) => string;
@@ -67,6 +70,7 @@ export interface Gateway {
   catalog: FunctionCatalog;
   account: Account;
   async?: AsyncService;
+  eventSources?: EventSources;
   close(): Promise<void>;
 }
 
@@ -98,6 +102,14 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     log,
   });
   const enqueue = opts.enqueue ?? asyncService?.enqueue;
+  const eventSources = opts.eventSources?.({
+    registry,
+    account,
+    invoke,
+    metricsRegistry: metrics.registry,
+    log,
+    ...(asyncService && { events: asyncService.store }),
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -188,6 +200,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         catalog,
         account,
         ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+        ...(eventSources && { eventSources }),
       },
       metrics,
     ),
@@ -231,7 +244,9 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     catalog,
     account,
     ...(asyncService && { async: asyncService }),
+    ...(eventSources && { eventSources }),
     close: async () => {
+      await eventSources?.close();
       await asyncService?.close();
       await pool?.close();
     },

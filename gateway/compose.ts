@@ -2,8 +2,9 @@
 // from (manifests or the cluster's Function resources), the event store and the
 // concurrency limiter (Redis when given, so every replica shares them; memory
 // otherwise), the driver that starts environments (local processes, or remote agents
-// over the worker channel) and the scheduler. `selfless gateway` and `selfless dev`
+// over the worker channel), the scheduler and the event source mappings. `selfless gateway` and `selfless dev`
 // both start the gateway through here, so the two cannot choose differently.
+import { join } from 'node:path';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { FunctionDefinition } from '../lib/function.ts';
@@ -16,6 +17,10 @@ import { makeAsync } from './async/service.ts';
 import type { EventStore } from './async/store.ts';
 import { startClusterMode, type ClusterMode } from './cluster/mode.ts';
 import { makeProcessDriver } from './drivers/process.ts';
+import { RedisMappingStore } from './event-sources/redis-store.ts';
+import { makeEventSources, type EventSourceOptions } from './event-sources/service.ts';
+import { MemoryMappingStore } from './event-sources/store.ts';
+import { streamsClient } from './event-sources/streams-client.ts';
 import type { Account } from './invoker.ts';
 import {
   checkDeclaredReservations,
@@ -58,6 +63,10 @@ export interface GatewayConfig {
   metrics?: GatewayMetrics;
   /** Keep what the Lambda API creates (functions, versions, aliases, tags) in this directory. */
   stateDir?: string;
+  /** The table service (DynamoDB and Streams API): event source mappings read its streams. */
+  tablesUrl?: string;
+  /** Event source mapping pace (tests): poller options, pass interval, clock. */
+  eventSources?: Pick<EventSourceOptions, 'poller' | 'refreshMs' | 'clock'>;
 }
 
 export interface ComposedGateway {
@@ -121,6 +130,21 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     );
   }
 
+  // Mappings and checkpoints live beside the async events: in Redis when there is one
+  // (every replica sees them), else in this process (kept in the state directory if any).
+  const eventSources =
+    config.tablesUrl === undefined
+      ? undefined
+      : makeEventSources({
+          store: redis
+            ? new RedisMappingStore(redis)
+            : new MemoryMappingStore(
+                config.stateDir && join(config.stateDir, 'event-source-mappings.json'),
+              ),
+          streams: streamsClient(config.tablesUrl, account.region),
+          ...config.eventSources,
+        });
+
   const extraRoutes = Router();
   const gateway = makeGateway({
     registry,
@@ -132,6 +156,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     idleTimeoutMs: config.idleTimeoutMs,
     ...(catalog && { catalog }),
     ...(config.metrics && { metrics: config.metrics }),
+    ...(eventSources && { eventSources }),
     ...(config.authenticate && { authenticate: config.authenticate }),
     ...(cluster && { callerNamespace: cluster.callerNamespace }),
     ...(events && {

@@ -52,6 +52,9 @@ Options:
   --redis URL              Redis for async events (Event invocations, schedules) and
                            concurrency counted across every gateway replica; without
                            it Event invocations are refused and quotas are per replica
+  --tables-url URL         the table service (DynamoDB and Streams API): event source
+                           mappings and dynamodbStream triggers read its streams;
+                           without it they are not served
 
 Environment:
   SELFLESS_ACCESS_KEYS     AKID:SECRET[,AKID:SECRET...]: when set, Lambda API calls
@@ -80,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         region: { type: 'string', default: DEFAULT_ACCOUNT.region },
         'account-id': { type: 'string', default: DEFAULT_ACCOUNT.accountId },
         redis: { type: 'string' },
+        'tables-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -159,6 +163,7 @@ export async function main(argv: string[]): Promise<number> {
                 : {},
             },
       ...(values.redis && { redisUrl: values.redis }),
+      ...(values['tables-url'] && { tablesUrl: values['tables-url'] }),
       eventsWithoutRedis: 'refuse',
       quotas: {
         accountLimit: Number(values['account-concurrency']),

@@ -51,6 +51,21 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
     {
       http: { method: ANY, path: ANY },
       schedule: { expression: ANY, input: ANY },
+      dynamodbStream: {
+        table: ANY,
+        startingPosition: ANY,
+        batchSize: ANY,
+        maximumBatchingWindowInSeconds: ANY,
+        parallelizationFactor: ANY,
+        maximumRetryAttempts: ANY,
+        maximumRecordAgeInSeconds: ANY,
+        bisectBatchOnFunctionError: ANY,
+        reportBatchItemFailures: ANY,
+        functionResponseTypes: ANY,
+        filterCriteria: { filters: [{ pattern: ANY }] },
+        onFailure: { destination: ANY },
+        enabled: ANY,
+      },
     },
   ],
 };

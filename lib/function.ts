@@ -6,6 +6,7 @@
 import { Checker, isObject, type Parsed } from './parse.ts';
 import { unknownFunctionFields } from './function-fields.ts';
 import { parseSchedule } from './schedule-expression.ts';
+import { parseDynamoDbStreamTrigger, type DynamoDbStreamTrigger } from './stream-trigger.ts';
 
 export const RUNTIMES = [
   'nodejs20.x',
@@ -68,7 +69,8 @@ export interface FunctionEventInvokeConfig {
 
 export type Trigger =
   | { http: { method: HttpMethod; path: string } }
-  | { schedule: { expression: string; input?: unknown } };
+  | { schedule: { expression: string; input?: unknown } }
+  | { dynamodbStream: DynamoDbStreamTrigger };
 
 /** A Function URL (Lambda's FunctionUrlConfig), camelCase as in the Function resource. */
 export interface FunctionUrlCors {
@@ -420,7 +422,7 @@ function parseTriggers(input: unknown, c: Checker): Trigger[] {
   input.forEach((t, i) => {
     const p = `spec.triggers[${i}]`;
     if (!isObject(t) || Object.keys(t).length !== 1) {
-      c.fail(p, 'must have exactly one of http, schedule');
+      c.fail(p, 'must have exactly one of http, schedule, dynamodbStream');
       return;
     }
     if (isObject(t.http)) {
@@ -460,7 +462,10 @@ function parseTriggers(input: unknown, c: Checker): Trigger[] {
       const s: { expression: string; input?: unknown } = { expression: expr };
       if (t.schedule.input !== undefined) s.input = t.schedule.input;
       out.push({ schedule: s });
-    } else c.fail(p, 'must have exactly one of http, schedule');
+    } else if (isObject(t.dynamodbStream)) {
+      const d = parseDynamoDbStreamTrigger(t.dynamodbStream, `${p}.dynamodbStream`, c);
+      if (d) out.push({ dynamodbStream: d });
+    } else c.fail(p, 'must have exactly one of http, schedule, dynamodbStream');
   });
   return out;
 }

@@ -223,6 +223,11 @@ export class MemoryEventStore implements EventStore {
     return Promise.resolve(s);
   }
 
+  deliverRecord(delivery: Delivery): Promise<void> {
+    this.deliver(delivery, this.now());
+    return Promise.resolve();
+  }
+
   takeFromQueue(queue: string, max: number): Promise<string[]> {
     const q = this.queues.get(queue) ?? [];
     return Promise.resolve(q.splice(0, max));

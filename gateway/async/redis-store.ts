@@ -285,6 +285,18 @@ export class RedisEventStore implements EventStore {
     return s;
   }
 
+  async deliverRecord(d: Delivery): Promise<void> {
+    if (d.kind === 'queue') await this.redis.rpush(this.k.queue(d.queue), d.record);
+    else {
+      await this.enqueue({
+        id: d.id,
+        functionName: d.functionName,
+        payload: d.record,
+        requestId: d.id,
+      });
+    }
+  }
+
   async takeFromQueue(queue: string, max: number): Promise<string[]> {
     return (await this.redis.lpop(this.k.queue(queue), max)) ?? [];
   }

@@ -77,6 +77,8 @@ export interface EventStore {
   listDeadLetters(functionName: string, limit: number): Promise<DeadLetter[]>;
   getDeadLetter(functionName: string, id: string): Promise<DeadLetter | undefined>;
   stats(): Promise<QueueStats>;
+  /** A destination record outside an event's transitions (an event source mapping's onFailure). */
+  deliverRecord(delivery: Delivery): Promise<void>;
   /** Records delivered to a `queue:<name>` destination, oldest first, removed as read. */
   takeFromQueue(queue: string, max: number): Promise<string[]>;
 

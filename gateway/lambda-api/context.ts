@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import { lambdaErrors } from '../errors.ts';
 import { resolveKey } from '../invoke.ts';
+import type { EventSources } from '../event-sources/service.ts';
 import type { Account } from '../invoker.ts';
 import { LATEST, type FunctionRegistry } from '../registry.ts';
 import type { FunctionCatalog, FunctionMeta, FunctionRecord } from './catalog.ts';
@@ -15,6 +16,8 @@ export interface ApiContext {
   account: Account;
   /** Cluster mode: the namespace a bare function name of this request means. */
   callerNamespace?: (req: Request) => string;
+  /** Event source mappings (absent when the gateway knows no table service). */
+  eventSources?: EventSources;
 }
 
 export interface Target {

@@ -1,5 +1,5 @@
 // The deployment side of Lambda's API, one action per file beside this one:
-// CreateFunction, Get/Update/Delete, versions, aliases, tags. Every route answers
+// CreateFunction, Get/Update/Delete, versions, aliases, tags, event source mappings. Every route answers
 // Lambda's error shapes and counts itself in selfless_lambda_api_requests_total;
 // SigV4 is checked before any of them by the Lambda API middleware (gateway/app.ts).
 import { Router, type Request, type Response } from 'express';
@@ -7,21 +7,27 @@ import { asLambdaError, sendLambdaError, type LambdaError } from '../errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { ApiContext } from './context.ts';
 import { makeCreateAlias } from './create-alias.ts';
+import { makeCreateEventSourceMapping } from './create-event-source-mapping.ts';
 import { makeCreateFunction } from './create-function.ts';
 import { makeDeleteAlias } from './delete-alias.ts';
+import { makeDeleteEventSourceMapping } from './delete-event-source-mapping.ts';
 import { makeDeleteFunction } from './delete-function.ts';
 import { apiErrors } from './errors.ts';
+import { ESM_PATH } from './event-source-fields.ts';
 import { CODE_REQUEST_LIMIT } from './fields.ts';
 import { makeGetAlias } from './get-alias.ts';
+import { makeGetEventSourceMapping } from './get-event-source-mapping.ts';
 import { makeGetFunctionConfiguration } from './get-function-configuration.ts';
 import { makeGetFunction } from './get-function.ts';
 import { makeListAliases } from './list-aliases.ts';
+import { makeListEventSourceMappings } from './list-event-source-mappings.ts';
 import { makeListTags } from './list-tags.ts';
 import { makeListVersionsByFunction } from './list-versions-by-function.ts';
 import { makePublishVersion } from './publish-version.ts';
 import { makeTagResource } from './tag-resource.ts';
 import { makeUntagResource } from './untag-resource.ts';
 import { makeUpdateAlias } from './update-alias.ts';
+import { makeUpdateEventSourceMapping } from './update-event-source-mapping.ts';
 import { makeUpdateFunctionCode } from './update-function-code.ts';
 import { makeUpdateFunctionConfiguration } from './update-function-configuration.ts';
 
@@ -93,5 +99,17 @@ export function makeDeploymentApi(ctx: ApiContext, metrics: GatewayMetrics): Rou
   router.post(TAGS, action('TagResource', makeTagResource(ctx)));
   router.delete(TAGS, action('UntagResource', makeUntagResource(ctx)));
   router.get(TAGS, action('ListTags', makeListTags(ctx)));
+  const esm = `${ESM_PATH}/:uuid`;
+  router.post(
+    [ESM_PATH, `${ESM_PATH}/`],
+    action('CreateEventSourceMapping', makeCreateEventSourceMapping(ctx)),
+  );
+  router.get(
+    [ESM_PATH, `${ESM_PATH}/`],
+    action('ListEventSourceMappings', makeListEventSourceMappings(ctx)),
+  );
+  router.get(esm, action('GetEventSourceMapping', makeGetEventSourceMapping(ctx)));
+  router.put(esm, action('UpdateEventSourceMapping', makeUpdateEventSourceMapping(ctx)));
+  router.delete(esm, action('DeleteEventSourceMapping', makeDeleteEventSourceMapping(ctx)));
   return router;
 }
