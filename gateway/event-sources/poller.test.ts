@@ -34,7 +34,7 @@ function record(i: number, createdSeconds: number, ttl = false): StreamRecord {
 }
 
 /** A one-shard stream over a list; iterators are positions in it. */
-function stream(records: StreamRecord[]): StreamsApi {
+function stream(records: StreamRecord[], closed = false): StreamsApi {
   return {
     describeTable: () => Promise.resolve({ LatestStreamArn: ARN, StreamEnabled: true }),
     describeStream: () =>
@@ -52,7 +52,9 @@ function stream(records: StreamRecord[]): StreamsApi {
     records: (it, limit) => {
       const at = Number(it);
       const out = records.slice(at, at + limit);
-      return Promise.resolve({ records: out, next: String(at + out.length) });
+      // A closed shard answers no NextShardIterator once read to its end.
+      const end = closed && at + out.length >= records.length;
+      return Promise.resolve({ records: out, ...(!end && { next: String(at + out.length) }) });
     },
   };
 }
@@ -84,13 +86,14 @@ function run(
   records: StreamRecord[],
   answer: (e: Event, call: number) => InvokeOutcome,
   clock: { now: number },
+  closed = false,
 ) {
   const calls: Event[] = [];
   const delivered: string[] = [];
   const store = new MemoryMappingStore(undefined, () => clock.now);
   const poller = makeShardPoller(
     {
-      api: stream(records),
+      api: stream(records, closed),
       store,
       mapping: () => m,
       invoke: (_m, payload) => {
@@ -222,6 +225,24 @@ describe('the shard poller', () => {
     assert.deepEqual(calls[0]!.Records[0]!.userIdentity, {
       type: 'Service',
       principalId: 'dynamodb.amazonaws.com',
+    });
+  });
+
+  test('a closed shard read to its end finishes, its checkpoint marked done', async () => {
+    const m = mapping({});
+    const { calls, store, poller } = run(
+      m,
+      [record(0, 0), record(1, 0)],
+      () => ok(null),
+      { now: 0 },
+      true,
+    );
+    await until('finished', () => poller.finished);
+    await poller.stop();
+    assert.equal(calls.length, 1);
+    assert.deepEqual(await store.checkpoint(m.uuid, 'shardId-1'), {
+      after: record(1, 0).dynamodb.SequenceNumber,
+      done: true,
     });
   });
 });

@@ -366,7 +366,14 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       if (finished) return;
     }
     await gather();
-    if (stopped || queue.length === 0) return;
+    if (stopped) return;
+    if (queue.length === 0 && ended) {
+      // A closed shard read to its end: nothing more will come.
+      await commit({ ...(lastRead && { after: lastRead }), done: true });
+      finished = true;
+      return;
+    }
+    if (queue.length === 0) return;
     await runBatch(take());
   }
 

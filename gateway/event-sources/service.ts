@@ -113,7 +113,7 @@ export function makeEventSources(opts: EventSourceOptions): EventSourceFactory {
           seen.add(m.uuid);
           if (!firstSeen.has(m.uuid)) firstSeen.set(m.uuid, clock());
           m.lastModified = firstSeen.get(m.uuid)!;
-          // In a cluster a namespace's tables are its own account's: the name as given.
+          // Table names are the table service's (spec.tableName or the resource's name), in any namespace.
           const table = t.dynamodbStream.table;
           if (!streamOf.has(table)) {
             streamOf.set(
