@@ -105,3 +105,21 @@ test('changes made while the API server was unreachable are caught up when it re
   );
   assert.ok(seen.includes('deleted:before') && seen.includes('added:during'), seen.join(','));
 });
+
+test('objects from a list carry their kind and apiVersion, as watch events do, so they can be deleted as they are', async () => {
+  await cm('listed');
+  const kc = await testKubeConfig();
+  const fresh = new Informer(kc, {
+    path: `/api/v1/namespaces/${ns}/configmaps`,
+    log: makeLogger('informer-test', { level: 'error' }),
+  });
+  fresh.start();
+  try {
+    await fresh.hasSynced();
+    const listed = fresh.get(`${ns}/listed`);
+    assert.equal(listed?.kind, 'ConfigMap');
+    assert.equal(listed?.apiVersion, 'v1');
+  } finally {
+    fresh.stop();
+  }
+});

@@ -16,6 +16,8 @@ export interface Obj {
 }
 
 interface ObjList {
+  apiVersion?: string;
+  kind?: string;
   metadata?: { resourceVersion?: string };
   items: Obj[];
 }
@@ -125,6 +127,10 @@ export class Informer<T extends Obj = Obj> {
     const list = JSON.parse(text) as ObjList;
     const seen = new Set<string>();
     for (const item of list.items) {
+      // A list names the kind once (FooList); watch events name it on every object,
+      // and whoever deletes or applies a cached object needs it there.
+      item.apiVersion ??= list.apiVersion;
+      if (list.kind?.endsWith('List')) item.kind ??= list.kind.slice(0, -'List'.length);
       const key = keyOf(item);
       seen.add(key);
       const old = this.objects.get(key);
