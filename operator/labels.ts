@@ -9,3 +9,4 @@ export const deploymentName = (fn: string) => `fn-${fn}`;
 export const configMapName = (fn: string) => `fn-${fn}-code`;
 export const configName = (fn: string) => `fn-${fn}-config`;
 export const tokenSecretName = (fn: string) => `fn-${fn}-token`;
+export const egressPolicyName = (fn: string) => `fn-${fn}-egress`;

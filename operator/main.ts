@@ -14,6 +14,7 @@ import { Applier } from './apply.ts';
 import { Controller } from './controller.ts';
 import { DemandPoller } from './demand.ts';
 import { makeEventRecorder } from './events.ts';
+import { endpointResolver, parseHostPorts } from './function/egress-policy.ts';
 import { makeFunctionReconciler, type FunctionResource } from './function/reconciler.ts';
 import { Informer, keyOf, type Obj } from '../lib/kubernetes/informer.ts';
 import { FUNCTION_LABEL, MANAGED_SELECTOR } from './labels.ts';
@@ -45,6 +46,8 @@ export interface OperatorOptions {
   agentImage: string;
   /** The gateway's worker-channel token, handed to workers through a Secret per function. */
   workerToken?: string;
+  /** host:port pairs the workers may not reach (external CQL, Redis): egress-policy.ts. */
+  protectedEndpoints?: { host: string; port: number }[];
   demandIntervalMs: number;
   scaleDownWindowMs: number;
   maxReplicas: number;
@@ -81,6 +84,11 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     labelSelector: MANAGED_SELECTOR,
     log,
   });
+  const networkPolicies = new Informer<k8s.V1NetworkPolicy & Obj>(kc, {
+    path: path(ns, 'networking.k8s.io', 'v1', 'networkpolicies'),
+    labelSelector: MANAGED_SELECTOR,
+    log,
+  });
   const record = makeEventRecorder(kc, 'selfless-operator', log);
   const poller = new DemandPoller({
     gatewayUrl: opts.gatewayDemandUrl,
@@ -95,7 +103,9 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       functions,
       deployments,
       configMaps,
+      networkPolicies,
       applier: new Applier(kc),
+      protectedEndpoints: endpointResolver(opts.protectedEndpoints ?? []),
       demand: poller.window,
       worker: {
         gatewayUrl: opts.gatewayUrl,
@@ -140,11 +150,12 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
   };
   deployments.on(owner);
   configMaps.on(owner);
+  networkPolicies.on(owner);
   // Another Table resource claiming the same name may win or lose it on any change.
   tables.on((o) => {
     for (const t of tables.list()) if (keyOf(t) !== keyOf(o)) tableController.queue.add(keyOf(t));
   });
-  const informers = [functions, tables, deployments, configMaps];
+  const informers = [functions, tables, deployments, configMaps, networkPolicies];
   let resync: NodeJS.Timeout | undefined;
 
   return {
@@ -241,6 +252,8 @@ Reconciles Function and Table resources (selfless.dev/v1alpha1).
   --max-replicas N           most workers per function (default: 1000)
   --metrics-port PORT        /metrics, /healthz (default: 9090; 0: off)
   --resync S                 reconcile every object again this often (default: 600)
+  --protect HOST:PORT[,...]  storage outside the cluster (CQL, Redis) that function workers
+                             must not reach: an egress NetworkPolicy beside each function
 
 Environment: SELFLESS_WORKER_TOKEN, the gateway's worker-channel token, is copied
 into a Secret beside each function for its workers.
@@ -266,6 +279,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
       'max-replicas': { type: 'string', default: '1000' },
       'metrics-port': { type: 'string', default: '9090' },
       resync: { type: 'string', default: '600' },
+      protect: { type: 'string', multiple: true, default: [] },
     },
   });
   if (values.help) {
@@ -292,6 +306,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
     runtimeImages: defaultRuntimeImages(values['runtime-image-prefix'], tag),
     agentImage: values['agent-image'] ?? `ghcr.io/selfless/selfless:${tag}`,
     workerToken: process.env.SELFLESS_WORKER_TOKEN,
+    protectedEndpoints: values.protect.flatMap(parseHostPorts),
     demandIntervalMs: 2_000,
     resyncMs: Number(values.resync) * 1000,
     scaleDownWindowMs: Number(values['scale-down-window']) * 1000,

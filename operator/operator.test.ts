@@ -434,6 +434,41 @@ describe('Function', () => {
   });
 });
 
+describe('protected storage', () => {
+  test("with external storage protected, each function's workers get an egress policy; it comes back when deleted and goes when protection is off", async () => {
+    const ns = await makeNamespace(kc, 'op-egress');
+    const net = kc.makeApiClient(k8s.NetworkingV1Api);
+    const read = () =>
+      net
+        .readNamespacedNetworkPolicy({ namespace: ns, name: 'fn-f-egress' })
+        .catch(() => undefined);
+    let op = start(ns, { protectedEndpoints: [{ host: '192.0.2.50', port: 9042 }] });
+    const fn = await createFunction(ns, 'f', inline);
+    await waitReady(ns, 'f', 'ScaledToZero');
+    const policy = (await read())!;
+    assert.equal(policy.metadata?.ownerReferences?.[0]?.uid, fn.metadata.uid);
+    assert.deepEqual(policy.spec?.podSelector?.matchLabels?.['selfless.dev/function'], 'f');
+    // The client returns class instances: compare their fields.
+    assert.deepEqual(
+      { ...policy.spec?.egress?.[0]?.to?.[0]?.ipBlock },
+      {
+        cidr: '0.0.0.0/0',
+        except: ['192.0.2.50/32'],
+      },
+    );
+    await net.deleteNamespacedNetworkPolicy({ namespace: ns, name: 'fn-f-egress' });
+    await eventually('the deleted policy recreated', async () =>
+      (await read()) ? true : undefined,
+    );
+    await stop(op);
+    op = start(ns);
+    await eventually('the policy removed with protection off', async () =>
+      (await read()) ? undefined : true,
+    );
+    await stop(op);
+  });
+});
+
 describe('restart and leader election', () => {
   test('a restarted operator converges: changes made while it was down are applied, deleted children come back', async () => {
     const ns = await makeNamespace(kc, 'op-restart');

@@ -130,6 +130,39 @@ test('with external Redis and Scylla: no StatefulSets, the endpoints reach the g
   assert.equal(code, 0, out);
 });
 
+test('with external Redis and Scylla the operator protects both from function workers, and may manage their egress policies', async () => {
+  const args = (yaml: string) =>
+    docs(yaml)
+      .filter((d) => d.kind === 'Deployment' && d.metadata.name === 'sl-selfless-operator')
+      .flatMap((d) => JSON.stringify(d).match(/--protect=[^"]*/g) ?? []);
+  assert.deepEqual(args(await template(...external)), [
+    '--protect=scylla-0.example:9042,scylla-1.example:9042',
+    '--protect=redis.example:6379',
+  ]);
+  // A port the URL or the contact point leaves out is the service's default.
+  assert.deepEqual(
+    args(
+      await template(
+        ...external,
+        '--set',
+        'redis.external.url=rediss://:pw@10.1.2.3/1',
+        '--set',
+        'scylla.external.contactPoints=10.1.2.4',
+      ),
+    ),
+    ['--protect=10.1.2.4:9042', '--protect=10.1.2.3:6379'],
+  );
+  // In-chart storage is guarded by its own ingress policies; no policies, no protection.
+  assert.deepEqual(args(await template()), []);
+  assert.deepEqual(args(await template(...external, '--set', 'networkPolicy.enabled=false')), []);
+  const role = docs(await template()).find(
+    (d) => d.kind === 'ClusterRole' && d.metadata.name === 'sl-selfless-operator',
+  ) as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+  const rule = role.rules.find((r) => r.resources.includes('networkpolicies'));
+  assert.deepEqual(rule?.apiGroups, ['networking.k8s.io']);
+  assert.ok(rule?.verbs.includes('watch') && rule.verbs.includes('delete'));
+});
+
 test('allowedClients narrows callers of the gateway but still admits function workers in any namespace and the operator', async () => {
   const policy = (yaml: string) =>
     docs(yaml).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'sl-selfless-gateway')!

@@ -1,9 +1,10 @@
 // Reconciles one Function as an ordered list of phases, each a `reconcileX` that
 // applies one child (get -> create if missing -> refuse if not ours -> update if
 // different, in Applier.ensure) and records what it found on the pass: the code
-// ConfigMap, the agent's manifest, the worker token Secret, the worker Deployment
-// sized by demand, the removal of a ConfigMap the code no longer needs, and the
-// status read back from the Deployment. A phase that finds a bad or missing input
+// ConfigMap, the agent's manifest, the worker token Secret, the egress policy that
+// keeps workers off external storage, the worker Deployment sized by demand, the
+// removal of a ConfigMap the code no longer needs, and the status read back from
+// the Deployment. A phase that finds a bad or missing input
 // stops the pass with Ready=False and its reason. Children are garbage-collected
 // through their owner reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
@@ -18,10 +19,11 @@ import { describeError } from '../errors.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
 import type { Informer, Obj } from '../../lib/kubernetes/informer.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
-import { configMapName, deploymentName } from '../labels.ts';
+import { configMapName, deploymentName, egressPolicyName } from '../labels.ts';
 import { publishReady } from '../status.ts';
 import { contentHash, makeAgentConfig, makeConfigMap } from './config-maps.ts';
 import { makeDeployment } from './deployment.ts';
+import { makeEgressPolicy, type Endpoint } from './egress-policy.ts';
 import type { FunctionObject, WorkerConfig } from './function-object.ts';
 import { makeTokenSecret } from './token-secret.ts';
 import { desiredReplicas, type DemandWindow } from './scale.ts';
@@ -47,7 +49,10 @@ export interface FunctionReconcilerDeps {
   functions: Informer<FunctionResource>;
   deployments: Informer<k8s.V1Deployment & Obj>;
   configMaps: Informer<k8s.V1ConfigMap & Obj>;
+  networkPolicies: Informer<k8s.V1NetworkPolicy & Obj>;
   applier: Applier;
+  /** Addresses the workers must not reach (external CQL and Redis); see egress-policy.ts. */
+  protectedEndpoints: () => Promise<Endpoint[]>;
   demand: DemandWindow;
   worker: Omit<WorkerConfig, 'replicas' | 'codeHash'>;
   maxReplicas: number;
@@ -138,6 +143,18 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     await ensure(makeTokenSecret(fn, deps.worker.workerToken), fn, undefined);
   }
 
+  /**
+   * Before the Deployment, so no worker starts with a way to the protected storage;
+   * ours goes when nothing is protected any more.
+   */
+  async function reconcileEgressPolicy({ fn }: Pass): Promise<void> {
+    const desired = makeEgressPolicy(fn, await deps.protectedEndpoints());
+    const cached = deps.networkPolicies.get(`${fn.def.namespace}/${egressPolicyName(fn.def.name)}`);
+    if (desired) await ensure(desired, fn, cached);
+    else if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
+      await deps.applier.delete(cached);
+  }
+
   /** Replicas from demand, then the Deployment; a change of scale is an Event. */
   async function reconcileDeployment(pass: Pass): Promise<void> {
     const { fn, obj } = pass;
@@ -213,6 +230,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     reconcileCode,
     reconcileAgentConfig,
     reconcileTokenSecret,
+    reconcileEgressPolicy,
     reconcileDeployment,
     removeUnusedConfigMap,
     reconcileStatus,

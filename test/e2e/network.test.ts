@@ -1,8 +1,9 @@
 // The chart's NetworkPolicies, enforced by the cluster's policy engine (kube-router
 // here) and not just declared: a pod in a function namespace reaches the gateway and
-// the table service but not Redis, which only the gateway may reach; with
-// gateway.allowedClients set, a namespace outside it no longer reaches the gateway
-// while function workers still do.
+// the table service but not Redis, which only the gateway may reach; a function's
+// code does not reach the CQL store outside the cluster; with gateway.allowedClients
+// set, a namespace outside it no longer reaches the gateway while function workers
+// still do.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,6 +103,71 @@ describe('network policies on a real cluster', () => {
     const got = await reach(`${c.release}-redis.${c.namespace}.svc`, 6379);
     assert.notEqual(got, 'open', 'Redis is closed to a function namespace');
     // The gateway's own path to Redis is proven by every async test (202 = stored).
+  });
+
+  test("no function's code reaches the CQL store outside the cluster, while the same host's other ports stay open to it", async () => {
+    // This cluster's CQL is the host's Cassandra (scylla.enabled=false): there is no
+    // pod for an ingress policy, so the operator closes it in each worker's egress.
+    const values = JSON.parse(
+      await helm(c, ['get', 'values', c.release, '-n', c.namespace, '-o', 'json']),
+    ) as { scylla?: { enabled?: boolean; external?: { contactPoints?: string } } };
+    assert.equal(values.scylla?.enabled, false, 'the test cluster uses an external CQL store');
+    const [cqlHost, cqlPort] = values.scylla!.external!.contactPoints!.split(',')[0]!.split(':');
+    const gatewayNodePort = Number(new URL(c.gatewayUrl).port);
+    await kubectl(c, ['apply', '-n', ns, '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'selfless.dev/v1alpha1',
+        kind: 'Function',
+        metadata: { name: 'prober' },
+        spec: {
+          runtime: 'nodejs20.x',
+          handler: 'index.handler',
+          timeout: 30,
+          code: {
+            inline: {
+              // The probe above, as a handler: "open", "timeout" or the error code.
+              'index.mjs': `
+import net from 'node:net';
+const once = (host, port) => new Promise((done) => {
+  const s = net.connect(port, host);
+  s.setTimeout(2000, () => { s.destroy(); done('timeout'); });
+  s.on('connect', () => { s.destroy(); done('open'); });
+  s.on('error', (e) => done(e.code));
+});
+export const handler = async ({ host, port }) => {
+  let got;
+  for (let i = 0; i < 5; i++) {
+    got = await once(host, port);
+    if (got === 'open') break;
+  }
+  return got;
+};`,
+            },
+          },
+        },
+      }),
+    });
+    await waitReady(c, 'function', 'prober', ns, ['WorkersAvailable', 'ScaledToZero']);
+    const probe = async (host: string, port: number) => {
+      const out = await lambdaClient(c).send(
+        new InvokeCommand({
+          FunctionName: arnOf(c, ns, 'prober'),
+          Payload: JSON.stringify({ host, port }),
+        }),
+      );
+      assert.equal(out.FunctionError, undefined);
+      return JSON.parse(Buffer.from(out.Payload!).toString()) as string;
+    };
+    const policy = await getJson<{ spec: { policyTypes: string[] } }>(c, [
+      'networkpolicy',
+      'fn-prober-egress',
+      '-n',
+      ns,
+    ]);
+    assert.deepEqual(policy.spec.policyTypes, ['Egress']);
+    assert.equal(await probe(cqlHost!, gatewayNodePort), 'open', 'the host stays reachable');
+    assert.notEqual(await probe(cqlHost!, Number(cqlPort)), 'open', 'CQL is closed to functions');
+    // The table service's own path to CQL is proven by every table test.
   });
 
   test('with gateway.allowedClients set, a namespace outside it cannot reach the gateway, one inside can, and a function still answers its first call', async (t) => {

@@ -48,6 +48,22 @@ redis://{{ include "selfless.fullname" . }}-redis.{{ .Release.Namespace }}.svc:6
 {{- end -}}
 {{- end -}}
 
+{{/* The external CQL contact points as host:port (9042 when one names no port). */}}
+{{- define "selfless.cqlHostPorts" -}}
+{{- $out := list -}}
+{{- range splitList "," (include "selfless.cqlContactPoints" .) -}}
+{{- $p := trim . -}}
+{{- if regexMatch ":[0-9]+$" $p }}{{ $out = append $out $p }}{{ else }}{{ $out = append $out (printf "%s:9042" $p) }}{{ end -}}
+{{- end -}}
+{{ join "," $out }}
+{{- end -}}
+
+{{/* host:port of the external Redis (6379 when its URL names no port). */}}
+{{- define "selfless.redisHostPort" -}}
+{{- $host := (urlParse (required "redis.external.url is required when redis.enabled is false" .Values.redis.external.url)).host -}}
+{{- if regexMatch ":[0-9]+$" $host }}{{ $host }}{{ else }}{{ $host }}:6379{{ end -}}
+{{- end -}}
+
 {{- define "selfless.workerTokenSecret" -}}
 {{ .Values.workerToken.existingSecret | default (printf "%s-worker-token" (include "selfless.fullname" .)) }}
 {{- end -}}
