@@ -13,6 +13,7 @@ import { DEFAULT_ACCOUNT } from './app.ts';
 import { makeSigV4Authenticator, parseAccessKeys } from './auth.ts';
 import { composeGateway, ConfigError, type GatewayConfig } from './compose.ts';
 import { closeServer, makeDrain } from '../lib/http-drain.ts';
+import { DEMAND_WAKE_PATH } from '../lib/demand-wake.ts';
 import { DEFAULT_QUOTAS } from './limiter.ts';
 
 // The gateway's public surface for the rest of the binary (cli/dev.ts embeds it).
@@ -182,8 +183,11 @@ export async function main(argv: string[]): Promise<number> {
   const drain = makeDrain({
     delayMs: Number(values['shutdown-delay']) * 1000,
     maxMs: Number(values['shutdown-timeout']) * 1000,
-    // The agents' channel stays open to the end: calls in flight return over it.
-    isClient: (req) => !(req.url ?? '').startsWith('/_selfless/worker/'),
+    // The agents' channel stays open to the end: calls in flight return over it. The
+    // operator's held wake request is no client's call and must not hold the drain.
+    isClient: (req) =>
+      !(req.url ?? '').startsWith('/_selfless/worker/') &&
+      !(req.url ?? '').startsWith(DEMAND_WAKE_PATH),
   });
   const server = createServer(drain.handler(gateway.app)).listen(port, values.host!);
   await new Promise<void>((ok, fail) => {

@@ -146,3 +146,20 @@ test('the demand report lists each function with its namespace', async () => {
   const names = report.functions.map((f) => `${f.namespace}/${f.name}`);
   assert.ok(names.includes(`${nsA}/same`) && names.includes(`${nsB}/same`), names.join(', '));
 });
+
+test('the demand wake held by the operator answers as soon as a call waits for a worker', async () => {
+  const wake = async (seen: number) =>
+    (
+      (await (await fetch(`${url}/_selfless/demand/wake?seen=${seen}&wait=20000`)).json()) as {
+        version: number;
+      }
+    ).version;
+  const now = await wake(-1);
+  const held = wake(now);
+  // A namespace's first call of its own function: no environment yet, so it waits.
+  const created = fn('woken', 'awake');
+  await create(nsA, created);
+  await eventually('woken served', async () => (log.includes('"name":"woken"') ? true : undefined));
+  assert.equal(await answer(lambda(nsA), 'woken'), 'awake');
+  assert.ok((await held) > now);
+});

@@ -10,6 +10,7 @@ import type { Account } from '../invoker.ts';
 import type { ConcurrencyLimiter } from '../limiter.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import { DEMAND_PATH, makeDemandHandler } from '../../lib/demand.ts';
+import { DEMAND_WAKE_PATH, DemandSignal, makeWakeHandler } from '../../lib/demand-wake.ts';
 import {
   DEFAULT_ACCOUNT_ID,
   accountIdForNamespace,
@@ -25,7 +26,10 @@ export interface ClusterMode {
   ready: Promise<void>;
   /** The API server the Functions come from (the deployment API writes them there). */
   kubeConfig: k8s.KubeConfig;
-  /** The demand report (GET /_selfless/demand), given the gateway's hub and limiter. */
+  /**
+   * The demand report (GET /_selfless/demand) and its wake (lib/demand-wake.ts),
+   * given the gateway's hub and limiter.
+   */
   demandRoutes(hub: WorkerHub, limiter: ConcurrencyLimiter): Router;
   stop(): void;
 }
@@ -74,6 +78,7 @@ export function startClusterMode(opts: {
     { log, ...(opts.namespace && { namespace: opts.namespace }) },
   );
   const names = () => new Set(namespaces.keys());
+  const wake = new DemandSignal();
 
   return {
     account: {
@@ -87,6 +92,9 @@ export function startClusterMode(opts: {
     kubeConfig: kc,
     demandRoutes(hub, limiter) {
       const router = Router();
+      // A call that waits for a worker is demand the operator should see now.
+      hub.on('queued', () => wake.bump());
+      router.get(DEMAND_WAKE_PATH, makeWakeHandler(wake));
       router.get(
         DEMAND_PATH,
         makeDemandHandler(() =>
@@ -106,6 +114,9 @@ export function startClusterMode(opts: {
       );
       return router;
     },
-    stop: () => watch.stop(),
+    stop: () => {
+      wake.close();
+      watch.stop();
+    },
   };
 }
