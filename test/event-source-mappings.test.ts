@@ -31,13 +31,13 @@ export const handler = async (event) => {
   return { batchItemFailures: [] };
 };`;
 
-const fn = (name: string, trigger = '') => `
+const fn = (name: string, trigger = '', extra = '') => `
 apiVersion: selfless.dev/v1alpha1
 kind: Function
 metadata: { name: ${name} }
 spec:
   runtime: nodejs20.x
-  handler: index.handler
+  handler: index.handler${extra}
   environment: { variables: { OUT: ${JSON.stringify(out(name))} } }
   code:
     inline:
@@ -62,6 +62,7 @@ writeFileSync(
     table('orders'),
     table('poisoned'),
     table('filtered'),
+    table('held'),
     fn('sink'),
     fn(
       'bisected',
@@ -84,6 +85,12 @@ writeFileSync(
           filters:
             - pattern: { eventName: [INSERT], dynamodb: { NewImage: { kind: { S: [keep] } } } }
             - pattern: '{"dynamodb": {"Keys": {"id": {"S": [{"prefix": "always-"}]}}}}'`,
+    ),
+    fn(
+      'throttled',
+      `  triggers:
+    - dynamodbStream: { table: held, startingPosition: TRIM_HORIZON }`,
+      '\n  reservedConcurrentExecutions: 0',
     ),
   ].join('\n'),
 );
@@ -273,8 +280,8 @@ describe('event source mappings', () => {
       [uuid],
     );
     const all = await lambda.send(new ListEventSourceMappingsCommand({}));
-    // The two dynamodbStream triggers are mappings the API lists, beside this one.
-    assert.equal(all.EventSourceMappings!.length, 3);
+    // The dynamodbStream triggers are mappings the API lists, beside this one.
+    assert.equal(all.EventSourceMappings!.length, 4);
     const picky = all.EventSourceMappings!.find((m) => m.FunctionArn!.endsWith(':picky'))!;
     assert.equal(picky.EventSourceArn, await streamArn('filtered'));
     assert.equal(picky.FilterCriteria!.Filters!.length, 2);
@@ -423,6 +430,27 @@ describe('event source mappings', () => {
     assert.match(
       metrics,
       /selfless_event_source_records_filtered_total\{mapping="[^"]+",function="picky"\} 15/,
+    );
+  });
+
+  test('stream invocations take the concurrency quotas: a function reserved at 0 is throttled and its shard waits', async () => {
+    await put('held', { id: 'h-1' });
+    const metrics = await until('a throttled stream invocation', async () => {
+      const text = await (await fetch(`${dev.url}/metrics`)).text();
+      return /selfless_event_source_invocations_total\{mapping="[^"]+",function="throttled",outcome="throttled"\} [1-9]/.test(
+        text,
+      )
+        ? text
+        : undefined;
+    });
+    assert.match(metrics, /selfless_function_throttles_total\{function="throttled"/);
+    assert.deepEqual(seen('throttled'), []);
+    const { EventSourceMappings } = await lambda.send(
+      new ListEventSourceMappingsCommand({ FunctionName: 'throttled' }),
+    );
+    assert.equal(
+      EventSourceMappings![0]!.LastProcessingResult,
+      'PROBLEM: Function call throttled.',
     );
   });
 });
