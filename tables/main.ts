@@ -8,6 +8,7 @@ import { makeTablesHandler, type TablesHandler } from './http.ts';
 import { makeDrain } from '../lib/http-drain.ts';
 import { startTablesServer } from './server.ts';
 import { RedisBucketStore } from './capacity/store-redis.ts';
+import { parseWriteIsolation } from './storage/write-isolation.ts';
 
 export { isTablesRequest } from './http.ts';
 export type { EngineConfig } from './engine.ts';
@@ -44,7 +45,10 @@ Options:
   --cql-contact-points L      comma-separated host:port list (cql)
   --cql-local-datacenter D    local data center (default datacenter1)
   --cql-keyspace K            keyspace (default selfless_tables)
-  --cql-always-lwt            every write through LWT (see docs/tables.md)
+  --write-isolation W         tables without a system:write_isolation tag:
+                              only_rmw_uses_lwt (default), always_use_lwt or
+                              forbid_rmw (see docs/tables.md)
+  --cql-always-lwt            the same as --write-isolation always_use_lwt
   --access-keys L             require SigV4: comma-separated KEY:SECRET pairs
                               (or SELFLESS_TABLES_ACCESS_KEYS)
   --redis-url U               capacity budgets shared by every replica in this
@@ -74,6 +78,7 @@ export async function run(args: string[]): Promise<number> {
       'cql-local-datacenter': { type: 'string', default: 'datacenter1' },
       'cql-keyspace': { type: 'string', default: 'selfless_tables' },
       'cql-always-lwt': { type: 'boolean', default: false },
+      'write-isolation': { type: 'string' },
       'access-keys': { type: 'string' },
       'shutdown-delay': { type: 'string', default: '5' },
       'shutdown-timeout': { type: 'string', default: '25' },
@@ -89,6 +94,13 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const log = makeLogger('tables');
+  const isolationFlag = values['cql-always-lwt'] ? 'always_use_lwt' : values['write-isolation'];
+  const writeIsolation =
+    isolationFlag === undefined ? undefined : parseWriteIsolation(isolationFlag);
+  if (isolationFlag !== undefined && !writeIsolation) {
+    process.stderr.write(`selfless tables: unknown --write-isolation '${isolationFlag}'\n`);
+    return 2;
+  }
   let config: EngineConfig;
   if (values.engine === 'cql') {
     const points = (values['cql-contact-points'] ?? process.env.CQL_CONTACT_POINTS ?? '')
@@ -103,10 +115,10 @@ export async function run(args: string[]): Promise<number> {
       contactPoints: points,
       localDataCenter: values['cql-local-datacenter']!,
       keyspace: values['cql-keyspace']!,
-      alwaysUseLwt: values['cql-always-lwt'],
+      writeIsolation,
     };
   } else if (values.engine === 'sqlite') {
-    config = { engine: 'sqlite', file: values['sqlite-file'] };
+    config = { engine: 'sqlite', file: values['sqlite-file'], writeIsolation };
   } else {
     process.stderr.write(`selfless tables: unknown engine '${values.engine}'\n`);
     return 2;

@@ -22,6 +22,7 @@ import {
   type StreamSpecification,
 } from '../streams/spec.ts';
 import { createSettings, indexSettingsFields, settingsFields } from '../capacity/settings.ts';
+import { checkWriteIsolationTag } from '../storage/write-isolation.ts';
 
 const keySchemaField = {
   type: 'List',
@@ -374,6 +375,7 @@ export const createTable: Action = async (ctx, req) => {
   const tags = Object.fromEntries(
     ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => [t.Key, t.Value]),
   );
+  checkWriteIsolationTag(tags);
   const meta: TableMeta = {
     name,
     id: id.replace(/-/g, ''),

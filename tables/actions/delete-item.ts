@@ -7,6 +7,7 @@ import { requireTable, storageKey, withFields, type Action } from './context.ts'
 import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
+import { checkReadModifyWrite } from '../storage/write-isolation.ts';
 
 export const schema: Schema = {
   ...writeSchema,
@@ -23,10 +24,12 @@ export const deleteItem: Action = async (ctx, req) => {
   const meta = await requireTable(ctx, req.TableName as string);
   checkKey(meta.schema, key);
   const sk = storageKey(meta.schema, key);
+  const rmw = !!cond || req.ReturnValues === 'ALL_OLD';
+  if (rmw) checkReadModifyWrite(meta, ctx.engine.writeIsolation);
   await ctx.capacity?.admit(meta, 'write', 1);
   ctx.cache?.writing(meta, sk);
   let old: Item | undefined;
-  if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
+  if (rmw || ctx.engine.kind === 'sqlite') {
     old = await ctx.engine.mutate(meta, sk, (current) => {
       checkCondition(ctx, meta, req, cond, current);
       return { write: current ? null : undefined, result: current };

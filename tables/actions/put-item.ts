@@ -11,6 +11,7 @@ import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, checkReturnsOldOrNone, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
 import { checkIndexKeys } from '../storage/indexes.ts';
+import { checkReadModifyWrite } from '../storage/write-isolation.ts';
 
 export const schema: Schema = {
   ...writeSchema,
@@ -30,10 +31,12 @@ export const putItem: Action = async (ctx, req) => {
   checkItemKey(meta.schema, item);
   checkIndexKeys(meta, item);
   const key = storageKey(meta.schema, item);
+  const rmw = !!cond || req.ReturnValues === 'ALL_OLD';
+  if (rmw) checkReadModifyWrite(meta, ctx.engine.writeIsolation);
   await ctx.capacity?.admit(meta, 'write', writeUnitsFor(item));
   ctx.cache?.writing(meta, key);
   let old: Item | undefined;
-  if (cond || req.ReturnValues === 'ALL_OLD' || ctx.engine.kind === 'sqlite') {
+  if (rmw || ctx.engine.kind === 'sqlite') {
     // On sqlite reading the old item is nearly free and makes capacity exact.
     old = await ctx.engine.mutate(meta, key, (current) => {
       checkCondition(ctx, meta, req, cond, current);

@@ -4,6 +4,7 @@ import type { TableMeta } from '../storage/engine.ts';
 import { checkRequest, type Field, type Schema } from '../validate.ts';
 import type { Action, ActionContext } from './context.ts';
 import { tagsField } from './create-table.ts';
+import { checkWriteIsolationTag } from '../storage/write-isolation.ts';
 
 const arnField: Field = { type: 'String', notNull: true, minLength: 1, maxLength: 1283 };
 
@@ -32,6 +33,7 @@ export const tagResource: Action = async (ctx, req) => {
   if (Object.keys(next).length > 50) {
     throw validation('One or more parameter values were invalid: Too many tags, the limit is 50');
   }
+  checkWriteIsolationTag(next);
   await ctx.engine.updateTable({ ...meta, tags: next });
   return {};
 };

@@ -50,6 +50,7 @@ import {
   type ActionContext,
 } from './context.ts';
 import { CapacityTally } from './transact-capacity.ts';
+import { checkReadModifyWrite } from '../storage/write-isolation.ts';
 
 const returnOnFailure: Field = { type: 'String', enum: ['ALL_OLD', 'NONE'] };
 const common: Record<string, Field> = {
@@ -245,6 +246,8 @@ export async function runTransactWrite(
   }
   if (reasons.some((r) => r !== noReason)) throw transactionCanceled(reasons);
 
+  // A transaction reads every item it writes, under locks taken with LWT.
+  for (const p of planned) checkReadModifyWrite(p.meta, ctx.engine.writeIsolation);
   const items: TransactItem[] = planned.map((p) => ({
     meta: p.meta,
     key: storageKey(p.meta.schema, p.key),

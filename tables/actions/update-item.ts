@@ -17,6 +17,7 @@ import { writeCapacity } from './transact-capacity.ts';
 import { checkCondition, writeSchema } from './item-common.ts';
 import { itemCollectionMetrics } from './item-collections.ts';
 import { checkIndexKeys } from '../storage/indexes.ts';
+import { checkReadModifyWrite } from '../storage/write-isolation.ts';
 
 export const schema: Schema = {
   ...writeSchema,
@@ -56,6 +57,8 @@ export const updateItem: Action = async (ctx, req) => {
       throw validation(`Cannot update attribute ${top}. This attribute is part of the key`);
     }
   }
+  // Every UpdateItem reads the item it changes (items are stored whole).
+  checkReadModifyWrite(meta, ctx.engine.writeIsolation);
   await ctx.capacity?.admit(meta, 'write', 1);
   const sk = storageKey(meta.schema, key);
   ctx.cache?.writing(meta, sk);

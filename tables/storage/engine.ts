@@ -3,6 +3,7 @@
 // to know DynamoDB types: hash key bytes pick the partition, range key bytes sort
 // within it (empty when the table has no range key).
 import type { Item, KeySchema } from '../values.ts';
+import type { WriteIsolation } from './write-isolation.ts';
 
 export interface TableMeta {
   name: string;
@@ -123,6 +124,8 @@ export type TransactOutcome<T> = { replayed: false; result: T } | { replayed: tr
 
 export interface StorageEngine {
   readonly kind: 'sqlite' | 'cql';
+  /** The write isolation of tables without their own (write-isolation.ts); default only_rmw_uses_lwt. */
+  readonly writeIsolation?: WriteIsolation;
   /** false when a table of that name exists already. */
   createTable(meta: TableMeta): Promise<boolean>;
   getTable(name: string): Promise<TableMeta | undefined>;

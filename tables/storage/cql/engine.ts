@@ -27,8 +27,10 @@
 // collection's byte size under sk = ff. Every write is one conditional batch of
 // that partition (IF v = on the item and on the size row), so item, index rows
 // and size change in one Paxos round, and Query/Scan read a prefix slice.
+import { randomBytes } from 'node:crypto';
 import cassandra from 'cassandra-driver';
 import { applyTableClass, tableClassOf } from './table-class.ts';
+import { coalesceDriverWrites } from './coalesce.ts';
 import type { Item } from '../../values.ts';
 import type {
   Bound,
@@ -50,6 +52,7 @@ import {
   projectForIndex,
 } from '../indexes.ts';
 import { activeStream } from '../../streams/model.ts';
+import { writeIsolationOf, type WriteIsolation } from '../write-isolation.ts';
 import { ensureStreamSchema, makeCqlStreams } from './streams.ts';
 import {
   ensureTransactionSchema,
@@ -65,9 +68,15 @@ export interface CqlEngineConfig {
   localDataCenter: string;
   keyspace: string;
   replication?: Record<string, string | number>;
-  alwaysUseLwt?: boolean;
+  /** Tables without their own `system:write_isolation` tag (write-isolation.ts). */
+  writeIsolation?: WriteIsolation;
   /** The item collection limit of tables with local indexes (DynamoDB: 10 GB). */
   maxItemCollectionBytes?: number;
+  /**
+   * Coalesce the driver's socket writes per event loop turn (coalesce.ts); default
+   * true. It applies to every driver client of the process.
+   */
+  coalesceWrites?: boolean;
   /** Extra cassandra-driver options (timeouts, policies). */
   clientOptions?: Partial<cassandra.ClientOptions>;
   /** Transaction protocol settings (lease, lock wait, sweep; fault hooks in tests). */
@@ -89,6 +98,14 @@ function quoteReplication(r: Record<string, string | number>): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// Version stamps (the `v` column). TimeUuid.now() without a node and clock id draws
+// 8 random bytes per call; one random pair per process keeps stamps unique (the
+// driver counts ticks within a millisecond; only a clock stepping back onto the
+// same millisecond and tick could repeat one) without that cost on every write.
+const nodeId = randomBytes(6);
+const clockId = randomBytes(2);
+const newV = () => cassandra.types.TimeUuid.now(nodeId, clockId);
+
 function isCasTimeout(err: unknown): boolean {
   const e = err as { code?: number; writeType?: string; consistencies?: number };
   // WriteTimeout (0x1100) of a CAS write, or a Paxos read timeout: outcome unknown.
@@ -99,6 +116,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
   if (!/^[a-zA-Z][a-zA-Z0-9_]{0,47}$/.test(config.keyspace)) {
     throw new Error(`invalid CQL keyspace name: ${config.keyspace}`);
   }
+  if (config.coalesceWrites !== false) coalesceDriverWrites();
   const client = new cassandra.Client({
     contactPoints: config.contactPoints,
     localDataCenter: config.localDataCenter,
@@ -186,7 +204,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       key.hash,
       key.range,
       JSON.stringify(item),
-      cassandra.types.TimeUuid.now(),
+      newV(),
     ]);
 
   // Mutations of one key from this process queue behind each other: LWT keeps
@@ -215,13 +233,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
           if (w.put) {
             await exec(
               `INSERT INTO ${table(w.table)} (pk, sk, item, v) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
-              [
-                w.put.key.hash,
-                w.put.key.range,
-                JSON.stringify(w.put.item),
-                cassandra.types.TimeUuid.now(),
-                ts,
-              ],
+              [w.put.key.hash, w.put.key.range, JSON.stringify(w.put.item), newV(), ts],
             );
           }
         }),
@@ -267,7 +279,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       // writer died before copying it; this write's record rides in its CAS.
       await streams.recopy(row);
       const rec = streams.prepare(meta, row, old, m.write, m.origin);
-      const v = cassandra.types.TimeUuid.now();
+      const v = newV();
       let q: string;
       let params: unknown[];
       if (m.write === null && !rec) {
@@ -340,7 +352,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       if (grow > 0 && size > collectionLimit) throw collectionTooLarge();
       await streams.recopy(row); // as in casLoop
       const rec = streams.prepare(meta, row, old, m.write, m.origin);
-      const v = cassandra.types.TimeUuid.now();
+      const v = newV();
       const queries: { query: string; params: unknown[] }[] = [];
       if (m.write === null && !rec) {
         queries.push({
@@ -474,14 +486,19 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
       await client.execute(`DROP TABLE IF EXISTS ${ks}.items_${id}`);
     }
   };
-  // A table written by a transaction is written through LWT from then on, so that
-  // every write sees the transaction locks (transactions.ts).
-  // So does a table with a stream: its records need the old item (streams.ts).
+  // Blind writes are plain CQL writes unless the table's write isolation is
+  // always_use_lwt (write-isolation.ts), or the write must know the old item: a
+  // table with indexes (their rows), with a stream (its records, streams.ts), or
+  // written by a transaction (every write must see the locks, transactions.ts).
   const casOnly = (meta: TableMeta) =>
-    config.alwaysUseLwt || !!meta.indexes?.length || !!meta.transactional || !!activeStream(meta);
+    writeIsolationOf(meta, config.writeIsolation) === 'always_use_lwt' ||
+    !!meta.indexes?.length ||
+    !!meta.transactional ||
+    !!activeStream(meta);
 
   const engine: Omit<StorageEngine, 'transactWrite' | 'transactGet'> = {
     kind: 'cql',
+    writeIsolation: config.writeIsolation,
     async createTable(meta) {
       for (const id of storedIds(meta)) await createItems(id);
       const tableClass = tableClassOf(meta.description);
@@ -614,7 +631,7 @@ export async function openCqlEngine(config: CqlEngineConfig): Promise<StorageEng
               k.hash,
               k.range,
               JSON.stringify(projectForIndex(meta.schema, index, item)),
-              cassandra.types.TimeUuid.now(),
+              newV(),
               r.wt,
             ],
           );

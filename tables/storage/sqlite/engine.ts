@@ -33,12 +33,15 @@ import {
   streamId,
 } from '../../streams/model.ts';
 import { makeSqliteTransactions } from './transactions.ts';
+import type { WriteIsolation } from '../write-isolation.ts';
 
 type Statement = Database.Statement;
 
 export interface SqliteEngineOptions {
   /** The item collection limit of tables with local indexes (DynamoDB: 10 GB). */
   maxItemCollectionBytes?: number;
+  /** Tables without their own setting (only forbid_rmw changes anything here: it refuses). */
+  writeIsolation?: WriteIsolation;
 }
 
 export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = {}): StorageEngine {
@@ -200,6 +203,7 @@ export function openSqliteEngine(file = ':memory:', opts: SqliteEngineOptions = 
 
   return {
     kind: 'sqlite',
+    writeIsolation: opts.writeIsolation,
     ...transactions,
     async createTable(meta) {
       return db.transaction(() => {
