@@ -219,7 +219,7 @@ const trigger: Schema = obj(
           bounds(STREAM_LIMITS.maximumBatchingWindowInSeconds),
         ),
         parallelizationFactor: int(
-          "Lambda's batches per shard at once; accepted, batches of a shard run one at a time here.",
+          "Batches of a shard run at once (default 1); an item's records stay in one lane, in order.",
           bounds(STREAM_LIMITS.parallelizationFactor),
         ),
         maximumRetryAttempts: int(

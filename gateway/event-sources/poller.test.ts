@@ -245,4 +245,53 @@ describe('the shard poller', () => {
       done: true,
     });
   });
+
+  test('ParallelizationFactor runs that many batches of a shard at once, each item in order', async () => {
+    const records = Array.from({ length: 60 }, (_, i) => ({
+      ...record(i, 0),
+      dynamodb: { ...record(i, 0).dynamodb, Keys: { id: { S: `k${i % 6}` } } },
+    }));
+    const m = mapping({ parallelizationFactor: 3, batchSize: 5 });
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    const store = new MemoryMappingStore();
+    const poller = makeShardPoller(
+      {
+        api: stream(records, true),
+        store,
+        mapping: () => m,
+        invoke: async (_m, payload) => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight--;
+          const event = JSON.parse(payload) as {
+            Records: { dynamodb: { Keys: { id: { S: string } }; SequenceNumber: string } }[];
+          };
+          for (const r of event.Records) {
+            order.push(`${r.dynamodb.Keys.id.S} ${r.dynamodb.SequenceNumber}`);
+          }
+          return ok(null);
+        },
+        deliver: () => Promise.resolve(),
+        functionArn: () => 'arn:aws:lambda:us-east-1:000000000000:function:f',
+        metrics: makeEventSourceMetrics(new Registry()),
+        log: makeLogger('test', { level: 'error' }),
+        clock: () => 0,
+        token: 'me',
+        options: { pollMs: 1, leaseMs: 60_000, retryBaseMs: 1, retryMaxMs: 2 },
+      },
+      ARN,
+      'shardId-1',
+    );
+    await until('finished', () => poller.finished);
+    await poller.stop();
+    assert.equal(order.length, 60);
+    assert.ok(most > 1, `batches ran at once (at most ${most})`);
+    for (let k = 0; k < 6; k++) {
+      const mine = order.filter((o) => o.startsWith(`k${k} `)).map((o) => o.split(' ')[1]!);
+      assert.deepEqual(mine, [...mine].sort(), `k${k} in order`);
+    }
+    assert.equal((await store.checkpoint(m.uuid, 'shardId-1'))?.done, true);
+  });
 });

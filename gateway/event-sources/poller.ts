@@ -208,21 +208,38 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
     }
   }
 
-  /** The head of the queue that makes the next batch. */
-  function take(): Entry[] {
+  /** The head of `from` holding at most `records` passing records and `bytes` of them. */
+  function head(from: Entry[], records: number, bytes: number): Entry[] {
     const out: Entry[] = [];
     let passing = 0;
-    let bytes = 0;
-    for (const e of queue) {
-      if (e.pass && (passing >= m().batchSize || (passing > 0 && bytes + e.size > PAYLOAD_LIMIT)))
-        break;
+    let size = 0;
+    for (const e of from) {
+      if (e.pass && (passing >= records || (passing > 0 && size + e.size > bytes))) break;
       out.push(e);
       if (e.pass) {
         passing++;
-        bytes += e.size;
+        size += e.size;
       }
     }
     return out;
+  }
+
+  /** Entries cut into batches of at most batchSize records and the payload limit. */
+  function batches(entries: Entry[]): Entry[][] {
+    const out: Entry[][] = [];
+    for (let rest = entries; rest.length > 0;) {
+      const b = head(rest, m().batchSize, PAYLOAD_LIMIT);
+      out.push(b);
+      rest = rest.slice(b.length);
+    }
+    return out;
+  }
+
+  /** A key's lane: records of one item always share one, so each item stays in order. */
+  function lane(e: Entry, lanes: number): number {
+    let h = 0;
+    for (const c of JSON.stringify(e.rec.dynamodb.Keys)) h = (h * 31 + c.charCodeAt(0)) | 0;
+    return Math.abs(h) % lanes;
   }
 
   const backoff = (n: number) =>
@@ -248,6 +265,7 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
     condition: DiscardCondition,
     invokes: number,
     last: InvokeOutcome | undefined,
+    finish: (entries: Entry[]) => Promise<void>,
   ): Promise<void> {
     const mapping = m();
     const batch = entries.filter((e) => e.pass).map((e) => e.rec);
@@ -273,12 +291,18 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       });
       await deps.deliver(mapping, record);
     }
-    await done(entries);
+    await finish(entries);
   }
 
-  /** Runs one batch to its end: done, or discarded. Bisected halves run in order. */
-  async function runBatch(entries: Entry[]): Promise<void> {
-    const work: Entry[][] = [entries];
+  /**
+   * Runs batches in order, each to its end: done, or discarded. Bisected halves run in
+   * order. `finish` is told of each (the checkpoint moves, or, in a lane, nothing yet).
+   */
+  async function runBatches(
+    entries: Entry[],
+    finish: (entries: Entry[]) => Promise<void>,
+  ): Promise<void> {
+    const work: Entry[][] = batches(entries);
     let retries = 0;
     let systemRetries = 0;
     let invokes = 0;
@@ -287,12 +311,12 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       const cur = work[0]!;
       const records = cur.filter((e) => e.pass).map((e) => e.rec);
       if (records.length === 0) {
-        await done(cur);
+        await finish(cur);
         work.shift();
         continue;
       }
       if (tooOld(cur)) {
-        await discard(cur, 'RecordAgeExceeded', invokes, last);
+        await discard(cur, 'RecordAgeExceeded', invokes, last, finish);
         work.shift();
         [retries, systemRetries, invokes, last] = [0, 0, 0, undefined];
         continue;
@@ -319,7 +343,7 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       if (failedAt === undefined) {
         metrics.invocations.inc({ ...labels(), outcome: 'success' });
         await result('OK');
-        await done(cur);
+        await finish(cur);
         work.shift();
         [retries, systemRetries, invokes, last] = [0, 0, 0, undefined];
         continue;
@@ -331,7 +355,7 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
         // Everything before the lowest failed record is done; the batch resumes there.
         const at = cur.findIndex((e) => e.seq === failedAt);
         if (at > 0) {
-          await done(cur.slice(0, at));
+          await finish(cur.slice(0, at));
           work[0] = cur.slice(at);
         }
       } else if (m().bisectBatchOnFunctionError && records.length > 1) {
@@ -345,7 +369,7 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       retries++;
       const max = m().maximumRetryAttempts;
       if (max >= 0 && retries > max) {
-        await discard(work[0]!, 'RetryAttemptsExhausted', invokes, last);
+        await discard(work[0]!, 'RetryAttemptsExhausted', invokes, last, finish);
         work.shift();
         [retries, systemRetries, invokes, last] = [0, 0, 0, undefined];
         continue;
@@ -374,7 +398,22 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       return;
     }
     if (queue.length === 0) return;
-    await runBatch(take());
+    const lanes = m().parallelizationFactor;
+    if (lanes <= 1) {
+      await runBatches(head(queue, m().batchSize, PAYLOAD_LIMIT), done);
+      return;
+    }
+    // ParallelizationFactor: up to that many batches of the shard at once, an item's
+    // records always in the same lane; the checkpoint moves once every lane is done.
+    const window = head(queue, lanes * m().batchSize, lanes * PAYLOAD_LIMIT);
+    const byLane = new Map<number, Entry[]>();
+    for (const e of window) {
+      if (!e.pass) continue;
+      const l = lane(e, lanes);
+      byLane.set(l, [...(byLane.get(l) ?? []), e]);
+    }
+    await Promise.all([...byLane.values()].map((l) => runBatches(l, () => Promise.resolve())));
+    if (!stopped) await done(window);
   }
 
   const running = (async () => {
