@@ -6,10 +6,17 @@
 //               writes on the same Cassandra, against selfless on cql.
 //
 //   node --import tsx bench/tables/run.ts [--duration 8] [--connections 32] [--no-cql]
+//     [--no-sqlite] [--cpu-prof DIR] [--tsx]
+// The servers run from an esbuild bundle of serve.ts made as the images make theirs
+// (cli/bundle.ts: ESM, node20, packages external), since that is what a deployed
+// table service runs; --tsx runs the sources through tsx instead (slower: tsx keeps
+// function names with a helper called at every closure).
 // CQL_CONTACT_POINTS names a CQL database; without it the project's local
-// Cassandra (test/services) is started for the run.
+// Cassandra (test/services) is started for the run. --cpu-prof writes V8 CPU
+// profiles of each selfless server (node --cpu-prof) into DIR/<target>/, one per
+// thread (the main thread's is the larger; the other is tsx's loader).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +26,7 @@ import { resolve } from 'node:path';
 const run = promisify(execFile);
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { build } from 'esbuild';
 import cassandra from 'cassandra-driver';
 import { keyBytes } from '../../tables/values.ts';
 import { startCassandra, type Started } from '../../test/services/local.ts';
@@ -29,9 +37,16 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '32' },
     'no-cql': { type: 'boolean', default: false },
+    'no-sqlite': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    tsx: { type: 'boolean', default: false },
   },
 });
 const duration = Number(values.duration);
+// Every measured load follows an unmeasured one of the same requests, so no target
+// is measured while its JIT is still compiling the path (a cold floor read at
+// 1,300 µs CPU per request in a loaded run, against ~100 warm).
+const warmup = Math.max(1, Math.round(duration / 4));
 const connections = Number(values.connections);
 const keys = 1000;
 const partitions = 20;
@@ -48,14 +63,40 @@ const headers = (action: string) => ({
     '0'.repeat(64),
 });
 
+let bundled: string | undefined;
+/** How a server process starts: the bundle (built once per run) or tsx over the source. */
+async function serveEntry(): Promise<string[]> {
+  if (values.tsx) return ['--import', 'tsx', 'bench/tables/serve.ts'];
+  if (!bundled) {
+    // Beside node_modules, so the external packages resolve as they do in the image.
+    bundled = join(root, 'node_modules', '.cache', 'selfless-bench', 'serve.mjs');
+    await build({
+      entryPoints: [join(root, 'bench', 'tables', 'serve.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile: bundled,
+      logLevel: 'warning',
+    });
+  }
+  return [bundled];
+}
+
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-function serve(
+async function serve(
   target: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tables/serve.ts', target], {
+  const prof =
+    values['cpu-prof'] && target.startsWith('selfless')
+      ? ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], target)]
+      : [];
+  const args = [...prof, ...(await serveEntry()), target];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -140,16 +181,58 @@ interface Result {
   rps: number;
   p99: number;
   errors: number;
+  /** CPU time (user + system) per request of the Node process serving it, in µs. */
+  cpuUs?: number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name's closing parenthesis; utime and stime are 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  } catch {
+    return undefined;
+  }
+}
+
+/** A load run with the serving process's CPU per request beside it: load-independent. */
+async function loadWithCpu(
+  pid: number,
+  url: string,
+  action: string,
+  body: (i: number) => unknown,
+): Promise<Result> {
+  await load(url, action, body, warmup);
+  const before = cpuSeconds(pid);
+  const r = await load(url, action, body);
+  const after = cpuSeconds(pid);
+  const requests = r.rps * duration;
+  if (before !== undefined && after !== undefined && requests > 0) {
+    r.cpuUs = ((after - before) * 1e6) / requests;
+  }
+  return r;
 }
 
 /** wrk (C, from Debian) when installed: it costs far less CPU per request than autocannon. */
 const wrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
 
-async function load(url: string, action: string, body: (i: number) => unknown): Promise<Result> {
-  return wrk ? loadWrk(url, action, body) : loadAutocannon(url, action, body);
+async function load(
+  url: string,
+  action: string,
+  body: (i: number) => unknown,
+  seconds = duration,
+): Promise<Result> {
+  return wrk ? loadWrk(url, action, body, seconds) : loadAutocannon(url, action, body, seconds);
 }
 
-async function loadWrk(url: string, action: string, body: (i: number) => unknown): Promise<Result> {
+async function loadWrk(
+  url: string,
+  action: string,
+  body: (i: number) => unknown,
+  seconds: number,
+): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-tables-'));
   const script = join(dir, 'load.lua');
   // The bodies are generated here and cycled by the script.
@@ -166,7 +249,7 @@ async function loadWrk(url: string, action: string, body: (i: number) => unknown
     const { stdout } = await run(wrk!, [
       '-t1',
       `-c${connections}`,
-      `-d${duration}s`,
+      `-d${seconds}s`,
       '--latency',
       '-s',
       script,
@@ -189,12 +272,13 @@ async function loadAutocannon(
   url: string,
   action: string,
   body: (i: number) => unknown,
+  seconds: number,
 ): Promise<Result> {
   let n = 0;
   const r = await autocannon({
     url,
     connections,
-    duration,
+    duration: seconds,
     requests: [
       {
         method: 'POST',
@@ -220,7 +304,7 @@ async function measureHttp(
   const { url, child } = await serve(target, env);
   await seed(url);
   const out = {} as Record<Op, Result>;
-  for (const [op, body] of ops) out[op] = await load(url, op, body);
+  for (const [op, body] of ops) out[op] = await loadWithCpu(child.pid!, url, op, body);
   child.kill('SIGTERM');
   return out;
 }
@@ -276,10 +360,17 @@ async function measureRawCql(client: cassandra.Client, ks: string): Promise<Reco
   };
   const out = {} as Record<Op, Result>;
   for (const [op] of ops) {
+    await runRaw(op, warmup);
+    out[op] = await runRaw(op, duration);
+  }
+  return out;
+
+  async function runRaw(op: Op, seconds: number): Promise<Result> {
     const latencies: number[] = [];
     let n = 0;
     let errors = 0;
-    const end = Date.now() + duration * 1000;
+    const end = Date.now() + seconds * 1000;
+    const cpu0 = process.cpuUsage();
     await Promise.all(
       Array.from({ length: connections }, async () => {
         while (Date.now() < end) {
@@ -293,14 +384,15 @@ async function measureRawCql(client: cassandra.Client, ks: string): Promise<Reco
         }
       }),
     );
+    const cpu = process.cpuUsage(cpu0);
     latencies.sort((a, b) => a - b);
-    out[op] = {
-      rps: latencies.length / duration,
+    return {
+      rps: latencies.length / seconds,
       p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
       errors,
+      cpuUs: (cpu.user + cpu.system) / Math.max(1, latencies.length),
     };
   }
-  return out;
 }
 
 function report(
@@ -310,15 +402,18 @@ function report(
   a: Record<Op, Result>,
   b: Record<Op, Result>,
 ): void {
+  // CPU per request of the Node process doing the work (the server; for the raw
+  // driver, this process): unlike req/s, it hardly moves with the machine's load.
+  const cpu = (r: Result) => (r.cpuUs === undefined ? '-' : Math.round(r.cpuUs));
   process.stdout.write(`\n${title}\n`);
   process.stdout.write(
-    `| op | ${ours} req/s | ${ours} p99 ms | ${base} req/s | ${base} p99 ms | ratio |\n|---|---|---|---|---|---|\n`,
+    `| op | ${ours} req/s | p99 ms | µs CPU/req | ${base} req/s | p99 ms | µs CPU/req | ratio |\n|---|---|---|---|---|---|---|---|\n`,
   );
   for (const [op] of ops) {
     const x = a[op];
     const y = b[op];
     process.stdout.write(
-      `| ${op} | ${Math.round(x.rps)} | ${x.p99.toFixed(1)} | ${Math.round(y.rps)} | ${y.p99.toFixed(1)} | ${(x.rps / y.rps).toFixed(2)}x |` +
+      `| ${op} | ${Math.round(x.rps)} | ${x.p99.toFixed(1)} | ${cpu(x)} | ${Math.round(y.rps)} | ${y.p99.toFixed(1)} | ${cpu(y)} | ${(x.rps / y.rps).toFixed(2)}x |` +
         (x.errors || y.errors ? ` errors ${x.errors}/${y.errors}` : '') +
         '\n',
     );
@@ -328,10 +423,10 @@ function report(
 process.stdout.write(
   `duration ${duration} s per op, ${connections} connections, load from ${wrk ? 'wrk' : 'autocannon'}\n`,
 );
-const sqlite = await measureHttp('selfless-sqlite');
-const dyn = await measureHttp('dynalite');
-report('selfless (sqlite) vs dynalite', 'selfless', 'dynalite', sqlite, dyn);
-{
+if (!values['no-sqlite']) {
+  const sqlite = await measureHttp('selfless-sqlite');
+  const dyn = await measureHttp('dynalite');
+  report('selfless (sqlite) vs dynalite', 'selfless', 'dynalite', sqlite, dyn);
   const { url, child } = await serve('floor');
   const floor = await load(url, 'GetItem', getBody);
   child.kill('SIGTERM');
@@ -359,12 +454,17 @@ if (contactPoints) {
     const raw = await measureRawCql(client, ks);
     report('selfless (cql) vs raw cassandra-driver', 'selfless', 'raw', cql, raw);
     const { url, child } = await serve('cql-floor', { BENCH_KEYSPACE: ks });
-    const floor = await load(url, 'GetItem', getBody);
+    const floor = {} as Record<Op, Result>;
+    for (const [op, body] of ops) floor[op] = await loadWithCpu(child.pid!, url, op, body);
     child.kill('SIGTERM');
-    process.stdout.write(
-      `\nnode:http + one prepared CQL read (the HTTP-over-CQL floor): ${Math.round(floor.rps)} req/s, p99 ${floor.p99.toFixed(1)} ms; ` +
-        `selfless GetItem is ${Math.round((100 * cql.GetItem.rps) / floor.rps)} % of it\n`,
+    report(
+      'selfless (cql) vs node:http + the same one prepared CQL statement (the HTTP-over-CQL floor)',
+      'selfless',
+      'floor',
+      cql,
+      floor,
     );
+    report('the HTTP-over-CQL floor vs raw cassandra-driver', 'floor', 'raw', floor, raw);
   } finally {
     await client.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
     await client.shutdown();

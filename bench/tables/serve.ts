@@ -2,8 +2,9 @@
 // event loop: `serve.ts selfless-sqlite | selfless-cql | dynalite | floor`. The
 // floor is node:http doing the least any JSON API must (read, parse, answer a
 // fixed item): no server on this runtime can beat it. `cql-floor` is the same
-// with one prepared CQL read per request (BENCH_KEYSPACE.raw_items), the least an
-// HTTP front over CQL costs on this machine. Prints
+// with the one prepared CQL statement of the raw driver's run per request (GetItem
+// and PutItem on BENCH_KEYSPACE.raw_items, Query on raw_events; no validation), the
+// least an HTTP front over CQL costs on this machine. Prints
 // `listening <port>` when ready. The cql target reads CQL_CONTACT_POINTS,
 // CQL_LOCAL_DATACENTER and BENCH_KEYSPACE.
 import { createServer } from 'node:http';
@@ -13,6 +14,8 @@ import dynalite from 'dynalite';
 import { makeLogger } from '../../lib/log.ts';
 import { openEngine } from '../../tables/engine.ts';
 import { startTablesServer } from '../../tables/server.ts';
+import { keyBytes } from '../../tables/values.ts';
+import { coalesceDriverWrites } from '../../tables/storage/cql/coalesce.ts';
 
 const target = process.argv[2];
 let port: number;
@@ -35,23 +38,63 @@ if (target === 'floor') {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 } else if (target === 'cql-floor') {
+  // As the table service's engine does (tables/storage/cql/coalesce.ts): a floor
+  // must not pay a cost the service has removed.
+  coalesceDriverWrites();
   const client = new cassandra.Client({
     contactPoints: (process.env.CQL_CONTACT_POINTS ?? '').split(','),
     localDataCenter: process.env.CQL_LOCAL_DATACENTER ?? 'datacenter1',
   });
   await client.connect();
-  const q = `SELECT item FROM ${process.env.BENCH_KEYSPACE}.raw_items WHERE pk = ? AND sk = ?`;
+  const ks = process.env.BENCH_KEYSPACE;
   const empty = Buffer.alloc(0);
+  type Body = {
+    Key: { id: { S: string } };
+    Item: { id: { S: string } };
+    ExpressionAttributeValues: { ':p': { S: string }; ':s': { N: string } };
+  };
+  // The statements of bench/tables/run.ts measureRawCql, answered as DynamoDB would.
+  const ops: Record<string, (b: Body) => Promise<string>> = {
+    GetItem: (b) =>
+      client
+        .execute(
+          `SELECT item FROM ${ks}.raw_items WHERE pk = ? AND sk = ?`,
+          [keyBytes('S', b.Key.id), empty],
+          { prepare: true },
+        )
+        .then((rs) => `{"Item":${rs.first()?.item as string}}`),
+    PutItem: (b) =>
+      client
+        .execute(
+          `INSERT INTO ${ks}.raw_items (pk, sk, item, v) VALUES (?, ?, ?, now())`,
+          [keyBytes('S', b.Item.id), empty, JSON.stringify(b.Item)],
+          { prepare: true },
+        )
+        .then(() => '{}'),
+    Query: (b) =>
+      client
+        .execute(
+          `SELECT item FROM ${ks}.raw_events WHERE pk = ? AND sk >= ? ORDER BY sk ASC LIMIT 10`,
+          [
+            keyBytes('S', b.ExpressionAttributeValues[':p']),
+            keyBytes('N', b.ExpressionAttributeValues[':s']),
+          ],
+          { prepare: true, fetchSize: 11 },
+        )
+        .then((rs) => {
+          const items = rs.rows.map((r) => r.item as string);
+          return `{"Items":[${items.join(',')}],"Count":${items.length},"ScannedCount":${items.length}}`;
+        }),
+  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        Key: { id: { S: string } };
-      };
-      client.execute(q, [Buffer.from(body.Key.id.S), empty], { prepare: true }).then(
-        (rs) => {
-          const out = Buffer.from(`{"Item":${rs.first()?.item as string}}`);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Body;
+      const op = String(req.headers['x-amz-target']).split('.')[1] ?? '';
+      ops[op]!(body).then(
+        (json) => {
+          const out = Buffer.from(json);
           res.writeHead(200, {
             'Content-Type': 'application/x-amz-json-1.0',
             'Content-Length': out.length,
@@ -79,6 +122,7 @@ if (target === 'floor') {
           contactPoints: (process.env.CQL_CONTACT_POINTS ?? '').split(','),
           localDataCenter: process.env.CQL_LOCAL_DATACENTER ?? 'datacenter1',
           keyspace: process.env.BENCH_KEYSPACE ?? 'selfless_bench',
+          coalesceWrites: process.env.BENCH_COALESCE !== '0',
         }
       : { engine: 'sqlite' },
   );
