@@ -15,7 +15,7 @@ const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'selfless-esm-restart-'));
 const out = join(dir, 'seen.jsonl');
 
-// Slow on purpose (50 ms a batch of 5): the stream is far ahead of it when the kill comes.
+// Slow on purpose (200 ms a batch of 5): the stream is far ahead of it when the kill comes.
 writeFileSync(
   join(dir, 'app.yaml'),
   `
@@ -39,7 +39,7 @@ spec:
       index.mjs: |
         import { appendFileSync } from 'node:fs';
         export const handler = async (event) => {
-          await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, 200));
           appendFileSync(process.env.OUT, event.Records.map((r) => r.dynamodb.Keys.id.S + ' ' + r.dynamodb.NewImage.n.N).join('\\n') + '\\n');
         };
   triggers:
@@ -106,13 +106,19 @@ test('a gateway killed mid-stream and started again loses no record and keeps ea
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     maxAttempts: 1,
   });
+  // 20 writes at once, one per item, so the stream runs far ahead of the function
+  // while each item's writes stay in order.
   const write = async (from: number, to: number) => {
-    for (let n = from; n < to; n++) {
-      await ddb.send(
-        new PutItemCommand({
-          TableName: 'events',
-          Item: { id: { S: `i-${n % 20}` }, n: { N: String(n) } },
-        }),
+    for (let n = from; n < to; n += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          ddb.send(
+            new PutItemCommand({
+              TableName: 'events',
+              Item: { id: { S: `i-${(n + i) % 20}` }, n: { N: String(n + i) } },
+            }),
+          ),
+        ),
       );
     }
   };
