@@ -3,6 +3,7 @@
 // enforce one set of limits. `npm run gen:crds` writes crds/*.yaml from here;
 // crds/crds.test.ts fails when the checked-in YAML differs from what this builds.
 import { HTTP_METHODS, LIMITS, RUNTIMES } from '../lib/function.ts';
+import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
 
@@ -280,7 +281,7 @@ const trigger: Schema = obj(
 const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
   runtime: str('The language runtime.', { enum: [...RUNTIMES] }),
   handler: str(
-    'The entry point: file.function for Node.js and Python; free-form for provided (default bootstrap).',
+    'The entry point: file.function for Node.js and Python; class or class::method for Java; free-form for provided* (default bootstrap).',
     { minLength: 1, maxLength: 128 },
   ),
   code: obj(
@@ -396,6 +397,12 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
   ),
 };
 
+/** CEL: the runtime is one of those of the given families. */
+const runtimeIn = (...families: string[]) =>
+  `self.runtime in [${RUNTIMES.filter((r) => families.includes(runtimeFamily(r)))
+    .map((r) => `'${r}'`)
+    .join(', ')}]`;
+
 const functionSpec: Schema = obj(
   'The desired function, with the fields of Lambda CreateFunction in camelCase.',
   functionSpecProperties,
@@ -403,13 +410,13 @@ const functionSpec: Schema = obj(
     required: ['runtime', 'code'],
     'x-kubernetes-validations': [
       {
-        rule: "self.runtime == 'provided' || has(self.handler)",
+        rule: `${runtimeIn('provided')} || has(self.handler)`,
         message: 'is required: a string of 1 to 128 characters (file.function)',
         fieldPath: '.handler',
         reason: 'FieldValueRequired',
       },
       {
-        rule: "self.runtime == 'provided' || !has(self.handler) || self.handler.matches('^[^\\\\s]+[.][^\\\\s.]+$')",
+        rule: `!(${runtimeIn('nodejs', 'python')}) || !has(self.handler) || self.handler.matches('^[^\\\\s]+[.][^\\\\s.]+$')`,
         message: 'must look like file.function',
         fieldPath: '.handler',
       },

@@ -24,7 +24,7 @@ test("a minimal spec gets Lambda's defaults", () => {
 });
 
 const refused: [string, Record<string, unknown>, RegExp][] = [
-  ['runtime', { runtime: 'java21' }, /spec\.runtime: must be one of nodejs20\.x/],
+  ['runtime', { runtime: 'java17' }, /spec\.runtime: must be one of nodejs20\.x/],
   ['memory below', { memorySize: 64 }, /spec\.memorySize: must be between 128 and 10240, got 64/],
   ['memory above', { memorySize: 10241 }, /spec\.memorySize: must be between 128 and 10240/],
   ['timeout', { timeout: 901 }, /spec\.timeout: must be between 1 and 900, got 901/],

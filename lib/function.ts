@@ -6,16 +6,10 @@
 import { Checker, isObject, type Parsed } from './parse.ts';
 import { unknownFunctionFields } from './function-fields.ts';
 import { parseSchedule } from './schedule-expression.ts';
+import { RUNTIMES, runtimeFamily, type Runtime } from './runtimes.ts';
 import { parseDynamoDbStreamTrigger, type DynamoDbStreamTrigger } from './stream-trigger.ts';
 
-export const RUNTIMES = [
-  'nodejs20.x',
-  'nodejs22.x',
-  'python3.12',
-  'python3.13',
-  'provided',
-] as const;
-export type Runtime = (typeof RUNTIMES)[number];
+export { RUNTIMES, type Runtime };
 
 export const LIMITS = {
   memorySize: { min: 128, max: 10240, default: 128 },
@@ -152,10 +146,16 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
     c.fail('spec.runtime', `must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(runtime)}`);
   }
   let handler = spec.handler;
-  if (handler === undefined && runtime === 'provided') handler = 'bootstrap';
+  const family = RUNTIMES.includes(runtime as Runtime)
+    ? runtimeFamily(runtime as Runtime)
+    : undefined;
+  // An OS-only runtime's handler is whatever its bootstrap makes of it; Java's is a
+  // class, optionally `::method`.
+  if (handler === undefined && family === 'provided') handler = 'bootstrap';
+  const fileDotFunction = family === 'nodejs' || family === 'python';
   if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
     c.fail('spec.handler', 'is required: a string of 1 to 128 characters (file.function)');
-  } else if (runtime !== 'provided' && !/^[^\s]+\.[^\s.]+$/.test(handler)) {
+  } else if (fileDotFunction && !/^[^\s]+\.[^\s.]+$/.test(handler)) {
     c.fail('spec.handler', `must look like file.function, got ${JSON.stringify(handler)}`);
   }
 

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from '../lib/log.ts';
 import { makeLogger } from '../lib/log.ts';
 import { RUNTIMES } from '../lib/function.ts';
+import { runtimeInfo } from '../lib/runtimes.ts';
 import { GROUP, VERSION } from '../crds/schema.ts';
 import { Applier } from './apply.ts';
 import { Controller } from './controller.ts';
@@ -229,7 +230,8 @@ export function runOperator(opts: OperatorOptions): RunningOperator {
 }
 
 export function defaultRuntimeImages(prefix: string, tag: string): Record<string, string> {
-  return Object.fromEntries(RUNTIMES.map((r) => [r, `${prefix}${r}:${tag}`]));
+  // The provided.* runtimes share one image: the function brings its own runtime.
+  return Object.fromEntries(RUNTIMES.map((r) => [r, `${prefix}${runtimeInfo(r).image}:${tag}`]));
 }
 
 const HELP = `Usage: selfless operator [options]

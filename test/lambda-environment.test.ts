@@ -17,6 +17,7 @@ import { stringify } from 'yaml';
 import { parseFunctionManifest } from '../lib/function.ts';
 import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { RUNTIMES_DIR } from '../lib/agent/runtime-process.ts';
+import { interpreterFor } from '../lib/agent/interpreters.ts';
 import { WorkerHub } from '../gateway/hub.ts';
 import { makeAgentConfig } from '../operator/function/config-maps.ts';
 import { makeDeployment } from '../operator/function/deployment.ts';
@@ -83,6 +84,8 @@ interface Shape {
 
 const LAMBDA_STREAM = /^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/;
 const NODE_RUNTIME = join(RUNTIMES_DIR, 'nodejs');
+/** The Node.js a managed nodejs20.x runtime runs on here: the fetched 20.x, else this one. */
+const NODE = (await interpreterFor('nodejs20.x')).command;
 
 function expected(s: Shape): Record<string, string | RegExp> {
   return {
@@ -95,7 +98,7 @@ function expected(s: Shape): Record<string, string | RegExp> {
     AWS_LAMBDA_LOG_STREAM_NAME: s.logStream,
     ...(s.managed && {
       LAMBDA_RUNTIME_DIR: NODE_RUNTIME,
-      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin/:/bin:/opt/bin`,
+      PATH: `${dirname(NODE)}:/usr/local/bin:/usr/bin/:/bin:/opt/bin`,
       LD_LIBRARY_PATH: `/lib64:/usr/lib64:${NODE_RUNTIME}:${NODE_RUNTIME}/lib:${s.taskRoot}:${s.taskRoot}/lib:/opt/lib`,
       NODE_PATH: `${s.taskRoot}/node_modules`,
     }),

@@ -9,7 +9,8 @@ import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel/channel.ts';
 import { Agent } from '../../lib/agent/agent.ts';
-import { resolvePython } from '../../lib/agent/runtime-process.ts';
+import { interpreterFor } from '../../lib/agent/interpreters.ts';
+import { isDeprecated, runtimeInfo, type Runtime } from '../../lib/runtimes.ts';
 import { materializeCode } from '../code.ts';
 import type { Driver, EnvironmentHandle } from '../pool.ts';
 
@@ -38,9 +39,11 @@ function provideAwsSdk(scratch: string): void {
 export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
   const scratch = mkdtempSync(join(opts.scratchDir ?? tmpdir(), 'selfless-dev-'));
   provideAwsSdk(scratch);
-  // Finding the real python3 behind a shim costs one interpreter start: pay it now,
-  // not in the first Python cold start.
-  void resolvePython();
+  // Finding each Python's version costs an interpreter start: pay it now, not in the
+  // first Python cold start.
+  void interpreterFor('python3.12');
+  void interpreterFor('python3.13');
+  const warned = new Set<Runtime>();
   // One copy of the code per definition: environments of the same version share it.
   const codeDirs = new WeakMap<FunctionDefinition, string>();
   const functionLog =
@@ -55,6 +58,16 @@ export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
       worker: WorkerIdentity,
       channel: WorkerChannel,
     ): Promise<EnvironmentHandle> {
+      const runtime = fn.spec.runtime;
+      // Once per runtime, as Lambda's console marks it; it runs all the same.
+      if (isDeprecated(runtime) && !warned.has(runtime)) {
+        warned.add(runtime);
+        opts.log.warn('runtime deprecated', {
+          runtime,
+          deprecation: runtimeInfo(runtime).deprecation,
+          function: fn.name,
+        });
+      }
       let codeDir = codeDirs.get(fn);
       if (!codeDir) {
         codeDir = materializeCode(fn, scratch);

@@ -11,6 +11,7 @@ import {
   type FunctionSpec,
 } from '../../lib/function.ts';
 import { parseFunctionRef } from '../../lib/names.ts';
+import { runtimeFamily } from '../../lib/runtimes.ts';
 import { lambdaErrors } from '../errors.ts';
 import { callerNamespace, type ApiContext } from './context.ts';
 import { functionConfiguration } from './configuration.ts';
@@ -129,7 +130,7 @@ export function makeCreateFunction(ctx: ApiContext) {
     if (
       packageType === 'Zip' &&
       (change.spec.runtime === undefined ||
-        (change.spec.handler === undefined && change.spec.runtime !== 'provided'))
+        (change.spec.handler === undefined && runtimeFamily(change.spec.runtime) !== 'provided'))
     ) {
       throw lambdaErrors.invalidParameter(
         'Runtime and Handler are mandatory parameters for functions created with deployment packages.',

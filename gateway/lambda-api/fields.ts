@@ -57,24 +57,19 @@ const ROLE_PATTERN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'];
 
-/** Lambda's runtime names that Selfless runs as its own `provided`. */
-const PROVIDED_NAMES = ['provided.al2', 'provided.al2023'];
-
 export interface ConfigChange {
   spec: Partial<FunctionSpec>;
   meta: Partial<FunctionMeta>;
 }
 
-function runtimeOf(body: Body): { runtime: Runtime; reported?: string } | undefined {
+function runtimeOf(body: Body): Runtime | undefined {
   const r = body.Runtime;
   if (r === undefined || r === null) return undefined;
-  if (RUNTIMES.includes(r as Runtime)) return { runtime: r as Runtime };
-  if (typeof r === 'string' && PROVIDED_NAMES.includes(r) && !RUNTIMES.includes(r as Runtime))
-    return { runtime: 'provided', reported: r };
+  if (RUNTIMES.includes(r as Runtime)) return r as Runtime;
   throw lambdaErrors.validation(
     String(r),
     'runtime',
-    `Member must satisfy enum value set: [${[...RUNTIMES, ...PROVIDED_NAMES].join(', ')}] or be a valid ARN`,
+    `Member must satisfy enum value set: [${RUNTIMES.join(', ')}] or be a valid ARN`,
   );
 }
 
@@ -84,9 +79,12 @@ export function configChange(body: Body, current: FunctionMeta | undefined): Con
   const meta: Partial<FunctionMeta> = {};
   const runtime = runtimeOf(body);
   if (runtime) {
-    spec.runtime = runtime.runtime;
-    meta.passthrough = { ...(current?.passthrough ?? {}), Runtime: runtime.reported };
-    if (runtime.reported === undefined) delete meta.passthrough.Runtime;
+    spec.runtime = runtime;
+    // Runtime names Selfless once mapped to `provided` were kept here to be reported.
+    if (current?.passthrough?.Runtime !== undefined) {
+      meta.passthrough = { ...current.passthrough };
+      delete meta.passthrough.Runtime;
+    }
   }
   const handler = stringField(body, 'Handler', 'handler', { max: 128, pattern: /^[^\s]+$/ });
   if (handler !== undefined) spec.handler = handler;

@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { maxConcurrency, type FunctionDefinition } from '../function.ts';
+import { runtimeFamily } from '../runtimes.ts';
+import { interpreterFor } from './interpreters.ts';
 import type {
   Invocation,
   InvocationResult,
@@ -41,15 +43,11 @@ import {
   RuntimeProcess,
   describeExit,
   launchSpec,
-  resolvePython,
   type ExitInfo,
-  type Interpreters,
   type LaunchSpec,
   type RuntimeHandle,
 } from './runtime-process.ts';
 import { directoryBytes, peakRssKiB, rssKiB } from './usage.ts';
-
-export type { Interpreters } from './runtime-process.ts';
 
 export interface AgentOptions {
   channel: WorkerChannel;
@@ -63,7 +61,12 @@ export interface AgentOptions {
   env: Record<string, string>;
   /** Every line of the function's log: runtime output and START/END/REPORT. */
   log: (line: string) => void;
-  interpreters?: Interpreters;
+  /**
+   * The node, python3.x or java executable of a managed runtime; default: the
+   * runtime's pinned version as interpreters.ts finds it (a log line says when it
+   * found another).
+   */
+  interpreter?: string;
   /** Longest init before it counts as failed; Lambda allows 10 s. */
   initTimeoutMs?: number;
   /** Delay before retrying a failed init, doubled on each failure up to `max`. */
@@ -129,6 +132,8 @@ export class Agent {
   private readonly logStream: string;
   private api: RuntimeApi | undefined;
   private spec: LaunchSpec | undefined;
+  /** Lines the function's log gets at each init: another version than the pinned one. */
+  private notes: string[] = [];
   private rt: Runtime | undefined;
   /** Invocations the runtime is running, by request id. */
   private readonly active = new Map<string, Active>();
@@ -174,15 +179,24 @@ export class Agent {
     if (this.loop) return;
     mkdirSync(this.o.tmpDir, { recursive: true });
     this.api = await RuntimeApi.start(this.o.runtimeApiAddress, this.slots);
-    const interpreters = { ...this.o.interpreters };
-    if (this.o.fn.spec.runtime.startsWith('python')) interpreters.python ??= await resolvePython();
+    const runtime = this.o.fn.spec.runtime;
+    let interpreter = this.o.interpreter;
+    if (
+      interpreter === undefined &&
+      runtimeFamily(runtime) !== 'provided' &&
+      !this.o.externalRuntime
+    ) {
+      const found = await interpreterFor(runtime);
+      interpreter = found.command;
+      if (found.note) this.notes.push(found.note);
+    }
     this.spec = launchSpec({
       fn: this.o.fn,
       codeDir: this.o.codeDir,
       tmpDir: this.o.tmpDir,
       runtimeApi: this.api.address,
       platformEnv: this.o.env,
-      interpreters,
+      interpreter,
       region: this.o.env.AWS_REGION ?? this.o.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       logStreamName: this.logStream,
     });
@@ -288,6 +302,7 @@ export class Agent {
     let onInitError!: (e: RuntimeError) => void;
     const current = () => this.rt === rt;
     const external = this.o.externalRuntime === true;
+    for (const note of this.notes) this.o.log(note);
     api.reset(
       {
         ready: () => onReady(),

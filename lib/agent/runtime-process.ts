@@ -6,15 +6,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FunctionDefinition } from '../function.ts';
 import { lambdaEnvironment, type RuntimeLocation } from '../lambda-environment.ts';
+import { JAVA_RUNTIME_CLIENT, runtimeFamily, type RuntimeFamily } from '../runtimes.ts';
+import { javaRuntimeDir } from './interpreters.ts';
 
 export const RUNTIMES_DIR = resolve(import.meta.dirname, 'runtimes');
-
-export interface Interpreters {
-  /** Node.js executable for nodejs* runtimes; default: the one running the agent. */
-  node?: string;
-  /** Python 3 executable for python* runtimes; default: `python3` on PATH. */
-  python?: string;
-}
 
 let python: Promise<string> | undefined;
 
@@ -35,6 +30,12 @@ export interface LaunchSpec {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /**
+   * The runtime writes its log records framed on fd 3 (`_LAMBDA_TELEMETRY_LOG_FD`),
+   * as Lambda's platform takes them from its runtimes: one record per frame, so a
+   * record need not end in a newline and may span lines.
+   */
+  telemetryLog?: boolean;
 }
 
 export interface LaunchOptions {
@@ -43,52 +44,81 @@ export interface LaunchOptions {
   tmpDir: string;
   runtimeApi: string;
   platformEnv: Record<string, string>;
-  interpreters?: Interpreters;
+  /** The node, python3.x or java executable (interpreters.ts); none for provided. */
+  interpreter?: string;
   region: string;
   logStreamName: string;
 }
 
-/** Heap share of memorySize given to V8; the rest is code, stacks and buffers. */
-const NODE_HEAP_SHARE = 0.85;
+/** Heap share of memorySize given to V8 or the JVM; the rest is code, stacks and buffers. */
+const HEAP_SHARE = 0.85;
+
+/** The descriptor a runtime with `telemetryLog` writes its framed records to. */
+const TELEMETRY_FD = 3;
+
+/** What runs a managed runtime when the agent was given no interpreter. */
+const DEFAULT_INTERPRETER = { nodejs: process.execPath, python: 'python3', java: 'java' };
 
 export function launchSpec(o: LaunchOptions): LaunchSpec {
   const { fn } = o;
   const runtime = fn.spec.runtime;
   const memory = fn.spec.memorySize;
-  const node = o.interpreters?.node ?? process.execPath;
-  const python = o.interpreters?.python ?? 'python3';
-  const env = (interpreter?: string) =>
-    lambdaEnvironment({
-      fn,
-      region: o.region,
-      runtimeApi: o.runtimeApi,
-      taskRoot: o.codeDir,
-      tmpDir: o.tmpDir,
-      logStreamName: o.logStreamName,
-      runtime: runtimeLocation(runtime, o.codeDir, interpreter),
-      platform: o.platformEnv,
-    });
-  switch (runtime) {
-    case 'nodejs20.x':
-    case 'nodejs22.x':
+  const family = runtimeFamily(runtime);
+  const interpreter =
+    family === 'provided' ? undefined : (o.interpreter ?? DEFAULT_INTERPRETER[family]);
+  const env = lambdaEnvironment({
+    fn,
+    region: o.region,
+    runtimeApi: o.runtimeApi,
+    taskRoot: o.codeDir,
+    tmpDir: o.tmpDir,
+    logStreamName: o.logStreamName,
+    runtime: runtimeLocation(family, o.codeDir, interpreter),
+    platform: o.platformEnv,
+  });
+  switch (family) {
+    case 'nodejs':
       return {
-        command: node,
+        command: interpreter!,
         args: [
-          `--max-old-space-size=${Math.max(16, Math.floor(memory * NODE_HEAP_SHARE))}`,
+          `--max-old-space-size=${Math.max(16, Math.floor(memory * HEAP_SHARE))}`,
           join(RUNTIMES_DIR, 'nodejs', 'bootstrap.mjs'),
         ],
-        env: { ...env(node), NODE_PATH: join(o.codeDir, 'node_modules') },
+        env: { ...env, NODE_PATH: join(o.codeDir, 'node_modules') },
       };
-    case 'python3.12':
-    case 'python3.13':
+    case 'python':
       return {
-        command: python,
+        command: interpreter!,
         // The bootstrap caps its own address space (RLIMIT_AS) before importing user code.
         args: [join(RUNTIMES_DIR, 'python', 'bootstrap.py'), `--memory-mb=${memory}`],
-        env: { ...env(python), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+        env: { ...env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+      };
+    case 'java':
+      return {
+        command: interpreter!,
+        // As Lambda's Java runtimes start the JVM: C1 only and the serial collector
+        // (a fast start in a small heap), the heap a share of memorySize; the code's
+        // classes and lib/*.jar after the runtime's own jars.
+        args: [
+          '-XX:+TieredCompilation',
+          '-XX:TieredStopAtLevel=1',
+          '-XX:+UseSerialGC',
+          '-Xshare:auto',
+          // The runtime client opens the telemetry descriptor through java.io's internals
+          // and loads its native half with System.load (a warning from Java 24 on).
+          '--add-opens=java.base/java.io=ALL-UNNAMED',
+          '--enable-native-access=ALL-UNNAMED',
+          `-Xmx${Math.max(16, Math.floor(memory * HEAP_SHARE))}m`,
+          '-cp',
+          [join(javaRuntimeDir(), '*'), o.codeDir, join(o.codeDir, 'lib', '*')].join(':'),
+          JAVA_RUNTIME_CLIENT.main,
+          fn.spec.handler,
+        ],
+        env: { ...env, _LAMBDA_TELEMETRY_LOG_FD: String(TELEMETRY_FD) },
+        telemetryLog: true,
       };
     case 'provided':
-      return { command: join(o.codeDir, 'bootstrap'), args: [], env: env() };
+      return { command: join(o.codeDir, 'bootstrap'), args: [], env };
   }
 }
 
@@ -97,9 +127,13 @@ export function launchSpec(o: LaunchOptions): LaunchSpec {
  * comes first on PATH (Lambda's /var/lang/bin); a `provided` function is its own
  * runtime, in its code.
  */
-function runtimeLocation(runtime: string, codeDir: string, interpreter?: string): RuntimeLocation {
-  if (interpreter === undefined) return { dir: codeDir };
-  const dir = join(RUNTIMES_DIR, runtime.startsWith('python') ? 'python' : 'nodejs');
+function runtimeLocation(
+  family: RuntimeFamily,
+  codeDir: string,
+  interpreter?: string,
+): RuntimeLocation {
+  if (family === 'provided' || interpreter === undefined) return { dir: codeDir };
+  const dir = family === 'java' ? javaRuntimeDir() : join(RUNTIMES_DIR, family);
   // A bare command name (python3 not resolved) has no directory to put first.
   return isAbsolute(interpreter) ? { dir, binDir: dirname(interpreter) } : { dir };
 }
@@ -170,7 +204,7 @@ export class RuntimeProcess implements RuntimeHandle {
     this.child = spawn(spec.command, spec.args, {
       cwd,
       env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: spec.telemetryLog ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     this.exited = new Promise((resolveExit) => {
@@ -193,6 +227,8 @@ export class RuntimeProcess implements RuntimeHandle {
     });
     splitLines(this.child.stdout!, onLine);
     splitLines(this.child.stderr!, onLine);
+    const telemetry = this.child.stdio[TELEMETRY_FD];
+    if (spec.telemetryLog && telemetry) readFrames(telemetry as NodeJS.ReadableStream, onLine);
   }
 
   get pid(): number | undefined {
@@ -213,6 +249,32 @@ export class RuntimeProcess implements RuntimeHandle {
       this.child.kill('SIGKILL');
     }
   }
+}
+
+/** Frames of the runtimes' telemetry log: type (0xa55a00 + flags), length, time in µs, record; big-endian. */
+const FRAME_HEADER = 16;
+const FRAME_MAGIC = 0xa55a00;
+
+/** Each framed record as its lines; bytes that are not a frame are read as plain lines. */
+function readFrames(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  const record = (text: string) => {
+    for (const line of text.replace(/\n$/, '').split('\n')) onLine(line);
+  };
+  stream.on('data', (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= FRAME_HEADER) {
+      if (buf.readUInt32BE(0) >>> 8 !== FRAME_MAGIC) {
+        record(buf.toString('utf8'));
+        buf = Buffer.alloc(0);
+        return;
+      }
+      const end = FRAME_HEADER + buf.readUInt32BE(4);
+      if (buf.length < end) return;
+      record(buf.subarray(FRAME_HEADER, end).toString('utf8'));
+      buf = buf.subarray(end);
+    }
+  });
 }
 
 function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {

@@ -179,16 +179,6 @@ async function loadHandler() {
   return fn;
 }
 
-function reportVersion() {
-  const named = /nodejs(\d+)\.x$/.exec(env.AWS_EXECUTION_ENV ?? '')?.[1];
-  const local = process.versions.node.split('.')[0];
-  if (named && named !== local) {
-    writeLine(
-      `Selfless: runtime nodejs${named}.x runs on this machine's Node.js ${process.version}`,
-    );
-  }
-}
-
 // ---- response streaming ---------------------------------------------------------
 
 // The names Lambda's own Node.js runtime uses, so handlers that test for them agree.
@@ -457,7 +447,6 @@ process.on(
 );
 
 async function main() {
-  reportVersion();
   let handler;
   try {
     handler = await loadHandler();

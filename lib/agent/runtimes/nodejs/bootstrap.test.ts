@@ -265,22 +265,4 @@ export const handler = async () => { for (;;) keep.push(new Array(1e5).fill({ a:
       assert.equal(json(r.payload).errorType, 'Runtime.OutOfMemory');
     });
   });
-
-  it('says once when the local Node.js is not the version the runtime names', async () => {
-    const files = { 'index.mjs': 'export const handler = async () => 1;' };
-    await withAgent(
-      { spec: { runtime: 'nodejs22.x', handler: 'index.handler' }, files },
-      async ({ channel, logs }) => {
-        await channel.invoke({});
-        const major = process.versions.node.split('.')[0];
-        const notes = logs.filter((l) => l.startsWith('Selfless: runtime nodejs22.x'));
-        assert.deepEqual(
-          notes,
-          major === '22'
-            ? []
-            : [`Selfless: runtime nodejs22.x runs on this machine's Node.js ${process.version}`],
-        );
-      },
-    );
-  });
 });

@@ -211,13 +211,6 @@ def cap_memory(argv):
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def report_version():
-    named = ENV.get("AWS_EXECUTION_ENV", "").rpartition("_python")[2]
-    local = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if named and named != local:
-        print(f"Selfless: runtime python{named} runs on this machine's Python {sys.version.split()[0]}")
-
-
 def post_error(api, path, doc):
     body = json.dumps(doc).encode()
     headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc["errorType"]}
@@ -312,7 +305,6 @@ def supervise(workers):
 def main():
     cap_memory(sys.argv[1:])
     setup_logging()
-    report_version()
     try:
         workers = max(1, int(ENV.get("AWS_LAMBDA_MAX_CONCURRENCY", "1")))
     except ValueError:

@@ -208,19 +208,4 @@ def handler(event, context):
       });
     });
   });
-
-  it('says when the local Python is not the version the runtime names', async () => {
-    const files = {
-      'app.py': 'import sys\ndef handler(e, c):\n    return "%d.%d" % sys.version_info[:2]\n',
-    };
-    await withAgent(
-      { spec: { runtime: 'python3.13', handler: 'app.handler' }, files },
-      async ({ channel, logs }) => {
-        const local = JSON.parse((await channel.invoke({})).payload.toString()) as string;
-        const notes = logs.filter((l) => l.startsWith('Selfless: runtime python3.13'));
-        if (local === '3.13') assert.deepEqual(notes, []);
-        else assert.equal(notes.length, 1, logs.join('\n'));
-      },
-    );
-  });
 });
