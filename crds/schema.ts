@@ -227,10 +227,18 @@ const trigger: Schema = obj(
           'Retries of a failing batch before it goes to onFailure (-1: until the records age out).',
           bounds(STREAM_LIMITS.maximumRetryAttempts),
         ),
-        maximumRecordAgeInSeconds: int(
-          'A failing batch older than this goes to onFailure: -1 (never) or 60-604800.',
-          bounds(STREAM_LIMITS.maximumRecordAgeInSeconds),
-        ),
+        maximumRecordAgeInSeconds: {
+          ...int(
+            'A failing batch older than this goes to onFailure: -1 (never) or 60-604800.',
+            bounds(STREAM_LIMITS.maximumRecordAgeInSeconds),
+          ),
+          'x-kubernetes-validations': [
+            {
+              rule: `self == -1 || self >= ${STREAM_LIMITS.maximumRecordAgeInSeconds.lowest}`,
+              message: 'must be -1 or between 60 and 604800',
+            },
+          ],
+        },
         bisectBatchOnFunctionError: {
           type: 'boolean',
           description: 'Split a failing batch in two and retry each half.',
@@ -265,7 +273,7 @@ const trigger: Schema = obj(
           'Where the record of a discarded batch goes.',
           {
             destination: str('queue:<redis queue name>, an SQS queue ARN, or function:<name>.', {
-              pattern: '^(function:|queue:|arn:aws:lambda:|arn:aws:sqs:)',
+              pattern: '^(function:|queue:|arn:aws[a-zA-Z-]*:(lambda|sqs):)',
             }),
           },
           { required: ['destination'] },
