@@ -22,7 +22,7 @@ import { strToU8, zipSync } from 'fflate';
 import { runtimeInfo, type Runtime } from '../lib/runtimes.ts';
 import { makeLogger } from '../lib/log.ts';
 import { startDev, type DevServer } from '../cli/dev.ts';
-import { goBootstrapZip, javaHandlerZip } from './support/build-functions.ts';
+import { goBootstrapZip, javaHandlerZip, rustBootstrapZip } from './support/build-functions.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -33,6 +33,7 @@ let dev: DevServer;
 let lambda: LambdaClient;
 let javaZip: Buffer;
 let goZip: Buffer;
+let rustZip: Buffer;
 /** The function log of the dev server (what the runtimes print at init is not in a tail). */
 const functionLog: string[] = [];
 
@@ -41,7 +42,10 @@ before(async () => {
     maxBuffer: 16 * 1024 * 1024,
   });
   // Built before the server starts: a build of a minute would outlast its keep-alive.
-  [javaZip, goZip] = await Promise.all([javaHandlerZip(), goBootstrapZip()]);
+  // One after the other: two compilers at once on two cores only slow both.
+  javaZip = await javaHandlerZip();
+  goZip = await goBootstrapZip();
+  rustZip = await rustBootstrapZip();
   dir = mkdtempSync(join(tmpdir(), 'selfless-runtimes-'));
   dev = await startDev({
     dir,
@@ -193,5 +197,20 @@ describe('provided.al2023', () => {
     const failed = await invoke('go-hello', { fail: true });
     assert.equal(failed.FunctionError, 'Unhandled');
     assert.deepEqual(payload(failed), { errorMessage: 'asked to fail', errorType: 'errorString' });
+  });
+
+  it("runs a bootstrap built with Rust's lambda_runtime crate", async () => {
+    await deploy('rust-hello', 'provided.al2023', 'hello', rustZip);
+    const out = await invoke('rust-hello', { name: 'sdk' });
+    assert.equal(out.FunctionError, undefined, tail(out));
+    const body = payload(out);
+    assert.deepEqual(body.event, { name: 'sdk' });
+    assert.equal(body.functionName, 'rust-hello');
+    assert.match(body.requestId as string, /^[0-9a-f-]{36}$/);
+    assert.match(tail(out), /rust says hi to "sdk"/);
+
+    const failed = await invoke('rust-hello', { fail: true });
+    assert.equal(failed.FunctionError, 'Unhandled');
+    assert.equal(payload(failed).errorMessage, 'asked to fail');
   });
 });

@@ -92,3 +92,21 @@ export function goBootstrapZip(): Promise<Buffer> {
     });
   });
 }
+
+/**
+ * test/support/functions/rust: a provided.al2023 function on Rust's lambda_runtime
+ * crate, its binary named bootstrap at the zip's root; cargo's target directory is
+ * kept in the cache, so a changed source rebuilds only itself.
+ */
+export function rustBootstrapZip(): Promise<Buffer> {
+  mkdirSync(join(cacheDir(), 'builds'), { recursive: true });
+  return cached('rust', async (src, out) => {
+    const target = join(cacheDir(), 'builds', 'cargo-target');
+    await run('nice', ['-n', '10', 'cargo', 'build', '--release', '--locked', '-q'], {
+      cwd: src,
+      env: { ...process.env, CARGO_TARGET_DIR: target },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    cpSync(join(target, 'release', 'bootstrap'), join(out, 'bootstrap'));
+  });
+}
