@@ -22,7 +22,7 @@ import {
 } from './support.ts';
 
 interface Pod {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
   status?: { phase?: string };
 }
 
@@ -138,9 +138,11 @@ export const handler = async (event) => {
       }),
     );
     assert.equal(ev.StatusCode, 202);
+    // Not the first worker: deleted, it stays Running while it terminates, and its
+    // logs (which hold the sync call's START) vanish with it.
     const [busy] = await eventually('the worker running the event', async () => {
       const list = (await pods(ns, 'selfless.dev/function=victim')).filter(
-        (p) => p.status?.phase === 'Running',
+        (p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp,
       );
       return list.length > 0 ? list : undefined;
     });

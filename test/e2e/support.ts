@@ -187,13 +187,20 @@ export async function waitReady(
   );
 }
 
-/** Pods of a function's worker Deployment that are Running and ready. */
+/**
+ * Pods of a function's worker Deployment that are Running and ready, and not being
+ * deleted: a deleted pod stays Running and Ready while it terminates.
+ */
 export async function readyWorkers(c: E2eCluster, namespace: string, fn: string): Promise<number> {
   const pods = await getJson<{
-    items: { status?: { phase?: string; conditions?: { type: string; status: string }[] } }[];
+    items: {
+      metadata?: { deletionTimestamp?: string };
+      status?: { phase?: string; conditions?: { type: string; status: string }[] };
+    }[];
   }>(c, ['pods', '-n', namespace, '-l', `selfless.dev/function=${fn}`]);
   return pods.items.filter(
     (p) =>
+      !p.metadata?.deletionTimestamp &&
       p.status?.phase === 'Running' &&
       p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
   ).length;
