@@ -202,13 +202,15 @@ async function main(): Promise<number> {
 
   const missing = missingServices();
   const local = missing.length > 0 && !(await containerRuntimeAnswers());
-  // helm, the official Lambda runtime clients, the AWS CLI and Prometheus (promtool for
-  // the chart's alert rules) are clients, never containers: always provisioned locally.
+  // helm, the official Lambda runtime clients, the AWS CLI, Prometheus (promtool for
+  // the chart's alert rules) and the exact runtimes are clients, never containers:
+  // always provisioned locally.
   const targets = [
     'helm',
     'ric',
     'awscli',
     'prometheus',
+    'runtimes',
     ...(local ? missing.flatMap((s) => provisionTargets[s]) : []),
   ];
   const provisioned = await step(`provision (${targets.join(', ')})`, () =>

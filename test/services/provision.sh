@@ -304,6 +304,17 @@ provision_prometheus() {
   say "prometheus: $("$BIN/prometheus" --version 2>&1 | head -1 | cut -d' ' -f3)"
 }
 
+# The exact runtimes (Node.js, JDKs, the Java runtime interface client) and the test
+# functions compiled from Java, Go and Rust sources (test/runtimes.test.ts).
+provision_runtimes() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  long "runtimes (exact Node.js, JDKs, Java RIC)" "$CACHE/runtimes-fetch.log" \
+    bash "$root/runtime-images/fetch-runtimes.sh"
+  long "test functions built from Java, Go and Rust (cached by their sources)" \
+    "$CACHE/builds.log" env -C "$root" node --import tsx test/support/build-functions.ts
+}
+
 services=("$@")
 (( ${#services[@]} )) || services=(redis cql etcd kube helm ric awscli)
 for s in "${services[@]}"; do
@@ -317,7 +328,8 @@ for s in "${services[@]}"; do
     awscli) provision_awscli ;;
     cluster) provision_cluster ;;
     prometheus) provision_prometheus ;;
-    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli cluster prometheus)"; exit 2 ;;
+    runtimes) provision_runtimes ;;
+    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli cluster prometheus runtimes)"; exit 2 ;;
   esac
 done
 say "all provisioned in $((SECONDS - start_all)) s"

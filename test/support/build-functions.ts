@@ -110,3 +110,18 @@ export function rustBootstrapZip(): Promise<Buffer> {
     cpSync(join(target, 'release', 'bootstrap'), join(out, 'bootstrap'));
   });
 }
+
+// `node --import tsx test/support/build-functions.ts`: builds (or finds cached) every
+// zip, so provisioning pays for the cold Maven, Go and cargo builds (cargo: ~12 min
+// on a busy 2-core machine) and no test's before() hook does.
+if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
+  for (const [name, build] of [
+    ['java', javaHandlerZip],
+    ['go', goBootstrapZip],
+    ['rust', rustBootstrapZip],
+  ] as const) {
+    const t0 = Date.now();
+    const zip = await build();
+    process.stderr.write(`[builds] ${name}: ${zip.length} bytes in ${Date.now() - t0} ms\n`);
+  }
+}
