@@ -309,52 +309,6 @@ const operatorOnly: Case[] = [
     change: set('triggers', [{ schedule: { expression: 'cron(61 12 * * ? *)' } }]),
     field: 'spec.triggers[0].schedule.expression',
   },
-  {
-    name: 'a dynamodbStream trigger with every field',
-    change: set('triggers', [
-      {
-        dynamodbStream: {
-          table: 'orders',
-          startingPosition: 'TRIM_HORIZON',
-          batchSize: 10000,
-          maximumBatchingWindowInSeconds: 300,
-          parallelizationFactor: 10,
-          maximumRetryAttempts: -1,
-          maximumRecordAgeInSeconds: 60,
-          bisectBatchOnFunctionError: true,
-          reportBatchItemFailures: true,
-          functionResponseTypes: ['ReportBatchItemFailures'],
-          filterCriteria: {
-            filters: [
-              { pattern: '{"eventName": ["INSERT"]}' },
-              { pattern: { dynamodb: { Keys: { id: { S: [{ prefix: 'a' }] } } } } },
-            ],
-          },
-          onFailure: { destination: 'queue:orders-dlq' },
-          enabled: false,
-        },
-      },
-    ]),
-  },
-  {
-    name: 'a dynamodbStream batchSize of 0',
-    change: set('triggers', [{ dynamodbStream: { table: 'orders', batchSize: 0 } }]),
-    field: 'spec.triggers[0].dynamodbStream.batchSize',
-  },
-  {
-    name: 'a dynamodbStream maximumRecordAgeInSeconds of 30',
-    change: set('triggers', [
-      { dynamodbStream: { table: 'orders', maximumRecordAgeInSeconds: 30 } },
-    ]),
-    field: 'spec.triggers[0].dynamodbStream.maximumRecordAgeInSeconds',
-  },
-  {
-    name: 'a dynamodbStream startingPosition AT_TIMESTAMP',
-    change: set('triggers', [
-      { dynamodbStream: { table: 'orders', startingPosition: 'AT_TIMESTAMP' } },
-    ]),
-    field: 'spec.triggers[0].dynamodbStream.startingPosition',
-  },
 ];
 
 // Where the cluster is deliberately stricter than Lambda's own rules, and why.
