@@ -391,7 +391,13 @@ describe('event source mappings', () => {
     };
     assert.equal(rec.version, '1.0');
     assert.equal(rec.requestContext.condition, 'RetryAttemptsExhausted');
-    assert.equal(rec.requestContext.approximateInvokeCount, 2, 'the first try and one retry');
+    // The first try of the record alone and its one retry, plus the invocations of any
+    // larger batch it was in before bisection split it out: how the 30 puts fell into
+    // batches depends on when the poller read them.
+    assert.ok(
+      rec.requestContext.approximateInvokeCount >= 2,
+      `the first try and one retry at least (${rec.requestContext.approximateInvokeCount})`,
+    );
     assert.equal(
       rec.requestContext.functionArn,
       'arn:aws:lambda:us-east-1:000000000000:function:bisected',
