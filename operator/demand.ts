@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { DEMAND_PATH, parseDemandReport } from '../lib/demand.ts';
 import { DEMAND_WAKE_PATH, MAX_WAKE_WAIT_MS, type WakeAnswer } from '../lib/demand-wake.ts';
 import type { Logger } from '../lib/log.ts';
+import { sleep } from '../lib/sleep.ts';
 import { DemandWindow } from './function/scale.ts';
 
 export interface DemandPollerOptions {
@@ -110,16 +111,7 @@ export class DemandPoller {
   }
 
   private async wakeLoop(origin: string, stop: AbortSignal): Promise<void> {
-    const pause = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const t = setTimeout(done, ms);
-        function done() {
-          clearTimeout(t);
-          stop.removeEventListener('abort', done);
-          resolve();
-        }
-        stop.addEventListener('abort', done);
-      });
+    const pause = (ms: number) => sleep(ms, stop);
     let seen: number | undefined;
     while (!stop.aborted) {
       try {

@@ -9,6 +9,7 @@
 // the runtime runs in another container (`externalRuntime`): the agent serves it the
 // Runtime API on a fixed address, and what it would kill it reports as needing a
 // restart instead (`runtimeNeedsRestart`, the pod's liveness probe).
+import { sleep } from '../sleep.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -671,17 +672,4 @@ export class Agent {
 
 async function drain(body: AsyncIterable<Buffer>): Promise<void> {
   for await (const chunk of body) void chunk;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
