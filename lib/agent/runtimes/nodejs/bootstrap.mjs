@@ -469,6 +469,11 @@ async function loop(handler) {
       writeLine(`Runtime API next answered ${next.status}: ${next.body.toString('utf8')}`);
       process.exit(1);
     }
+    // As Lambda's runtime does: the AWS SDKs copy it into X-Amzn-Trace-Id on their
+    // calls (recursion detection), so a chain of invocations carries its lineage.
+    const trace = next.headers['lambda-runtime-trace-id'];
+    if (trace) process.env._X_AMZN_TRACE_ID = trace;
+    else delete process.env._X_AMZN_TRACE_ID;
     if (requestContext) {
       const id = next.headers['lambda-runtime-aws-request-id'];
       await requestContext.run(id, () => invoke(handler, next));

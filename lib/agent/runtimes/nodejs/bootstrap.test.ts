@@ -81,6 +81,17 @@ exports.peek = async () => flag;`,
     });
   });
 
+  it('sets _X_AMZN_TRACE_ID per invocation from Lambda-Runtime-Trace-Id, as the AWS SDKs read it', async () => {
+    const files = {
+      'index.js': `exports.handler = async () => ({ trace: process.env._X_AMZN_TRACE_ID ?? null });`,
+    };
+    const traceId = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0';
+    await withAgent(node('index.handler', files), async ({ channel }) => {
+      assert.deepEqual(json((await channel.invoke({}, { traceId })).payload), { trace: traceId });
+      assert.deepEqual(json((await channel.invoke({})).payload), { trace: null });
+    });
+  });
+
   it('supports context.succeed / fail / done', async () => {
     const files = {
       'index.js': `exports.handler = (e, context) => {

@@ -338,6 +338,13 @@ def serve(held):
             sys.exit(1)
         request_id = headers.get("lambda-runtime-aws-request-id")
         RequestIdFilter.request_id = request_id
+        # As Lambda's runtime does: botocore copies it into X-Amzn-Trace-Id on its
+        # calls (recursion detection), so a chain of invocations carries its lineage.
+        trace = headers.get("lambda-runtime-trace-id")
+        if trace:
+            os.environ["_X_AMZN_TRACE_ID"] = trace
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
         if held is not None:
             held.set(request_id)
         try:

@@ -38,6 +38,20 @@ def handler(event, context):
     });
   });
 
+  it('sets _X_AMZN_TRACE_ID per invocation from Lambda-Runtime-Trace-Id, as botocore reads it', async () => {
+    const files = {
+      'app.py': `import os
+def handler(event, context):
+    return {"trace": os.environ.get("_X_AMZN_TRACE_ID")}
+`,
+    };
+    const traceId = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0';
+    await withAgent(py('app.handler', files), async ({ channel }) => {
+      assert.deepEqual(json((await channel.invoke({}, { traceId })).payload), { trace: traceId });
+      assert.deepEqual(json((await channel.invoke({})).payload), { trace: null });
+    });
+  });
+
   it('loads handlers from packages and gives the full context object', async () => {
     const files = {
       'pkg/__init__.py': '',
