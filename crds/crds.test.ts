@@ -298,6 +298,30 @@ const cases: Case[] = [
     ]),
     field: 'spec.triggers[0].dynamodbStream.startingPosition',
   },
+  {
+    name: 'a JSON loggingConfig with both levels and a log group',
+    change: set('loggingConfig', {
+      logFormat: 'JSON',
+      applicationLogLevel: 'WARN',
+      systemLogLevel: 'DEBUG',
+      logGroup: '/teams/orders',
+    }),
+  },
+  {
+    name: 'an applicationLogLevel without the JSON log format',
+    change: set('loggingConfig', { applicationLogLevel: 'WARN' }),
+    field: 'spec.loggingConfig.applicationLogLevel',
+  },
+  {
+    name: 'a systemLogLevel of ERROR (system levels stop at WARN)',
+    change: set('loggingConfig', { logFormat: 'JSON', systemLogLevel: 'ERROR' }),
+    field: 'spec.loggingConfig.systemLogLevel',
+  },
+  {
+    name: 'a log group with a space',
+    change: set('loggingConfig', { logGroup: 'my group' }),
+    field: 'spec.loggingConfig.logGroup',
+  },
 ];
 
 // The API server admits these; the operator refuses them (Ready=False InvalidSpec)

@@ -6,6 +6,14 @@ import { HTTP_METHODS, LIMITS, RUNTIMES } from '../lib/function.ts';
 import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
+import {
+  APPLICATION_LOG_LEVELS,
+  LEVELS_NEED_JSON,
+  LOG_FORMATS,
+  LOG_GROUP_MAX,
+  LOG_GROUP_PATTERN,
+  SYSTEM_LOG_LEVELS,
+} from '../lib/logging-config.ts';
 
 export const GROUP = 'selfless.dev';
 export const VERSION = 'v1alpha1';
@@ -286,6 +294,43 @@ const trigger: Schema = obj(
   { minProperties: 1, maxProperties: 1 },
 );
 
+const levelNeedsJson = (field: string): Rule => ({
+  rule: `!has(self.${field}) || (has(self.logFormat) && self.logFormat == 'JSON')`,
+  message: LEVELS_NEED_JSON,
+  fieldPath: `.${field}`,
+});
+
+const loggingConfig: Schema = obj(
+  "Lambda's LoggingConfig: the log format, the levels application and system logs are filtered at (JSON format only), and the log group the runtime is told (AWS_LAMBDA_LOG_GROUP_NAME).",
+  {
+    logFormat: str(
+      'Text (default): plain lines as today; JSON: JSON records from the runtimes and platform.* records from the agent.',
+      { enum: [...LOG_FORMATS] },
+    ),
+    applicationLogLevel: str(
+      "The least severe level of the function's own logs kept (JSON format; default INFO).",
+      { enum: [...APPLICATION_LOG_LEVELS] },
+    ),
+    systemLogLevel: str(
+      'The least severe level of platform records kept (JSON format; default INFO).',
+      {
+        enum: [...SYSTEM_LOG_LEVELS],
+      },
+    ),
+    logGroup: str('The log group name; default /aws/lambda/<function name>.', {
+      minLength: 1,
+      maxLength: LOG_GROUP_MAX,
+      pattern: LOG_GROUP_PATTERN.source,
+    }),
+  },
+  {
+    'x-kubernetes-validations': [
+      levelNeedsJson('applicationLogLevel'),
+      levelNeedsJson('systemLogLevel'),
+    ],
+  },
+);
+
 const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
   runtime: str('The language runtime.', { enum: [...RUNTIMES] }),
   handler: str(
@@ -403,6 +448,7 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     },
     { required: ['authType'] },
   ),
+  loggingConfig,
 };
 
 /** CEL: the runtime is one of those of the given families. */

@@ -47,6 +47,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
       maxAge: ANY,
     },
   },
+  loggingConfig: { logFormat: ANY, applicationLogLevel: ANY, systemLogLevel: ANY, logGroup: ANY },
   triggers: [
     {
       http: { method: ANY, path: ANY },

@@ -5,6 +5,7 @@
 // defaulted `FunctionDefinition` or a list of errors naming each field and limit.
 import { Checker, isObject, type Parsed } from './parse.ts';
 import { unknownFunctionFields } from './function-fields.ts';
+import { parseLoggingConfig, type LoggingConfig } from './logging-config.ts';
 import { parseSchedule } from './schedule-expression.ts';
 import { RUNTIMES, runtimeFamily, type Runtime } from './runtimes.ts';
 import { parseDynamoDbStreamTrigger, type DynamoDbStreamTrigger } from './stream-trigger.ts';
@@ -102,6 +103,8 @@ export interface FunctionSpec {
   triggers: Trigger[];
   /** The function's URL on the gateway, when it has one. */
   functionUrl?: FunctionUrlSpec;
+  /** Lambda's LoggingConfig; unset: Text, as Lambda's default. */
+  loggingConfig?: LoggingConfig;
 }
 
 export interface FunctionDefinition {
@@ -290,6 +293,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   );
   const triggers = parseTriggers(spec.triggers, c);
   const functionUrl = parseFunctionUrl(spec.functionUrl, c);
+  const loggingConfig = parseLoggingConfig(spec.loggingConfig, c);
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   const value: FunctionSpec = {
@@ -306,6 +310,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   };
   if (reserved !== undefined) value.reservedConcurrentExecutions = reserved;
   if (functionUrl) value.functionUrl = functionUrl;
+  if (loggingConfig) value.loggingConfig = loggingConfig;
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   return { ok: true, value };
 }

@@ -83,3 +83,33 @@ test('a worker hands on only the region, credentials and endpoints of its own en
     },
   );
 });
+
+test('a JSON-format function is told AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL (INFO unless set); Text: neither', () => {
+  const parsed = (loggingConfig?: unknown) => {
+    const spec = parseFunctionSpec({
+      runtime: 'nodejs22.x',
+      handler: 'index.handler',
+      code: { directory: '.' },
+      ...(loggingConfig !== undefined && { loggingConfig }),
+    });
+    assert.ok(spec.ok, JSON.stringify(spec));
+    return lambdaEnvironment({
+      fn: { name: 'f', spec: spec.value },
+      region: 'eu-west-1',
+      runtimeApi: '127.0.0.1:9001',
+      taskRoot: '/var/task',
+      tmpDir: '/tmp',
+      platform: {},
+    });
+  };
+  const text = parsed();
+  assert.equal(text.AWS_LAMBDA_LOG_FORMAT, undefined);
+  assert.equal(text.AWS_LAMBDA_LOG_LEVEL, undefined);
+  assert.equal(text.AWS_LAMBDA_LOG_GROUP_NAME, '/aws/lambda/f');
+  const json = parsed({ logFormat: 'JSON' });
+  assert.equal(json.AWS_LAMBDA_LOG_FORMAT, 'JSON');
+  assert.equal(json.AWS_LAMBDA_LOG_LEVEL, 'INFO');
+  const warn = parsed({ logFormat: 'JSON', applicationLogLevel: 'WARN', logGroup: '/teams/a' });
+  assert.equal(warn.AWS_LAMBDA_LOG_LEVEL, 'WARN');
+  assert.equal(warn.AWS_LAMBDA_LOG_GROUP_NAME, '/teams/a');
+});

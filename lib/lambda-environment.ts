@@ -5,6 +5,7 @@
 // "defined runtime environment variables"; docs/functions.md lists them and the few
 // that differ between shapes.
 import type { FunctionDefinition } from './function.ts';
+import { logGroupName, logLevels } from './logging-config.ts';
 
 /**
  * Names a function's own variables cannot set: Lambda's reserved keys, and TMPDIR,
@@ -77,6 +78,7 @@ export interface LambdaEnvironmentOptions {
  */
 export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, string> {
   const { spec, name } = o.fn;
+  const levels = logLevels(spec.loggingConfig);
   const defaults: Record<string, string> = { LANG: 'en_US.UTF-8', HOME: o.tmpDir };
   if (o.runtime) {
     const { dir, binDir } = o.runtime;
@@ -101,9 +103,11 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
     AWS_LAMBDA_FUNCTION_NAME: name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName(name, spec.loggingConfig),
     ...(o.logStreamName !== undefined && { AWS_LAMBDA_LOG_STREAM_NAME: o.logStreamName }),
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    // Advanced logging controls: the runtime formats and filters its own records.
+    ...(levels && { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: levels.application }),
     // Lambda Managed Instances tell the runtime how many events to take at once.
     ...(spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
       AWS_LAMBDA_MAX_CONCURRENCY: String(spec.perExecutionEnvironmentMaxConcurrency),

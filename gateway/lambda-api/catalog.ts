@@ -15,13 +15,6 @@ import { canonical } from './canonical.ts';
 export type State = 'Pending' | 'Active' | 'Failed';
 export type UpdateStatus = 'InProgress' | 'Successful' | 'Failed';
 
-export interface LoggingConfig {
-  LogFormat: 'JSON' | 'Text';
-  ApplicationLogLevel?: string;
-  SystemLogLevel?: string;
-  LogGroup: string;
-}
-
 /** The per-function fields of GetFunction's Configuration that the spec does not hold. */
 export interface FunctionMeta {
   description: string;
@@ -33,7 +26,6 @@ export interface FunctionMeta {
   state: State;
   lastUpdateStatus: UpdateStatus;
   layers: string[];
-  loggingConfig?: LoggingConfig;
   architectures: string[];
   /** Fields accepted and reported back that change nothing here (TracingConfig, VpcConfig...). */
   passthrough: Record<string, unknown>;
@@ -97,13 +89,12 @@ function publishedShape(fn: FunctionDefinition, meta: FunctionMeta): string {
   delete spec.reservedConcurrentExecutions;
   delete spec.provisionedConcurrentExecutions;
   delete spec.triggers;
-  const { description, role, layers, loggingConfig, architectures, passthrough } = meta;
+  const { description, role, layers, architectures, passthrough } = meta;
   return JSON.stringify({
     spec,
     description,
     role,
     layers,
-    loggingConfig,
     architectures,
     passthrough,
   });

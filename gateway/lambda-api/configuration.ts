@@ -2,6 +2,7 @@
 // UpdateFunction*, PublishVersion, ListFunctions, ListVersionsByFunction), from the
 // served definition and what the catalog keeps beside it.
 import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
+import { logGroupName, logLevels } from '../../lib/logging-config.ts';
 import { capacityProviderArn, roleArn } from '../../lib/names.ts';
 import { functionArn, type Account } from '../invoker.ts';
 import { LATEST } from '../registry.ts';
@@ -56,14 +57,22 @@ export function functionConfiguration(
     Architectures: meta.architectures,
     EphemeralStorage: { Size: fn.spec.ephemeralStorage.size },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
-    LoggingConfig: meta.loggingConfig ?? {
-      LogFormat: 'Text',
-      LogGroup: `/aws/lambda/${fn.name}`,
-    },
+    LoggingConfig: loggingConfiguration(fn),
     ...meta.passthrough,
     ...(fn.spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
       CapacityProviderConfig: capacityProviderConfig(account, fn, meta),
     }),
+  };
+}
+
+/** Lambda's LoggingConfig: a JSON function reports its levels, INFO where unset. */
+function loggingConfiguration(fn: FunctionDefinition) {
+  const config = fn.spec.loggingConfig;
+  const levels = logLevels(config);
+  return {
+    LogFormat: config?.logFormat ?? 'Text',
+    ...(levels && { ApplicationLogLevel: levels.application, SystemLogLevel: levels.system }),
+    LogGroup: logGroupName(fn.name, config),
   };
 }
 

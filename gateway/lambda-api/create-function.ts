@@ -155,6 +155,7 @@ export function makeCreateFunction(ctx: ApiContext) {
         destinationConfig: {},
       },
       triggers: [],
+      ...(change.spec.loggingConfig && { loggingConfig: change.spec.loggingConfig }),
     });
     const fn: FunctionDefinition = { name, namespace, spec };
     const record = await ctx.catalog.create(

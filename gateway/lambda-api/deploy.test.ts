@@ -138,7 +138,12 @@ describe('CreateFunction', () => {
     assert.equal(got.Configuration?.MemorySize, 256);
     assert.equal(got.Configuration?.Timeout, 10);
     assert.equal(got.Configuration?.EphemeralStorage?.Size, 1024);
-    assert.equal(got.Configuration?.LoggingConfig?.ApplicationLogLevel, 'WARN');
+    assert.deepEqual(got.Configuration?.LoggingConfig, {
+      LogFormat: 'JSON',
+      ApplicationLogLevel: 'WARN',
+      SystemLogLevel: 'INFO',
+      LogGroup: '/aws/lambda/made',
+    });
     assert.deepEqual(
       got.Configuration?.Layers?.map((l) => l.Arn),
       ['arn:aws:lambda:us-east-1:000000000000:layer:x:1'],

@@ -11,10 +11,19 @@ import {
   type Runtime,
 } from '../../lib/function.ts';
 import { RESERVED_VARIABLES } from '../../lib/lambda-environment.ts';
+import {
+  APPLICATION_LOG_LEVELS,
+  LEVELS_NEED_JSON,
+  LOG_FORMATS,
+  LOG_GROUP_MAX,
+  LOG_GROUP_PATTERN,
+  SYSTEM_LOG_LEVELS,
+  type LoggingConfig,
+} from '../../lib/logging-config.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import { readZip, UNZIPPED_MAX_MB, ZipError } from '../../lib/zip.ts';
 import { lambdaErrors } from '../errors.ts';
-import type { FunctionMeta, LoggingConfig } from './catalog.ts';
+import type { FunctionMeta } from './catalog.ts';
 import { intField, objectField, stringField, stringList, stringMap, type Body } from './request.ts';
 
 /** Members UpdateFunctionConfiguration takes (CreateFunction takes these too). */
@@ -54,8 +63,6 @@ const PASSTHROUGH = [
 ] as const;
 
 const ROLE_PATTERN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
-const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'];
 
 export interface ConfigChange {
   spec: Partial<FunctionSpec>;
@@ -73,8 +80,15 @@ function runtimeOf(body: Body): Runtime | undefined {
   );
 }
 
-/** The configuration members present in `body` (absent ones are left as they are). */
-export function configChange(body: Body, current: FunctionMeta | undefined): ConfigChange {
+/**
+ * The configuration members present in `body` (absent ones are left as they are);
+ * `current` and `currentLogging` are those of the function being updated.
+ */
+export function configChange(
+  body: Body,
+  current: FunctionMeta | undefined,
+  currentLogging?: LoggingConfig,
+): ConfigChange {
   const spec: Partial<FunctionSpec> = {};
   const meta: Partial<FunctionMeta> = {};
   const runtime = runtimeOf(body);
@@ -168,7 +182,7 @@ export function configChange(body: Body, current: FunctionMeta | undefined): Con
     'SystemLogLevel',
     'LogGroup',
   ]);
-  if (logging) meta.loggingConfig = loggingConfig(logging, current?.loggingConfig);
+  if (logging) spec.loggingConfig = loggingConfig(logging, currentLogging);
   const passthrough: Record<string, unknown> = { ...(meta.passthrough ?? current?.passthrough) };
   let touched = meta.passthrough !== undefined;
   for (const f of PASSTHROUGH) {
@@ -182,24 +196,24 @@ export function configChange(body: Body, current: FunctionMeta | undefined): Con
 }
 
 function loggingConfig(body: Body, current: LoggingConfig | undefined): LoggingConfig {
-  const format = stringField(body, 'LogFormat', 'loggingConfig.logFormat') ?? current?.LogFormat;
-  if (format !== undefined && format !== 'JSON' && format !== 'Text') {
+  const format = stringField(body, 'LogFormat', 'loggingConfig.logFormat') ?? current?.logFormat;
+  if (format !== undefined && !LOG_FORMATS.includes(format as LoggingConfig['logFormat'])) {
     throw lambdaErrors.validation(
       format,
       'loggingConfig.logFormat',
-      'Member must satisfy enum value set: [JSON, Text]',
+      `Member must satisfy enum value set: [${LOG_FORMATS.join(', ')}]`,
     );
   }
   const app = stringField(body, 'ApplicationLogLevel', 'loggingConfig.applicationLogLevel');
-  if (app !== undefined && !LOG_LEVELS.includes(app)) {
+  if (app !== undefined && !(APPLICATION_LOG_LEVELS as readonly string[]).includes(app)) {
     throw lambdaErrors.validation(
       app,
       'loggingConfig.applicationLogLevel',
-      `Member must satisfy enum value set: [${LOG_LEVELS.join(', ')}]`,
+      `Member must satisfy enum value set: [${APPLICATION_LOG_LEVELS.join(', ')}]`,
     );
   }
   const system = stringField(body, 'SystemLogLevel', 'loggingConfig.systemLogLevel');
-  if (system !== undefined && !SYSTEM_LOG_LEVELS.includes(system)) {
+  if (system !== undefined && !(SYSTEM_LOG_LEVELS as readonly string[]).includes(system)) {
     throw lambdaErrors.validation(
       system,
       'loggingConfig.systemLogLevel',
@@ -207,16 +221,28 @@ function loggingConfig(body: Body, current: LoggingConfig | undefined): LoggingC
     );
   }
   if ((app !== undefined || system !== undefined) && format !== 'JSON') {
-    throw lambdaErrors.invalidParameter(
-      'Log level settings are only supported for functions with the JSON log format. Set LogFormat to JSON.',
-    );
+    throw lambdaErrors.invalidParameter(LEVELS_NEED_JSON);
   }
-  const group = stringField(body, 'LogGroup', 'loggingConfig.logGroup', { min: 1, max: 512 });
+  const group =
+    stringField(body, 'LogGroup', 'loggingConfig.logGroup', {
+      min: 1,
+      max: LOG_GROUP_MAX,
+      pattern: LOG_GROUP_PATTERN,
+      patternText: '[\\.\\-_/#A-Za-z0-9]+',
+    }) ?? current?.logGroup;
+  // Levels left out keep theirs while the format stays JSON; Text has none.
+  const json = format === 'JSON';
+  const application = app ?? (json ? current?.applicationLogLevel : undefined);
+  const systemLevel = system ?? (json ? current?.systemLogLevel : undefined);
   return {
-    LogFormat: (format ?? 'Text') as LoggingConfig['LogFormat'],
-    ...(app !== undefined && { ApplicationLogLevel: app }),
-    ...(system !== undefined && { SystemLogLevel: system }),
-    LogGroup: group ?? current?.LogGroup ?? '',
+    logFormat: (format ?? 'Text') as LoggingConfig['logFormat'],
+    ...(application !== undefined && {
+      applicationLogLevel: application as LoggingConfig['applicationLogLevel'],
+    }),
+    ...(systemLevel !== undefined && {
+      systemLogLevel: systemLevel as LoggingConfig['systemLogLevel'],
+    }),
+    ...(group !== undefined && { logGroup: group }),
   };
 }
 

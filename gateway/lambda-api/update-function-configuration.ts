@@ -17,7 +17,7 @@ export function makeUpdateFunctionConfiguration(ctx: ApiContext) {
     const body = jsonBody(res);
     knownFields(body, UPDATE_CONFIGURATION_FIELDS);
     const t = target(ctx, req);
-    const change = configChange(body, t.record.meta);
+    const change = configChange(body, t.record.meta, t.latest.spec.loggingConfig);
     const revision = stringField(body, 'RevisionId', 'revisionId');
     if (
       t.latest.spec.code.imageURI !== undefined &&
