@@ -25,6 +25,7 @@ import {
   type ConcurrencyLimiter,
 } from './limiter.ts';
 import { makeGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { InProcessRecursionConfigStore, RecursionConfigs } from './recursion.ts';
 import { WorkerPool, type Driver } from './pool.ts';
 import type { FunctionRegistry } from './registry.ts';
 import { FunctionCatalog } from './lambda-api/catalog.ts';
@@ -91,7 +92,21 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       log,
       onColdStart: (fn) => metrics.coldStarts.inc({ function: fn }),
     });
-  const invoke = makeInvoker({ account, limiter, hub, metrics });
+  // PutFunctionRecursionConfig's settings live in the async event store (made below,
+  // before any call), beside the event invoke configs; in this process without one.
+  const local = new InProcessRecursionConfigStore();
+  const recursion = new RecursionConfigs({
+    getRecursiveLoop: (fn) => (asyncService?.store ?? local).getRecursiveLoop(fn),
+    putRecursiveLoop: (fn, value) => (asyncService?.store ?? local).putRecursiveLoop(fn, value),
+  });
+  const invoke = makeInvoker({
+    account,
+    limiter,
+    hub,
+    metrics,
+    log,
+    recursiveLoop: (key) => recursion.get(key),
+  });
   const asyncService = opts.async?.({
     registry,
     account,
@@ -199,6 +214,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         registry,
         catalog,
         account,
+        recursion,
         ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
         ...(eventSources && { eventSources }),
       },

@@ -50,6 +50,12 @@ export const lambdaErrors = {
         'Retry-After': String(retryAfterSeconds),
       },
     ),
+  recursiveInvocation: () =>
+    new LambdaError(
+      400,
+      'RecursiveInvocationException',
+      "Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation.",
+    ),
   service: (message: string) => new LambdaError(500, 'ServiceException', message),
   notImplemented: (message: string) => new LambdaError(501, 'ServiceException', message),
 };

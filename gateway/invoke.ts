@@ -16,7 +16,7 @@ type InvocationType = (typeof INVOCATION_TYPES)[number];
 /** Hands an Event invocation to the async queue; resolves once it is durable. */
 export type Enqueue = (
   fn: FunctionDefinition,
-  event: { payload: Buffer; clientContext?: string; requestId: string },
+  event: { payload: Buffer; clientContext?: string; requestId: string; traceId?: string },
 ) => Promise<void>;
 
 /** The body the Lambda API middleware read (size-limited, checked for signatures). */
@@ -140,10 +140,12 @@ export function makeInvokeHandler(deps: {
           );
         }
         const requestId = randomUUID();
+        const traceId = req.header('x-amzn-trace-id');
         await enqueue(fn, {
           payload,
           requestId,
           ...(clientContext !== undefined && { clientContext }),
+          ...(traceId !== undefined && { traceId }),
         });
         res.setHeader('x-amzn-RequestId', requestId);
         res.status(202).end();

@@ -3,17 +3,20 @@
 // through here, so quotas and metrics are counted in exactly one place.
 import { randomUUID } from 'node:crypto';
 import { keyOf, splitKey, type FunctionDefinition } from '../lib/function.ts';
+import type { Logger } from '../lib/log.ts';
 import { lambdaArn } from '../lib/names.ts';
 import type { InvocationResult } from '../lib/worker-channel/channel.ts';
 import { lambdaErrors, type LambdaError } from './errors.ts';
 import type { StreamConsumer, WorkerHub } from './hub.ts';
 import type { ConcurrencyLimiter } from './limiter.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { RECURSION_LIMIT, nextHop, type RecursiveLoop } from './recursion.ts';
 import { workerKeyOf } from './registry.ts';
 
 export interface InvokeRequest {
   payload: Buffer;
   clientContext?: string;
+  /** The caller's X-Ray trace header; the invocation runs with the next hop of it. */
   traceId?: string;
   logTail?: boolean;
   requestId?: string;
@@ -48,11 +51,24 @@ export function makeInvoker(deps: {
   limiter: ConcurrencyLimiter;
   hub: WorkerHub;
   metrics: GatewayMetrics;
+  /** Put/GetFunctionRecursionConfig's setting; read only for a chain past the limit. */
+  recursiveLoop?: (key: string) => Promise<RecursiveLoop>;
+  log?: Logger;
 }) {
   const { account, limiter, hub, metrics } = deps;
 
   return async function invoke(fn: FunctionDefinition, req: InvokeRequest): Promise<InvokeOutcome> {
     const key = keyOf(fn);
+    const hop = nextHop(req.traceId, functionArn(account, key), Date.now());
+    if (hop.count > RECURSION_LIMIT && (await deps.recursiveLoop?.(key)) !== 'Allow') {
+      metrics.recursiveDropped.inc({ function: key });
+      deps.log?.warn('recursive invocation dropped', {
+        function: key,
+        invocations: hop.count - 1,
+        traceId: hop.header,
+      });
+      return { ok: false, error: lambdaErrors.recursiveInvocation() };
+    }
     const admission = await limiter.acquire(key, fn.spec.reservedConcurrentExecutions);
     if (!admission.ok) {
       metrics.throttles.inc({ function: key, reason: admission.reason });
@@ -71,7 +87,7 @@ export function makeInvoker(deps: {
         logTail: req.logTail ?? false,
         enqueuedAt: Date.now(),
         ...(req.clientContext !== undefined && { clientContext: req.clientContext }),
-        ...(req.traceId !== undefined && { traceId: req.traceId }),
+        traceId: hop.header,
       };
       const result = await hub.invoke(pending, req.onStream);
       record(fn, result);

@@ -71,6 +71,12 @@ export function makeGatewayMetrics(
       labelNames: ['function'] as const,
       registers: [registry],
     }),
+    recursiveDropped: new Counter({
+      name: 'selfless_recursive_invocations_dropped_total',
+      help: "Invocations not run because their chain passed 16 invocations of the function (Lambda's RecursiveInvocationsDropped).",
+      labelNames: ['function'] as const,
+      registers: [registry],
+    }),
     urlRequests: new Counter({
       name: 'selfless_function_url_requests_total',
       help: 'Requests to Function URLs, by function and HTTP status class.',

@@ -82,10 +82,21 @@ export function delivery(
   target: Target | undefined,
   record: string,
   sourceKey = '',
+  traceId?: string,
 ): Delivery | undefined {
   if (!target) return undefined;
   if (target.kind === 'queue') return { kind: 'queue', queue: target.name, record };
+  return {
+    kind: 'function',
+    functionName: destinationKey(target, sourceKey),
+    id: randomUUID(),
+    record,
+    ...(traceId !== undefined && { traceId }),
+  };
+}
+
+/** The key of a function destination, in the source function's namespace. */
+export function destinationKey(target: { name: string }, sourceKey: string): string {
   const [namespace] = splitKey(sourceKey);
-  const functionName = functionKey(namespace, target.name);
-  return { kind: 'function', functionName, id: randomUUID(), record };
+  return functionKey(namespace, target.name);
 }

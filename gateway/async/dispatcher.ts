@@ -8,10 +8,12 @@ import { parseEventInvokeConfig, type FunctionDefinition } from '../../lib/funct
 import type { Logger } from '../../lib/log.ts';
 import type { InvocationResult } from '../../lib/worker-channel/channel.ts';
 import type { InvokeOutcome, InvokeRequest } from '../invoker.ts';
+import { nextHop } from '../recursion.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import type { EventInvokeConfigs } from './config.ts';
 import {
   delivery,
+  destinationKey,
   destinationRecord,
   parseDestination,
   type Condition,
@@ -150,13 +152,25 @@ export function makeDispatcher(deps: {
         condition: Condition,
         invokes: number,
         last: { result?: InvocationResult; failure?: LastFailure },
+        dropped = false,
       ) => {
         const dest =
           condition === 'Success'
             ? cfg.destinationConfig.onSuccess
             : cfg.destinationConfig.onFailure;
-        const target = dest && parseDestination(dest.destination);
+        let target = dest && parseDestination(dest.destination);
+        // A dropped event's record sent back to the function itself would be dropped
+        // in turn, and its record with it, for ever: it stays a dead letter only.
+        if (
+          dropped &&
+          target?.kind === 'function' &&
+          destinationKey(target, e.functionName) === e.functionName
+        ) {
+          target = undefined;
+        }
         const at = clock();
+        // The destination's event goes on in the chain of the invocation that led to it.
+        const traceId = nextHop(e.traceId, deps.functionArn(e.functionName), at).header;
         const record = destinationRecord({
           event: e,
           functionArn: deps.functionArn(e.functionName),
@@ -166,7 +180,7 @@ export function makeDispatcher(deps: {
           ...last,
         });
         if (condition === 'Success')
-          await store.complete(e, token, delivery(target, record, e.functionName));
+          await store.complete(e, token, delivery(target, record, e.functionName, traceId));
         else {
           metrics.deadLetters.inc({ function: e.functionName, condition });
           log.warn('event dead-lettered', {
@@ -180,7 +194,7 @@ export function makeDispatcher(deps: {
             token,
             condition,
             record,
-            delivery(target, record, e.functionName),
+            delivery(target, record, e.functionName, traceId),
           );
         }
       };
@@ -203,10 +217,23 @@ export function makeDispatcher(deps: {
             payload: Buffer.from(e.payload),
             requestId: e.requestId,
             ...(e.clientContext !== undefined && { clientContext: e.clientContext }),
+            ...(e.traceId !== undefined && { traceId: e.traceId }),
           });
         } catch (err) {
           out = err instanceof Error ? err : new Error(String(err));
         }
+      }
+      // Lambda does not retry an event it stopped for recursion: it goes to the
+      // on-failure destination (or dead-letter) at once.
+      if (!(out instanceof Error) && !out.ok && out.error.type === 'RecursiveInvocationException') {
+        const { status, type, message } = out.error;
+        await finish(
+          'RetriesExhausted',
+          e.invokes,
+          { failure: { statusCode: status, errorType: type, errorMessage: message } },
+          true,
+        );
+        return;
       }
       const { outcome, result, failure } = classify(out);
       const invokes = e.invokes + (outcome.kind === 'throttle' ? 0 : 1);

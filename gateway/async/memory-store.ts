@@ -30,6 +30,7 @@ export class MemoryEventStore implements EventStore {
   private ready: string[] = [];
   private readonly queues = new Map<string, string[]>();
   private readonly configs = new Map<string, string>();
+  private readonly recursiveLoops = new Map<string, string>();
   private readonly schedules = new Map<string, number>();
   private readonly now: () => number;
 
@@ -103,7 +104,16 @@ export class MemoryEventStore implements EventStore {
       q.push(d.record);
       this.queues.set(d.queue, q);
     } else {
-      this.add({ id: d.id, functionName: d.functionName, payload: d.record, requestId: d.id }, now);
+      this.add(
+        {
+          id: d.id,
+          functionName: d.functionName,
+          payload: d.record,
+          requestId: d.id,
+          ...(d.traceId !== undefined && { traceId: d.traceId }),
+        },
+        now,
+      );
     }
   }
 
@@ -244,6 +254,15 @@ export class MemoryEventStore implements EventStore {
 
   deleteConfig(functionName: string): Promise<void> {
     this.configs.delete(functionName);
+    return Promise.resolve();
+  }
+
+  getRecursiveLoop(functionName: string): Promise<string | undefined> {
+    return Promise.resolve(this.recursiveLoops.get(functionName));
+  }
+
+  putRecursiveLoop(functionName: string, value: string): Promise<void> {
+    this.recursiveLoops.set(functionName, value);
     return Promise.resolve();
   }
 

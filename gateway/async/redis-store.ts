@@ -43,6 +43,7 @@ export function asyncKeys(prefix: string) {
     dead: (fn: string) => `${prefix}:dead:${fn}`,
     queue: (name: string) => `${prefix}:queue:${name}`,
     config: (fn: string) => `${prefix}:config:${fn}`,
+    recursion: (fn: string) => `${prefix}:recursion:${fn}`,
     schedule: (key: string) => `${prefix}:schedule:${key}`,
   };
 }
@@ -54,6 +55,7 @@ function check(code: unknown, id: string, missing: (id: string) => Error): void 
 function eventFields(e: NewEvent): string[] {
   const f = ['fn', e.functionName, 'payload', e.payload, 'requestId', e.requestId];
   if (e.clientContext !== undefined) f.push('clientContext', e.clientContext);
+  if (e.traceId !== undefined) f.push('traceId', e.traceId);
   return f;
 }
 
@@ -70,6 +72,7 @@ function toEvent(id: string, h: Record<string, string>): QueuedEvent {
     systemRetries: Number(h.systemRetries ?? 0),
   };
   if (h.clientContext !== undefined) e.clientContext = h.clientContext;
+  if (h.traceId !== undefined) e.traceId = h.traceId;
   return e;
 }
 
@@ -147,25 +150,29 @@ export class RedisEventStore implements EventStore {
 
   private deliveryArgs(d: Delivery | undefined) {
     if (!d)
-      return { key: this.k.queue('-'), newKey: this.k.event('-'), args: ['none', '', '', ''] };
+      return {
+        key: this.k.queue('-'),
+        newKey: this.k.event('-'),
+        args: ['none', '', '', '', ''],
+      };
     if (d.kind === 'queue') {
       return {
         key: this.k.queue(d.queue),
         newKey: this.k.event('-'),
-        args: ['queue', d.record, '', ''],
+        args: ['queue', d.record, '', '', ''],
       };
     }
     return {
       key: this.k.queue('-'),
       newKey: this.k.event(d.id),
-      args: ['function', d.record, d.id, d.functionName],
+      args: ['function', d.record, d.id, d.functionName, d.traceId ?? ''],
     };
   }
 
   async complete(e: QueuedEvent, token: string, delivery?: Delivery): Promise<void> {
     const k = this.k;
     const d = this.deliveryArgs(delivery);
-    const [kind, record, newId, newFn] = d.args;
+    const [kind, record, newId, newFn, newTrace] = d.args;
     const code = await this.run.completeEvent(
       k.leased,
       k.ages,
@@ -180,6 +187,7 @@ export class RedisEventStore implements EventStore {
       record!,
       newId!,
       newFn!,
+      newTrace!,
     );
     check(code, e.id, (id) => new LeaseLost(id));
   }
@@ -214,7 +222,7 @@ export class RedisEventStore implements EventStore {
   ): Promise<void> {
     const k = this.k;
     const d = this.deliveryArgs(delivery);
-    const [kind, , newId, newFn] = d.args;
+    const [kind, , newId, newFn, newTrace] = d.args;
     const code = await this.run.deadLetterEvent(
       k.leased,
       k.ages,
@@ -231,6 +239,7 @@ export class RedisEventStore implements EventStore {
       kind!,
       newId!,
       newFn!,
+      newTrace!,
     );
     check(code, e.id, (id) => new LeaseLost(id));
   }
@@ -293,6 +302,7 @@ export class RedisEventStore implements EventStore {
         functionName: d.functionName,
         payload: d.record,
         requestId: d.id,
+        ...(d.traceId !== undefined && { traceId: d.traceId }),
       });
     }
   }
@@ -311,6 +321,14 @@ export class RedisEventStore implements EventStore {
 
   async deleteConfig(functionName: string): Promise<void> {
     await this.redis.del(this.k.config(functionName));
+  }
+
+  async getRecursiveLoop(functionName: string): Promise<string | undefined> {
+    return (await this.redis.get(this.k.recursion(functionName))) ?? undefined;
+  }
+
+  async putRecursiveLoop(functionName: string, value: string): Promise<void> {
+    await this.redis.set(this.k.recursion(functionName), value);
   }
 
   async scheduleNext(key: string, initial: number): Promise<number> {

@@ -20,6 +20,7 @@ import {
 import { makeAsyncMetrics, type AsyncMetrics } from './metrics.ts';
 import { LAMBDA_DELAYS } from './policy.ts';
 import { makeAsyncRoutes } from './routes.ts';
+import { traceHeaderOf } from '../recursion.ts';
 import type { EventStore } from './store.ts';
 
 export interface AsyncOptions {
@@ -115,6 +116,8 @@ export function makeAsync(opts: AsyncOptions): AsyncFactory {
           payload: event.payload.toString('utf8'),
           requestId: event.requestId,
           ...(event.clientContext !== undefined && { clientContext: event.clientContext }),
+          // Made once here, so every attempt and destination of the event is one trace.
+          traceId: traceHeaderOf(event.traceId, clock()),
         });
       } catch (err) {
         log.warn('event not accepted', { function: keyOf(fn), err: (err as Error).message });

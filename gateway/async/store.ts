@@ -2,6 +2,7 @@
 // script per state transition, shared by every gateway replica) and memory (the
 // embedded `selfless dev` mode, same transitions, gone on restart). An event is in
 // exactly one state: ready -> leased -> (done | delayed -> ready ... | dead).
+import type { RecursionConfigStore } from '../recursion.ts';
 
 export interface NewEvent {
   id: string;
@@ -10,6 +11,8 @@ export interface NewEvent {
   payload: string;
   requestId: string;
   clientContext?: string;
+  /** The X-Ray trace header it was sent with: its Lineage counts the chain (../recursion.ts). */
+  traceId?: string;
 }
 
 export interface QueuedEvent extends NewEvent {
@@ -37,7 +40,14 @@ export type DeadCondition = 'RetriesExhausted' | 'EventAgeExceeded';
 /** Where a destination record goes, decided before the transition. */
 export type Delivery =
   | { kind: 'queue'; queue: string; record: string }
-  | { kind: 'function'; functionName: string; id: string; record: string };
+  | {
+      kind: 'function';
+      functionName: string;
+      id: string;
+      record: string;
+      /** The header of the invocation that led to it, so the chain goes on counting. */
+      traceId?: string;
+    };
 
 export interface DeadLetter {
   event: QueuedEvent;
@@ -55,7 +65,7 @@ export interface QueueStats {
   oldestEnqueuedAt?: number;
 }
 
-export interface EventStore {
+export interface EventStore extends RecursionConfigStore {
   readonly durable: boolean;
   /** Resolves once the event is stored; false when this id exists already. */
   enqueue(event: NewEvent): Promise<boolean>;

@@ -9,7 +9,7 @@ import { Router, type Request, type Response } from 'express';
 import { functionArn, type Account } from '../invoker.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from '../errors.ts';
 import type { FunctionCatalog } from '../lambda-api/catalog.ts';
-import { target, type ApiContext } from '../lambda-api/context.ts';
+import { target, type LookupContext } from '../lambda-api/context.ts';
 import { apiErrors } from '../lambda-api/errors.ts';
 import { jsonBody } from '../lambda-api/request.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -38,7 +38,7 @@ const notFound = () => apiErrors.notFound('The resource you requested does not e
 
 export function makeFunctionUrlApi(deps: FunctionUrlApiDeps): Router {
   const { store, account, metrics } = deps;
-  const ctx: ApiContext = {
+  const ctx: LookupContext = {
     registry: deps.registry,
     catalog: deps.catalog,
     account,

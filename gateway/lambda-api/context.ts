@@ -6,6 +6,7 @@ import { lambdaErrors } from '../errors.ts';
 import { resolveKey } from '../invoke.ts';
 import type { EventSources } from '../event-sources/service.ts';
 import type { Account } from '../invoker.ts';
+import type { RecursionConfigs } from '../recursion.ts';
 import { LATEST, type FunctionRegistry } from '../registry.ts';
 import type { FunctionCatalog, FunctionMeta, FunctionRecord } from './catalog.ts';
 import { apiErrors } from './errors.ts';
@@ -18,6 +19,8 @@ export interface ApiContext {
   callerNamespace?: (req: Request) => string;
   /** Event source mappings (absent when the gateway knows no table service). */
   eventSources?: EventSources;
+  /** Put/GetFunctionRecursionConfig's settings. */
+  recursion: RecursionConfigs;
 }
 
 export interface Target {
@@ -29,12 +32,15 @@ export interface Target {
   qualifier: string | undefined;
 }
 
-export function callerNamespace(ctx: ApiContext, req: Request): string {
+/** What resolving a function needs (the Function URL API has no more). */
+export type LookupContext = Omit<ApiContext, 'recursion'>;
+
+export function callerNamespace(ctx: LookupContext, req: Request): string {
   return ctx.callerNamespace?.(req) ?? 'default';
 }
 
 /** The function named by the path's `:name` (a name, a partial or a full ARN). */
-export function target(ctx: ApiContext, req: Request, qualifier?: string): Target {
+export function target(ctx: LookupContext, req: Request, qualifier?: string): Target {
   const ref = resolveKey(
     ctx.account,
     String(req.params.name),

@@ -1,5 +1,6 @@
 // The deployment side of Lambda's API, one action per file beside this one:
-// CreateFunction, Get/Update/Delete, versions, aliases, tags, event source mappings. Every route answers
+// CreateFunction, Get/Update/Delete, versions, aliases, tags, event source mappings,
+// recursion config. Every route answers
 // Lambda's error shapes and counts itself in selfless_lambda_api_requests_total;
 // SigV4 is checked before any of them by the Lambda API middleware (gateway/app.ts).
 import { Router, type Request, type Response } from 'express';
@@ -19,11 +20,13 @@ import { makeGetAlias } from './get-alias.ts';
 import { makeGetEventSourceMapping } from './get-event-source-mapping.ts';
 import { makeGetFunctionConfiguration } from './get-function-configuration.ts';
 import { makeGetFunction } from './get-function.ts';
+import { makeGetFunctionRecursionConfig } from './get-function-recursion-config.ts';
 import { makeListAliases } from './list-aliases.ts';
 import { makeListEventSourceMappings } from './list-event-source-mappings.ts';
 import { makeListTags } from './list-tags.ts';
 import { makeListVersionsByFunction } from './list-versions-by-function.ts';
 import { makePublishVersion } from './publish-version.ts';
+import { makePutFunctionRecursionConfig } from './put-function-recursion-config.ts';
 import { makeTagResource } from './tag-resource.ts';
 import { makeUntagResource } from './untag-resource.ts';
 import { makeUpdateAlias } from './update-alias.ts';
@@ -36,6 +39,7 @@ type Handler = (req: Request, res: Response) => void | Promise<void>;
 const FUNCTIONS = '/2015-03-31/functions';
 const FUNCTION = `${FUNCTIONS}/:name`;
 const TAGS = '/2017-03-31/tags/:arn';
+const RECURSION_CONFIG = '/2024-08-31/functions/:name/recursion-config';
 
 /**
  * The actions that carry a zip take Lambda's 50 MB upload (base64 in JSON); every
@@ -96,6 +100,14 @@ export function makeDeploymentApi(ctx: ApiContext, metrics: GatewayMetrics): Rou
   router.get(`${FUNCTION}/aliases/:alias`, action('GetAlias', makeGetAlias(ctx)));
   router.put(`${FUNCTION}/aliases/:alias`, action('UpdateAlias', makeUpdateAlias(ctx)));
   router.delete(`${FUNCTION}/aliases/:alias`, action('DeleteAlias', makeDeleteAlias(ctx)));
+  router.put(
+    RECURSION_CONFIG,
+    action('PutFunctionRecursionConfig', makePutFunctionRecursionConfig(ctx)),
+  );
+  router.get(
+    RECURSION_CONFIG,
+    action('GetFunctionRecursionConfig', makeGetFunctionRecursionConfig(ctx)),
+  );
   router.post(TAGS, action('TagResource', makeTagResource(ctx)));
   router.delete(TAGS, action('UntagResource', makeUntagResource(ctx)));
   router.get(TAGS, action('ListTags', makeListTags(ctx)));

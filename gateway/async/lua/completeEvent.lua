@@ -14,6 +14,7 @@
 -- ARGV[5] destination record (JSON)
 -- ARGV[6] id of the new event             (function destination)
 -- ARGV[7] function of the new event       (function destination)
+-- ARGV[8] trace header of the new event   (function destination; '' for none)
 --
 -- Returns  1 completed
 --         -1 lease lost: the token is not ours (the lease expired and the event
@@ -30,6 +31,9 @@ elseif ARGV[4] == 'function' then
   redis.call('HSET', KEYS[6], 'state', 'ready', 'enqueuedAt', ARGV[3], 'dueAt', ARGV[3],
     'invokes', 0, 'functionErrors', 0, 'systemRetries', 0,
     'fn', ARGV[7], 'requestId', ARGV[6], 'payload', ARGV[5])
+  if ARGV[8] ~= '' then
+    redis.call('HSET', KEYS[6], 'traceId', ARGV[8])
+  end
   redis.call('LPUSH', KEYS[4], ARGV[6])
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
 end

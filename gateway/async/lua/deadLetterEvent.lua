@@ -17,6 +17,7 @@
 -- ARGV[6] destination kind: none | queue | function
 -- ARGV[7] id of the new event             (function destination)
 -- ARGV[8] function of the new event       (function destination)
+-- ARGV[9] trace header of the new event   (function destination; '' for none)
 --
 -- Returns  1 dead-lettered
 --         -1 lease lost (see completeEvent); nothing changed
@@ -34,6 +35,9 @@ elseif ARGV[6] == 'function' then
   redis.call('HSET', KEYS[7], 'state', 'ready', 'enqueuedAt', ARGV[3], 'dueAt', ARGV[3],
     'invokes', 0, 'functionErrors', 0, 'systemRetries', 0,
     'fn', ARGV[8], 'requestId', ARGV[7], 'payload', ARGV[5])
+  if ARGV[9] ~= '' then
+    redis.call('HSET', KEYS[7], 'traceId', ARGV[9])
+  end
   redis.call('LPUSH', KEYS[5], ARGV[7])
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[7])
 end

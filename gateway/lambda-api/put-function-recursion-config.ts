@@ -1,0 +1,29 @@
+// PutFunctionRecursionConfig: PUT /2024-08-31/functions/{name}/recursion-config.
+// Allow or Terminate (the default) for chains past 16 invocations (../recursion.ts);
+// kept beside the event invoke configuration, in the event store.
+import type { Request, Response } from 'express';
+import { lambdaErrors } from '../errors.ts';
+import { RECURSIVE_LOOP_VALUES, type RecursiveLoop } from '../recursion.ts';
+import { target, type ApiContext } from './context.ts';
+import { jsonBody, knownFields } from './request.ts';
+
+export function makePutFunctionRecursionConfig(ctx: ApiContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const body = jsonBody(res);
+    knownFields(body, ['RecursiveLoop']);
+    const value = body.RecursiveLoop;
+    if (value === undefined || value === null) {
+      throw lambdaErrors.validation('null', 'recursiveLoop', 'Member must not be null');
+    }
+    if (!RECURSIVE_LOOP_VALUES.includes(value as RecursiveLoop)) {
+      throw lambdaErrors.validation(
+        String(value),
+        'recursiveLoop',
+        `Member must satisfy enum value set: [${RECURSIVE_LOOP_VALUES.join(', ')}]`,
+      );
+    }
+    const t = target(ctx, req);
+    await ctx.recursion.put(t.key, value as RecursiveLoop);
+    res.json({ RecursiveLoop: value });
+  };
+}
