@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { GetAccountSettingsCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetAccountSettingsCommand,
+  GetFunctionRecursionConfigCommand,
+  InvokeCommand,
+  LambdaClient,
+  PutFunctionRecursionConfigCommand,
+} from '@aws-sdk/client-lambda';
 import { parseFunctionSpec } from '../lib/function.ts';
 import { makeLogger } from '../lib/log.ts';
 import { makeGateway, type Gateway } from './app.ts';
@@ -72,6 +78,22 @@ test('a wrong secret gets InvalidSignatureException, an unknown key Unrecognized
   await assert.rejects(client('AKIDOTHER', 'x').send(new GetAccountSettingsCommand({})), {
     name: 'UnrecognizedClientException',
   });
+});
+
+test('Put/GetFunctionRecursionConfig (the 2024-08-31 paths) are checked as every Lambda API call', async () => {
+  const good = client('AKIDGOOD', 's3cret/with+chars');
+  const put = await good.send(
+    new PutFunctionRecursionConfigCommand({ FunctionName: 'fn', RecursiveLoop: 'Allow' }),
+  );
+  assert.equal(put.RecursiveLoop, 'Allow');
+  const got = await good.send(new GetFunctionRecursionConfigCommand({ FunctionName: 'fn' }));
+  assert.equal(got.RecursiveLoop, 'Allow');
+  await assert.rejects(
+    client('AKIDGOOD', 'wrong').send(
+      new PutFunctionRecursionConfigCommand({ FunctionName: 'fn', RecursiveLoop: 'Terminate' }),
+    ),
+    { name: 'InvalidSignatureException' },
+  );
 });
 
 test('an unsigned call gets 403 MissingAuthenticationTokenException', async () => {
