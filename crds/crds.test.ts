@@ -307,6 +307,12 @@ const cases: Case[] = [
       logGroup: '/teams/orders',
     }),
   },
+  { name: 'recursiveLoop Allow', change: set('recursiveLoop', 'Allow') },
+  {
+    name: 'a recursiveLoop other than Allow or Terminate',
+    change: set('recursiveLoop', 'Sometimes'),
+    field: 'spec.recursiveLoop',
+  },
   {
     name: 'an applicationLogLevel without the JSON log format',
     change: set('loggingConfig', { applicationLogLevel: 'WARN' }),

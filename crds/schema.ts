@@ -401,6 +401,10 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     'How asynchronous invocations are retried and where their results go.',
     eventInvokeConfigProperties,
   ),
+  recursiveLoop: str(
+    "Recursive loop detection (Lambda's RecursiveLoop): Terminate stops a chain of invocations at the 17th of this function; Allow lets it run on. Unset: Terminate. PutFunctionRecursionConfig overrides it.",
+    { enum: ['Allow', 'Terminate'] },
+  ),
   triggers: {
     type: 'array',
     description: 'Event sources that invoke the function.',

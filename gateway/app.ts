@@ -105,7 +105,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     hub,
     metrics,
     log,
-    recursiveLoop: (key) => recursion.get(key),
+    recursiveLoop: (fn) => recursion.effective(fn),
   });
   const asyncService = opts.async?.({
     registry,

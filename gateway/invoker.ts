@@ -2,7 +2,7 @@
 // account for it. The Invoke API, HTTP routes and the async dispatcher all come
 // through here, so quotas and metrics are counted in exactly one place.
 import { randomUUID } from 'node:crypto';
-import { keyOf, splitKey, type FunctionDefinition } from '../lib/function.ts';
+import { keyOf, splitKey, type FunctionDefinition, type RecursiveLoop } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
 import { lambdaArn } from '../lib/names.ts';
 import type { InvocationResult } from '../lib/worker-channel/channel.ts';
@@ -10,7 +10,7 @@ import { lambdaErrors, type LambdaError } from './errors.ts';
 import type { StreamConsumer, WorkerHub } from './hub.ts';
 import type { ConcurrencyLimiter } from './limiter.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { RECURSION_LIMIT, nextHop, type RecursiveLoop } from './recursion.ts';
+import { RECURSION_LIMIT, nextHop } from './recursion.ts';
 import { workerKeyOf } from './registry.ts';
 
 export interface InvokeRequest {
@@ -52,7 +52,7 @@ export function makeInvoker(deps: {
   hub: WorkerHub;
   metrics: GatewayMetrics;
   /** Put/GetFunctionRecursionConfig's setting; read only for a chain past the limit. */
-  recursiveLoop?: (key: string) => Promise<RecursiveLoop>;
+  recursiveLoop?: (fn: FunctionDefinition) => Promise<RecursiveLoop>;
   log?: Logger;
 }) {
   const { account, limiter, hub, metrics } = deps;
@@ -60,7 +60,7 @@ export function makeInvoker(deps: {
   return async function invoke(fn: FunctionDefinition, req: InvokeRequest): Promise<InvokeOutcome> {
     const key = keyOf(fn);
     const hop = nextHop(req.traceId, functionArn(account, key), Date.now());
-    if (hop.count > RECURSION_LIMIT && (await deps.recursiveLoop?.(key)) !== 'Allow') {
+    if (hop.count > RECURSION_LIMIT && (await deps.recursiveLoop?.(fn)) !== 'Allow') {
       metrics.recursiveDropped.inc({ function: key });
       deps.log?.warn('recursive invocation dropped', {
         function: key,

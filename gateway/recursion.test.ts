@@ -9,6 +9,7 @@ import {
   nextHop,
   traceHeaderOf,
 } from './recursion.ts';
+import { testFunction } from '../test/support/gateway.ts';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:loop';
 const OTHER = 'arn:aws:lambda:us-east-1:000000000000:function:other';
@@ -60,12 +61,16 @@ test('malformed Lineage entries are ignored', () => {
   assert.equal(nextHop(h, ARN, NOW).count, 4);
 });
 
-test('the setting is Terminate until put; a put is seen at once on this replica', async () => {
+test("the setting: the API's if put, else the spec's recursiveLoop, else Terminate", async () => {
   let now = 0;
   const configs = new RecursionConfigs(new InProcessRecursionConfigStore(), 1000, () => now);
-  assert.equal(await configs.get('loop'), 'Terminate');
-  await configs.put('loop', 'Allow');
-  assert.equal(await configs.get('loop'), 'Allow');
+  const plain = testFunction('loop');
+  const declared = testFunction('loop', {}, { recursiveLoop: 'Allow' });
+  assert.equal(await configs.effective(plain), 'Terminate');
+  assert.equal(await configs.effective(declared), 'Allow');
+  await configs.put('loop', 'Terminate');
+  assert.equal(await configs.effective(declared), 'Terminate', 'seen at once where it was put');
   now = 5000;
-  assert.equal(await configs.get('loop'), 'Allow');
+  await configs.put('loop', 'Allow');
+  assert.equal(await configs.effective(plain), 'Allow');
 });

@@ -11,11 +11,9 @@
 // sha256>:<count>`, one entry per function, joined by `|`, as X-Ray headers seen
 // from Lambda carry it (Lineage=a87bd80c:1|68fd508a:5).
 import { createHash, randomBytes } from 'node:crypto';
+import { keyOf, type FunctionDefinition, type RecursiveLoop } from '../lib/function.ts';
 
 export const RECURSION_LIMIT = 16;
-export const RECURSIVE_LOOP_VALUES = ['Allow', 'Terminate'] as const;
-export type RecursiveLoop = (typeof RECURSIVE_LOOP_VALUES)[number];
-export const DEFAULT_RECURSIVE_LOOP: RecursiveLoop = 'Terminate';
 
 const ROOT = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
 const ENTRY = /^([0-9a-f]{8}):(\d{1,9})$/;
@@ -103,11 +101,13 @@ export class InProcessRecursionConfigStore implements RecursionConfigStore {
 }
 
 /**
- * Put/GetFunctionRecursionConfig's setting per function. Read only when a chain
- * passes the limit, so each replica caches it briefly, as event invoke configs are.
+ * A function's setting: PutFunctionRecursionConfig's if it was called, else the
+ * Function spec's `recursiveLoop`, else Terminate (as event invoke configs: the API
+ * over the spec). Read only when a chain passes the limit, so each replica caches
+ * the stored one briefly.
  */
 export class RecursionConfigs {
-  private readonly cache = new Map<string, { at: number; value: RecursiveLoop }>();
+  private readonly cache = new Map<string, { at: number; value: RecursiveLoop | undefined }>();
 
   constructor(
     private readonly store: RecursionConfigStore,
@@ -115,12 +115,16 @@ export class RecursionConfigs {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async get(fn: string): Promise<RecursiveLoop> {
-    const hit = this.cache.get(fn);
+  async effective(fn: FunctionDefinition): Promise<RecursiveLoop> {
+    return (await this.stored(keyOf(fn))) ?? fn.spec.recursiveLoop ?? 'Terminate';
+  }
+
+  private async stored(key: string): Promise<RecursiveLoop | undefined> {
+    const hit = this.cache.get(key);
     if (hit && this.clock() - hit.at < this.cacheMs) return hit.value;
-    const raw = await this.store.getRecursiveLoop(fn);
-    const value = raw === 'Allow' ? 'Allow' : DEFAULT_RECURSIVE_LOOP;
-    if (this.cacheMs > 0) this.cache.set(fn, { at: this.clock(), value });
+    const raw = await this.store.getRecursiveLoop(key);
+    const value = raw === 'Allow' || raw === 'Terminate' ? raw : undefined;
+    if (this.cacheMs > 0) this.cache.set(key, { at: this.clock(), value });
     return value;
   }
 

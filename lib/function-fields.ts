@@ -48,6 +48,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
     },
   },
   loggingConfig: { logFormat: ANY, applicationLogLevel: ANY, systemLogLevel: ANY, logGroup: ANY },
+  recursiveLoop: ANY,
   triggers: [
     {
       http: { method: ANY, path: ANY },

@@ -100,6 +100,8 @@ export interface FunctionSpec {
    */
   perExecutionEnvironmentMaxConcurrency?: number;
   functionEventInvokeConfig: FunctionEventInvokeConfig;
+  /** Lambda's RecursiveLoop; unset is Terminate. PutFunctionRecursionConfig overrides it. */
+  recursiveLoop?: RecursiveLoop;
   triggers: Trigger[];
   /** The function's URL on the gateway, when it has one. */
   functionUrl?: FunctionUrlSpec;
@@ -117,6 +119,9 @@ export interface FunctionDefinition {
   /** A published version's number (an immutable snapshot); absent for $LATEST. */
   version?: string;
 }
+
+export const RECURSIVE_LOOPS = ['Allow', 'Terminate'] as const;
+export type RecursiveLoop = (typeof RECURSIVE_LOOPS)[number];
 
 const NAME_RE = /^[a-zA-Z0-9-_]+$/;
 
@@ -294,6 +299,13 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   const triggers = parseTriggers(spec.triggers, c);
   const functionUrl = parseFunctionUrl(spec.functionUrl, c);
   const loggingConfig = parseLoggingConfig(spec.loggingConfig, c);
+  const recursiveLoop = spec.recursiveLoop ?? undefined;
+  if (recursiveLoop !== undefined && !RECURSIVE_LOOPS.includes(recursiveLoop as RecursiveLoop)) {
+    c.fail(
+      'spec.recursiveLoop',
+      `must be Allow or Terminate, got ${JSON.stringify(recursiveLoop)}`,
+    );
+  }
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   const value: FunctionSpec = {
@@ -312,6 +324,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   if (functionUrl) value.functionUrl = functionUrl;
   if (loggingConfig) value.loggingConfig = loggingConfig;
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
+  if (recursiveLoop !== undefined) value.recursiveLoop = recursiveLoop as RecursiveLoop;
   return { ok: true, value };
 }
 

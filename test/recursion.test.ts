@@ -49,7 +49,13 @@ export const handler = async (event, context) => {
 `;
 
 function manifests(codeDir: string): string {
-  const fn = (name: string, code: unknown, onSuccess: string, onFailure: string) => ({
+  const fn = (
+    name: string,
+    code: unknown,
+    onSuccess: string,
+    onFailure: string,
+    extra: Record<string, unknown> = {},
+  ) => ({
     apiVersion: 'selfless.dev/v1alpha1',
     kind: 'Function',
     metadata: { name },
@@ -58,6 +64,7 @@ function manifests(codeDir: string): string {
       handler: 'index.handler',
       timeout: 30,
       code,
+      ...extra,
       functionEventInvokeConfig: {
         maximumRetryAttempts: 0,
         destinationConfig: {
@@ -80,6 +87,13 @@ function manifests(codeDir: string): string {
       { inline: { 'index.mjs': 'export const handler = async () => "ok";' } },
       'queue:none',
       'queue:none',
+    ),
+    fn(
+      'declared',
+      { inline: { 'index.mjs': 'export const handler = async () => "ok";' } },
+      'queue:none',
+      'queue:none',
+      { recursiveLoop: 'Allow' },
     ),
   ]
     .map((m) => stringify(m))
@@ -221,32 +235,32 @@ for (const mode of ['memory', 'redis'] as const) {
       assert.equal(await metric('selfless_function_invocations_total', 'relay'), 16);
     });
 
+    /** A sync Invoke carrying the function's Lineage count `n`, as from inside a function. */
+    const invokeWith = (name: string, n: number) => {
+      const tag = functionTag(`arn:aws:lambda:us-east-1:000000000000:function:${name}`);
+      const header = `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=${tag}:${n}`;
+      const client = new LambdaClient({
+        endpoint: dev.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      // What the SDK's recursion detection adds inside a function.
+      client.middlewareStack.add(
+        (next) => (args) => {
+          (args.request as { headers: Record<string, string> }).headers['X-Amzn-Trace-Id'] = header;
+          return next(args);
+        },
+        { step: 'build' },
+      );
+      return client
+        .send(new InvokeCommand({ FunctionName: name, Payload: '{}' }))
+        .finally(() => client.destroy());
+    };
+
     test('a synchronous Invoke whose trace has 16 invocations of the function already is refused', async () => {
-      const tag = functionTag('arn:aws:lambda:us-east-1:000000000000:function:plain');
-      const header = (n: number) =>
-        `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=${tag}:${n}`;
-      const invokeWith = (n: number) => {
-        const client = new LambdaClient({
-          endpoint: dev.url,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-        });
-        // What the SDK's recursion detection adds inside a function.
-        client.middlewareStack.add(
-          (next) => (args) => {
-            (args.request as { headers: Record<string, string> }).headers['X-Amzn-Trace-Id'] =
-              header(n);
-            return next(args);
-          },
-          { step: 'build' },
-        );
-        return client
-          .send(new InvokeCommand({ FunctionName: 'plain', Payload: '{}' }))
-          .finally(() => client.destroy());
-      };
-      const ok = await invokeWith(15);
+      const ok = await invokeWith('plain', 15);
       assert.equal(Buffer.from(ok.Payload!).toString(), '"ok"', 'the 16th runs');
-      await assert.rejects(invokeWith(16), (err: unknown) => {
+      await assert.rejects(invokeWith('plain', 16), (err: unknown) => {
         assert.ok(err instanceof RecursiveInvocationException, String(err));
         assert.equal(err.$metadata.httpStatusCode, 400);
         assert.equal(
@@ -256,6 +270,16 @@ for (const mode of ['memory', 'redis'] as const) {
         return true;
       });
       assert.equal(await dropped('plain'), 1);
+    });
+
+    test("a manifest's recursiveLoop: Allow is the function's setting", async () => {
+      const got = await lambda.send(
+        new GetFunctionRecursionConfigCommand({ FunctionName: 'declared' }),
+      );
+      assert.equal(got.RecursiveLoop, 'Allow');
+      const ok = await invokeWith('declared', 40);
+      assert.equal(Buffer.from(ok.Payload!).toString(), '"ok"');
+      assert.equal(await dropped('declared'), 0);
     });
 
     test('Allow, put with the SDK, lets the chain go on past 16', async () => {

@@ -3,7 +3,7 @@
 // kept beside the event invoke configuration, in the event store.
 import type { Request, Response } from 'express';
 import { lambdaErrors } from '../errors.ts';
-import { RECURSIVE_LOOP_VALUES, type RecursiveLoop } from '../recursion.ts';
+import { RECURSIVE_LOOPS, type RecursiveLoop } from '../../lib/function.ts';
 import { target, type ApiContext } from './context.ts';
 import { jsonBody, knownFields } from './request.ts';
 
@@ -15,11 +15,11 @@ export function makePutFunctionRecursionConfig(ctx: ApiContext) {
     if (value === undefined || value === null) {
       throw lambdaErrors.validation('null', 'recursiveLoop', 'Member must not be null');
     }
-    if (!RECURSIVE_LOOP_VALUES.includes(value as RecursiveLoop)) {
+    if (!RECURSIVE_LOOPS.includes(value as RecursiveLoop)) {
       throw lambdaErrors.validation(
         String(value),
         'recursiveLoop',
-        `Member must satisfy enum value set: [${RECURSIVE_LOOP_VALUES.join(', ')}]`,
+        `Member must satisfy enum value set: [${RECURSIVE_LOOPS.join(', ')}]`,
       );
     }
     const t = target(ctx, req);
