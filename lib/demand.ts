@@ -13,6 +13,11 @@ export interface FunctionDemand {
   name: string;
   inFlight: number;
   queued: number;
+  /**
+   * Warm-pool pods this replica made workers of the function (lib/warm-pool.ts), for
+   * the operator to adopt; absent when none.
+   */
+  specializedPods?: string[];
 }
 
 export interface DemandReport {
@@ -42,12 +47,17 @@ export function parseDemandReport(text: string): DemandReport {
       if (typeof f.namespace !== 'string' || typeof f.name !== 'string') {
         throw new Error('demand report: each entry needs namespace and name');
       }
-      return {
+      const demand: FunctionDemand = {
         namespace: f.namespace,
         name: f.name,
         inFlight: Math.max(0, Number(f.inFlight) || 0),
         queued: Math.max(0, Number(f.queued) || 0),
       };
+      if (Array.isArray(f.specializedPods)) {
+        const pods = f.specializedPods.filter((p): p is string => typeof p === 'string');
+        if (pods.length > 0) demand.specializedPods = pods;
+      }
+      return demand;
     }),
   };
 }

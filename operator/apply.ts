@@ -24,12 +24,14 @@ export class Applier {
   /**
    * `cached` is what the informer holds under this name (undefined: not in the
    * cache, which only holds objects carrying our label, so we read the server).
+   * The object is ours when one of its owner references has one of `ownerUid`.
    */
   async ensure(
     desired: k8s.KubernetesObject,
-    ownerUid: string,
+    ownerUid: string | string[],
     cached: k8s.KubernetesObject | undefined,
   ): Promise<ApplyOutcome> {
+    const owners = typeof ownerUid === 'string' ? [ownerUid] : ownerUid;
     const hash = hashOf(desired);
     let existing = cached;
     if (!existing) {
@@ -40,7 +42,7 @@ export class Applier {
           throw err;
         });
     }
-    if (existing && !existing.metadata?.ownerReferences?.some((o) => o.uid === ownerUid)) {
+    if (existing && !existing.metadata?.ownerReferences?.some((o) => owners.includes(o.uid))) {
       return {
         conflict: `${desired.kind} ${desired.metadata?.name} exists and belongs to someone else`,
       };

@@ -35,6 +35,8 @@ export class DemandPoller {
   private again = false;
   /** One held wake request per replica origin. */
   private readonly wakers = new Map<string, AbortController>();
+  /** Warm-pool pods the gateways made workers of each function, as of the last complete round. */
+  private pods = new Map<string, string[]>();
 
   constructor(private readonly opts: DemandPollerOptions) {
     this.window = new DemandWindow(opts.windowMs);
@@ -71,9 +73,15 @@ export class DemandPoller {
     return this.polling;
   }
 
+  /** Pool pods specialized for the function `namespace/name` (lib/warm-pool.ts), to adopt. */
+  specializedPods(key: string): string[] {
+    return this.pods.get(key) ?? [];
+  }
+
   async pollOnce(): Promise<void> {
     try {
       const total = new Map<string, number>();
+      const pods = new Map<string, string[]>();
       const origins = await this.replicaOrigins();
       if (!this.stopped) this.watchWakes(origins);
       for (const origin of origins) {
@@ -83,9 +91,16 @@ export class DemandPoller {
         for (const f of parseDemandReport(await res.text()).functions) {
           const key = `${f.namespace}/${f.name}`;
           total.set(key, (total.get(key) ?? 0) + f.inFlight + f.queued);
+          if (f.specializedPods) pods.set(key, [...(pods.get(key) ?? []), ...f.specializedPods]);
         }
       }
-      for (const key of this.window.record(total)) this.opts.onChange(key);
+      const changed = new Set(this.window.record(total));
+      for (const [key, list] of pods) {
+        const before = this.pods.get(key) ?? [];
+        if (list.some((p) => !before.includes(p))) changed.add(key);
+      }
+      this.pods = pods;
+      for (const key of changed) this.opts.onChange(key);
     } catch (err) {
       this.opts.log.warn('demand unknown: a gateway replica did not answer', {
         error: String(err),

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from '../lib/log.ts';
 import { makeLogger } from '../lib/log.ts';
 import { RUNTIMES } from '../lib/function.ts';
-import { runtimeInfo } from '../lib/runtimes.ts';
+import { runtimeInfo, type Runtime } from '../lib/runtimes.ts';
 import { GROUP, VERSION } from '../crds/schema.ts';
 import { Applier } from './apply.ts';
 import { Controller } from './controller.ts';
@@ -22,6 +22,9 @@ import { FUNCTION_LABEL, MANAGED_SELECTOR } from './labels.ts';
 import { LeaderElector } from './leader.ts';
 import { makeOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { makeTableReconciler, type TableResource } from './table/reconciler.ts';
+import type { PoolConfig } from './pool/deployment.ts';
+import { makePoolReconciler, poolKeysFor } from './pool/reconciler.ts';
+import { POOL_LABEL } from '../lib/warm-pool.ts';
 import { httpCapacityReader, makeScaler } from './table/scaler.ts';
 
 export interface OperatorOptions {
@@ -47,6 +50,8 @@ export interface OperatorOptions {
   agentImage: string;
   /** The gateway's worker-channel token, handed to workers through a Secret per function. */
   workerToken?: string;
+  /** The warm pools (operator/pool/); none when absent. */
+  pool?: PoolConfig;
   /** host:port pairs the workers may not reach (external CQL, Redis): egress-policy.ts. */
   protectedEndpoints?: { host: string; port: number }[];
   demandIntervalMs: number;
@@ -98,6 +103,19 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     log,
     onChange: (key) => fnController.queue.add(key),
   });
+  const applier = new Applier(kc);
+  const protectedEndpoints = endpointResolver(opts.protectedEndpoints ?? []);
+  const worker = {
+    gatewayUrl: opts.gatewayUrl,
+    // The headless Service names every replica: agents pull from all of them.
+    agentGatewayUrl: opts.gatewayDemandUrl,
+    tablesUrl: opts.tablesUrl,
+    region: opts.region,
+    runtimeImages: opts.runtimeImages,
+    agentImage: opts.agentImage,
+    workerToken: opts.workerToken,
+  };
+  const pool: PoolConfig = opts.pool ?? { sizes: {}, cpuMillis: 1000, memoryMB: 1024 };
   const fnController = new Controller(
     makeFunctionReconciler({
       kc,
@@ -105,19 +123,11 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       deployments,
       configMaps,
       networkPolicies,
-      applier: new Applier(kc),
-      protectedEndpoints: endpointResolver(opts.protectedEndpoints ?? []),
+      specializedPods: (key) => poller.specializedPods(key),
+      applier,
+      protectedEndpoints,
       demand: poller.window,
-      worker: {
-        gatewayUrl: opts.gatewayUrl,
-        // The headless Service names every replica: agents pull from all of them.
-        agentGatewayUrl: opts.gatewayDemandUrl,
-        tablesUrl: opts.tablesUrl,
-        region: opts.region,
-        runtimeImages: opts.runtimeImages,
-        agentImage: opts.agentImage,
-        workerToken: opts.workerToken,
-      },
+      worker,
       maxReplicas: opts.maxReplicas,
       record,
       log,
@@ -143,13 +153,25 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     metrics,
     log,
   );
+  const poolController = new Controller(
+    makePoolReconciler({ functions, deployments, applier, protectedEndpoints, worker, pool, log }),
+    metrics,
+    log,
+  );
+  const poolsOf = (o: Obj) => {
+    for (const key of poolKeysFor(o, pool)) poolController.queue.add(key);
+  };
   functions.on((o) => fnController.queue.add(keyOf(o)));
+  functions.on(poolsOf);
   tables.on((o) => tableController.queue.add(keyOf(o)));
   const owner = (o: Obj) => {
     const fn = o.metadata?.labels?.[FUNCTION_LABEL];
     if (fn) fnController.queue.add(`${o.metadata!.namespace}/${fn}`);
   };
   deployments.on(owner);
+  deployments.on((o) => {
+    if (o.metadata?.labels?.[POOL_LABEL]) poolsOf(o);
+  });
   configMaps.on(owner);
   networkPolicies.on(owner);
   // Another Table resource claiming the same name may win or lose it on any change.
@@ -167,9 +189,13 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       await Promise.all(informers.map((i) => i.hasSynced()));
       fnController.start();
       tableController.start();
+      poolController.start();
       poller.start();
       resync = setInterval(() => {
-        for (const o of functions.list()) fnController.queue.add(keyOf(o));
+        for (const o of functions.list()) {
+          fnController.queue.add(keyOf(o));
+          poolsOf(o);
+        }
         for (const o of tables.list()) tableController.queue.add(keyOf(o));
       }, opts.resyncMs ?? 600_000);
       resync.unref();
@@ -178,7 +204,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       clearInterval(resync);
       poller.stop();
       for (const i of informers) i.stop();
-      await Promise.all([fnController.stop(), tableController.stop()]);
+      await Promise.all([fnController.stop(), tableController.stop(), poolController.stop()]);
       dynamodb.destroy();
     },
   };
@@ -256,6 +282,11 @@ Reconciles Function and Table resources (selfless.dev/v1alpha1).
   --resync S                 reconcile every object again this often (default: 600)
   --protect HOST:PORT[,...]  storage outside the cluster (CQL, Redis) that function workers
                              must not reach: an egress NetworkPolicy beside each function
+  --pool RUNTIME=N[,...]     a warm pool of N generic workers of RUNTIME in each namespace
+                             with functions it can serve (default: none)
+  --pool-cpu MILLICORES      CPU limit of a pool worker (default: 1000)
+  --pool-memory MB           memory limit of a pool worker (default: 1024); functions
+                             with a larger memorySize + 64 MB are not served from it
 
 Environment: SELFLESS_WORKER_TOKEN, the gateway's worker-channel token, is copied
 into a Secret beside each function for its workers.
@@ -282,11 +313,19 @@ export async function operatorCommand(args: string[]): Promise<number> {
       'metrics-port': { type: 'string', default: '9090' },
       resync: { type: 'string', default: '600' },
       protect: { type: 'string', multiple: true, default: [] },
+      pool: { type: 'string', multiple: true, default: [] },
+      'pool-cpu': { type: 'string', default: '1000' },
+      'pool-memory': { type: 'string', default: '1024' },
     },
   });
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
+  }
+  const pool = parsePoolSizes(values.pool);
+  if (typeof pool === 'string') {
+    process.stderr.write(`selfless operator: --pool: ${pool}\n`);
+    return 2;
   }
   const kc = new k8s.KubeConfig();
   if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
@@ -309,6 +348,11 @@ export async function operatorCommand(args: string[]): Promise<number> {
     agentImage: values['agent-image'] ?? `ghcr.io/selfless/selfless:${tag}`,
     workerToken: process.env.SELFLESS_WORKER_TOKEN,
     protectedEndpoints: values.protect.flatMap(parseHostPorts),
+    pool: {
+      sizes: pool,
+      cpuMillis: Number(values['pool-cpu']),
+      memoryMB: Number(values['pool-memory']),
+    },
     demandIntervalMs: 2_000,
     resyncMs: Number(values.resync) * 1000,
     scaleDownWindowMs: Number(values['scale-down-window']) * 1000,
@@ -323,6 +367,19 @@ export async function operatorCommand(args: string[]): Promise<number> {
   await op.stop();
   server?.close();
   return 0;
+}
+
+/** `nodejs20.x=2,python3.12=1` (repeatable) -> sizes; a string says what is wrong. */
+export function parsePoolSizes(values: string[]): PoolConfig['sizes'] | string {
+  const sizes: PoolConfig['sizes'] = {};
+  for (const item of values.flatMap((v) => v.split(',')).filter((v) => v.trim() !== '')) {
+    const [runtime, n] = item.trim().split('=');
+    const size = Number(n);
+    if (!RUNTIMES.includes(runtime as Runtime)) return `${item}: unknown runtime ${runtime}`;
+    if (!Number.isInteger(size) || size < 0) return `${item}: the size must be a whole number`;
+    sizes[runtime as Runtime] = size;
+  }
+  return sizes;
 }
 
 async function serveMetrics(port: number, metrics: OperatorMetrics): Promise<Server | undefined> {

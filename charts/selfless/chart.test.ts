@@ -186,6 +186,12 @@ test('allowedClients narrows callers of the gateway but still admits function wo
           },
         },
         {
+          namespaceSelector: {},
+          podSelector: {
+            matchExpressions: [{ key: 'selfless.dev/pool', operator: 'Exists' }],
+          },
+        },
+        {
           podSelector: {
             matchLabels: {
               'app.kubernetes.io/name': 'selfless-operator',

@@ -3,6 +3,7 @@
 // and reports its share of each function's demand for the operator's scaling.
 import * as k8s from '@kubernetes/client-node';
 import { Router, type Request } from 'express';
+import type { Registry } from 'prom-client';
 import { keyOf, splitKey } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerHub } from '../hub.ts';
@@ -17,6 +18,7 @@ import {
   callerNamespace,
   namespaceForAccount,
 } from '../../lib/names.ts';
+import { WarmPool } from './warm-pool.ts';
 import { watchFunctions, type FunctionWatch } from './watch.ts';
 
 export interface ClusterMode {
@@ -30,7 +32,7 @@ export interface ClusterMode {
    * The demand report (GET /_selfless/demand) and its wake (lib/demand-wake.ts),
    * given the gateway's hub and limiter.
    */
-  demandRoutes(hub: WorkerHub, limiter: ConcurrencyLimiter): Router;
+  demandRoutes(hub: WorkerHub, limiter: ConcurrencyLimiter, metrics: Registry): Router;
   stop(): void;
 }
 
@@ -90,8 +92,9 @@ export function startClusterMode(opts: {
     callerNamespace: (req) => callerNamespace(accessKeyIdOf(req), names()),
     ready: watch.ready,
     kubeConfig: kc,
-    demandRoutes(hub, limiter) {
+    demandRoutes(hub, limiter, metrics) {
       const router = Router();
+      const pool = new WarmPool({ hub, registry, metricsRegistry: metrics, log });
       // A call that waits for a worker is demand the operator should see now.
       hub.on('queued', () => wake.bump());
       router.get(DEMAND_WAKE_PATH, makeWakeHandler(wake));
@@ -103,11 +106,13 @@ export function startClusterMode(opts: {
             const [namespace, name] = splitKey(key);
             // The limiter counts every admitted call, waiting ones included.
             const queued = hub.queued(key);
+            const pods = pool.specializedPods(key);
             return {
               namespace,
               name,
               inFlight: Math.max(0, limiter.inFlight(key) - queued),
               queued,
+              ...(pods.length > 0 && { specializedPods: pods }),
             };
           }),
         ),

@@ -5,6 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { FUNCTION_LABEL, configName, deploymentName } from '../labels.ts';
 import { codeVolume } from './code-volume.ts';
+import { CONFIG_HASH } from './specialized.ts';
 import { contentHash, makeAgentConfig } from './config-maps.ts';
 import { agentSidecar, functionContainer, workerContainer } from './containers.ts';
 import {
@@ -37,7 +38,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
 
   // Pods read code and configuration once at start: a change must roll them.
   const annotations: Record<string, string> = {
-    'selfless.dev/config-hash': contentHash(makeAgentConfig(fn)),
+    [CONFIG_HASH]: contentHash(makeAgentConfig(fn)),
   };
   if (cfg.codeHash) annotations['selfless.dev/code-hash'] = cfg.codeHash;
   const podSpec: k8s.V1PodSpec = {

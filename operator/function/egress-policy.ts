@@ -81,6 +81,19 @@ export function makeEgressPolicy(
   fn: FunctionObject,
   protectedEndpoints: Endpoint[],
 ): k8s.V1NetworkPolicy | undefined {
+  return egressPolicyFor(
+    childMeta(fn, egressPolicyName(fn.def.name)),
+    labels(fn.def.name),
+    protectedEndpoints,
+  );
+}
+
+/** The same policy for any pods (`selector`): a warm pool's too (operator/pool/). */
+export function egressPolicyFor(
+  metadata: k8s.V1ObjectMeta,
+  selector: Record<string, string>,
+  protectedEndpoints: Endpoint[],
+): k8s.V1NetworkPolicy | undefined {
   if (protectedEndpoints.length === 0) return undefined;
   const byIp = new Map<string, number[]>();
   for (const { ip, port } of protectedEndpoints) byIp.set(ip, [...(byIp.get(ip) ?? []), port]);
@@ -93,9 +106,9 @@ export function makeEgressPolicy(
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: childMeta(fn, egressPolicyName(fn.def.name)),
+    metadata,
     spec: {
-      podSelector: { matchLabels: labels(fn.def.name) },
+      podSelector: { matchLabels: selector },
       policyTypes: ['Egress'],
       egress: [
         { to: [everywhere('0.0.0.0/0', 4), everywhere('::/0', 6)] },

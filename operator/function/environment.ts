@@ -17,6 +17,14 @@ import {
  * the endpoints of the gateway and the table service, and credentials.
  */
 function platformEnvironment(fn: FunctionObject, cfg: WorkerConfig): Record<string, string> {
+  return platformEnvironmentIn(fn.def.namespace, cfg);
+}
+
+/** The platform's variables for a worker of any function in `namespace` (a pool worker's too). */
+export function platformEnvironmentIn(
+  namespace: string,
+  cfg: Omit<WorkerConfig, 'replicas'>,
+): Record<string, string> {
   return {
     AWS_REGION: cfg.region,
     AWS_DEFAULT_REGION: cfg.region,
@@ -24,7 +32,7 @@ function platformEnvironment(fn: FunctionObject, cfg: WorkerConfig): Record<stri
     AWS_ENDPOINT_URL_DYNAMODB: cfg.tablesUrl,
     // Not a secret: the access key names the namespace, so a bare function name
     // called from inside this function resolves in its own namespace (docs/kubernetes.md).
-    AWS_ACCESS_KEY_ID: fn.def.namespace,
+    AWS_ACCESS_KEY_ID: namespace,
     AWS_SECRET_ACCESS_KEY: 'selfless',
   };
 }
@@ -69,7 +77,7 @@ export function agentEnvironment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1E
 }
 
 /** The kubelet expands `$(NAME)` and `$$` in values: `$$` keeps every value verbatim. */
-function envVars(env: Record<string, string>): k8s.V1EnvVar[] {
+export function envVars(env: Record<string, string>): k8s.V1EnvVar[] {
   return Object.entries(env).map(([name, value]) => ({
     name,
     value: value.replaceAll('$', '$$$$'),

@@ -25,6 +25,7 @@ import { contentHash, makeAgentConfig, makeConfigMap } from './config-maps.ts';
 import { makeDeployment } from './deployment.ts';
 import { makeEgressPolicy, type Endpoint } from './egress-policy.ts';
 import type { FunctionObject, WorkerConfig } from './function-object.ts';
+import { adoptionPatch, isSpecializedFor, retireReason } from './specialized.ts';
 import { makeTokenSecret } from './token-secret.ts';
 import { desiredReplicas, type DemandWindow } from './scale.ts';
 
@@ -50,6 +51,11 @@ export interface FunctionReconcilerDeps {
   deployments: Informer<k8s.V1Deployment & Obj>;
   configMaps: Informer<k8s.V1ConfigMap & Obj>;
   networkPolicies: Informer<k8s.V1NetworkPolicy & Obj>;
+  /**
+   * Pods from a warm pool the gateways report serving `namespace/name` (specialized.ts):
+   * the operator reads them by name and has no right to list pods.
+   */
+  specializedPods: (key: string) => string[];
   applier: Applier;
   /** Addresses the workers must not reach (external CQL and Redis); see egress-policy.ts. */
   protectedEndpoints: () => Promise<Endpoint[]>;
@@ -186,6 +192,50 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   }
 
   /**
+   * Pool pods a gateway specialized for this function are adopted; they go once its
+   * own workers are ready, it scales to zero, or it changed (specialized.ts).
+   */
+  async function reconcileSpecialized(pass: Pass): Promise<void> {
+    const { fn, obj } = pass;
+    const configHash = contentHash(makeAgentConfig(fn));
+    const workers = {
+      desired: pass.deployment!.replicas,
+      ready: pass.deployment!.existing?.status?.readyReplicas ?? 0,
+    };
+    for (const name of deps.specializedPods(`${fn.def.namespace}/${fn.def.name}`)) {
+      const pod = await core
+        .readNamespacedPod({ namespace: fn.def.namespace, name })
+        .catch((err: unknown) => {
+          if (err instanceof k8s.ApiException && err.code === 404) return undefined;
+          throw err;
+        });
+      if (!pod) continue;
+      const patch = adoptionPatch(pod, fn, configHash);
+      if (patch) {
+        await core.patchNamespacedPod(
+          { namespace: fn.def.namespace, name, body: patch },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        );
+        deps.record(
+          involved(obj),
+          'Normal',
+          'Specialized',
+          `warm pool pod ${name} serves this function`,
+        );
+        continue;
+      }
+      const why = isSpecializedFor(pod, fn) && retireReason(pod, configHash, workers);
+      if (!why) continue;
+      await deps.applier.delete({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata! });
+      deps.log.info('specialized pool pod retired', {
+        function: `${fn.def.namespace}/${fn.def.name}`,
+        pod: name,
+        why,
+      });
+    }
+  }
+
+  /**
    * Code that moved elsewhere (an image, a referenced ConfigMap) leaves our ConfigMap
    * unused; it goes only after the Deployment, so no pod still mounts it.
    */
@@ -232,6 +282,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     reconcileTokenSecret,
     reconcileEgressPolicy,
     reconcileDeployment,
+    reconcileSpecialized,
     removeUnusedConfigMap,
     reconcileStatus,
   ];

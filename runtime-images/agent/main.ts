@@ -20,8 +20,11 @@ import { makeMultiGatewayChannel } from '../../lib/worker-channel/fanout.ts';
 import { Agent } from '../../lib/agent/agent.ts';
 import { platformVariables } from '../../lib/lambda-environment.ts';
 import { EXTRACT_ZIP_USAGE, extractZipCommand } from './extract-zip.ts';
+import { awaitSpecialization } from './pool.ts';
+import { poolWorkerId } from '../../lib/warm-pool.ts';
 
 export const AGENT_USAGE = `Usage: selfless agent --gateway URL --function NAME --code DIR [options]
+       selfless agent --gateway URL --pool RUNTIME --code DIR [--tmp DIR] [--worker-id ID]
 
 Runs one execution environment of a function: serves the Lambda Runtime API to the
 runtime and pulls invocations from the gateway's worker channel.
@@ -47,6 +50,10 @@ runtime and pulls invocations from the gateway's worker channel.
                        free port; with --external-runtime required)
   --liveness-port PORT serve GET /healthz on 0.0.0.0:PORT: 503 while an external
                        runtime needs a restart (for the function container's probe)
+  --pool RUNTIME       a warm-pool worker of RUNTIME in its namespace: no function
+                       until a gateway orders one; its code is written into --code
+                       (an empty, writable directory), then the agent serves it
+  --max-memory-size MB with --pool: refuse functions with a larger memorySize
 
 The runtime gets AWS_REGION, AWS_ENDPOINT_URL_*, and AWS credentials from this
 process's environment.
@@ -77,6 +84,8 @@ function parseAgentArgs(args: string[]) {
       'external-runtime': { type: 'boolean' },
       'runtime-api': { type: 'string' },
       'liveness-port': { type: 'string' },
+      pool: { type: 'string' },
+      'max-memory-size': { type: 'string' },
     },
     strict: true,
   }).values;
@@ -117,6 +126,27 @@ function definitionFrom(values: AgentArgs): FunctionDefinition | string {
   return { name, namespace: namespace || 'default', spec: parsed.value };
 }
 
+/**
+ * A pool worker's definition until its order comes: only the runtime and namespace
+ * are real (they decide what it may become).
+ */
+function poolPlaceholder(values: AgentArgs): FunctionDefinition | string {
+  if (!values.code) return '--code is required';
+  if (values.function !== undefined || values.manifest !== undefined)
+    return '--pool takes no --function or --manifest: a gateway gives it its function';
+  const parsed = parseFunctionSpec({
+    runtime: values.pool,
+    handler: 'pool.handler',
+    code: { directory: values.code },
+  });
+  if (!parsed.ok) return `--pool: ${formatErrors(parsed.errors)}`;
+  return {
+    name: 'pool',
+    namespace: process.env.SELFLESS_NAMESPACE || 'default',
+    spec: parsed.value,
+  };
+}
+
 export async function agentCommand(args: string[]): Promise<number> {
   if (args[0] === 'extract-zip') return extractZipCommand(args.slice(1));
   if (args.includes('--help') || args.includes('-h')) {
@@ -127,7 +157,7 @@ export async function agentCommand(args: string[]): Promise<number> {
   let values: AgentArgs = {};
   try {
     values = parseAgentArgs(args);
-    fn = definitionFrom(values);
+    fn = values.pool === undefined ? definitionFrom(values) : poolPlaceholder(values);
   } catch (err) {
     fn = err instanceof Error ? err.message : String(err);
   }
@@ -153,11 +183,43 @@ export async function agentCommand(args: string[]): Promise<number> {
   }
   const env = platformVariables(process.env);
   const token = values.token ?? process.env.SELFLESS_WORKER_TOKEN;
-  const workerId = values['worker-id'] ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
+  const unique = randomUUID().slice(0, 8);
+  const workerId =
+    values['worker-id'] ??
+    (values.pool === undefined ? `${hostname()}-${unique}` : poolWorkerId(hostname(), unique));
   const log = (line: string) => process.stdout.write(line + '\n');
   const gateways = gateway.includes(',') ? gateway.split(',').map((g) => g.trim()) : gateway;
+  const channel = makeMultiGatewayChannel(gateways, { log, ...(token !== undefined && { token }) });
+  const stopping = new AbortController();
+  const stopped = new Promise<void>((resolveSignal) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const)
+      process.once(sig, () => {
+        stopping.abort();
+        resolveSignal();
+      });
+  });
+  if (values.pool !== undefined) {
+    try {
+      fn = await awaitSpecialization({
+        channel,
+        workerId,
+        namespace: fn.namespace,
+        runtime: fn.spec.runtime,
+        codeDir: resolve(values.code!),
+        pod: hostname(),
+        ...(values['max-memory-size'] !== undefined && {
+          maxMemorySize: Number(values['max-memory-size']),
+        }),
+        signal: stopping.signal,
+        log,
+      });
+    } catch (err) {
+      if (stopping.signal.aborted) return 0;
+      throw err;
+    }
+  }
   const agent = new Agent({
-    channel: makeMultiGatewayChannel(gateways, { log, ...(token !== undefined && { token }) }),
+    channel,
     // The gateway knows a function by its namespace-qualified key.
     worker: { workerId, functionName: functionKey(fn.namespace, fn.name) },
     fn,
@@ -183,9 +245,7 @@ export async function agentCommand(args: string[]): Promise<number> {
           res.writeHead(status, { 'Content-Type': 'text/plain' });
           res.end(text + '\n');
         }).listen(livenessPort, '0.0.0.0');
-  await new Promise<void>((resolveSignal) => {
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolveSignal());
-  });
+  await stopped;
   liveness?.close();
   await agent.stop();
   return 0;
