@@ -18,6 +18,11 @@ export interface FunctionDemand {
    * the operator to adopt; absent when none.
    */
   specializedPods?: string[];
+  /**
+   * The function's own workers (not from a pool) connected to this replica: a
+   * specialized pod may go once one is (every worker polls every replica).
+   */
+  ownWorkers?: number;
 }
 
 export interface DemandReport {
@@ -53,6 +58,8 @@ export function parseDemandReport(text: string): DemandReport {
         inFlight: Math.max(0, Number(f.inFlight) || 0),
         queued: Math.max(0, Number(f.queued) || 0),
       };
+      const own = Number(f.ownWorkers);
+      if (Number.isInteger(own) && own > 0) demand.ownWorkers = own;
       if (Array.isArray(f.specializedPods)) {
         const pods = f.specializedPods.filter((p): p is string => typeof p === 'string');
         if (pods.length > 0) demand.specializedPods = pods;

@@ -37,6 +37,8 @@ export class DemandPoller {
   private readonly wakers = new Map<string, AbortController>();
   /** Warm-pool pods the gateways made workers of each function, as of the last complete round. */
   private pods = new Map<string, string[]>();
+  /** The most own workers any replica saw connected, per function with specialized pods. */
+  private own = new Map<string, number>();
 
   constructor(private readonly opts: DemandPollerOptions) {
     this.window = new DemandWindow(opts.windowMs);
@@ -78,10 +80,16 @@ export class DemandPoller {
     return this.pods.get(key) ?? [];
   }
 
+  /** Whether the function's own workers serve (a replica has one connected). */
+  ownWorkers(key: string): number {
+    return this.own.get(key) ?? 0;
+  }
+
   async pollOnce(): Promise<void> {
     try {
       const total = new Map<string, number>();
       const pods = new Map<string, string[]>();
+      const own = new Map<string, number>();
       const origins = await this.replicaOrigins();
       if (!this.stopped) this.watchWakes(origins);
       for (const origin of origins) {
@@ -92,14 +100,17 @@ export class DemandPoller {
           const key = `${f.namespace}/${f.name}`;
           total.set(key, (total.get(key) ?? 0) + f.inFlight + f.queued);
           if (f.specializedPods) pods.set(key, [...(pods.get(key) ?? []), ...f.specializedPods]);
+          if (f.ownWorkers) own.set(key, Math.max(own.get(key) ?? 0, f.ownWorkers));
         }
       }
       const changed = new Set(this.window.record(total));
       for (const [key, list] of pods) {
         const before = this.pods.get(key) ?? [];
         if (list.some((p) => !before.includes(p))) changed.add(key);
+        if ((own.get(key) ?? 0) !== (this.own.get(key) ?? 0)) changed.add(key);
       }
       this.pods = pods;
+      this.own = own;
       for (const key of changed) this.opts.onChange(key);
     } catch (err) {
       this.opts.log.warn('demand unknown: a gateway replica did not answer', {

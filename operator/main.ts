@@ -124,6 +124,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       configMaps,
       networkPolicies,
       specializedPods: (key) => poller.specializedPods(key),
+      ownWorkers: (key) => poller.ownWorkers(key),
       applier,
       protectedEndpoints,
       demand: poller.window,

@@ -15,6 +15,10 @@
 // Then 20 sequential warm calls. Baseline, in the same run: the gateway's
 // ListFunctions through the same Service (the HTTP path without a function).
 //
+// Where the namespace gets a warm pool of nodejs20.x (chart value pool.sizes), each
+// round applies two new functions and calls both at once: the pool's worker serves
+// one, the other waits for its own pod, so each round has its baseline beside it.
+//
 //   bash test/services/cluster.sh up   # then, with its printed lines:
 //   SELFLESS_E2E_KUBECONFIG=... SELFLESS_E2E_GATEWAY_URL=... \
 //     node --import tsx bench/cluster/first-call.ts [--rounds 10]
@@ -74,6 +78,7 @@ kc.loadFromFile(kubeconfig);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const apps = kc.makeApiClient(k8s.AppsV1Api);
 const FN = 'selfless.dev/function';
+const POOL = 'selfless-pool-nodejs20-x';
 
 // Polled every 100 ms rather than watched: this API server answered watches without a
 // resource version with 504 "Too large resource version" while loaded. The phases are
@@ -151,40 +156,91 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
+const fnBody = (name: string) =>
+  JSON.stringify({
+    apiVersion: 'selfless.dev/v1alpha1',
+    kind: 'Function',
+    metadata: { name },
+    spec: {
+      runtime: 'nodejs20.x',
+      handler: 'index.handler',
+      timeout: 60,
+      code: {
+        inline: {
+          'index.mjs':
+            "import { hostname } from 'node:os';\nexport const handler = async () => ({ host: hostname() });",
+        },
+      },
+    },
+  });
+
+/** The namespace's warm pool of nodejs20.x, if the chart gives it one: ready workers. */
+async function poolReady(): Promise<number | undefined> {
+  const d = await apps
+    .readNamespacedDeployment({ namespace: ns, name: POOL })
+    .catch(() => undefined);
+  return d && (d.status?.readyReplicas ?? 0);
+}
+
+/** The call's time from t0, and whether a pool's pod answered (the handler names its host). */
+async function invokeTimed(name: string, t0: number): Promise<[number, boolean]> {
+  const out = await lambda.send(
+    new InvokeCommand({ FunctionName: functionArn(region, ns, name), Payload: '{}' }),
+  );
+  const ms = performance.now() - t0;
+  const body = Buffer.from(out.Payload ?? []).toString();
+  if (out.StatusCode !== 200 || out.FunctionError) {
+    throw new Error(`${name}: ${out.StatusCode} ${body}`);
+  }
+  return [ms, (JSON.parse(body) as { host: string }).host.startsWith(POOL)];
+}
+
 async function main(): Promise<void> {
   await kubectl(['create', 'namespace', ns]);
   const stop = await startPolling();
   const phases = ['scale', 'pod', 'schedule', 'start', 'answer'] as const;
   const rows: Record<string, number>[] = [];
+  const pooled: number[] = [];
   try {
+    // A function never called keeps the namespace's pool (if any) between rounds.
+    await kubectl(['apply', '-n', ns, '-f', '-'], fnBody('anchor'));
+    const pool = await until(
+      'the warm pool',
+      async () => ((await poolReady()) ?? 0) > 0 || undefined,
+      120_000,
+    )
+      .then(() => true)
+      .catch(() => false);
+    progress(
+      pool
+        ? 'warm pool: each round calls two new functions at once, one served from the pool'
+        : 'no warm pool in this namespace',
+    );
     for (let i = 0; i < rounds; i++) {
-      const name = `first-${i}`;
-      await kubectl(
-        ['apply', '-n', ns, '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'selfless.dev/v1alpha1',
-          kind: 'Function',
-          metadata: { name },
-          spec: {
-            runtime: 'nodejs20.x',
-            handler: 'index.handler',
-            timeout: 60,
-            code: { inline: { 'index.mjs': 'export const handler = async () => ({ ok: true });' } },
-          },
-        }),
-      );
-      await until(`${name} ScaledToZero`, async () =>
-        (await readyReason(name)) === 'ScaledToZero' ? true : undefined,
-      );
+      const cold = `first-${i}`;
+      const names = pool ? [cold, `pooled-${i}`] : [cold];
+      if (pool)
+        await until('a ready pool worker', async () => ((await poolReady()) ?? 0) > 0 || undefined);
+      for (const name of names) await kubectl(['apply', '-n', ns, '-f', '-'], fnBody(name));
+      for (const name of names)
+        await until(`${name} ScaledToZero`, async () =>
+          (await readyReason(name)) === 'ScaledToZero' ? true : undefined,
+        );
       const t0 = performance.now();
-      const out = await lambda.send(
-        new InvokeCommand({ FunctionName: functionArn(region, ns, name), Payload: '{}' }),
-      );
-      const t1 = performance.now();
-      if (out.StatusCode !== 200 || out.FunctionError) {
-        throw new Error(`${name}: ${out.StatusCode} ${Buffer.from(out.Payload ?? []).toString()}`);
+      const answers = await Promise.all(names.map((n) => invokeTimed(n, t0)));
+      const totals = answers.map(([ms]) => ms);
+      const specialized = answers.map(([, fromPool]) => fromPool);
+      let coldName = names[0]!;
+      const fromPool: string[] = [];
+      for (const [j, n] of names.entries()) {
+        if (!specialized[j]) coldName = n;
+        else {
+          pooled.push(totals[j]!);
+          fromPool.push(`${n} ${fmt(totals[j]!)}`);
+        }
       }
-      const m = seen.get(name) ?? {};
+      const t1 = t0 + totals[names.indexOf(coldName)]!;
+      const m = seen.get(coldName) ?? {};
       const row: Record<string, number> = { total: t1 - t0 };
       let prev = t0;
       for (const p of phases) {
@@ -193,13 +249,15 @@ async function main(): Promise<void> {
         row[p] = at - prev;
         prev = at;
       }
-      row.init = (await initDuration(name)) ?? NaN;
+      row.init = (await initDuration(coldName)) ?? NaN;
       rows.push(row);
       progress(
-        `${name}: ${fmt(row.total!)} (${phases.map((p) => `${p} ${row[p] === undefined ? '-' : fmt(row[p]!)}`).join(', ')}, init ${Number.isNaN(row.init) ? '-' : fmt(row.init)})`,
+        `${coldName}: ${fmt(row.total!)} (${phases.map((p) => `${p} ${row[p] === undefined ? '-' : fmt(row[p]!)}`).join(', ')}, init ${Number.isNaN(row.init) ? '-' : fmt(row.init)})` +
+          (pool ? `; from the pool: ${fromPool.join(', ') || 'none'}` : ''),
       );
       if (i === rounds - 1) break;
-      await kubectl(['delete', 'functions.selfless.dev', name, '-n', ns, '--wait=true']);
+      for (const name of names)
+        await kubectl(['delete', 'functions.selfless.dev', name, '-n', ns, '--wait=true']);
     }
 
     const last = `first-${rounds - 1}`;
@@ -219,10 +277,15 @@ async function main(): Promise<void> {
 
     const col = (k: string) =>
       rows.map((r) => r[k]).filter((v): v is number => v !== undefined && !Number.isNaN(v));
-    console.log(`first call from zero workers, ${rounds} rounds (p50 / max):`);
+    console.log(`first call from zero workers, no pool worker, ${rows.length} rounds (p50 / max):`);
     for (const k of ['total', ...phases, 'init']) {
       const xs = col(k);
       if (xs.length) console.log(`  ${k.padEnd(8)} ${fmt(p50(xs)).padStart(8)} / ${fmt(max(xs))}`);
+    }
+    if (pooled.length > 0) {
+      console.log(
+        `first call from zero workers, served by a pool worker, ${pooled.length} calls: p50 ${fmt(p50(pooled))} / max ${fmt(max(pooled))}; ratio to the call without one in the same rounds (p50): ${(p50(pooled) / p50(col('total'))).toFixed(3)}`,
+      );
     }
     console.log(
       `warm Invoke p50 ${p50(warm).toFixed(1)} ms (max ${max(warm).toFixed(1)}), baseline ListFunctions p50 ${p50(base).toFixed(1)} ms: ratio ${(p50(warm) / p50(base)).toFixed(2)}x`,

@@ -107,12 +107,14 @@ export function startClusterMode(opts: {
             // The limiter counts every admitted call, waiting ones included.
             const queued = hub.queued(key);
             const pods = pool.specializedPods(key);
+            const own = pods.length > 0 ? pool.ownWorkers(key) : 0;
             return {
               namespace,
               name,
               inFlight: Math.max(0, limiter.inFlight(key) - queued),
               queued,
               ...(pods.length > 0 && { specializedPods: pods }),
+              ...(own > 0 && { ownWorkers: own }),
             };
           }),
         ),

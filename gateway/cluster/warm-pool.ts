@@ -44,6 +44,8 @@ export class WarmPool {
   private readonly pods = new Map<string, Map<string, number>>();
   /** Workers from a pool connected to this replica, per function key: worker id -> pod. */
   private readonly connected = new Map<string, Map<string, string>>();
+  /** The functions' own workers (not from a pool) connected to this replica, per key. */
+  private readonly own = new Map<string, Set<string>>();
   private readonly poolKeys = new Set<string>();
   private readonly now: () => number;
   private readonly specializations: Counter<'namespace' | 'runtime' | 'outcome'>;
@@ -89,7 +91,11 @@ export class WarmPool {
       if (this.specializing.get(w.workerId) === w.functionName)
         this.specializing.delete(w.workerId);
       const pod = podOfPoolWorker(w.workerId);
-      if (pod === undefined) return;
+      if (pod === undefined) {
+        const own = this.own.get(w.functionName) ?? new Set<string>();
+        this.own.set(w.functionName, own.add(w.workerId));
+        return;
+      }
       const workers = this.connected.get(w.functionName) ?? new Map<string, string>();
       workers.set(w.workerId, pod);
       this.connected.set(w.functionName, workers);
@@ -100,6 +106,9 @@ export class WarmPool {
         const workers = this.connected.get(w.functionName);
         workers?.delete(w.workerId);
         if (workers?.size === 0) this.connected.delete(w.functionName);
+        const own = this.own.get(w.functionName);
+        own?.delete(w.workerId);
+        if (own?.size === 0) this.own.delete(w.functionName);
       });
     }
   }
@@ -119,6 +128,11 @@ export class WarmPool {
     }
     if (recent?.size === 0) this.pods.delete(key);
     return [...found].sort();
+  }
+
+  /** How many of the function's own workers have asked this replica for work and not left. */
+  ownWorkers(key: string): number {
+    return this.own.get(key)?.size ?? 0;
   }
 
   private onQueued(key: string): void {

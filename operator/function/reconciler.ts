@@ -56,6 +56,8 @@ export interface FunctionReconcilerDeps {
    * the operator reads them by name and has no right to list pods.
    */
   specializedPods: (key: string) => string[];
+  /** How many of the function's own workers serve (connected to a gateway). */
+  ownWorkers: (key: string) => number;
   applier: Applier;
   /** Addresses the workers must not reach (external CQL and Redis); see egress-policy.ts. */
   protectedEndpoints: () => Promise<Endpoint[]>;
@@ -198,9 +200,11 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   async function reconcileSpecialized(pass: Pass): Promise<void> {
     const { fn, obj } = pass;
     const configHash = contentHash(makeAgentConfig(fn));
+    // A worker pod is Ready when its container runs, well before its runtime is
+    // initialised: what counts is an own worker the gateways see asking for work.
     const workers = {
       desired: pass.deployment!.replicas,
-      ready: pass.deployment!.existing?.status?.readyReplicas ?? 0,
+      ready: deps.ownWorkers(`${fn.def.namespace}/${fn.def.name}`),
     };
     for (const name of deps.specializedPods(`${fn.def.namespace}/${fn.def.name}`)) {
       const pod = await core

@@ -2,7 +2,8 @@
 // relabels it as the function's worker (so the function's NetworkPolicies select it
 // and the pool's ReplicaSet, no longer matching it, starts a replacement at once) and
 // makes the Function its owner (garbage-collected with it). A specialized pod lives
-// only until the function's own workers are ready, the function scales to zero, or
+// only until one of the function's own workers serves (the gateways see it ask
+// for work), the function scales to zero, or
 // its configuration changes: then it is deleted, finishing its call in flight.
 import type * as k8s from '@kubernetes/client-node';
 import { POOL_LABEL, SPECIALIZED_LABEL } from '../../lib/warm-pool.ts';
@@ -34,13 +35,13 @@ export function adoptionPatch(
 export function retireReason(
   pod: k8s.V1Pod,
   configHash: string,
-  workers: { desired: number; ready: number },
+  workers: { desired: number; /** Own workers serving. */ ready: number },
 ): string | undefined {
   if (pod.metadata?.deletionTimestamp) return undefined;
   if (pod.metadata?.annotations?.[CONFIG_HASH] !== configHash)
     return 'the function changed since it was specialized';
   if (workers.desired === 0) return 'the function scaled to zero';
-  if (workers.ready > 0) return "the function's own workers are ready";
+  if (workers.ready > 0) return "the function's own workers serve";
   return undefined;
 }
 

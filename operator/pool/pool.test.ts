@@ -135,7 +135,7 @@ test('a pool Deployment exists while Functions it can serve do, owned by every o
   );
 });
 
-test('a pod a gateway specialized is adopted as the function worker and retired once the function has its own ready worker', async () => {
+test("a pod a gateway specialized is adopted as the function worker and retired once the function's own worker serves", async () => {
   const pod = await core.createNamespacedPod({
     namespace: ns,
     body: {
@@ -186,6 +186,8 @@ test('a pod a gateway specialized is adopted as the function worker and retired 
       ?.deletionTimestamp,
     undefined,
   );
+  // A Ready pod is not enough (its runtime may still start): the gateways must see
+  // the function's own worker ask for work.
   await apps.replaceNamespacedDeploymentStatus({
     namespace: ns,
     name: 'fn-a',
@@ -194,6 +196,13 @@ test('a pod a gateway specialized is adopted as the function worker and retired 
       status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 },
     },
   });
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(
+    (await core.readNamespacedPod({ namespace: ns, name: 'pool-pod-1' })).metadata
+      ?.deletionTimestamp,
+    undefined,
+  );
+  demand[0]!.ownWorkers = 1;
   await eventually(
     'retired',
     async () =>
