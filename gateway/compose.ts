@@ -169,7 +169,8 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
       ? { driver: makeProcessDriver({ log, env: config.workers.process.env }) }
       : { remoteWorkers: config.workers.remote }),
   });
-  if (cluster) extraRoutes.use(cluster.demandRoutes(gateway.hub, limiter, gateway.metrics.registry));
+  if (cluster)
+    extraRoutes.use(cluster.demandRoutes(gateway.hub, limiter, gateway.metrics.registry));
 
   return {
     gateway,
