@@ -3,13 +3,12 @@
 // function's worker, writes that function's code into its code directory, answers
 // the order with its pod's name, and returns the definition; the agent then runs as
 // that function's worker for the rest of its life.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
+import { CodeError, writeCode } from '../../lib/code.ts';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Runtime } from '../../lib/runtimes.ts';
 import { decodeOrder, encodeOrderAnswer, poolKey } from '../../lib/warm-pool.ts';
 import type { WorkerChannel } from '../../lib/worker-channel/channel.ts';
-import { DEFAULT_MODE, extractZip, ZipError } from '../../lib/zip.ts';
 
 export interface PoolWaitOptions {
   channel: WorkerChannel;
@@ -44,7 +43,7 @@ export async function awaitSpecialization(o: PoolWaitOptions): Promise<FunctionD
           ? `this pool worker serves ${o.runtime} in ${o.namespace}, not ${fn.spec.runtime} in ${fn.namespace}`
           : o.maxMemorySize !== undefined && fn.spec.memorySize > o.maxMemorySize
             ? `this pool worker has room for ${o.maxMemorySize} MB, not ${fn.spec.memorySize} MB`
-            : writeCode(fn, o.codeDir);
+            : writeOrderCode(fn, o.codeDir);
     const durationMs = performance.now() - started;
     const result = {
       requestId: order.requestId,
@@ -77,22 +76,12 @@ export async function awaitSpecialization(o: PoolWaitOptions): Promise<FunctionD
 }
 
 /** Puts the order's code in place; a string says why it could not. */
-function writeCode(fn: FunctionDefinition, dir: string): string | undefined {
-  const { zipFile, inline } = fn.spec.code;
+function writeOrderCode(fn: FunctionDefinition, dir: string): string | undefined {
   try {
-    if (zipFile !== undefined) extractZip(Buffer.from(zipFile, 'base64'), dir);
-    else {
-      const root = resolve(dir);
-      for (const [file, content] of Object.entries(inline ?? {})) {
-        const target = resolve(root, file);
-        if (!target.startsWith(root + sep)) return `${file} is outside the code directory`;
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, content, { mode: DEFAULT_MODE });
-      }
-    }
+    writeCode(fn.spec.code, resolve(dir));
     return undefined;
   } catch (err) {
-    if (err instanceof ZipError) return err.message;
+    if (err instanceof CodeError) return err.message;
     return `the code could not be written: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
