@@ -28,6 +28,15 @@ export const HARDENED: k8s.V1SecurityContext = {
   capabilities: { drop: ['ALL'] },
 };
 
+/** The pod of every worker, a function's or a warm pool's: uid 65532, as Lambda's sbx_user. */
+export const HARDENED_POD: k8s.V1PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  fsGroup: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 export function cpuMillis(memorySize: number): number {
   return Math.max(1, Math.round((memorySize * 1000) / MB_PER_VCPU));
 }

@@ -7,7 +7,7 @@ import { FUNCTION_LABEL, configName, deploymentName } from '../labels.ts';
 import { codeVolume } from './code-volume.ts';
 import { CONFIG_HASH } from './specialized.ts';
 import { contentHash, makeAgentConfig } from './config-maps.ts';
-import { agentSidecar, functionContainer, workerContainer } from './containers.ts';
+import { HARDENED_POD, agentSidecar, functionContainer, workerContainer } from './containers.ts';
 import {
   CONFIG_DIR,
   TMP_DIR,
@@ -46,13 +46,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
     enableServiceLinks: false,
     // An invocation in flight may finish: the agent stops taking work on SIGTERM.
     terminationGracePeriodSeconds: spec.timeout + 5,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      fsGroup: 65532,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: HARDENED_POD,
     containers,
     volumes,
   };

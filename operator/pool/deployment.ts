@@ -10,7 +10,7 @@ import { POOL_LABEL } from '../../lib/warm-pool.ts';
 import { UNZIPPED_MAX_MB } from '../../lib/zip.ts';
 import { LIMITS } from '../../lib/function.ts';
 import { MANAGED_BY } from '../labels.ts';
-import { AGENT_MEMORY_MB, HARDENED } from '../function/containers.ts';
+import { AGENT_MEMORY_MB, HARDENED, HARDENED_POD } from '../function/containers.ts';
 import { envVars, platformEnvironmentIn } from '../function/environment.ts';
 import { egressPolicyFor, type Endpoint } from '../function/egress-policy.ts';
 import {
@@ -157,13 +157,7 @@ export function makePoolDeployment(
           enableServiceLinks: false,
           // A specialized worker finishes its call in flight: up to Lambda's longest timeout.
           terminationGracePeriodSeconds: LIMITS.timeout.max + 5,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: HARDENED_POD,
           containers: [container],
           volumes: [
             { name: 'tmp', emptyDir: { sizeLimit: `${LIMITS.ephemeralStorage.max}Mi` } },
