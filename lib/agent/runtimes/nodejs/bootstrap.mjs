@@ -74,20 +74,76 @@ function writeLine(text) {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }
 
+// Lambda's log levels, most detail first. AWS_LAMBDA_LOG_LEVEL (set with the JSON
+// format) silences the console methods below it; console.log is console.info.
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const threshold = Math.max(0, LEVELS.indexOf((env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()));
+const jsonLogs = (env.AWS_LAMBDA_LOG_FORMAT ?? '').toUpperCase() === 'JSON';
+
+/** An Error as JSON records carry it: errorType, errorMessage, stackTrace, its own fields. */
+function errorFields(err) {
+  return {
+    errorType: err?.constructor?.name ?? 'UnknownError',
+    errorMessage: err.message,
+    stackTrace: typeof err.stack === 'string' ? err.stack.split('\n') : err.stack,
+    ...err,
+  };
+}
+
+/**
+ * One JSON record: a single argument is the message as it is (an object stays an
+ * object, an Error becomes its fields); several are formatted, and the first Error
+ * among them adds its type, message and stack.
+ */
+function jsonRecord(level, args) {
+  const record = { timestamp: new Date().toISOString(), level, requestId: currentRequestId() };
+  if (args.length === 1) {
+    record.message = args[0];
+    try {
+      return JSON.stringify(record, (_, v) => (v instanceof Error ? errorFields(v) : v));
+    } catch {
+      record.message = format(args[0]);
+      return JSON.stringify(record);
+    }
+  }
+  record.message = format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) {
+    record.errorType = err.constructor?.name ?? 'UnknownError';
+    record.errorMessage = err.message;
+    record.stackTrace = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+  }
+  return JSON.stringify(record);
+}
+
+function textRecord(level, args) {
+  let message = format(...args);
+  if (level === 'TRACE')
+    message = `Trace: ${message}\n${new Error().stack.split('\n').slice(3).join('\n')}`;
+  return `${new Date().toISOString()}\t${currentRequestId()}\t${level}\t${message}`;
+}
+
+const record = jsonLogs ? jsonRecord : textRecord;
 for (const [method, level] of [
-  ['log', 'INFO'],
+  ['trace', 'TRACE'],
+  ['debug', 'DEBUG'],
   ['info', 'INFO'],
   ['warn', 'WARN'],
   ['error', 'ERROR'],
-  ['debug', 'DEBUG'],
-  ['trace', 'TRACE'],
+  ['fatal', 'FATAL'],
 ]) {
-  console[method] = (...args) => {
-    let message = format(...args);
-    if (level === 'TRACE')
-      message = `Trace: ${message}\n${new Error().stack.split('\n').slice(2).join('\n')}`;
-    writeLine(`${new Date().toISOString()}\t${currentRequestId()}\t${level}\t${message}`);
-  };
+  console[method] =
+    LEVELS.indexOf(level) >= threshold ? (...args) => writeLine(record(level, args)) : () => {};
+}
+console.log = console.info;
+
+/**
+ * How the runtime logs a failure: in Text `<what> \t<error document>`; in JSON the
+ * error itself, as Lambda's runtime logs it (console.error of the Error).
+ */
+function logFailure(what, err, doc) {
+  if (jsonLogs) console.error(err instanceof Error ? err : new Error(String(err)));
+  else console.error('%s \t%s', what, JSON.stringify(doc));
 }
 
 // ---- errors ---------------------------------------------------------------------
@@ -306,7 +362,7 @@ async function invokeStreaming(handler, event, headers, id) {
   }
   if (failure !== undefined) {
     const doc = errorDocument(failure);
-    console.error('Invoke Error \t%s', JSON.stringify(doc));
+    logFailure('Invoke Error', failure, doc);
     stream.fail(doc);
   }
   await stream.answered();
@@ -396,7 +452,7 @@ async function invoke(handler, next) {
   }
   if (outcome.err !== null && outcome.err !== undefined) {
     const { doc, body } = errorBody(outcome.err);
-    console.error('Invoke Error \t%s', JSON.stringify(doc));
+    logFailure('Invoke Error', outcome.err, doc);
     await post(`invocation/${id}/error`, body, {
       'Lambda-Runtime-Function-Error-Type': doc.errorType,
     });
@@ -421,11 +477,7 @@ async function invoke(handler, next) {
 async function crash(err, errorType) {
   const doc = errorDocument(err);
   if (errorType) doc.errorType = errorType;
-  console.error(
-    '%s \t%s',
-    errorType ? 'Unhandled Promise Rejection' : 'Uncaught Exception',
-    JSON.stringify(doc),
-  );
+  logFailure(errorType ? 'Unhandled Promise Rejection' : 'Uncaught Exception', err, doc);
   const id = currentRequestId();
   const path = id ? `invocation/${id}/error` : 'init/error';
   try {
@@ -452,7 +504,7 @@ async function main() {
     handler = await loadHandler();
   } catch (err) {
     const doc = errorDocument(err);
-    console.error('Uncaught Exception \t%s', JSON.stringify(doc));
+    logFailure('Uncaught Exception', err, doc);
     await post('init/error', Buffer.from(JSON.stringify(doc)), {
       'Lambda-Runtime-Function-Error-Type': doc.errorType,
     });

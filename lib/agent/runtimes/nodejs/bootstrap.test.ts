@@ -277,3 +277,90 @@ export const handler = async () => { for (;;) keep.push(new Array(1e5).fill({ a:
     });
   });
 });
+
+/** The runtime's JSON records of one invocation, in order (platform.* records left out). */
+function appRecords(logs: string[], requestId: string): Record<string, unknown>[] {
+  return logs
+    .filter((l) => l.startsWith('{"timestamp"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.requestId === requestId);
+}
+
+describe('Node.js runtime, JSON log format', () => {
+  const logging = (applicationLogLevel: string) => ({
+    loggingConfig: { logFormat: 'JSON', applicationLogLevel },
+  });
+
+  it('writes console.* as {timestamp, level, requestId, message}: one argument as it is, several formatted', async () => {
+    const files = {
+      'index.js': `exports.handler = async () => {
+  console.trace('t');
+  console.debug('d %d', 1);
+  console.log({ nested: { a: [1] } });
+  console.info('i');
+  console.warn('w', 'x');
+  console.error('failed:', new RangeError('too far'));
+  console.fatal('f');
+  return 1;
+};`,
+    };
+    await withAgent(node('index.handler', files, logging('TRACE')), async ({ channel, logs }) => {
+      const r = await channel.invoke({});
+      const records = appRecords(logs, r.requestId);
+      assert.deepEqual(
+        records.map((x) => [x.level, x.message]),
+        [
+          ['TRACE', 't'],
+          ['DEBUG', 'd 1'],
+          ['INFO', { nested: { a: [1] } }],
+          ['INFO', 'i'],
+          ['WARN', 'w x'],
+          ['ERROR', records[5]!.message],
+          ['FATAL', 'f'],
+        ],
+      );
+      assert.deepEqual(Object.keys(records[0]!), ['timestamp', 'level', 'requestId', 'message']);
+      assert.match(String(records[0]!.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const failed = records[5]!;
+      assert.match(String(failed.message), /^failed: RangeError: too far\n {4}at /);
+      assert.equal(failed.errorType, 'RangeError');
+      assert.equal(failed.errorMessage, 'too far');
+      assert.equal((failed.stackTrace as string[])[0], 'RangeError: too far');
+    });
+  });
+
+  it('drops the console methods below AWS_LAMBDA_LOG_LEVEL (ERROR keeps error and fatal)', async () => {
+    const files = {
+      'index.js': `exports.handler = async () => {
+  console.debug('d'); console.log('l'); console.info('i'); console.warn('w');
+  console.error('e'); console.fatal('f');
+  return process.env.AWS_LAMBDA_LOG_LEVEL;
+};`,
+    };
+    await withAgent(node('index.handler', files, logging('ERROR')), async ({ channel, logs }) => {
+      const r = await channel.invoke({});
+      assert.equal(JSON.parse(r.payload.toString()), 'ERROR');
+      assert.deepEqual(
+        appRecords(logs, r.requestId).map((x) => x.message),
+        ['e', 'f'],
+      );
+    });
+  });
+
+  it('logs a failed invocation as an ERROR record of the error, as Lambda does', async () => {
+    const files = {
+      'index.js': `exports.handler = async () => { throw new TypeError('nope'); };`,
+    };
+    await withAgent(node('index.handler', files, logging('INFO')), async ({ channel, logs }) => {
+      const r = await channel.invoke({});
+      assert.equal(r.functionError, 'Unhandled');
+      const [record] = appRecords(logs, r.requestId);
+      assert.equal(record?.level, 'ERROR');
+      const message = record!.message as Record<string, unknown>;
+      assert.equal(message.errorType, 'TypeError');
+      assert.equal(message.errorMessage, 'nope');
+      assert.ok(Array.isArray(message.stackTrace));
+      assert.ok(!logs.some((l) => l.includes('Invoke Error')), 'no text line in JSON format');
+    });
+  });
+});

@@ -187,17 +187,74 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+JSON_LOGS = ENV.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+# LogRecord attributes that are the logging module's own, not a caller's `extra`.
+RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """Lambda's JSON records: timestamp, level, message, logger, the exception's
+    trace, type and message, requestId, the exception's location, then any `extra`
+    fields; fields that are None are left out. Levels are rounded down to the
+    standard ones. An `extra` json cannot write fails the record, as in Lambda."""
+
+    def format(self, record):
+        levelno = min(50, max(0, record.levelno)) // 10 * 10
+        exc = record.exc_info
+        out = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": logging.getLevelName(levelno),
+            "message": record.getMessage(),
+            "logger": record.name,
+            "stackTrace": traceback.format_tb(exc[2]) if exc else None,
+            "errorType": exc[0].__name__ if exc else None,
+            "errorMessage": str(exc[1]) if exc else None,
+            "requestId": record.aws_request_id or "",
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc else None,
+        }
+        for key, value in vars(record).items():
+            if key not in RECORD_ATTRIBUTES and key not in out:
+                out[key] = value
+        return json.dumps({k: v for k, v in out.items() if v is not None}, ensure_ascii=False) + "\n"
+
+
 def setup_logging():
-    """Lambda's root handler: `[LEVEL]\\t<time>Z\\t<request id>\\t<message>`."""
+    """Lambda's root handler. Text: `[LEVEL]\\t<time>Z\\t<request id>\\t<message>`;
+    JSON (AWS_LAMBDA_LOG_FORMAT): one JSON record a line, the root logger at
+    AWS_LAMBDA_LOG_LEVEL (TRACE is DEBUG here). print() stays plain text in both."""
     handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
+    if JSON_LOGS:
+        handler.setFormatter(JsonFormatter())
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
     handler.addFilter(RequestIdFilter())
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = ENV.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    level = "DEBUG" if level == "TRACE" else level
+    # getLevelName gives the number of a level's name, and the name back otherwise.
+    if isinstance(logging.getLevelName(level), int):
+        root.setLevel(level)
+
+
+def log_error(doc):
+    """A failed invocation or init as Lambda's runtime logs it."""
+    if JSON_LOGS:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        print(json.dumps({"timestamp": stamp, "level": "ERROR", **doc}), flush=True)
+    else:
+        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
 
 
 def cap_memory(argv):
@@ -324,7 +381,7 @@ def serve(held):
         handler = load_handler(ENV.get("_HANDLER", ""))
     except Exception as e:
         doc = error_document(e)
-        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
+        log_error(doc)
         post_error(api, "init/error", doc)
         if held is not None:
             sys.stdout.flush()
@@ -362,7 +419,7 @@ def answer(api, handler, request_id, headers, body):
     except Exception as e:
         # The first frame is this loop's call of the handler: Lambda shows user frames only.
         doc = error_document(e, request_id, skip_frames=1)
-        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
+        log_error(doc)
         post_error(api, f"invocation/{request_id}/error", doc)
         return
     try:

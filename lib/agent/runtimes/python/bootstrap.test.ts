@@ -223,3 +223,87 @@ def handler(event, context):
     });
   });
 });
+
+describe('Python runtime, JSON log format', () => {
+  const records = (logs: string[]) =>
+    logs
+      .filter((l) => l.startsWith('{"timestamp"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('configures the root logger as Lambda does: JSON records at AWS_LAMBDA_LOG_LEVEL, exceptions and extra fields included', async () => {
+    const files = {
+      'app.py': `import logging
+log = logging.getLogger("orders")
+def handler(event, context):
+    log.debug("d")
+    log.info("i")
+    log.warning("w %s", "x", extra={"orderId": 7})
+    try:
+        raise KeyError("k")
+    except KeyError:
+        log.exception("failed")
+    print("plain")
+    return logging.getLogger().level
+`,
+    };
+    await withAgent(
+      py('app.handler', files, {
+        loggingConfig: { logFormat: 'JSON', applicationLogLevel: 'INFO' },
+      }),
+      async ({ channel, logs }) => {
+        const r = await channel.invoke({});
+        assert.equal(r.payload.toString(), '20', 'the root logger at INFO');
+        const [info, warning, failed, ...rest] = records(logs);
+        assert.equal(rest.length, 0, JSON.stringify(rest));
+        assert.deepEqual(
+          { ...info, timestamp: 'T' },
+          { timestamp: 'T', level: 'INFO', message: 'i', logger: 'orders', requestId: r.requestId },
+        );
+        assert.match(String(info!.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        assert.equal(warning!.level, 'WARNING');
+        assert.equal(warning!.message, 'w x');
+        assert.equal(warning!.orderId, 7);
+        assert.equal(failed!.level, 'ERROR');
+        assert.equal(failed!.errorType, 'KeyError');
+        assert.equal(failed!.errorMessage, "'k'");
+        assert.ok(Array.isArray(failed!.stackTrace));
+        assert.match(String(failed!.location), /app\.py:handler:\d+$/);
+        assert.ok(logs.includes('plain'), 'print() stays a plain line');
+      },
+    );
+  });
+
+  it('maps TRACE to DEBUG and logs a failed invocation as a JSON ERROR record', async () => {
+    const files = {
+      'app.py': `import logging
+def handler(event, context):
+    logging.debug("deep")
+    raise ValueError("bad value")
+`,
+    };
+    await withAgent(
+      py('app.handler', files, {
+        loggingConfig: { logFormat: 'JSON', applicationLogLevel: 'TRACE' },
+      }),
+      async ({ channel, logs }) => {
+        const r = await channel.invoke({});
+        assert.equal(r.functionError, 'Unhandled');
+        const [debug, error] = records(logs);
+        assert.equal(debug!.level, 'DEBUG');
+        assert.equal(debug!.message, 'deep');
+        assert.deepEqual(Object.keys(error!), [
+          'timestamp',
+          'level',
+          'errorMessage',
+          'errorType',
+          'requestId',
+          'stackTrace',
+        ]);
+        assert.match(String(error!.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+        assert.equal(error!.errorType, 'ValueError');
+        assert.equal(error!.requestId, r.requestId);
+        assert.ok(!logs.some((l) => l.startsWith('[ERROR]')), 'no text line in JSON format');
+      },
+    );
+  });
+});
