@@ -22,16 +22,8 @@ import type {
   WorkerChannel,
   WorkerIdentity,
 } from '../worker-channel/channel.ts';
-import {
-  LogTail,
-  billedMs,
-  endLine,
-  exitError,
-  reportLine,
-  responseTooLargeError,
-  startLine,
-  timeoutError,
-} from './lambda-log.ts';
+import { LogTail, billedMs, exitError, responseTooLargeError, timeoutError } from './lambda-log.ts';
+import { PlatformLog, type InvocationReport } from './platform-log.ts';
 import {
   LAMBDA_STREAM_LIMITS,
   relayStream,
@@ -60,7 +52,10 @@ export interface AgentOptions {
   tmpDir: string;
   /** Platform variables: AWS_ENDPOINT_URL_*, AWS_REGION, credentials. */
   env: Record<string, string>;
-  /** Every line of the function's log: runtime output and START/END/REPORT. */
+  /**
+   * Every line of the function's log: runtime output and START/END/REPORT (or, in
+   * the JSON log format, the platform.* records), as its LoggingConfig filters them.
+   */
   log: (line: string) => void;
   /**
    * The node, python3.x or java executable of a managed runtime; default: the
@@ -131,6 +126,7 @@ export class Agent {
   private readonly o: AgentOptions;
   private readonly abort = new AbortController();
   private readonly logStream: string;
+  private readonly platformLog: PlatformLog;
   private api: RuntimeApi | undefined;
   private spec: LaunchSpec | undefined;
   /** Lines the function's log gets at each init: another version than the pinned one. */
@@ -153,6 +149,7 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.o = options;
     this.slots = maxConcurrency(options.fn);
+    this.platformLog = new PlatformLog(options.fn.spec.loggingConfig);
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
     this.logStream = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
   }
@@ -367,10 +364,11 @@ export class Agent {
         else if (current()) {
           rt.failed = true;
           proc.kill();
-          const ms = (performance.now() - proc.startedAt).toFixed(2);
-          this.o.log(
-            `INIT_REPORT Init Duration: ${ms} ms\tPhase: init\tStatus: error\tError Type: ${outcome.error.errorType}`,
-          );
+          const line = this.platformLog.initFailed({
+            durationMs: performance.now() - proc.startedAt,
+            errorType: outcome.error.errorType,
+          });
+          if (line !== undefined) this.o.log(line);
         }
         return outcome;
       }),
@@ -396,7 +394,7 @@ export class Agent {
 
   private runtimeLine(rt: Runtime, line: string): void {
     if (line.includes('JavaScript heap out of memory')) rt.heapExhausted = true;
-    this.emit(line);
+    if (this.platformLog.keeps(line)) this.emit(line);
   }
 
   /** A line of the runtime's output, in the tail of the event it belongs to. */
@@ -413,8 +411,9 @@ export class Agent {
       if (a.tail && line.includes(a.inv.requestId)) a.tail.push(line);
   }
 
-  /** One of the agent's own lines about this event. */
-  private own(active: Active, line: string): void {
+  /** One of the agent's own lines about this event; none when its log level drops it. */
+  private own(active: Active, line: string | undefined): void {
+    if (line === undefined) return;
     this.o.log(line);
     active.tail?.push(line);
   }
@@ -455,7 +454,7 @@ export class Agent {
     const active: Active = { inv, rt: this.rt!, tail, settle: () => {} };
     this.active.set(inv.requestId, active);
     if (tail) this.tails++;
-    this.own(active, startLine(inv.requestId));
+    this.own(active, this.platformLog.start(inv.requestId));
     let outcome: InitOutcome;
     let rt: Runtime;
     let t0: number;
@@ -518,18 +517,18 @@ export class Agent {
     if (stream) result.streamed = true;
     if (initDurationMs !== undefined)
       result.initDurationMs = Math.round(initDurationMs * 100) / 100;
-    this.own(active, endLine(inv.requestId));
-    this.own(
-      active,
-      reportLine({
-        requestId: inv.requestId,
-        durationMs: result.durationMs,
-        billedDurationMs: result.billedDurationMs,
-        memorySizeMB: this.o.fn.spec.memorySize,
-        maxMemoryUsedMB: result.maxMemoryUsedMB,
-        initDurationMs: result.initDurationMs,
-      }),
-    );
+    const report: InvocationReport = {
+      requestId: inv.requestId,
+      durationMs: result.durationMs,
+      billedDurationMs: result.billedDurationMs,
+      memorySizeMB: this.o.fn.spec.memorySize,
+      maxMemoryUsedMB: result.maxMemoryUsedMB,
+      initDurationMs: result.initDurationMs,
+      producedBytes: payload.length,
+      ...invocationStatus(ending, payload, functionError !== undefined),
+    };
+    this.own(active, this.platformLog.end(report));
+    this.own(active, this.platformLog.report(report));
     if (tail) result.logResult = tail.base64();
     if (ending.kind === 'timeout' && !restart) {
       // The runtime goes on with it; its answer, whenever it comes, frees the slot.
@@ -668,6 +667,23 @@ export class Agent {
       `[selfless agent] channel ${what} failed: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+/** platform.report's status, and the error type of a failed invocation. */
+function invocationStatus(
+  ending: Ending,
+  payload: Buffer,
+  failed: boolean,
+): Pick<InvocationReport, 'status' | 'errorType'> {
+  if (!failed) return { status: 'success' };
+  if (ending.kind === 'timeout') return { status: 'timeout' };
+  let errorType: unknown;
+  try {
+    errorType = (JSON.parse(payload.toString('utf8')) as { errorType?: unknown }).errorType;
+  } catch {
+    // A body that is not JSON names no type.
+  }
+  return { status: 'error', ...(typeof errorType === 'string' && { errorType }) };
 }
 
 async function drain(body: AsyncIterable<Buffer>): Promise<void> {
