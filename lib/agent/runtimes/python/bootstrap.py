@@ -188,6 +188,8 @@ class RequestIdFilter(logging.Filter):
 
 
 JSON_LOGS = ENV.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+# awslambdaric's JSON timestamps are whole seconds.
+JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 # LogRecord attributes that are the logging module's own, not a caller's `extra`.
 RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -198,7 +200,7 @@ RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)
 
 
 class JsonFormatter(logging.Formatter):
-    """Lambda's JSON records: timestamp, level, message, logger, the exception's
+    """awslambdaric's JSON records: timestamp, level, message, logger, the exception's
     trace, type and message, requestId, the exception's location, then any `extra`
     fields; fields that are None are left out. Levels are rounded down to the
     standard ones. An `extra` json cannot write fails the record, as in Lambda."""
@@ -207,10 +209,12 @@ class JsonFormatter(logging.Formatter):
         levelno = min(50, max(0, record.levelno)) // 10 * 10
         exc = record.exc_info
         out = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "timestamp": time.strftime(JSON_TIME, time.gmtime(record.created)),
             "level": logging.getLevelName(levelno),
-            "message": record.getMessage(),
+            # A dict logged alone stays an object in the record.
+            "message": record.msg
+            if isinstance(record.msg, dict) and not record.args
+            else record.getMessage(),
             "logger": record.name,
             "stackTrace": traceback.format_tb(exc[2]) if exc else None,
             "errorType": exc[0].__name__ if exc else None,
@@ -251,7 +255,7 @@ def setup_logging():
 def log_error(doc):
     """A failed invocation or init as Lambda's runtime logs it."""
     if JSON_LOGS:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        stamp = time.strftime(JSON_TIME, time.gmtime())
         print(json.dumps({"timestamp": stamp, "level": "ERROR", **doc}), flush=True)
     else:
         print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", flush=True)
