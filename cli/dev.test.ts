@@ -115,6 +115,22 @@ spec:
 ---
 apiVersion: selfless.dev/v1alpha1
 kind: Function
+metadata: { name: pylog }
+spec:
+  runtime: python3.12
+  handler: main.handler
+  loggingConfig: { logFormat: JSON, applicationLogLevel: WARN }
+  code:
+    inline:
+      main.py: |
+        import logging
+        def handler(event, context):
+            logging.info("dropped")
+            logging.warning("kept %s", event["n"])
+            return 1
+---
+apiVersion: selfless.dev/v1alpha1
+kind: Function
 metadata: { name: missing-handler }
 spec:
   runtime: nodejs20.x
@@ -199,6 +215,17 @@ describe('selfless dev', () => {
   test('a Python function gets event and context', async () => {
     const out = await invoke('pyecho', { x: [1, 2] });
     assert.deepEqual(out.body, { echo: { x: [1, 2] }, remaining_ok: true });
+  });
+
+  test('a JSON-format function logs JSON records and platform.start/report, filtered by its levels', async () => {
+    const out = await invoke('pylog', { n: 7 }, { LogType: 'Tail' });
+    assert.equal(out.body, 1);
+    const lines = Buffer.from(out.LogResult!, 'base64').toString().trimEnd().split('\n');
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      records.map((r) => r.type ?? `${String(r.level)} ${String(r.message)}`),
+      ['platform.start', 'WARNING kept 7', 'platform.report'],
+    );
   });
 
   test("a function past its timeout gets Lambda's timeout error and the next call runs on a fresh runtime", async () => {

@@ -233,6 +233,8 @@ def setup_logging():
     JSON (AWS_LAMBDA_LOG_FORMAT): one JSON record a line, the root logger at
     AWS_LAMBDA_LOG_LEVEL (TRACE is DEBUG here). print() stays plain text in both."""
     handler = logging.StreamHandler(sys.stdout)
+    # Both formats end their record with its newline, as awslambdaric's handler writes it.
+    handler.terminator = ""
     if JSON_LOGS:
         handler.setFormatter(JsonFormatter())
     else:

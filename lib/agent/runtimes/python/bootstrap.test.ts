@@ -111,6 +111,7 @@ def main(event, context):
             ).test(l),
           ),
         );
+        assert.ok(!logs.includes(''), 'a logging record is one line, no empty one after it');
       },
     );
   });
@@ -273,6 +274,7 @@ def handler(event, context):
         assert.ok(Array.isArray(failed!.stackTrace));
         assert.match(String(failed!.location), /app\.py:handler:\d+$/);
         assert.ok(logs.includes('plain'), 'print() stays a plain line');
+        assert.ok(!logs.includes(''), 'a record is one line, no empty one after it');
       },
     );
   });
