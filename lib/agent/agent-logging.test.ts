@@ -171,7 +171,8 @@ sleep 60
       existsSync(nodeRic),
       `${nodeRic} is missing: run bash test/services/provision.sh ric`,
     );
-    const handler = `export const handler = async (e) => {
+    const handler = `console.warn('at init');
+export const handler = async (e) => {
   if (e.fail) throw new RangeError('too far');
   console.trace('t');
   console.debug('d %d', 1);
@@ -197,7 +198,7 @@ sleep 60
       events,
     );
     assert.deepEqual(ours, theirs);
-    assert.equal(ours.length, 8);
+    assert.equal(ours.length, 9);
   });
 
   it("writes the Python runtime's JSON records as PyPI awslambdaric does for the same handler", async () => {
@@ -207,6 +208,7 @@ sleep 60
     );
     const app = `import logging
 log = logging.getLogger("orders")
+log.warning("at init")
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("bad value")
@@ -236,6 +238,41 @@ def handler(event, context):
       events,
     );
     assert.deepEqual(ours, theirs);
-    assert.equal(ours.length, 9);
+    assert.equal(ours.length, 10);
+  });
+
+  it('logs a failed init as the official clients do, in both runtimes', async () => {
+    assert.ok(
+      existsSync(nodeRic) && existsSync(pythonRic),
+      'run bash test/services/provision.sh ric',
+    );
+    const node = { 'index.mjs': 'export const other = async () => 1;' };
+    const nodeRicBootstrap = `#!/bin/sh\nexec "${process.execPath}" "${nodeRic}" "$_HANDLER"\n`;
+    assert.deepEqual(
+      await appRecords(
+        { runtime: 'nodejs20.x', handler: 'index.handler', loggingConfig: json() },
+        node,
+        [{}],
+      ),
+      await appRecords(
+        { runtime: 'provided', handler: 'index.handler', loggingConfig: json() },
+        { ...node, bootstrap: nodeRicBootstrap },
+        [{}],
+      ),
+    );
+    const py = { 'app.py': 'raise RuntimeError("broken at import")\n' };
+    const pyRicBootstrap = `#!/bin/sh\nexec "${pythonRic}" -m awslambdaric "$_HANDLER"\n`;
+    assert.deepEqual(
+      await appRecords(
+        { runtime: 'python3.12', handler: 'app.handler', loggingConfig: json() },
+        py,
+        [{}],
+      ),
+      await appRecords(
+        { runtime: 'provided', handler: 'app.handler', loggingConfig: json() },
+        { ...py, bootstrap: pyRicBootstrap },
+        [{}],
+      ),
+    );
   });
 });

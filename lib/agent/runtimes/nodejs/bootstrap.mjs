@@ -148,13 +148,23 @@ function logFailure(what, err, doc) {
 
 // ---- errors ---------------------------------------------------------------------
 
-class LambdaError extends Error {
-  constructor(name, message, cause) {
-    super(message);
-    this.name = name;
-    if (cause?.stack)
-      this.stack = `${name}: ${message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
+// One class per Runtime.* error, named on its prototype, as Lambda's Node.js runtime
+// makes them: the error document's errorType is `Runtime.HandlerNotFound`, a JSON
+// log record's (the class name) `HandlerNotFound`.
+const runtimeErrorClasses = new Map();
+
+function runtimeError(name, message, cause) {
+  let RuntimeError = runtimeErrorClasses.get(name);
+  if (!RuntimeError) {
+    const short = name.replace(/^Runtime\./, '');
+    RuntimeError = { [short]: class extends Error {} }[short];
+    RuntimeError.prototype.name = name;
+    runtimeErrorClasses.set(name, RuntimeError);
   }
+  const err = new RuntimeError(message);
+  if (cause?.stack)
+    err.stack = `${name}: ${message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
+  return err;
 }
 
 /** Lambda's error document: `{errorType, errorMessage, trace}`. */
@@ -180,7 +190,7 @@ function errorBody(err) {
 function splitHandler(handler) {
   const slash = handler.lastIndexOf('/') + 1;
   const dot = handler.indexOf('.', slash);
-  if (dot < 0) throw new LambdaError('Runtime.MalformedHandlerName', `Bad handler ${handler}`);
+  if (dot < 0) throw runtimeError('Runtime.MalformedHandlerName', `Bad handler ${handler}`);
   return [handler.slice(0, dot), handler.slice(dot + 1)];
 }
 
@@ -205,9 +215,9 @@ async function loadModule(modulePath) {
     return require(modulePath);
   } catch (err) {
     if (err instanceof SyntaxError)
-      throw new LambdaError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`, err);
+      throw runtimeError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`, err);
     if (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND') {
-      throw new LambdaError(
+      throw runtimeError(
         'Runtime.ImportModuleError',
         `Error: Cannot find module '${modulePath}'`,
         err,
@@ -229,9 +239,9 @@ async function loadHandler() {
     for (const key of exportPath.split('.')) fn = fn?.[key];
   }
   if (fn === undefined)
-    throw new LambdaError('Runtime.HandlerNotFound', `${full} is undefined or not exported`);
+    throw runtimeError('Runtime.HandlerNotFound', `${full} is undefined or not exported`);
   if (typeof fn !== 'function')
-    throw new LambdaError('Runtime.HandlerNotFound', `${full} is not a function`);
+    throw runtimeError('Runtime.HandlerNotFound', `${full} is not a function`);
   return fn;
 }
 
@@ -463,7 +473,7 @@ async function invoke(handler, next) {
     body = Buffer.from(JSON.stringify(outcome.result) ?? 'null');
   } catch (err) {
     const { doc, body: errBody } = errorBody(
-      new LambdaError('Runtime.MarshalError', `Unable to stringify response body: ${err.message}`),
+      runtimeError('Runtime.MarshalError', `Unable to stringify response body: ${err.message}`),
     );
     await post(`invocation/${id}/error`, errBody, {
       'Lambda-Runtime-Function-Error-Type': doc.errorType,

@@ -183,7 +183,8 @@ class RequestIdFilter(logging.Filter):
     request_id = None
 
     def filter(self, record):
-        record.aws_request_id = RequestIdFilter.request_id
+        # Empty outside an invocation (init), as awslambdaric's filter sets it.
+        record.aws_request_id = RequestIdFilter.request_id or ""
         return True
 
 
@@ -219,7 +220,7 @@ class JsonFormatter(logging.Formatter):
             "stackTrace": traceback.format_tb(exc[2]) if exc else None,
             "errorType": exc[0].__name__ if exc else None,
             "errorMessage": str(exc[1]) if exc else None,
-            "requestId": record.aws_request_id or "",
+            "requestId": record.aws_request_id,
             "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc else None,
         }
         for key, value in vars(record).items():
@@ -252,6 +253,19 @@ def setup_logging():
     # getLevelName gives the number of a level's name, and the name back otherwise.
     if isinstance(logging.getLevelName(level), int):
         root.setLevel(level)
+
+
+# What awslambdaric logs (a WARNING record) before a failed init's error, \r included.
+UNHANDLED_INIT_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function change, "
+    "or can be applied automatically. To determine if the runtime has been updated, check the "
+    "runtime version in the INIT_START log entry. If this error correlates with a change in the "
+    "runtime version, you may be able to mitigate this error by temporarily rolling back to the "
+    "previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
 
 
 def log_error(doc):
@@ -387,6 +401,7 @@ def serve(held):
         handler = load_handler(ENV.get("_HANDLER", ""))
     except Exception as e:
         doc = error_document(e)
+        logging.warning(UNHANDLED_INIT_WARNING)
         log_error(doc)
         post_error(api, "init/error", doc)
         if held is not None:
