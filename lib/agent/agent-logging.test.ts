@@ -181,6 +181,7 @@ export const handler = async (e) => {
   console.warn(new Error('as the only argument'));
   console.error('failed:', new TypeError('bad'), 'after');
   console.log('%s is %j', 'json', { x: 1 });
+  console.info();
   return 1;
 };`;
     const events = [{}, { fail: true }];
@@ -198,7 +199,7 @@ export const handler = async (e) => {
       events,
     );
     assert.deepEqual(ours, theirs);
-    assert.equal(ours.length, 9);
+    assert.equal(ours.length, 10);
   });
 
   it("writes the Python runtime's JSON records as PyPI awslambdaric does for the same handler", async () => {

@@ -91,13 +91,13 @@ function errorFields(err) {
 }
 
 /**
- * One JSON record: a single argument is the message as it is (an object stays an
+ * One JSON record: a single argument (or none) is the message as it is (an object stays an
  * object, an Error becomes its fields); several are formatted, and the first Error
  * among them adds its type, message and stack.
  */
 function jsonRecord(level, args) {
   const record = { timestamp: new Date().toISOString(), level, requestId: currentRequestId() };
-  if (args.length === 1) {
+  if (args.length <= 1) {
     record.message = args[0];
     try {
       return JSON.stringify(record, (_, v) => (v instanceof Error ? errorFields(v) : v));
