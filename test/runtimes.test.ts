@@ -179,6 +179,34 @@ describe('Java', () => {
       assert.ok(Array.isArray(error.stackTrace));
     });
   }
+
+  it('java21 created with LoggingConfig JSON through the Lambda API: the official client writes LambdaLogger records as JSON, the agent platform.start/report', async () => {
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'java-json-logs',
+        Runtime: 'java21',
+        Handler: 'example.Hello::handleRequest',
+        Role: ROLE,
+        Code: { ZipFile: javaZip },
+        MemorySize: 512,
+        Timeout: 30,
+        LoggingConfig: { LogFormat: 'JSON' },
+      }),
+    );
+    const out = await invoke('java-json-logs', { name: 'sdk' });
+    assert.equal(out.FunctionError, undefined, tail(out));
+    const records = tail(out)
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      records.map((r) => r.type ?? r.message),
+      ['platform.start', 'java says hi to sdk', 'platform.report'],
+    );
+    // LambdaLogger.log without a level: the client's UNDEFINED, which no level filter drops.
+    assert.equal(records[1]!.level, 'UNDEFINED');
+    assert.equal(records[1]!.AWSRequestId, (records[0]!.record as { requestId: string }).requestId);
+  });
 });
 
 describe('provided.al2023', () => {
