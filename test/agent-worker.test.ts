@@ -192,6 +192,71 @@ describe('selfless agent', () => {
     }
   });
 
+  it("applies a Function's loggingConfig from the operator's agent manifest: JSON records, platform.start/report, levels", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'selfless-agent-logging-'));
+    const code = join(root, 'task');
+    mkdirSync(code);
+    writeFileSync(
+      join(code, 'app.py'),
+      'import logging\ndef handler(e, c):\n    logging.info("dropped")\n    logging.error("kept")\n    return 1\n',
+    );
+    const parsed = parseFunctionSpec({
+      runtime: 'python3.12',
+      handler: 'app.handler',
+      code: { directory: code },
+      loggingConfig: { logFormat: 'JSON', applicationLogLevel: 'ERROR' },
+    });
+    assert.ok(parsed.ok);
+    const f = { def: { name: 'logs', namespace: 'default', spec: parsed.value }, uid: 'u' };
+    const manifest = join(root, 'function.yaml');
+    writeFileSync(manifest, Object.values(makeAgentConfig(f).data!)[0]!);
+    const queue = new QueueChannel('logs');
+    const routes = makeWorkerChannelRoutes(queue, { token: 't0k' });
+    const server = createServer((req, res) => void routes(req, res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'agent',
+        '--gateway',
+        url,
+        '--manifest',
+        manifest,
+        '--code',
+        code,
+        '--tmp',
+        join(root, 'tmp'),
+      ],
+      {
+        env: { ...process.env, SELFLESS_WORKER_TOKEN: 't0k' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      const r = await queue.invoke({}, { logTail: true });
+      assert.equal(r.payload.toString(), '1');
+      const records = Buffer.from(r.logResult!, 'base64')
+        .toString()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(
+        records.map((x) => x.type ?? `${String(x.level)} ${String(x.message)}`),
+        ['platform.start', 'ERROR kept', 'platform.report'],
+      );
+      assert.doesNotMatch(out, /START RequestId|dropped/);
+    } finally {
+      child.kill('SIGKILL');
+      server.closeAllConnections();
+      server.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses --external-runtime without --runtime-api', async () => {
     const child = spawn(
       process.execPath,
