@@ -203,7 +203,7 @@ describe('Java', () => {
       records.map((r) => r.type ?? r.message),
       ['platform.start', 'java says hi to sdk', 'platform.report'],
     );
-    // LambdaLogger.log without a level: the client's UNDEFINED, which no level filter drops.
+    // LambdaLogger.log without a level: the client's UNDEFINED, which Lambda's filter reads as INFO.
     assert.equal(records[1]!.level, 'UNDEFINED');
     assert.equal(records[1]!.AWSRequestId, (records[0]!.record as { requestId: string }).requestId);
   });

@@ -90,17 +90,26 @@ describe('PlatformLog', () => {
     );
   });
 
-  it("drops a runtime's JSON line whose level is below the application log level, whatever wrote it", () => {
+  it("reads a runtime line's level as Lambda does: a JSON level beside an RFC 3339 timestamp, else INFO", () => {
     const log = new PlatformLog({ logFormat: 'JSON', applicationLogLevel: 'WARN' });
-    assert.equal(log.keeps('{"level":"INFO","message":"x"}'), false);
-    assert.equal(log.keeps('{"level":"debug","message":"x"}'), false);
-    assert.equal(log.keeps('{"level":"WARN","message":"x"}'), true);
-    assert.equal(log.keeps('{"level":"WARNING","message":"python"}'), true);
-    assert.equal(log.keeps('{"level":"CRITICAL","message":"python"}'), true);
-    assert.equal(log.keeps('{"level":"NOTICE"}'), true, 'an unknown level passes');
-    assert.equal(log.keeps('{"message":"no level"}'), true);
-    assert.equal(log.keeps('{not json'), true);
-    assert.equal(log.keeps('plain text from print()'), true);
+    const at = '"timestamp":"2026-12-03T10:00:00.123Z"';
+    assert.equal(log.keeps(`{${at},"level":"INFO","message":"x"}`), false);
+    assert.equal(log.keeps(`{${at},"level":"debug","message":"x"}`), false);
+    assert.equal(log.keeps(`{${at},"level":"WARN","message":"x"}`), true);
+    assert.equal(log.keeps(`{${at},"level":"WARNING","message":"python"}`), true);
+    assert.equal(log.keeps(`{${at},"level":"CRITICAL","message":"python"}`), true);
+    assert.equal(log.keeps('{"time":"2026-12-03T10:00:00+01:00","level":"ERROR"}'), true);
+    assert.equal(log.keeps('{"timestamp":"2026-12-03T10:00:00Z","level":"FATAL"}'), true);
+    for (const info of [
+      '{"level":"ERROR","message":"no timestamp"}',
+      '{"timestamp":"yesterday","level":"ERROR"}',
+      `{${at},"level":"NOTICE"}`,
+      `{${at},"message":"no level"}`,
+      '{not json',
+      'plain text from print()',
+    ])
+      assert.equal(log.keeps(info), false, `${info} is INFO`);
+    assert.equal(new PlatformLog({ logFormat: 'JSON' }).keeps('plain'), true, 'INFO at INFO');
     assert.equal(new PlatformLog({ logFormat: 'Text' }).keeps('{"level":"DEBUG"}'), true);
   });
 });

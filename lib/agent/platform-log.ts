@@ -1,7 +1,7 @@
 // The function log's system records as its LoggingConfig asks: Text keeps Lambda's
 // START/END/REPORT lines; JSON writes the platform.* records Lambda sends to
 // CloudWatch Logs ({"time","type","record"}), each at its system log level, and
-// drops JSON application lines below the application log level.
+// drops the runtime's lines below the application log level.
 import {
   APPLICATION_LOG_LEVELS,
   SYSTEM_LOG_LEVELS,
@@ -87,27 +87,38 @@ export class PlatformLog {
   }
 
   /**
-   * Whether a line of the runtime's output reaches the log: in JSON format a JSON
-   * object whose `level` is below the application log level does not, as Lambda
-   * filters structured logs of any runtime; anything else passes.
+   * Whether a line of the runtime's output reaches the log. In JSON format Lambda
+   * reads a line's level from its JSON `level`, only beside a valid RFC 3339
+   * `timestamp` (or `time`); any other line, plain text included, is INFO. Lines
+   * below the application log level are dropped.
    */
   keeps(line: string): boolean {
-    if (!this.levels || !line.startsWith('{')) return true;
-    let level: unknown;
-    try {
-      level = (JSON.parse(line) as { level?: unknown }).level;
-    } catch {
-      return true;
-    }
-    if (typeof level !== 'string') return true;
-    const upper = level.toUpperCase();
-    const known = LEVEL_ALIASES[upper] ?? upper;
-    if (!(APPLICATION_LOG_LEVELS as readonly string[]).includes(known)) return true;
-    return atLeast(APPLICATION_LOG_LEVELS, known as ApplicationLogLevel, this.levels.application);
+    if (!this.levels) return true;
+    return atLeast(APPLICATION_LOG_LEVELS, lineLevel(line), this.levels.application);
   }
 
   private record(level: SystemLogLevel, type: string, record: object): string | undefined {
     if (!atLeast(SYSTEM_LOG_LEVELS, level, this.levels!.system)) return undefined;
     return JSON.stringify({ time: this.now().toISOString(), type, record });
   }
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+
+function lineLevel(line: string): ApplicationLogLevel {
+  if (!line.startsWith('{')) return 'INFO';
+  let doc: unknown;
+  try {
+    doc = JSON.parse(line);
+  } catch {
+    return 'INFO';
+  }
+  const { level, timestamp, time } = (doc ?? {}) as Record<string, unknown>;
+  const stamp = timestamp ?? time;
+  if (typeof level !== 'string' || typeof stamp !== 'string' || !RFC3339.test(stamp)) return 'INFO';
+  const upper = level.toUpperCase();
+  const known = LEVEL_ALIASES[upper] ?? upper;
+  return (APPLICATION_LOG_LEVELS as readonly string[]).includes(known)
+    ? (known as ApplicationLogLevel)
+    : 'INFO';
 }
