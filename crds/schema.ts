@@ -5,6 +5,7 @@
 import { HTTP_METHODS, LIMITS, RUNTIMES } from '../lib/function.ts';
 import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
+import { MAX_ALIASES } from '../lib/function-alias.ts';
 import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
 import {
   APPLICATION_LOG_LEVELS,
@@ -453,6 +454,52 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     { required: ['authType'] },
   ),
   loggingConfig,
+  aliases: {
+    type: 'array',
+    description:
+      "Aliases: names that route calls to a published version (a FunctionVersion), or to two with weights, as Lambda's CreateAlias. The Lambda API's CreateAlias / UpdateAlias / DeleteAlias write this list.",
+    maxItems: MAX_ALIASES,
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['name'],
+    items: obj(
+      'One alias.',
+      {
+        name: str('The alias name: 1-128 of [a-zA-Z0-9-_], not only digits.', {
+          minLength: 1,
+          maxLength: 128,
+          pattern: '^[a-zA-Z0-9-_]+$',
+        }),
+        functionVersion: str('The version it points at: a number, or $LATEST.', {
+          pattern: '^(\\$LATEST|[0-9]+)$',
+        }),
+        description: str('What the alias is for.', { maxLength: 256 }),
+        routingConfig: obj('Weighted routing to a second version.', {
+          additionalVersionWeights: {
+            type: 'object',
+            description: 'One other version and the share of calls it takes, in [0, 1].',
+            maxProperties: 1,
+            additionalProperties: {
+              type: 'number',
+              description: 'The weight.',
+              minimum: 0,
+              maximum: 1,
+            },
+          },
+        }),
+      },
+      {
+        required: ['name', 'functionVersion'],
+        // The API server's patterns are RE2, which has no lookahead for "not all digits".
+        'x-kubernetes-validations': [
+          {
+            rule: "!self.name.matches('^[0-9]+$')",
+            message: 'an alias name cannot be only digits (that is a version)',
+            fieldPath: '.name',
+          },
+        ],
+      },
+    ),
+  },
 };
 
 /** CEL: the runtime is one of those of the given families. */
@@ -909,4 +956,72 @@ export const tableCrd = crd({
   ],
 });
 
-export const CRDS = { 'function.yaml': functionCrd, 'table.yaml': tableCrd } as const;
+const functionVersionSpec: Schema = obj(
+  'A published version: the snapshot of its Function at PublishVersion. Immutable.',
+  {
+    functionName: str('The Function this is a version of.', { minLength: 1, maxLength: 63 }),
+    version: str('The version number, from 1, never reused.', { pattern: '^[0-9]+$' }),
+    description: str("PublishVersion's Description.", { maxLength: 256 }),
+    definition: { ...functionSpec, description: "The Function's spec when it was published." },
+  },
+  {
+    required: ['functionName', 'version', 'definition'],
+    'x-kubernetes-validations': [
+      { rule: 'self == oldSelf', message: 'a published version is immutable' },
+    ],
+  },
+);
+
+const functionVersionStatus: Schema = obj(
+  'What the operator observed; written only by the operator.',
+  {
+    observedGeneration,
+    conditions,
+    replicas: { type: 'integer', description: 'Workers of this version that exist.' },
+    readyReplicas: { type: 'integer', description: 'Workers of this version that are ready.' },
+    desiredReplicas: { type: 'integer', description: 'Workers the operator asks for.' },
+    demand: { type: 'integer', description: 'Calls of this version in flight plus queued.' },
+    functionArn: str('The qualified ARN: the function ARN and :version.'),
+    lastError: str('The last error reconciling this version, empty when none.'),
+  },
+);
+
+export const functionVersionCrd = crd({
+  kind: 'FunctionVersion',
+  plural: 'functionversions',
+  shortNames: ['fnv'],
+  schema: root('FunctionVersion', functionVersionSpec, functionVersionStatus, [
+    {
+      rule: "self.metadata.name == self.spec.functionName + '-' + self.spec.version",
+      message: 'metadata.name must be <spec.functionName>-<spec.version>',
+    },
+  ]),
+  columns: [
+    {
+      name: 'Function',
+      type: 'string',
+      jsonPath: '.spec.functionName',
+      description: 'The function.',
+    },
+    { name: 'Version', type: 'string', jsonPath: '.spec.version', description: 'The number.' },
+    {
+      name: 'Runtime',
+      type: 'string',
+      jsonPath: '.spec.definition.runtime',
+      description: 'The runtime.',
+    },
+    ready,
+    {
+      name: 'Replicas',
+      type: 'integer',
+      jsonPath: '.status.replicas',
+      description: 'Workers that exist.',
+    },
+  ],
+});
+
+export const CRDS = {
+  'function.yaml': functionCrd,
+  'functionversion.yaml': functionVersionCrd,
+  'table.yaml': tableCrd,
+} as const;

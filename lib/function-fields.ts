@@ -49,6 +49,14 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
   },
   loggingConfig: { logFormat: ANY, applicationLogLevel: ANY, systemLogLevel: ANY, logGroup: ANY },
   recursiveLoop: ANY,
+  aliases: [
+    {
+      name: ANY,
+      functionVersion: ANY,
+      description: ANY,
+      routingConfig: { additionalVersionWeights: ANY },
+    },
+  ],
   triggers: [
     {
       http: { method: ANY, path: ANY },

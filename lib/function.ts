@@ -4,6 +4,7 @@
 // (a manifest from a file, a custom object from the API server) into a complete,
 // defaulted `FunctionDefinition` or a list of errors naming each field and limit.
 import { Checker, isObject, type Parsed } from './parse.ts';
+import { parseAliases, type FunctionAlias } from './function-alias.ts';
 import { unknownFunctionFields } from './function-fields.ts';
 import { parseLoggingConfig, type LoggingConfig } from './logging-config.ts';
 import { parseSchedule } from './schedule-expression.ts';
@@ -107,6 +108,8 @@ export interface FunctionSpec {
   functionUrl?: FunctionUrlSpec;
   /** Lambda's LoggingConfig; unset: Text, as Lambda's default. */
   loggingConfig?: LoggingConfig;
+  /** Aliases of published versions (lib/function-alias.ts); a version has none. */
+  aliases?: FunctionAlias[];
 }
 
 export interface FunctionDefinition {
@@ -299,6 +302,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   const triggers = parseTriggers(spec.triggers, c);
   const functionUrl = parseFunctionUrl(spec.functionUrl, c);
   const loggingConfig = parseLoggingConfig(spec.loggingConfig, c);
+  const aliases = parseAliases(spec.aliases, c);
   const recursiveLoop = spec.recursiveLoop ?? undefined;
   if (recursiveLoop !== undefined && !RECURSIVE_LOOPS.includes(recursiveLoop as RecursiveLoop)) {
     c.fail(
@@ -323,6 +327,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   if (reserved !== undefined) value.reservedConcurrentExecutions = reserved;
   if (functionUrl) value.functionUrl = functionUrl;
   if (loggingConfig) value.loggingConfig = loggingConfig;
+  if (aliases && aliases.length > 0) value.aliases = aliases;
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   if (recursiveLoop !== undefined) value.recursiveLoop = recursiveLoop as RecursiveLoop;
   return { ok: true, value };

@@ -47,7 +47,7 @@ export interface RuntimeLocation {
 }
 
 export interface LambdaEnvironmentOptions {
-  fn: Pick<FunctionDefinition, 'name' | 'spec'>;
+  fn: Pick<FunctionDefinition, 'name' | 'spec' | 'version'>;
   region: string;
   /** `host:port` of the Runtime API. */
   runtimeApi: string;
@@ -101,7 +101,7 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
     ...(o.runtime && { LAMBDA_RUNTIME_DIR: o.runtime.dir }),
     AWS_LAMBDA_RUNTIME_API: o.runtimeApi,
     AWS_LAMBDA_FUNCTION_NAME: name,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_VERSION: o.fn.version ?? '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
     AWS_LAMBDA_LOG_GROUP_NAME: logGroupName(name, spec.loggingConfig),
     ...(o.logStreamName !== undefined && { AWS_LAMBDA_LOG_STREAM_NAME: o.logStreamName }),

@@ -5,8 +5,21 @@ export const FUNCTION_LABEL = 'selfless.dev/function';
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 export const FIELD_MANAGER = 'selfless-operator';
 
-export const deploymentName = (fn: string) => `fn-${fn}`;
-export const configMapName = (fn: string) => `fn-${fn}-code`;
-export const configName = (fn: string) => `fn-${fn}-config`;
-export const tokenSecretName = (fn: string) => `fn-${fn}-token`;
-export const egressPolicyName = (fn: string) => `fn-${fn}-egress`;
+/** On the children of a published version (a FunctionVersion): its number. */
+export const VERSION_LABEL = 'selfless.dev/version';
+
+/** A function's $LATEST, or one of its published versions. */
+export interface Named {
+  name: string;
+  version?: string;
+}
+
+// A Function's name is a DNS label, so no `fn-<name>` is ever `fnv-...`: a version's
+// children cannot take the name of another function's.
+const base = (fn: Named) =>
+  fn.version === undefined ? `fn-${fn.name}` : `fnv-${fn.name}-${fn.version}`;
+export const deploymentName = (fn: Named) => base(fn);
+export const configMapName = (fn: Named) => `${base(fn)}-code`;
+export const configName = (fn: Named) => `${base(fn)}-config`;
+export const tokenSecretName = (fn: Named) => `${base(fn)}-token`;
+export const egressPolicyName = (fn: Named) => `${base(fn)}-egress`;

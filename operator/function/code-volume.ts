@@ -26,7 +26,7 @@ export function codeVolume(
   cfg: WorkerConfig,
   tmp: k8s.V1VolumeMount,
 ): CodeVolume {
-  const { spec, name } = fn.def;
+  const { spec } = fn.def;
   const { code } = spec;
   const mounts: k8s.V1VolumeMount[] = [{ name: 'code', mountPath: TASK_ROOT, readOnly: true }];
   if (code.inline) {
@@ -37,7 +37,7 @@ export function codeVolume(
       volumes: [
         {
           name: 'code',
-          configMap: { name: configMapName(name), items, defaultMode: DEFAULT_MODE },
+          configMap: { name: configMapName(fn.def), items, defaultMode: DEFAULT_MODE },
         },
       ],
       mounts,
@@ -56,7 +56,7 @@ export function codeVolume(
   if (code.zipFile) {
     return {
       volumes: [
-        { name: 'zip', configMap: { name: configMapName(name) } },
+        { name: 'zip', configMap: { name: configMapName(fn.def) } },
         { name: 'code', emptyDir: { sizeLimit: `${UNZIPPED_MAX_MB}Mi` } },
       ],
       mounts,

@@ -24,7 +24,7 @@ export function makeConfigMap(fn: FunctionObject): k8s.V1ConfigMap | undefined {
     return {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: childMeta(fn, configMapName(fn.def.name)),
+      metadata: childMeta(fn, configMapName(fn.def)),
       data,
       immutable: false,
     };
@@ -33,7 +33,7 @@ export function makeConfigMap(fn: FunctionObject): k8s.V1ConfigMap | undefined {
     return {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: childMeta(fn, configMapName(fn.def.name)),
+      metadata: childMeta(fn, configMapName(fn.def)),
       binaryData: { 'code.zip': code.zipFile.replace(/\s+/g, '') },
     };
   }
@@ -56,7 +56,7 @@ export function makeAgentConfig(fn: FunctionObject): k8s.V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: childMeta(fn, configName(fn.def.name)),
+    metadata: childMeta(fn, configName(fn.def)),
     data: { [MANIFEST]: stringify(manifest) },
   };
 }

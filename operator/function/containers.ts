@@ -54,6 +54,7 @@ function agentArgs(fn: FunctionObject, cfg: WorkerConfig): string[] {
     TASK_ROOT,
     '--tmp',
     TMP_DIR,
+    ...(fn.def.version !== undefined ? ['--version', fn.def.version] : []),
   ];
 }
 

@@ -3,7 +3,7 @@
 // change of code or configuration changes a hash on the pod template, so the
 // Deployment rolls.
 import type * as k8s from '@kubernetes/client-node';
-import { FUNCTION_LABEL, configName, deploymentName } from '../labels.ts';
+import { FUNCTION_LABEL, VERSION_LABEL, configName, deploymentName } from '../labels.ts';
 import { codeVolume } from './code-volume.ts';
 import { CONFIG_HASH } from './specialized.ts';
 import { contentHash, makeAgentConfig } from './config-maps.ts';
@@ -24,7 +24,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
   const code = codeVolume(fn, cfg, tmp);
   const volumes: k8s.V1Volume[] = [
     { name: 'tmp', emptyDir: { sizeLimit: `${spec.ephemeralStorage.size}Mi` } },
-    { name: 'config', configMap: { name: configName(name) } },
+    { name: 'config', configMap: { name: configName(fn.def) } },
     ...code.volumes,
   ];
   const initContainers = [...code.initContainers];
@@ -55,13 +55,18 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: childMeta(fn, deploymentName(name)),
+    metadata: childMeta(fn, deploymentName(fn.def)),
     spec: {
       replicas: cfg.replicas,
-      selector: { matchLabels: { [FUNCTION_LABEL]: name } },
+      selector: {
+        matchLabels: {
+          [FUNCTION_LABEL]: name,
+          ...(fn.def.version !== undefined && { [VERSION_LABEL]: fn.def.version }),
+        },
+      },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
       template: {
-        metadata: { labels: labels(name), annotations },
+        metadata: { labels: labels(name, fn.def.version), annotations },
         spec: podSpec,
       },
     },

@@ -82,8 +82,8 @@ export function makeEgressPolicy(
   protectedEndpoints: Endpoint[],
 ): k8s.V1NetworkPolicy | undefined {
   return egressPolicyFor(
-    childMeta(fn, egressPolicyName(fn.def.name)),
-    labels(fn.def.name),
+    childMeta(fn, egressPolicyName(fn.def)),
+    labels(fn.def.name, fn.def.version),
     protectedEndpoints,
   );
 }

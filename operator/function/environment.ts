@@ -70,7 +70,7 @@ export function agentEnvironment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1E
   if (cfg.workerToken) {
     env.push({
       name: 'SELFLESS_WORKER_TOKEN',
-      valueFrom: { secretKeyRef: { name: tokenSecretName(fn.def.name), key: 'token' } },
+      valueFrom: { secretKeyRef: { name: tokenSecretName(fn.def), key: 'token' } },
     });
   }
   return env;

@@ -4,12 +4,18 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import { API_VERSION } from '../../crds/schema.ts';
-import { FUNCTION_LABEL, MANAGED_BY } from '../labels.ts';
+import { FUNCTION_LABEL, MANAGED_BY, VERSION_LABEL } from '../labels.ts';
 
-/** What the builders need to know about the Function object itself. */
+/**
+ * What the builders need to know about the object itself: a Function (its $LATEST),
+ * or a FunctionVersion (a published version: `def.version` set), whose children are
+ * its own (labels.ts names them apart).
+ */
 export interface FunctionObject {
   def: FunctionDefinition;
   uid: string;
+  /** The FunctionVersion's own name, for the owner reference; unset for a Function. */
+  versionObject?: string;
 }
 
 export interface WorkerConfig {
@@ -42,21 +48,23 @@ export const CONFIG_DIR = '/etc/selfless';
 export const MANIFEST = 'function.yaml';
 export const RUNTIME_API_PORT = 9001;
 
-export function labels(name: string): Record<string, string> {
+/** A version's pods carry the function's label too, so its policies select them alike. */
+export function labels(name: string, version?: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': 'selfless-worker',
-    'app.kubernetes.io/instance': name,
+    'app.kubernetes.io/instance': version === undefined ? name : `${name}-${version}`,
     'app.kubernetes.io/part-of': 'selfless',
     'app.kubernetes.io/managed-by': MANAGED_BY,
     [FUNCTION_LABEL]: name,
+    ...(version !== undefined && { [VERSION_LABEL]: version }),
   };
 }
 
 export function ownerReference(fn: FunctionObject): k8s.V1OwnerReference {
   return {
     apiVersion: API_VERSION,
-    kind: 'Function',
-    name: fn.def.name,
+    kind: fn.versionObject === undefined ? 'Function' : 'FunctionVersion',
+    name: fn.versionObject ?? fn.def.name,
     uid: fn.uid,
     controller: true,
     blockOwnerDeletion: true,
@@ -67,7 +75,7 @@ export function childMeta(fn: FunctionObject, name: string): k8s.V1ObjectMeta {
   return {
     name,
     namespace: fn.def.namespace,
-    labels: labels(fn.def.name),
+    labels: labels(fn.def.name, fn.def.version),
     ownerReferences: [ownerReference(fn)],
   };
 }

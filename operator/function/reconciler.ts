@@ -133,11 +133,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     const desired = makeConfigMap(fn);
     pass.codeHash = contentHash(desired);
     if (!desired) return;
-    await ensure(
-      desired,
-      fn,
-      deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def.name)}`),
-    );
+    await ensure(desired, fn, deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def)}`));
   }
 
   async function reconcileAgentConfig({ fn }: Pass): Promise<void> {
@@ -157,7 +153,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
    */
   async function reconcileEgressPolicy({ fn }: Pass): Promise<void> {
     const desired = makeEgressPolicy(fn, await deps.protectedEndpoints());
-    const cached = deps.networkPolicies.get(`${fn.def.namespace}/${egressPolicyName(fn.def.name)}`);
+    const cached = deps.networkPolicies.get(`${fn.def.namespace}/${egressPolicyName(fn.def)}`);
     if (desired) await ensure(desired, fn, cached);
     else if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
       await deps.applier.delete(cached);
@@ -166,7 +162,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   /** Replicas from demand, then the Deployment; a change of scale is an Event. */
   async function reconcileDeployment(pass: Pass): Promise<void> {
     const { fn, obj } = pass;
-    const cached = deps.deployments.get(`${fn.def.namespace}/${deploymentName(fn.def.name)}`);
+    const cached = deps.deployments.get(`${fn.def.namespace}/${deploymentName(fn.def)}`);
     const recent = deps.demand.recent(`${fn.def.namespace}/${fn.def.name}`);
     const current = cached?.spec?.replicas ?? 0;
     const replicas = desiredReplicas({
@@ -245,7 +241,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
    */
   async function removeUnusedConfigMap({ fn }: Pass): Promise<void> {
     if (makeConfigMap(fn)) return;
-    const cached = deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def.name)}`);
+    const cached = deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def)}`);
     if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
       await deps.applier.delete(cached);
   }

@@ -8,7 +8,7 @@ export function makeTokenSecret(fn: FunctionObject, token: string): k8s.V1Secret
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: childMeta(fn, tokenSecretName(fn.def.name)),
+    metadata: childMeta(fn, tokenSecretName(fn.def)),
     type: 'Opaque',
     stringData: { token },
   };

@@ -34,6 +34,8 @@ runtime and pulls invocations from the gateway's worker channel.
                        Service: every replica); URL,URL,... is a fixed list
   --function NAME      the function's name (its namespace: env SELFLESS_NAMESPACE)
   --code DIR           the function's code, already extracted (LAMBDA_TASK_ROOT)
+  --version N          a published version of the function: the agent serves calls
+                       of that version only (AWS_LAMBDA_FUNCTION_VERSION=N)
   --manifest FILE      a Function manifest (YAML) giving runtime, handler, limits and
                        variables; the flags below override it
   --runtime R          nodejs20.x | nodejs22.x | python3.12 | python3.13 | provided
@@ -73,6 +75,7 @@ function parseAgentArgs(args: string[]) {
       function: { type: 'string' },
       code: { type: 'string' },
       manifest: { type: 'string' },
+      version: { type: 'string' },
       runtime: { type: 'string' },
       handler: { type: 'string' },
       'memory-size': { type: 'string' },
@@ -113,6 +116,8 @@ function definitionFrom(values: AgentArgs): FunctionDefinition | string {
   }
   if (!name) return '--function is required';
   if (!values.code) return '--code is required';
+  if (values.version !== undefined && !/^[0-9]+$/.test(values.version))
+    return '--version must be a version number';
   const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const spec: Record<string, unknown> = { ...base, code: { directory: values.code } };
   if (values.runtime) spec.runtime = values.runtime;
@@ -123,7 +128,12 @@ function definitionFrom(values: AgentArgs): FunctionDefinition | string {
     spec.ephemeralStorage = { size: int(values['ephemeral-storage']) };
   const parsed = parseFunctionSpec(spec);
   if (!parsed.ok) return formatErrors(parsed.errors);
-  return { name, namespace: namespace || 'default', spec: parsed.value };
+  return {
+    name,
+    namespace: namespace || 'default',
+    spec: parsed.value,
+    ...(values.version !== undefined && { version: values.version }),
+  };
 }
 
 /**
@@ -220,8 +230,12 @@ export async function agentCommand(args: string[]): Promise<number> {
   }
   const agent = new Agent({
     channel,
-    // The gateway knows a function by its namespace-qualified key.
-    worker: { workerId, functionName: functionKey(fn.namespace, fn.name) },
+    // The gateway knows a function by its namespace-qualified key, a version by key:N.
+    worker: {
+      workerId,
+      functionName:
+        functionKey(fn.namespace, fn.name) + (fn.version === undefined ? '' : `:${fn.version}`),
+    },
     fn,
     codeDir: resolve(values.code!),
     tmpDir: values.tmp ?? join(tmpdir(), `selfless-${workerId}`),

@@ -1,0 +1,70 @@
+// A published version in a cluster: a FunctionVersion resource, the immutable
+// snapshot of a Function's code and configuration under a number (Lambda's
+// PublishVersion). The gateway creates it, owned by the Function so it goes with it;
+// the operator runs its workers as it runs a Function's; every gateway replica serves
+// it back through its watch. `<function>-<number>` names it: a Function's name is a
+// DNS label and a number has no '-', so the name says which version of which function.
+import { parseFunctionSpec, type FunctionDefinition, type FunctionSpec } from './function.ts';
+import { formatErrors, isObject, type Parsed } from './parse.ts';
+
+export const FUNCTION_VERSION_KIND = 'FunctionVersion';
+
+export interface PublishedVersion {
+  def: FunctionDefinition & { version: string };
+  description: string;
+  /** When it was published (the resource's creationTimestamp). */
+  created?: string;
+}
+
+export function versionObjectName(functionName: string, version: string): string {
+  return `${functionName}-${version}`;
+}
+
+/** What a version keeps of $LATEST: not the function-level settings (Lambda's snapshot). */
+export function snapshotSpec(spec: FunctionSpec): FunctionSpec {
+  const copy: FunctionSpec = { ...spec, provisionedConcurrentExecutions: 0, triggers: [] };
+  delete copy.reservedConcurrentExecutions;
+  delete copy.aliases;
+  delete copy.functionUrl;
+  return copy;
+}
+
+/** The resource's spec for version `def.version` of `def`. */
+export function versionResourceSpec(
+  def: FunctionDefinition & { version: string },
+  description: string,
+): Record<string, unknown> {
+  return {
+    functionName: def.name,
+    version: def.version,
+    description,
+    definition: snapshotSpec(def.spec),
+  };
+}
+
+export function parseFunctionVersion(obj: unknown): Parsed<PublishedVersion> {
+  const fail = (message: string): Parsed<PublishedVersion> => ({
+    ok: false,
+    errors: [{ field: 'spec', message }],
+  });
+  if (!isObject(obj) || !isObject(obj.spec) || !isObject(obj.metadata)) {
+    return fail('must be a FunctionVersion with metadata and spec');
+  }
+  const { functionName, version, description, definition } = obj.spec;
+  if (typeof functionName !== 'string' || typeof version !== 'string' || !/^\d+$/.test(version)) {
+    return fail('functionName and a numeric version are required');
+  }
+  const spec = parseFunctionSpec(definition);
+  if (!spec.ok) return fail(`definition: ${formatErrors(spec.errors)}`);
+  const namespace = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : 'default';
+  return {
+    ok: true,
+    value: {
+      def: { name: functionName, namespace, spec: snapshotSpec(spec.value), version },
+      description: typeof description === 'string' ? description : '',
+      ...(typeof obj.metadata.creationTimestamp === 'string' && {
+        created: obj.metadata.creationTimestamp,
+      }),
+    },
+  };
+}
