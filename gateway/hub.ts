@@ -151,6 +151,13 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     return this.queues.get(functionName)?.length ?? 0;
   }
 
+  /** Invocations of `functionName` (a worker key) a worker runs now. */
+  runningCount(functionName: string): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.waiting.pending.functionName === functionName) n++;
+    return n;
+  }
+
   /**
    * Workers parked in next() and running nothing, oldest first, with the time they
    * last parked.

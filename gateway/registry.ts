@@ -73,6 +73,13 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
     const previous = this.functions.get(key);
     this.functions.set(key, fn);
     this.versions.set(key, this.version(key) + 1);
+    // A manifest's declared aliases are served beside those the API made.
+    for (const a of fn.spec.aliases ?? []) {
+      this.putAlias(key, a.name, {
+        functionVersion: a.functionVersion,
+        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+      });
+    }
     this.emit('changed', fn, previous);
   }
 
@@ -112,6 +119,17 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
 
   removeAlias(key: string, name: string): void {
     this.aliases.get(key)?.delete(name);
+  }
+
+  /** All of a function's aliases at once: in a cluster, as its resource declares them. */
+  setAliases(key: string, routes: Map<string, AliasRoute>): void {
+    if (routes.size === 0) this.aliases.delete(key);
+    else this.aliases.set(key, routes);
+  }
+
+  /** The published versions of a function, in no order. */
+  versionsOf(key: string): FunctionDefinition[] {
+    return [...(this.published.get(key)?.values() ?? [])];
   }
 
   /**

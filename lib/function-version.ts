@@ -60,7 +60,13 @@ export function parseFunctionVersion(obj: unknown): Parsed<PublishedVersion> {
   return {
     ok: true,
     value: {
-      def: { name: functionName, namespace, spec: snapshotSpec(spec.value), version },
+      def: {
+        name: functionName,
+        namespace,
+        spec: snapshotSpec(spec.value),
+        version,
+        ...(typeof description === 'string' && description !== '' && { description }),
+      },
       description: typeof description === 'string' ? description : '',
       ...(typeof obj.metadata.creationTimestamp === 'string' && {
         created: obj.metadata.creationTimestamp,

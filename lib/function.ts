@@ -121,6 +121,8 @@ export interface FunctionDefinition {
   baseDir?: string;
   /** A published version's number (an immutable snapshot); absent for $LATEST. */
   version?: string;
+  /** A published version's Description, where its FunctionVersion resource keeps it. */
+  description?: string;
 }
 
 export const RECURSIVE_LOOPS = ['Allow', 'Terminate'] as const;

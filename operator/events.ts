@@ -56,7 +56,7 @@ export function makeEventRecorder(kc: k8s.KubeConfig, component: string, log: Lo
 }
 
 export function involvedOf(
-  kind: 'Function' | 'Table',
+  kind: 'Function' | 'FunctionVersion' | 'Table',
   apiVersion: string,
   obj: { metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string } },
 ): Involved {

@@ -18,7 +18,8 @@ import { makeEventRecorder } from './events.ts';
 import { endpointResolver, parseHostPorts } from './function/egress-policy.ts';
 import { makeFunctionReconciler, type FunctionResource } from './function/reconciler.ts';
 import { Informer, keyOf, type Obj } from '../lib/kubernetes/informer.ts';
-import { FUNCTION_LABEL, MANAGED_SELECTOR } from './labels.ts';
+import { FUNCTION_LABEL, MANAGED_SELECTOR, VERSION_LABEL } from './labels.ts';
+import { FUNCTION_VERSION_KIND } from '../lib/function-version.ts';
 import { LeaderElector } from './leader.ts';
 import { makeOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { makeTableReconciler, type TableResource } from './table/reconciler.ts';
@@ -79,6 +80,10 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     path: path(ns, GROUP, VERSION, 'functions'),
     log,
   });
+  const versions = new Informer<FunctionResource>(kc, {
+    path: path(ns, GROUP, VERSION, 'functionversions'),
+    log,
+  });
   const tables = new Informer<TableResource>(kc, { path: path(ns, GROUP, VERSION, 'tables'), log });
   const deployments = new Informer<k8s.V1Deployment & Obj>(kc, {
     path: path(ns, 'apps', 'v1', 'deployments'),
@@ -101,7 +106,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     intervalMs: opts.demandIntervalMs,
     windowMs: opts.scaleDownWindowMs,
     log,
-    onChange: (key) => fnController.queue.add(key),
+    onChange: (key) => demandChanged(key),
   });
   const applier = new Applier(kc);
   const protectedEndpoints = endpointResolver(opts.protectedEndpoints ?? []);
@@ -116,26 +121,37 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     workerToken: opts.workerToken,
   };
   const pool: PoolConfig = opts.pool ?? { sizes: {}, cpuMillis: 1000, memoryMB: 1024 };
+  const reconcilerDeps = {
+    kc,
+    deployments,
+    configMaps,
+    networkPolicies,
+    specializedPods: (key: string) => poller.specializedPods(key),
+    ownWorkers: (key: string) => poller.ownWorkers(key),
+    applier,
+    protectedEndpoints,
+    demand: poller.window,
+    worker,
+    maxReplicas: opts.maxReplicas,
+    record,
+    log,
+  };
   const fnController = new Controller(
-    makeFunctionReconciler({
-      kc,
-      functions,
-      deployments,
-      configMaps,
-      networkPolicies,
-      specializedPods: (key) => poller.specializedPods(key),
-      ownWorkers: (key) => poller.ownWorkers(key),
-      applier,
-      protectedEndpoints,
-      demand: poller.window,
-      worker,
-      maxReplicas: opts.maxReplicas,
-      record,
-      log,
-    }),
+    makeFunctionReconciler({ ...reconcilerDeps, functions }),
     metrics,
     log,
   );
+  const versionController = new Controller(
+    makeFunctionReconciler({ ...reconcilerDeps, kind: FUNCTION_VERSION_KIND, functions: versions }),
+    metrics,
+    log,
+  );
+  // The gateways report a version's demand as namespace/name:N; its object is name-N.
+  const demandChanged = (key: string) => {
+    const m = /^(.*):(\d+)$/.exec(key);
+    if (m) versionController.queue.add(`${m[1]}-${m[2]}`);
+    else fnController.queue.add(key);
+  };
   const dynamodb = new DynamoDBClient({
     endpoint: opts.tablesUrl,
     region: opts.region,
@@ -163,11 +179,14 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     for (const key of poolKeysFor(o, pool)) poolController.queue.add(key);
   };
   functions.on((o) => fnController.queue.add(keyOf(o)));
+  versions.on((o) => versionController.queue.add(keyOf(o)));
   functions.on(poolsOf);
   tables.on((o) => tableController.queue.add(keyOf(o)));
   const owner = (o: Obj) => {
     const fn = o.metadata?.labels?.[FUNCTION_LABEL];
-    if (fn) fnController.queue.add(`${o.metadata!.namespace}/${fn}`);
+    const version = o.metadata?.labels?.[VERSION_LABEL];
+    if (fn && version) versionController.queue.add(`${o.metadata!.namespace}/${fn}-${version}`);
+    else if (fn) fnController.queue.add(`${o.metadata!.namespace}/${fn}`);
   };
   deployments.on(owner);
   deployments.on((o) => {
@@ -179,7 +198,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
   tables.on((o) => {
     for (const t of tables.list()) if (keyOf(t) !== keyOf(o)) tableController.queue.add(keyOf(t));
   });
-  const informers = [functions, tables, deployments, configMaps, networkPolicies];
+  const informers = [functions, versions, tables, deployments, configMaps, networkPolicies];
   let resync: NodeJS.Timeout | undefined;
 
   return {
@@ -189,6 +208,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       // read the server instead, which is correct but slower.
       await Promise.all(informers.map((i) => i.hasSynced()));
       fnController.start();
+      versionController.start();
       tableController.start();
       poolController.start();
       poller.start();
@@ -197,6 +217,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
           fnController.queue.add(keyOf(o));
           poolsOf(o);
         }
+        for (const o of versions.list()) versionController.queue.add(keyOf(o));
         for (const o of tables.list()) tableController.queue.add(keyOf(o));
       }, opts.resyncMs ?? 600_000);
       resync.unref();
@@ -205,7 +226,12 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       clearInterval(resync);
       poller.stop();
       for (const i of informers) i.stop();
-      await Promise.all([fnController.stop(), tableController.stop(), poolController.stop()]);
+      await Promise.all([
+        fnController.stop(),
+        versionController.stop(),
+        tableController.stop(),
+        poolController.stop(),
+      ]);
       dynamodb.destroy();
     },
   };

@@ -4,12 +4,12 @@
 import * as k8s from '@kubernetes/client-node';
 import { Router, type Request } from 'express';
 import type { Registry } from 'prom-client';
-import { keyOf, splitKey } from '../../lib/function.ts';
+import { keyOf, splitKey, type FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerHub } from '../hub.ts';
 import type { Account } from '../invoker.ts';
 import type { ConcurrencyLimiter } from '../limiter.ts';
-import type { FunctionRegistry } from '../registry.ts';
+import { workerKeyOf, type AliasRoute, type FunctionRegistry } from '../registry.ts';
 import { DEMAND_PATH, makeDemandHandler } from '../../lib/demand.ts';
 import { DEMAND_WAKE_PATH, DemandSignal, makeWakeHandler } from '../../lib/demand-wake.ts';
 import {
@@ -34,6 +34,19 @@ export interface ClusterMode {
    */
   demandRoutes(hub: WorkerHub, limiter: ConcurrencyLimiter, metrics: Registry): Router;
   stop(): void;
+}
+
+/** What the resource declares in spec.aliases, as the registry routes calls. */
+function aliasRoutes(fn: FunctionDefinition): Map<string, AliasRoute> {
+  return new Map(
+    (fn.spec.aliases ?? []).map((a) => [
+      a.name,
+      {
+        functionVersion: a.functionVersion,
+        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+      },
+    ]),
+  );
 }
 
 /** The access key id of a SigV4 Authorization header (addressing, not authentication). */
@@ -62,9 +75,19 @@ export function startClusterMode(opts: {
   const watch: FunctionWatch = watchFunctions(
     kc,
     (change) => {
-      if (change.type === 'put') {
+      if (change.type === 'putVersion') {
+        registry.putVersion(change.fn);
+        log.info('function version served', {
+          namespace: change.fn.namespace,
+          name: change.fn.name,
+          version: change.fn.version,
+        });
+      } else if (change.type === 'removeVersion') {
+        registry.removeVersion(keyOf(change), change.version);
+      } else if (change.type === 'put') {
         if (!registry.get(keyOf(change.fn))) count(change.fn.namespace, 1);
         registry.put(change.fn);
+        registry.setAliases(keyOf(change.fn), aliasRoutes(change.fn));
         log.info('function served', { namespace: change.fn.namespace, name: change.fn.name });
       } else {
         const key = keyOf(change);
@@ -100,8 +123,8 @@ export function startClusterMode(opts: {
       router.get(DEMAND_WAKE_PATH, makeWakeHandler(wake));
       router.get(
         DEMAND_PATH,
-        makeDemandHandler(() =>
-          registry.list().map((fn) => {
+        makeDemandHandler(() => [
+          ...registry.list().map((fn) => {
             const key = keyOf(fn);
             const [namespace, name] = splitKey(key);
             // The limiter counts every admitted call, waiting ones included.
@@ -117,7 +140,21 @@ export function startClusterMode(opts: {
               ...(own > 0 && { ownWorkers: own }),
             };
           }),
-        ),
+          // A published version has workers of its own (namespace/name:N): its calls
+          // are in the function's limiter count too, so the hub says which are its.
+          ...registry
+            .served()
+            .filter((fn) => fn.version !== undefined)
+            .map((fn) => {
+              const wk = workerKeyOf(fn);
+              return {
+                namespace: fn.namespace,
+                name: `${fn.name}:${fn.version}`,
+                inFlight: hub.runningCount(wk),
+                queued: hub.queued(wk),
+              };
+            }),
+        ]),
       );
       return router;
     },

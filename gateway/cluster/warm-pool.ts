@@ -143,7 +143,8 @@ export class WarmPool {
       return;
     }
     const fn = this.o.registry.get(key);
-    if (!fn || !poolable(fn)) return;
+    // A version's own workers come from its FunctionVersion: the pool serves $LATEST.
+    if (!fn || fn.version !== undefined || !poolable(fn)) return;
     const pool = poolKey(fn.namespace, fn.spec.runtime);
     let coming = 0;
     for (const k of this.specializing.values()) if (k === key) coming++;

@@ -6,13 +6,17 @@
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../crds/schema.ts';
 import { parseFunctionManifest, type FunctionDefinition } from '../../lib/function.ts';
+import { parseFunctionVersion } from '../../lib/function-version.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import { makeLogger, type Logger } from '../../lib/log.ts';
 import { Informer, keyOf, type Obj } from '../../lib/kubernetes/informer.ts';
 
 export type FunctionChange =
   | { type: 'put'; fn: FunctionDefinition }
-  | { type: 'remove'; namespace: string; name: string; error?: string };
+  | { type: 'remove'; namespace: string; name: string; error?: string }
+  /** A FunctionVersion: `fn.version` set. */
+  | { type: 'putVersion'; fn: FunctionDefinition }
+  | { type: 'removeVersion'; namespace: string; name: string; version: string };
 
 export interface FunctionWatch {
   /** Resolves once every existing Function has been reported. */
@@ -49,11 +53,48 @@ export function watchFunctions(
       if (valid.delete(key)) onChange({ type: 'remove', namespace, name, error });
     }
   });
+  const versions = new Informer<Obj>(kc, {
+    path: `/apis/${GROUP}/${VERSION}${ns}/functionversions`,
+    log,
+  });
+  const published = new Map<string, FunctionDefinition>();
+  versions.on((obj, type) => {
+    const key = keyOf(obj);
+    const known = published.get(key);
+    if (type === 'deleted') {
+      if (known && published.delete(key)) {
+        onChange({
+          type: 'removeVersion',
+          namespace: known.namespace,
+          name: known.name,
+          version: known.version!,
+        });
+      }
+      return;
+    }
+    // Immutable (the CRD says so): the first valid sight of a version is all of it.
+    if (known) return;
+    const parsed = parseFunctionVersion(obj);
+    if (parsed.ok) {
+      published.set(key, parsed.value.def);
+      onChange({ type: 'putVersion', fn: parsed.value.def });
+    } else {
+      log.warn('function version not served: invalid spec', {
+        namespace: obj.metadata!.namespace!,
+        name: obj.metadata!.name!,
+        error: formatErrors(parsed.errors),
+      });
+    }
+  });
   informer.start();
+  versions.start();
   return {
-    ready: informer.hasSynced(),
+    ready: Promise.all([informer.hasSynced(), versions.hasSynced()]).then(() => undefined),
     list: () => [...valid.values()],
-    stop: () => informer.stop(),
+    stop: () => {
+      informer.stop();
+      versions.stop();
+    },
   };
 }
 

@@ -11,6 +11,8 @@ import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/fun
 import { lambdaErrors } from '../errors.ts';
 import { LATEST, type FunctionRegistry } from '../registry.ts';
 import { canonical } from './canonical.ts';
+import type { FunctionAlias } from '../../lib/function-alias.ts';
+import { snapshotSpec } from '../../lib/function-version.ts';
 
 export type State = 'Pending' | 'Active' | 'Failed';
 export type UpdateStatus = 'InProgress' | 'Successful' | 'Failed';
@@ -59,11 +61,22 @@ export interface FunctionRecord {
 
 /** Where definitions go: the registry under `selfless dev`, Function resources in a cluster. */
 export interface Writer {
-  /** False where published versions cannot run yet (a cluster: no worker pods per version). */
-  readonly versions?: boolean;
   put(fn: FunctionDefinition, record: FunctionRecord): Promise<void>;
   remove(fn: FunctionDefinition): Promise<void>;
+  /**
+   * Where versions and aliases are resources every replica serves (a cluster): a
+   * version is written (and resolves once served; false when its number is taken
+   * already), aliases travel in the definition's spec.aliases, and the catalog reads
+   * both back from the registry. Without these, they live in the catalog alone.
+   */
+  readonly shared?: {
+    publish(fn: FunctionDefinition & { version: string }, description: string): Promise<boolean>;
+    removeVersion(fn: FunctionDefinition & { version: string }): Promise<void>;
+  };
 }
+
+/** How many numbers PublishVersion tries when other replicas publish at the same time. */
+const PUBLISH_ATTEMPTS = 5;
 
 /** Lambda's timestamps: 2024-05-01T12:00:00.000+0000. */
 export function lambdaTimestamp(at: Date): string {
@@ -83,16 +96,17 @@ export function codeHash(fn: FunctionDefinition): { codeSha256: string; codeSize
   };
 }
 
-/** What PublishVersion compares: code and configuration, not the function-level settings. */
+/**
+ * What PublishVersion compares: code and configuration, not the function-level
+ * settings, nor the description (a version's is PublishVersion's own).
+ */
 function publishedShape(fn: FunctionDefinition, meta: FunctionMeta): string {
-  const spec: Partial<FunctionSpec> = { ...fn.spec };
-  delete spec.reservedConcurrentExecutions;
+  const spec: Partial<FunctionSpec> = snapshotSpec(fn.spec);
   delete spec.provisionedConcurrentExecutions;
   delete spec.triggers;
-  const { description, role, layers, architectures, passthrough } = meta;
+  const { role, layers, architectures, passthrough } = meta;
   return JSON.stringify({
     spec,
-    description,
     role,
     layers,
     architectures,
@@ -147,7 +161,82 @@ export class FunctionCatalog {
       };
       this.records.set(key, record);
     }
+    if (this.writer.shared) this.readShared(key, record);
+    else this.readAliases(record, false);
     return record;
+  }
+
+  /**
+   * In a cluster every replica learns versions and aliases from the resources: the
+   * records follow what the registry serves (level-based, so a version another
+   * replica published is here as soon as the watch brings it).
+   */
+  private readShared(key: string, record: FunctionRecord): void {
+    const served = new Map(this.registry.versionsOf(key).map((v) => [v.version!, v]));
+    for (const v of record.versions.keys()) if (!served.has(v)) record.versions.delete(v);
+    for (const [v, fn] of served) {
+      record.lastVersion = Math.max(record.lastVersion, Number(v));
+      if (record.versions.has(v)) continue;
+      record.versions.set(v, {
+        fn,
+        meta: {
+          ...record.meta,
+          ...codeHash(fn),
+          description: fn.description ?? '',
+          revisionId: randomUUID(),
+          state: 'Active',
+          lastUpdateStatus: 'Successful',
+        },
+      });
+    }
+    this.readAliases(record, true);
+  }
+
+  /**
+   * The aliases spec.aliases declares (a manifest's, or in a cluster all of them);
+   * `only`: those are all there are.
+   */
+  private readAliases(record: FunctionRecord, only: boolean): void {
+    const declared = new Map((record.described.spec.aliases ?? []).map((a) => [a.name, a]));
+    if (only) {
+      for (const name of record.aliases.keys())
+        if (!declared.has(name)) record.aliases.delete(name);
+    }
+    for (const [name, a] of declared) {
+      const known = record.aliases.get(name);
+      const route = JSON.stringify([a.functionVersion, a.additionalVersionWeights ?? null]);
+      if (
+        known &&
+        known.description === (a.description ?? '') &&
+        JSON.stringify([known.functionVersion, known.additionalVersionWeights ?? null]) === route
+      ) {
+        continue;
+      }
+      record.aliases.set(name, {
+        name,
+        functionVersion: a.functionVersion,
+        description: a.description ?? '',
+        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+        revisionId: randomUUID(),
+      });
+    }
+  }
+
+  /** $LATEST with the record's aliases in spec.aliases, as a cluster keeps them. */
+  private withAliases(record: FunctionRecord): FunctionDefinition {
+    const latest = this.latest(keyOf(record.described))!;
+    const aliases: FunctionAlias[] = [...record.aliases.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((a) => ({
+        name: a.name,
+        functionVersion: a.functionVersion,
+        ...(a.description !== '' && { description: a.description }),
+        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+      }));
+    const spec: FunctionSpec = { ...latest.spec };
+    if (aliases.length > 0) spec.aliases = aliases;
+    else delete spec.aliases;
+    return { ...latest, spec };
   }
 
   /** The definition of $LATEST as it is served now (reservations included). */
@@ -177,7 +266,9 @@ export class FunctionCatalog {
 
   /** Someone else changed the definition: it is a new revision of $LATEST. */
   private follow(record: FunctionRecord, fn: FunctionDefinition): void {
-    const same = canonical(fn.spec) === canonical(record.described.spec);
+    // Aliases are not the function's configuration: CreateAlias leaves its revision be.
+    const unaliased = (spec: FunctionSpec) => canonical({ ...spec, aliases: undefined });
+    const same = unaliased(fn.spec) === unaliased(record.described.spec);
     record.described = fn;
     // In a cluster what the catalog wrote comes back through the watch as a new object.
     if (same) return;
@@ -188,14 +279,6 @@ export class FunctionCatalog {
       lastModified: lambdaTimestamp(this.now()),
     };
     this.changed();
-  }
-
-  private versionsServed(): void {
-    if (this.writer.versions === false) {
-      throw lambdaErrors.notImplemented(
-        'Versions and aliases are not served in a cluster yet: only $LATEST of a Function resource runs (see docs/functions.md).',
-      );
-    }
   }
 
   private changed(): void {
@@ -260,15 +343,32 @@ export class FunctionCatalog {
 
   /** Lambda publishes nothing new when $LATEST equals the last version: it returns that one. */
   async publish(record: FunctionRecord, description: string | undefined): Promise<VersionRecord> {
-    this.versionsServed();
-    const latest = this.latest(keyOf(record.described))!;
+    const key = keyOf(record.described);
+    const latest = this.latest(key)!;
     const last = record.versions.get(String(record.lastVersion));
     if (last && publishedShape(last.fn, last.meta) === publishedShape(latest, record.meta)) {
       return last;
     }
-    const version = String(record.lastVersion + 1);
-    const spec: FunctionSpec = { ...latest.spec, provisionedConcurrentExecutions: 0, triggers: [] };
-    const fn: FunctionDefinition = { ...latest, spec, version };
+    const text = description ?? record.meta.description;
+    let version = String(record.lastVersion + 1);
+    let fn: FunctionDefinition & { version: string } = {
+      ...latest,
+      spec: snapshotSpec(latest.spec),
+      version,
+      ...(text !== '' && { description: text }),
+    };
+    if (this.writer.shared) {
+      let attempt = 1;
+      // Another replica may take the number first: the next one is ours then.
+      while (!(await this.writer.shared.publish(fn, text))) {
+        if (++attempt > PUBLISH_ATTEMPTS) {
+          throw lambdaErrors.service(`No version number was free after ${PUBLISH_ATTEMPTS} tries.`);
+        }
+        this.readShared(key, record);
+        version = String(record.lastVersion + 1);
+        fn = { ...fn, version };
+      }
+    }
     const entry: VersionRecord = {
       fn,
       meta: {
@@ -280,25 +380,28 @@ export class FunctionCatalog {
         lastUpdateStatus: 'Successful',
       },
     };
-    record.lastVersion += 1;
+    record.lastVersion = Number(version);
     record.versions.set(version, entry);
     // A new version changes the function: its $LATEST revision moves on, as Lambda's does.
     record.meta.revisionId = randomUUID();
     this.registry.putVersion(fn);
-    await this.writer.put(latest, record);
+    if (!this.writer.shared) await this.writer.put(latest, record);
     this.changed();
     return entry;
   }
 
   async removeVersion(record: FunctionRecord, version: string): Promise<void> {
+    const entry = record.versions.get(version);
     record.versions.delete(version);
+    if (this.writer.shared && entry) {
+      await this.writer.shared.removeVersion({ ...entry.fn, version });
+    }
     this.registry.removeVersion(keyOf(record.described), version);
-    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    if (!this.writer.shared) await this.writer.put(this.latest(keyOf(record.described))!, record);
     this.changed();
   }
 
   async putAlias(record: FunctionRecord, alias: AliasRecord): Promise<void> {
-    this.versionsServed();
     record.aliases.set(alias.name, alias);
     this.registry.putAlias(keyOf(record.described), alias.name, {
       functionVersion: alias.functionVersion,
@@ -306,14 +409,20 @@ export class FunctionCatalog {
         additionalVersionWeights: alias.additionalVersionWeights,
       }),
     });
-    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    await this.writer.put(
+      this.writer.shared ? this.withAliases(record) : this.latest(keyOf(record.described))!,
+      record,
+    );
     this.changed();
   }
 
   async removeAlias(record: FunctionRecord, name: string): Promise<void> {
     record.aliases.delete(name);
     this.registry.removeAlias(keyOf(record.described), name);
-    await this.writer.put(this.latest(keyOf(record.described))!, record);
+    await this.writer.put(
+      this.writer.shared ? this.withAliases(record) : this.latest(keyOf(record.described))!,
+      record,
+    );
     this.changed();
   }
 

@@ -8,8 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import {
+  CreateAliasCommand,
   CreateFunctionCommand,
+  DeleteAliasCommand,
   DeleteFunctionCommand,
+  GetAliasCommand,
+  ListVersionsByFunctionCommand,
   InvokeCommand,
   LambdaClient,
   PublishVersionCommand,
@@ -50,7 +54,7 @@ const resource = async (name: string) =>
     plural: 'functions',
     name,
   })) as {
-    spec: Record<string, unknown> & { code: { zipFile?: string } };
+    spec: Record<string, unknown> & { code: { zipFile?: string }; aliases?: unknown };
     metadata: { managedFields?: { manager: string }[] };
   };
 
@@ -167,10 +171,119 @@ test('kubectl and the API share a Function by field ownership', async () => {
   assert.equal(after.spec.reservedConcurrentExecutions, 3);
 });
 
-test('versions are refused in a cluster for now, and DeleteFunction deletes the resource', async () => {
-  await assert.rejects(client.send(new PublishVersionCommand({ FunctionName: 'deployed' })), {
-    name: 'ServiceException',
-  });
+test('PublishVersion writes an owned FunctionVersion that runs its snapshot, and another replica serves it', async () => {
+  const v1 = await client.send(
+    new PublishVersionCommand({ FunctionName: 'deployed', Description: 'first cut' }),
+  );
+  assert.equal(v1.Version, '1');
+  assert.equal(v1.Description, 'first cut');
+  const version = (await custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: 'functionversions',
+    name: 'deployed-1',
+  })) as {
+    spec: { functionName: string; version: string; definition: { code: { zipFile: string } } };
+    metadata: { ownerReferences?: { kind: string; name: string }[] };
+  };
+  assert.equal(version.spec.functionName, 'deployed');
+  assert.equal(version.spec.definition.code.zipFile, Buffer.from(zip('two')).toString('base64'));
+  assert.deepEqual(
+    version.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`),
+    ['Function/deployed'],
+  );
+  // Nothing changed since: Lambda hands back the same version.
+  const again = await client.send(new PublishVersionCommand({ FunctionName: 'deployed' }));
+  assert.equal(again.Version, '1');
+
+  await client.send(
+    new UpdateFunctionCodeCommand({ FunctionName: 'deployed', ZipFile: zip('three') }),
+  );
+  await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 30 }, { FunctionName: 'deployed' });
+  await eventually('$LATEST runs the new code', async () => (await answer('deployed')) === 'three');
+  const byVersion = await client.send(
+    new InvokeCommand({ FunctionName: 'deployed', Qualifier: '1' }),
+  );
+  assert.equal(byVersion.ExecutedVersion, '1');
+  assert.equal(JSON.parse(Buffer.from(byVersion.Payload!).toString()), 'two');
+  const v2 = await client.send(new PublishVersionCommand({ FunctionName: 'deployed' }));
+  assert.equal(v2.Version, '2');
+
+  await client.send(
+    new CreateAliasCommand({
+      FunctionName: 'deployed',
+      Name: 'live',
+      FunctionVersion: '2',
+      Description: 'production',
+      RoutingConfig: { AdditionalVersionWeights: { '1': 0.25 } },
+    }),
+  );
+  const declared = (await resource('deployed')).spec.aliases;
+  assert.deepEqual(declared, [
+    {
+      name: 'live',
+      functionVersion: '2',
+      description: 'production',
+      routingConfig: { additionalVersionWeights: { '1': 0.25 } },
+    },
+  ]);
+
+  // A second replica knows only what the resources say.
+  const other = await replica();
+  try {
+    const versions = await other.client.send(
+      new ListVersionsByFunctionCommand({ FunctionName: 'deployed' }),
+    );
+    assert.deepEqual(
+      versions.Versions?.map((v) => [v.Version, v.Description ?? '']),
+      [
+        ['$LATEST', ''],
+        ['1', 'first cut'],
+        ['2', ''],
+      ],
+    );
+    const alias = await other.client.send(
+      new GetAliasCommand({ FunctionName: 'deployed', Name: 'live' }),
+    );
+    assert.equal(alias.FunctionVersion, '2');
+    assert.deepEqual(alias.RoutingConfig?.AdditionalVersionWeights, { '1': 0.25 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const r = await other.client.send(
+        new InvokeCommand({ FunctionName: 'deployed', Qualifier: 'live' }),
+      );
+      seen.add(r.ExecutedVersion!);
+    }
+    assert.deepEqual([...seen].sort(), ['1', '2']);
+    // Its own publish takes the next number.
+    const v3 = await other.client.send(
+      new PublishVersionCommand({ FunctionName: 'deployed', Description: 'from the other' }),
+    );
+    assert.equal(v3.Version, '2', 'nothing changed since 2: the same version comes back');
+  } finally {
+    await other.close();
+  }
+  await client.send(new DeleteAliasCommand({ FunctionName: 'deployed', Name: 'live' }));
+  assert.equal((await resource('deployed')).spec.aliases, undefined);
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'deployed', Qualifier: '1' }));
+  await eventually('version 1 is gone', async () =>
+    custom
+      .getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: 'functionversions',
+        name: 'deployed-1',
+      })
+      .then(
+        () => false,
+        (e: unknown) => e instanceof k8s.ApiException && e.code === 404,
+      ),
+  );
+});
+
+test('DeleteFunction deletes the resource', async () => {
   await client.send(new DeleteFunctionCommand({ FunctionName: 'deployed' }));
   const gone = await resource('deployed').then(
     () => undefined,
@@ -178,3 +291,35 @@ test('versions are refused in a cluster for now, and DeleteFunction deletes the 
   );
   assert.ok(gone instanceof k8s.ApiException && gone.code === 404);
 });
+
+async function replica(): Promise<{ client: LambdaClient; close(): Promise<void> }> {
+  const { kubeconfig } = await testServices();
+  const gw = await composeGateway({
+    log: makeLogger('test', { level: 'error' }),
+    functions: { kubernetes: { kubeconfig } },
+    workers: { process: { env: {} } },
+    eventsWithoutRedis: 'refuse',
+    idleTimeoutMs: 60_000,
+  });
+  const srv = createServer(gw.gateway.app).listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  await eventually(
+    'the other replica serves the versions',
+    async () => gw.gateway.registry.versionsOf(`${ns}/deployed`).length === 2,
+  );
+  const c = new LambdaClient({
+    endpoint: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: ns, secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+  return {
+    client: c,
+    close: async () => {
+      c.destroy();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+      await gw.close();
+    },
+  };
+}

@@ -8,7 +8,10 @@
 // later `kubectl apply --server-side` of those fields conflicts unless it forces them
 // back (--force-conflicts); a client-side `kubectl apply` simply overwrites them. Fields
 // the API never sets (reservedConcurrentExecutions, triggers, functionEventInvokeConfig...)
-// stay kubectl's. The zip is kept in the resource itself (spec.code.zipFile), which the
+// stay kubectl's. Aliases are spec.aliases, a list keyed by name, which the API applies
+// whole as it knows it. PublishVersion creates a FunctionVersion resource owned by the
+// Function (so it goes with it), named <function>-<number>: creation is the lock that
+// gives each number to one replica. The zip is kept in the resource itself (spec.code.zipFile), which the
 // API server's request limit keeps to about 1 MB: larger code is refused, naming it.
 import * as k8s from '@kubernetes/client-node';
 import { API_VERSION } from '../../crds/schema.ts';
@@ -17,6 +20,12 @@ import { lambdaErrors } from '../errors.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import type { Writer } from './catalog.ts';
 import { canonical } from './canonical.ts';
+import { aliasResource } from '../../lib/function-alias.ts';
+import {
+  FUNCTION_VERSION_KIND,
+  versionObjectName,
+  versionResourceSpec,
+} from '../../lib/function-version.ts';
 
 export const FIELD_MANAGER = 'selfless-lambda-api';
 /** Base64 of a zip the resource can hold below the API server's 1.5 MB request limit. */
@@ -40,7 +49,28 @@ export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
       ...(spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
         perExecutionEnvironmentMaxConcurrency: spec.perExecutionEnvironmentMaxConcurrency,
       }),
+      ...(spec.aliases && { aliases: spec.aliases.map(aliasResource) }),
     },
+  } as k8s.KubernetesObject;
+}
+
+/** The FunctionVersion resource of a published version, owned by its Function. */
+export function versionResource(
+  fn: FunctionDefinition & { version: string },
+  description: string,
+  owner: { uid: string },
+): k8s.KubernetesObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: FUNCTION_VERSION_KIND,
+    metadata: {
+      name: versionObjectName(fn.name, fn.version),
+      namespace: fn.namespace,
+      ownerReferences: [
+        { apiVersion: API_VERSION, kind: 'Function', name: fn.name, uid: owner.uid },
+      ],
+    },
+    spec: versionResourceSpec(fn, description),
   } as k8s.KubernetesObject;
 }
 
@@ -84,7 +114,33 @@ export function kubernetesWriter(
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   const timeoutMs = opts.servedTimeoutMs ?? 30_000;
   return {
-    versions: false,
+    shared: {
+      publish: async (fn, description) => {
+        const current = await objects.read({
+          apiVersion: API_VERSION,
+          kind: 'Function',
+          metadata: { name: fn.name, namespace: fn.namespace },
+        });
+        try {
+          await objects.create(versionResource(fn, description, { uid: current.metadata!.uid! }));
+        } catch (err) {
+          if (err instanceof k8s.ApiException && err.code === 409) return false;
+          throw err;
+        }
+        await served(
+          registry,
+          keyOf(fn),
+          () => registry.versionsOf(keyOf(fn)).some((v) => v.version === fn.version),
+          timeoutMs,
+        );
+        return true;
+      },
+      removeVersion: async (fn) => {
+        await objects.delete(versionResource(fn, '', { uid: '' })).catch((err: unknown) => {
+          if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+        });
+      },
+    },
     put: async (fn) => {
       const resource = functionResource(fn);
       const current = registry.get(keyOf(fn));

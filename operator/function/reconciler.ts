@@ -9,6 +9,9 @@
 // through their owner reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
 import { maxConcurrency, parseFunctionManifest } from '../../lib/function.ts';
+import type { FUNCTION_VERSION_KIND} from '../../lib/function-version.ts';
+import { parseFunctionVersion } from '../../lib/function-version.ts';
+import type { Parsed } from '../../lib/parse.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import type { Logger } from '../../lib/log.ts';
 import { functionArn } from '../../lib/names.ts';
@@ -47,6 +50,11 @@ export interface FunctionStatus {
 
 export interface FunctionReconcilerDeps {
   kc: k8s.KubeConfig;
+  /**
+   * Function: the objects are Functions (their $LATEST). FunctionVersion: published
+   * versions, each run as a Function is, by its own children (labels.ts names them).
+   */
+  kind?: 'Function' | typeof FUNCTION_VERSION_KIND;
   functions: Informer<FunctionResource>;
   deployments: Informer<k8s.V1Deployment & Obj>;
   configMaps: Informer<k8s.V1ConfigMap & Obj>;
@@ -99,6 +107,25 @@ type Phase = (pass: Pass) => Promise<void>;
 export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler {
   const custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
   const core = deps.kc.makeApiClient(k8s.CoreV1Api);
+  const kind = deps.kind ?? 'Function';
+  const involved = (obj: Obj) => involvedOf(kind, API_VERSION, obj);
+
+  function parse(obj: FunctionResource): Parsed<FunctionObject> {
+    const uid = obj.metadata!.uid!;
+    if (kind === 'Function') {
+      const parsed = parseFunctionManifest(obj);
+      return parsed.ok ? { ok: true, value: { def: parsed.value, uid } } : parsed;
+    }
+    const parsed = parseFunctionVersion(obj);
+    return parsed.ok
+      ? { ok: true, value: { def: parsed.value.def, uid, versionObject: obj.metadata!.name! } }
+      : parsed;
+  }
+
+  /** The key the gateways report demand under: namespace/name, namespace/name:N for a version. */
+  const demandKey = (fn: FunctionObject) =>
+    `${fn.def.namespace}/${fn.def.name}` +
+    (fn.def.version === undefined ? '' : `:${fn.def.version}`);
 
   /** Applies one child; a child someone else owns stops the pass. */
   async function ensure(
@@ -163,7 +190,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   async function reconcileDeployment(pass: Pass): Promise<void> {
     const { fn, obj } = pass;
     const cached = deps.deployments.get(`${fn.def.namespace}/${deploymentName(fn.def)}`);
-    const recent = deps.demand.recent(`${fn.def.namespace}/${fn.def.name}`);
+    const recent = deps.demand.recent(demandKey(fn));
     const current = cached?.spec?.replicas ?? 0;
     const replicas = desiredReplicas({
       recentDemand: recent.demand,
@@ -195,6 +222,8 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
    */
   async function reconcileSpecialized(pass: Pass): Promise<void> {
     const { fn, obj } = pass;
+    // The warm pool serves $LATEST only (gateway/cluster/warm-pool.ts).
+    if (fn.def.version !== undefined) return;
     const configHash = contentHash(makeAgentConfig(fn));
     // A worker pod is Ready when its container runs, well before its runtime is
     // initialised: what counts is an own worker the gateways see asking for work.
@@ -288,14 +317,14 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   ];
 
   return {
-    kind: 'Function',
+    kind,
     async reconcile(key: string): Promise<ReconcileResult | void> {
       const obj = deps.functions.get(key);
       if (!obj || obj.metadata?.deletionTimestamp) return;
       const old = obj.status ?? {};
       const status: FunctionStatus = { ...old, observedGeneration: obj.metadata?.generation };
 
-      const parsed = parseFunctionManifest(obj);
+      const parsed = parse(obj);
       if (!parsed.ok) {
         const message = formatErrors(parsed.errors);
         status.lastError = message;
@@ -307,8 +336,10 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
         });
         return;
       }
-      const fn: FunctionObject = { def: parsed.value, uid: obj.metadata!.uid! };
-      status.functionArn = functionArn(deps.worker.region, fn.def.namespace, fn.def.name);
+      const fn: FunctionObject = parsed.value;
+      status.functionArn =
+        functionArn(deps.worker.region, fn.def.namespace, fn.def.name) +
+        (fn.def.version === undefined ? '' : `:${fn.def.version}`);
       const pass: Pass = { obj, fn, status };
       let requeueAfterMs: number | undefined;
       try {
@@ -343,7 +374,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   ): Promise<void> {
     return publishReady({
       custom,
-      plural: 'functions',
+      plural: kind === 'Function' ? 'functions' : 'functionversions',
       obj,
       old,
       status,
@@ -353,5 +384,3 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     });
   }
 }
-
-const involved = (obj: Obj) => involvedOf('Function', API_VERSION, obj);
