@@ -434,6 +434,90 @@ describe('Function', () => {
   });
 });
 
+describe('FunctionVersion', () => {
+  let ns: string;
+  before(async () => {
+    ns = await makeNamespace(kc, 'op-fnv');
+    start(ns);
+  });
+
+  test("a published version runs on a Deployment of its own, owned by it, polling key:N, scaled by the version's demand", async () => {
+    const fn = await createFunction(ns, 'rolled', inline);
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: 'functionversions',
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'FunctionVersion',
+        metadata: {
+          name: 'rolled-1',
+          ownerReferences: [
+            {
+              apiVersion: `${GROUP}/${VERSION}`,
+              kind: 'Function',
+              name: 'rolled',
+              uid: fn.metadata.uid!,
+            },
+          ],
+        },
+        spec: { functionName: 'rolled', version: '1', description: '', definition: inline },
+      },
+    });
+    const dep = await eventually('the version has its Deployment', async () =>
+      apps.readNamespacedDeployment({ namespace: ns, name: 'fnv-rolled-1' }).catch(() => undefined),
+    );
+    assert.deepEqual(
+      dep.metadata?.ownerReferences?.map((o) => `${o.kind}/${o.name}`),
+      ['FunctionVersion/rolled-1'],
+    );
+    assert.equal(dep.spec?.replicas, 0);
+    assert.equal(dep.spec?.selector.matchLabels?.['selfless.dev/version'], '1');
+    const args = dep.spec!.template.spec!.containers[0]!.args!;
+    assert.deepEqual(args.slice(args.indexOf('--version'), args.indexOf('--version') + 2), [
+      '--version',
+      '1',
+    ]);
+    // $LATEST's Deployment is another one, and it does not select the version's pods.
+    const latest = await eventually('$LATEST has its Deployment', async () =>
+      apps.readNamespacedDeployment({ namespace: ns, name: 'fn-rolled' }).catch(() => undefined),
+    );
+    assert.equal(latest.spec?.selector.matchLabels?.['selfless.dev/version'], undefined);
+    assert.notEqual(
+      dep.spec?.template.metadata?.labels?.['app.kubernetes.io/instance'],
+      latest.spec?.template.metadata?.labels?.['app.kubernetes.io/instance'],
+    );
+
+    demand.push({ namespace: ns, name: 'rolled:1', inFlight: 1, queued: 1 });
+    try {
+      await eventually('the version scales on its own demand', async () =>
+        (await apps.readNamespacedDeployment({ namespace: ns, name: 'fnv-rolled-1' })).spec
+          ?.replicas === 2
+          ? true
+          : undefined,
+      );
+      assert.equal(
+        (await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-rolled' })).spec?.replicas,
+        0,
+      );
+    } finally {
+      demand.splice(0);
+    }
+    const status = await eventually('the version has a status', async () => {
+      const v = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: 'functionversions',
+        name: 'rolled-1',
+      })) as Resource;
+      return v.status?.functionArn ? v.status : undefined;
+    });
+    assert.match(status.functionArn!, /:function:rolled:1$/);
+  });
+});
+
 describe('protected storage', () => {
   test("with external storage protected, each function's workers get an egress policy; it comes back when deleted and goes when protection is off", async () => {
     const ns = await makeNamespace(kc, 'op-egress');
