@@ -67,3 +67,26 @@ test('removing a function removes its versions, and a reservation applies to the
   assert.equal(registry.get('f:1'), undefined);
   assert.deepEqual(registry.served(), []);
 });
+
+test('aliases a definition declares in spec.aliases route calls, beside those put one by one; setAliases replaces them all', () => {
+  const registry = registryWithVersions(seeded(3));
+  registry.putAlias('f', 'made', { functionVersion: '2' });
+  const latest = registry.get('f')!;
+  registry.put({
+    ...latest,
+    spec: { ...latest.spec, aliases: [{ name: 'declared', functionVersion: '1' }] },
+  });
+  assert.equal(registry.resolve('f', 'declared')?.version, '1');
+  assert.equal(registry.resolve('f', 'made')?.version, '2');
+  registry.setAliases('f', new Map([['only', { functionVersion: '$LATEST' }]]));
+  assert.equal(registry.resolve('f', 'made'), undefined);
+  assert.equal(registry.resolve('f', 'only')?.version, undefined);
+  assert.ok(registry.resolve('f', 'only'));
+  assert.deepEqual(
+    registry
+      .versionsOf('f')
+      .map((v) => v.version)
+      .sort(),
+    ['1', '2'],
+  );
+});
