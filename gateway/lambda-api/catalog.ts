@@ -10,7 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/function.ts';
 import { lambdaErrors } from '../errors.ts';
 import { LATEST, type FunctionRegistry } from '../registry.ts';
-import { canonical } from './canonical.ts';
+import { canonical } from '../../lib/canonical.ts';
 import type { FunctionAlias } from '../../lib/function-alias.ts';
 import { snapshotSpec } from '../../lib/function-version.ts';
 

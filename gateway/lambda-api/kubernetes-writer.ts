@@ -19,7 +19,7 @@ import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
 import { lambdaErrors } from '../errors.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import type { Writer } from './catalog.ts';
-import { canonical } from './canonical.ts';
+import { canonical } from '../../lib/canonical.ts';
 import { aliasResource } from '../../lib/function-alias.ts';
 import {
   FUNCTION_VERSION_KIND,
