@@ -2,7 +2,7 @@
 // as the Function model (lib/function.ts) so the API server and `parseFunctionManifest`
 // enforce one set of limits. `npm run gen:crds` writes crds/*.yaml from here;
 // crds/crds.test.ts fails when the checked-in YAML differs from what this builds.
-import { HTTP_METHODS, LIMITS, RUNTIMES } from '../lib/function.ts';
+import { HTTP_METHODS, LAYER_VERSION_ARN, LAYERS_MAX, LIMITS, RUNTIMES } from '../lib/function.ts';
 import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { MAX_ALIASES } from '../lib/function-alias.ts';
@@ -406,6 +406,17 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     "Recursive loop detection (Lambda's RecursiveLoop): Terminate stops a chain of invocations at the 17th of this function; Allow lets it run on. Unset: Terminate. PutFunctionRecursionConfig overrides it.",
     { enum: ['Allow', 'Terminate'] },
   ),
+  layers: {
+    type: 'array',
+    description:
+      "Lambda layer version ARNs (arn:aws:lambda:<region>:<account>:layer:<name>:<version>), extracted in order into the function's /opt; later layers overwrite earlier files.",
+    maxItems: LAYERS_MAX,
+    items: {
+      type: 'string',
+      description: 'A layer version ARN.',
+      pattern: LAYER_VERSION_ARN.source,
+    },
+  },
   triggers: {
     type: 'array',
     description: 'Event sources that invoke the function.',
@@ -454,6 +465,11 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     { required: ['authType'] },
   ),
   loggingConfig,
+  publish: {
+    type: 'boolean',
+    description:
+      'Publish a version (a FunctionVersion) whenever code or configuration change, as Lambda does for Publish: true; the operator makes it.',
+  },
   aliases: {
     type: 'array',
     description:

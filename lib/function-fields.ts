@@ -49,6 +49,8 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
   },
   loggingConfig: { logFormat: ANY, applicationLogLevel: ANY, systemLogLevel: ANY, logGroup: ANY },
   recursiveLoop: ANY,
+  layers: ANY,
+  publish: ANY,
   aliases: [
     {
       name: ANY,

@@ -110,6 +110,10 @@ export interface FunctionSpec {
   loggingConfig?: LoggingConfig;
   /** Aliases of published versions (lib/function-alias.ts); a version has none. */
   aliases?: FunctionAlias[];
+  /** Publish a version on every change of code or configuration (Lambda's Publish: true). */
+  publish?: boolean;
+  /** Layer version ARNs, extracted in this order into the function's /opt (at most 5). */
+  layers?: string[];
 }
 
 export interface FunctionDefinition {
@@ -126,6 +130,12 @@ export interface FunctionDefinition {
 }
 
 export const RECURSIVE_LOOPS = ['Allow', 'Terminate'] as const;
+
+/** Lambda's limit on the layers of one function. */
+export const LAYERS_MAX = 5;
+/** A layer version's ARN, as Lambda's Layers member takes it. */
+export const LAYER_VERSION_ARN =
+  /^arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+$/;
 export type RecursiveLoop = (typeof RECURSIVE_LOOPS)[number];
 
 const NAME_RE = /^[a-zA-Z0-9-_]+$/;
@@ -305,12 +315,25 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   const functionUrl = parseFunctionUrl(spec.functionUrl, c);
   const loggingConfig = parseLoggingConfig(spec.loggingConfig, c);
   const aliases = parseAliases(spec.aliases, c);
+  if (spec.publish !== undefined && spec.publish !== null && typeof spec.publish !== 'boolean') {
+    c.fail('spec.publish', `must be true or false, got ${JSON.stringify(spec.publish)}`);
+  }
   const recursiveLoop = spec.recursiveLoop ?? undefined;
   if (recursiveLoop !== undefined && !RECURSIVE_LOOPS.includes(recursiveLoop as RecursiveLoop)) {
     c.fail(
       'spec.recursiveLoop',
       `must be Allow or Terminate, got ${JSON.stringify(recursiveLoop)}`,
     );
+  }
+
+  const layers = spec.layers ?? undefined;
+  if (
+    layers !== undefined &&
+    (!Array.isArray(layers) ||
+      layers.length > LAYERS_MAX ||
+      layers.some((l) => typeof l !== 'string' || !LAYER_VERSION_ARN.test(l)))
+  ) {
+    c.fail('spec.layers', `must be at most ${LAYERS_MAX} layer version ARNs`);
   }
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
@@ -330,8 +353,10 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   if (functionUrl) value.functionUrl = functionUrl;
   if (loggingConfig) value.loggingConfig = loggingConfig;
   if (aliases && aliases.length > 0) value.aliases = aliases;
+  if (spec.publish === true) value.publish = true;
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   if (recursiveLoop !== undefined) value.recursiveLoop = recursiveLoop as RecursiveLoop;
+  if (Array.isArray(layers) && layers.length > 0) value.layers = layers as string[];
   return { ok: true, value };
 }
 
