@@ -565,6 +565,24 @@ const functionStatus: Schema = obj('What the operator observed; written only by 
     description: 'Invocations in flight plus queued, as the gateway last reported them.',
   },
   functionArn: str('The Lambda-style ARN that addresses this function through the AWS SDK.'),
+  versions: {
+    type: 'array',
+    description: 'The published versions (FunctionVersions), oldest first.',
+    items: str('A version number.'),
+  },
+  aliases: {
+    type: 'array',
+    description: 'The aliases spec.aliases declares, as the gateways route them.',
+    items: obj('An alias.', {
+      name: str('The alias.'),
+      functionVersion: str('The version it points at.'),
+      additionalVersionWeights: {
+        type: 'object',
+        description: 'The second version and its share of calls.',
+        additionalProperties: { type: 'number', description: 'The weight.' },
+      },
+    }),
+  },
   lastError: str('The last error the operator met reconciling this function, empty when none.'),
 });
 

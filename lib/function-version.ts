@@ -5,6 +5,7 @@
 // it back through its watch. `<function>-<number>` names it: a Function's name is a
 // DNS label and a number has no '-', so the name says which version of which function.
 import { parseFunctionSpec, type FunctionDefinition, type FunctionSpec } from './function.ts';
+import { canonical } from './canonical.ts';
 import { formatErrors, isObject, type Parsed } from './parse.ts';
 
 export const FUNCTION_VERSION_KIND = 'FunctionVersion';
@@ -25,8 +26,14 @@ export function snapshotSpec(spec: FunctionSpec): FunctionSpec {
   const copy: FunctionSpec = { ...spec, provisionedConcurrentExecutions: 0, triggers: [] };
   delete copy.reservedConcurrentExecutions;
   delete copy.aliases;
+  delete copy.publish;
   delete copy.functionUrl;
   return copy;
+}
+
+/** Whether `spec` has the code and configuration the version `published` was made of. */
+export function sameSnapshot(spec: FunctionSpec, published: FunctionSpec): boolean {
+  return canonical(snapshotSpec(spec)) === canonical(snapshotSpec(published));
 }
 
 /** The resource's spec for version `def.version` of `def`. */

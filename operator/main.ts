@@ -137,7 +137,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     log,
   };
   const fnController = new Controller(
-    makeFunctionReconciler({ ...reconcilerDeps, functions }),
+    makeFunctionReconciler({ ...reconcilerDeps, functions, versions }),
     metrics,
     log,
   );
@@ -179,7 +179,12 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     for (const key of poolKeysFor(o, pool)) poolController.queue.add(key);
   };
   functions.on((o) => fnController.queue.add(keyOf(o)));
-  versions.on((o) => versionController.queue.add(keyOf(o)));
+  versions.on((o) => {
+    versionController.queue.add(keyOf(o));
+    // Its Function lists its versions.
+    const fn = (o as { spec?: { functionName?: unknown } }).spec?.functionName;
+    if (typeof fn === 'string') fnController.queue.add(`${o.metadata!.namespace}/${fn}`);
+  });
   functions.on(poolsOf);
   tables.on((o) => tableController.queue.add(keyOf(o)));
   const owner = (o: Obj) => {

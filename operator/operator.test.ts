@@ -516,6 +516,57 @@ describe('FunctionVersion', () => {
     });
     assert.match(status.functionArn!, /:function:rolled:1$/);
   });
+
+  test('publish: true makes a version of every change of code or configuration, not of function-level settings, and status lists versions and aliases', async () => {
+    await createFunction(ns, 'auto', { ...inline, publish: true });
+    const versionsOf = async () =>
+      (
+        (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: 'functionversions',
+        })) as { items: { metadata: { name: string } }[] }
+      ).items
+        .map((v) => v.metadata.name)
+        .filter((n) => n.startsWith('auto-'))
+        .sort();
+    await eventually('version 1 is published', async () =>
+      (await versionsOf()).join() === 'auto-1' ? true : undefined,
+    );
+    await patchSpec(fnApi(ns), 'auto', (spec) => {
+      spec.memorySize = 256;
+    });
+    await eventually('a configuration change publishes version 2', async () =>
+      (await versionsOf()).join() === 'auto-1,auto-2' ? true : undefined,
+    );
+    await patchSpec(fnApi(ns), 'auto', (spec) => {
+      spec.reservedConcurrentExecutions = 5;
+      spec.aliases = [
+        {
+          name: 'live',
+          functionVersion: '2',
+          routingConfig: { additionalVersionWeights: { '1': 0.5 } },
+        },
+      ];
+    });
+    const r = await eventually('status lists versions and aliases', async () => {
+      const got = await getFunction(ns, 'auto');
+      const status = got.status as { versions?: string[]; aliases?: unknown[] } | undefined;
+      return got.status?.observedGeneration === got.metadata.generation && status?.aliases?.length
+        ? status
+        : undefined;
+    });
+    assert.deepEqual(r.versions, ['1', '2']);
+    assert.deepEqual(r.aliases, [
+      { name: 'live', functionVersion: '2', additionalVersionWeights: { '1': 0.5 } },
+    ]);
+    assert.deepEqual(
+      await versionsOf(),
+      ['auto-1', 'auto-2'],
+      'a reservation is not a new version',
+    );
+  });
 });
 
 describe('protected storage', () => {

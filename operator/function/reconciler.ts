@@ -9,13 +9,18 @@
 // through their owner reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
 import { maxConcurrency, parseFunctionManifest } from '../../lib/function.ts';
-import type { FUNCTION_VERSION_KIND} from '../../lib/function-version.ts';
-import { parseFunctionVersion } from '../../lib/function-version.ts';
+import {
+  FUNCTION_VERSION_KIND,
+  parseFunctionVersion,
+  sameSnapshot,
+  versionObjectName,
+  versionResourceSpec,
+} from '../../lib/function-version.ts';
 import type { Parsed } from '../../lib/parse.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import type { Logger } from '../../lib/log.ts';
 import { functionArn } from '../../lib/names.ts';
-import { API_VERSION } from '../../crds/schema.ts';
+import { API_VERSION, GROUP, VERSION } from '../../crds/schema.ts';
 import { Reason, READY, type Condition } from '../conditions.ts';
 import type { Applier } from '../apply.ts';
 import { describeError } from '../errors.ts';
@@ -39,6 +44,14 @@ export interface FunctionResource extends Obj {
 
 export interface FunctionStatus {
   observedGeneration?: number;
+  /** A Function's published versions (its FunctionVersions), oldest first. */
+  versions?: string[];
+  /** A Function's aliases as it declares them. */
+  aliases?: {
+    name: string;
+    functionVersion: string;
+    additionalVersionWeights?: Record<string, number>;
+  }[];
   conditions?: Condition[];
   replicas?: number;
   readyReplicas?: number;
@@ -56,6 +69,8 @@ export interface FunctionReconcilerDeps {
    */
   kind?: 'Function' | typeof FUNCTION_VERSION_KIND;
   functions: Informer<FunctionResource>;
+  /** The FunctionVersions, for a Function's status and its publish: true. */
+  versions?: Informer<FunctionResource>;
   deployments: Informer<k8s.V1Deployment & Obj>;
   configMaps: Informer<k8s.V1ConfigMap & Obj>;
   networkPolicies: Informer<k8s.V1NetworkPolicy & Obj>;
@@ -265,6 +280,63 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   }
 
   /**
+   * A Function's versions and aliases in its status; with publish: true a new version
+   * whenever code or configuration differ from the newest one (Lambda's Publish: true).
+   * The number is the newest + 1: the gateway's PublishVersion may take it first, and
+   * then the create is refused and the next pass tries again.
+   */
+  async function reconcileVersions(pass: Pass): Promise<void> {
+    const { fn, obj, status } = pass;
+    if (fn.def.version !== undefined || !deps.versions) return;
+    const published = deps.versions
+      .list()
+      .filter((v) => v.metadata?.namespace === fn.def.namespace)
+      .map((v) => parseFunctionVersion(v))
+      .flatMap((p) => (p.ok && p.value.def.name === fn.def.name ? [p.value.def] : []))
+      .sort((a, b) => Number(a.version) - Number(b.version));
+    const newest = published.at(-1);
+    status.versions = published.map((v) => v.version);
+    status.aliases = (fn.def.spec.aliases ?? []).map((a) => ({
+      name: a.name,
+      functionVersion: a.functionVersion,
+      ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+    }));
+    if (!fn.def.spec.publish || (newest && sameSnapshot(fn.def.spec, newest.spec))) return;
+    const version = String(Number(newest?.version ?? 0) + 1);
+    try {
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: fn.def.namespace,
+        plural: 'functionversions',
+        body: {
+          apiVersion: API_VERSION,
+          kind: FUNCTION_VERSION_KIND,
+          metadata: {
+            name: versionObjectName(fn.def.name, version),
+            namespace: fn.def.namespace,
+            ownerReferences: [
+              { apiVersion: API_VERSION, kind: 'Function', name: fn.def.name, uid: fn.uid },
+            ],
+          },
+          spec: versionResourceSpec({ ...fn.def, version }, ''),
+        },
+      });
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 409) {
+        throw new NotReady(
+          Reason.ReconcileError,
+          `version ${version} was taken; trying the next`,
+          1_000,
+        );
+      }
+      throw err;
+    }
+    status.versions.push(version);
+    deps.record(involved(obj), 'Normal', 'Published', `version ${version} published`);
+  }
+
+  /**
    * Code that moved elsewhere (an image, a referenced ConfigMap) leaves our ConfigMap
    * unused; it goes only after the Deployment, so no pod still mounts it.
    */
@@ -313,6 +385,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     reconcileDeployment,
     reconcileSpecialized,
     removeUnusedConfigMap,
+    reconcileVersions,
     reconcileStatus,
   ];
 
