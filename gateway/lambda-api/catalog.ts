@@ -138,6 +138,8 @@ export class FunctionCatalog {
       if (fn.version !== undefined) return;
       const record = this.records.get(keyOf(fn));
       if (record && record.described !== fn) this.follow(record, fn);
+      // In a cluster the operator publishes (one leader, no race between replicas).
+      if (fn.spec.publish && !this.writer.shared) this.autoPublish(keyOf(fn));
     });
     registry.on('removed', (fn) => {
       if (fn.version === undefined && this.records.delete(keyOf(fn))) this.changed();
@@ -339,6 +341,13 @@ export class FunctionCatalog {
     this.records.delete(keyOf(fn));
     await this.writer.remove(fn);
     this.changed();
+  }
+
+  /** publish: true in a manifest: $LATEST as it is now becomes a version if it is new. */
+  private autoPublish(key: string): void {
+    const record = this.get(key);
+    // Only a function removed in between can fail here, and then there is nothing to publish.
+    if (record) this.publish(record, undefined).catch(() => undefined);
   }
 
   /** Lambda publishes nothing new when $LATEST equals the last version: it returns that one. */
