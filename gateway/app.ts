@@ -25,6 +25,7 @@ import {
   type ConcurrencyLimiter,
 } from './limiter.ts';
 import { makeGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { MemoryLayerStore, type LayerStore } from './layers/store.ts';
 import { InProcessRecursionConfigStore, RecursionConfigs } from './recursion.ts';
 import { WorkerPool, type Driver } from './pool.ts';
 import type { FunctionRegistry } from './registry.ts';
@@ -58,6 +59,11 @@ export interface GatewayOptions {
   /** Extra routes served before the Lambda API (cluster mode: the demand report). */
   routes?: express.Router;
   idleTimeoutMs?: number;
+  /**
+   * Published layer versions; give the process driver the same store so it can
+   * extract them. Default: kept in this process only.
+   */
+  layers?: LayerStore;
   /** What the deployment API knows beside the registry; one writing into the registry by default. */
   catalog?: FunctionCatalog;
 }
@@ -215,6 +221,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         catalog,
         account,
         recursion,
+        layers: opts.layers ?? new MemoryLayerStore(),
         ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
         ...(eventSources && { eventSources }),
       },

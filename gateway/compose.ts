@@ -36,6 +36,7 @@ import { FunctionCatalog } from './lambda-api/catalog.ts';
 import { kubernetesWriter } from './lambda-api/kubernetes-writer.ts';
 import { registryWriter } from './lambda-api/registry-writer.ts';
 import { StateDir } from './lambda-api/state-dir.ts';
+import { MemoryLayerStore } from './layers/store.ts';
 
 export interface GatewayConfig {
   log: Logger;
@@ -145,6 +146,8 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
           ...config.eventSources,
         });
 
+  // Layers live beside the functions: in the state directory when there is one.
+  const layers = new MemoryLayerStore(config.stateDir);
   const extraRoutes = Router();
   const gateway = makeGateway({
     registry,
@@ -154,6 +157,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     limiter,
     routes: extraRoutes,
     idleTimeoutMs: config.idleTimeoutMs,
+    layers,
     ...(catalog && { catalog }),
     ...(config.metrics && { metrics: config.metrics }),
     ...(eventSources && { eventSources }),
@@ -166,7 +170,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
       }),
     }),
     ...('process' in config.workers
-      ? { driver: makeProcessDriver({ log, env: config.workers.process.env }) }
+      ? { driver: makeProcessDriver({ log, env: config.workers.process.env, layers }) }
       : { remoteWorkers: config.workers.remote }),
   });
   if (cluster)

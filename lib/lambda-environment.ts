@@ -36,7 +36,7 @@ export const RESERVED_VARIABLES: ReadonlySet<string> = new Set([
 ]);
 
 /** Lambda's PATH without its runtime directory (/var/lang/bin), which comes first. */
-const SYSTEM_PATH = ['/usr/local/bin', '/usr/bin/', '/bin', '/opt/bin'];
+const SYSTEM_PATH = ['/usr/local/bin', '/usr/bin/', '/bin'];
 
 /** Where a managed runtime lives on this machine or in this image. */
 export interface RuntimeLocation {
@@ -69,6 +69,8 @@ export interface LambdaEnvironmentOptions {
   runtime?: RuntimeLocation;
   /** Endpoints and credentials the platform gives every function (platformVariables). */
   platform: Record<string, string>;
+  /** Where the function's layers are extracted; /opt as on Lambda unless the worker has another. */
+  optDir?: string;
 }
 
 /**
@@ -80,9 +82,10 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
   const { spec, name } = o.fn;
   const levels = logLevels(spec.loggingConfig);
   const defaults: Record<string, string> = { LANG: 'en_US.UTF-8', HOME: o.tmpDir };
+  const opt = o.optDir ?? '/opt';
   if (o.runtime) {
     const { dir, binDir } = o.runtime;
-    defaults.PATH = [...(binDir ? [binDir] : []), ...SYSTEM_PATH].join(':');
+    defaults.PATH = [...(binDir ? [binDir] : []), ...SYSTEM_PATH, `${opt}/bin`].join(':');
     defaults.LD_LIBRARY_PATH = [
       '/lib64',
       '/usr/lib64',
@@ -90,7 +93,7 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
       `${dir}/lib`,
       o.taskRoot,
       `${o.taskRoot}/lib`,
-      '/opt/lib',
+      `${opt}/lib`,
     ].join(':');
   }
   const reserved: Record<string, string> = {

@@ -100,7 +100,7 @@ function expected(s: Shape): Record<string, string | RegExp> {
       LAMBDA_RUNTIME_DIR: NODE_RUNTIME,
       PATH: `${dirname(NODE)}:/usr/local/bin:/usr/bin/:/bin:/opt/bin`,
       LD_LIBRARY_PATH: `/lib64:/usr/lib64:${NODE_RUNTIME}:${NODE_RUNTIME}/lib:${s.taskRoot}:${s.taskRoot}/lib:/opt/lib`,
-      NODE_PATH: `${s.taskRoot}/node_modules`,
+      NODE_PATH: `/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:${s.taskRoot}/node_modules`,
     }),
   };
 }

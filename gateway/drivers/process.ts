@@ -12,6 +12,7 @@ import { Agent } from '../../lib/agent/agent.ts';
 import { interpreterFor } from '../../lib/agent/interpreters.ts';
 import { isDeprecated, runtimeInfo, type Runtime } from '../../lib/runtimes.ts';
 import { materializeCode } from '../code.ts';
+import { materializeLayers, type LayerSource } from '../layers/extract.ts';
 import type { Driver, EnvironmentHandle } from '../pool.ts';
 
 export interface ProcessDriverOptions {
@@ -22,6 +23,8 @@ export interface ProcessDriverOptions {
   scratchDir?: string;
   /** Function log lines go here (one call per line). */
   functionLog?: (fn: string, workerId: string, line: string) => void;
+  /** Where the layers a function names are found (the gateway's layer store). */
+  layers?: LayerSource;
 }
 
 /**
@@ -46,6 +49,7 @@ export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
   const warned = new Set<Runtime>();
   // One copy of the code per definition: environments of the same version share it.
   const codeDirs = new WeakMap<FunctionDefinition, string>();
+  const optDirs = new WeakMap<FunctionDefinition, string>();
   const functionLog =
     opts.functionLog ??
     ((fn: string, worker: string, line: string) =>
@@ -73,6 +77,11 @@ export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
         codeDir = materializeCode(fn, scratch);
         codeDirs.set(fn, codeDir);
       }
+      let optDir = optDirs.get(fn);
+      if (!optDir && fn.spec.layers) {
+        optDir = materializeLayers(fn, opts.layers, scratch);
+        optDirs.set(fn, optDir);
+      }
       const tmpDir = join(scratch, 'tmp', worker.workerId);
       mkdirSync(tmpDir, { recursive: true });
       const agent = new Agent({
@@ -80,6 +89,7 @@ export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
         worker,
         fn,
         codeDir,
+        ...(optDir !== undefined && { optDir }),
         tmpDir,
         env: opts.env,
         log: (line) => functionLog(worker.functionName, worker.workerId, line),

@@ -6,6 +6,7 @@ import { lambdaErrors } from '../errors.ts';
 import { resolveKey } from '../invoke.ts';
 import type { EventSources } from '../event-sources/service.ts';
 import type { Account } from '../invoker.ts';
+import type { LayerStore } from '../layers/store.ts';
 import type { RecursionConfigs } from '../recursion.ts';
 import { LATEST, type FunctionRegistry } from '../registry.ts';
 import type { FunctionCatalog, FunctionMeta, FunctionRecord } from './catalog.ts';
@@ -21,6 +22,8 @@ export interface ApiContext {
   eventSources?: EventSources;
   /** Put/GetFunctionRecursionConfig's settings. */
   recursion: RecursionConfigs;
+  /** Published layer versions. */
+  layers: LayerStore;
 }
 
 export interface Target {
@@ -33,7 +36,7 @@ export interface Target {
 }
 
 /** What resolving a function needs (the Function URL API has no more). */
-export type LookupContext = Omit<ApiContext, 'recursion'>;
+export type LookupContext = Omit<ApiContext, 'recursion' | 'layers'>;
 
 export function callerNamespace(ctx: LookupContext, req: Request): string {
   return ctx.callerNamespace?.(req) ?? 'default';

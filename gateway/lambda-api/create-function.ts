@@ -16,6 +16,7 @@ import { lambdaErrors } from '../errors.ts';
 import { callerNamespace, type ApiContext } from './context.ts';
 import { functionConfiguration } from './configuration.ts';
 import { apiErrors } from './errors.ts';
+import { withLayers } from './layer-fields.ts';
 import {
   CONFIG_FIELDS,
   checkedSpec,
@@ -126,7 +127,7 @@ export function makeCreateFunction(ctx: ApiContext) {
         throw lambdaErrors.invalidParameter('Please provide a source for function code.');
       code = zipCode(codeBody.ZipFile, 'code.zipFile');
     }
-    const change = configChange(body, undefined);
+    const change = withLayers(ctx, configChange(body, undefined), undefined, code);
     if (
       packageType === 'Zip' &&
       (change.spec.runtime === undefined ||
@@ -156,6 +157,7 @@ export function makeCreateFunction(ctx: ApiContext) {
       },
       triggers: [],
       ...(change.spec.loggingConfig && { loggingConfig: change.spec.loggingConfig }),
+      ...(change.spec.layers && { layers: change.spec.layers }),
     });
     const fn: FunctionDefinition = { name, namespace, spec };
     const record = await ctx.catalog.create(

@@ -13,6 +13,7 @@ import { makeCreateFunction } from './create-function.ts';
 import { makeDeleteAlias } from './delete-alias.ts';
 import { makeDeleteEventSourceMapping } from './delete-event-source-mapping.ts';
 import { makeDeleteFunction } from './delete-function.ts';
+import { makeDeleteLayerVersion } from './delete-layer-version.ts';
 import { apiErrors } from './errors.ts';
 import { ESM_PATH } from './event-source-fields.ts';
 import { CODE_REQUEST_LIMIT } from './fields.ts';
@@ -21,10 +22,24 @@ import { makeGetEventSourceMapping } from './get-event-source-mapping.ts';
 import { makeGetFunctionConfiguration } from './get-function-configuration.ts';
 import { makeGetFunction } from './get-function.ts';
 import { makeGetFunctionRecursionConfig } from './get-function-recursion-config.ts';
+import {
+  makeGetLayerVersion,
+  makeGetLayerVersionByArn,
+  makeGetLayerVersionContent,
+} from './get-layer-version.ts';
+import { LAYERS_PATH } from './layer-fields.ts';
+import {
+  makeAddLayerVersionPermission,
+  makeGetLayerVersionPolicy,
+  makeRemoveLayerVersionPermission,
+} from './layer-version-policy.ts';
+import { makeListLayerVersions } from './list-layer-versions.ts';
+import { makeListLayers } from './list-layers.ts';
 import { makeListAliases } from './list-aliases.ts';
 import { makeListEventSourceMappings } from './list-event-source-mappings.ts';
 import { makeListTags } from './list-tags.ts';
 import { makeListVersionsByFunction } from './list-versions-by-function.ts';
+import { makePublishLayerVersion } from './publish-layer-version.ts';
 import { makePublishVersion } from './publish-version.ts';
 import { makePutFunctionRecursionConfig } from './put-function-recursion-config.ts';
 import { makeTagResource } from './tag-resource.ts';
@@ -52,6 +67,12 @@ export function codeUploadLimit(
     return {
       limit: CODE_REQUEST_LIMIT,
       tooLarge: () => apiErrors.codeTooLarge(CODE_REQUEST_LIMIT, 'CreateFunction'),
+    };
+  }
+  if (req.method === 'POST' && /^\/2018-10-31\/layers\/[^/]+\/versions\/?$/.test(req.path)) {
+    return {
+      limit: CODE_REQUEST_LIMIT,
+      tooLarge: () => apiErrors.codeTooLarge(CODE_REQUEST_LIMIT, 'PublishLayerVersion'),
     };
   }
   if (req.method === 'PUT' && /^\/2015-03-31\/functions\/[^/]+\/code$/.test(req.path)) {
@@ -111,6 +132,34 @@ export function makeDeploymentApi(ctx: ApiContext, metrics: GatewayMetrics): Rou
   router.post(TAGS, action('TagResource', makeTagResource(ctx)));
   router.delete(TAGS, action('UntagResource', makeUntagResource(ctx)));
   router.get(TAGS, action('ListTags', makeListTags(ctx)));
+  const layer = `${LAYERS_PATH}/:name/versions`;
+  const layerVersion = `${layer}/:version`;
+  // ?find=LayerVersion&Arn=... is GetLayerVersionByArn; without it, ListLayers.
+  router.get([LAYERS_PATH, `${LAYERS_PATH}/`], (req, res) =>
+    req.query.find === 'LayerVersion'
+      ? action('GetLayerVersionByArn', makeGetLayerVersionByArn(ctx))(req, res)
+      : action('ListLayers', makeListLayers(ctx))(req, res),
+  );
+  router.post([layer, `${layer}/`], action('PublishLayerVersion', makePublishLayerVersion(ctx)));
+  router.get([layer, `${layer}/`], action('ListLayerVersions', makeListLayerVersions(ctx)));
+  router.get(layerVersion, action('GetLayerVersion', makeGetLayerVersion(ctx)));
+  router.get(
+    `${layerVersion}/content`,
+    action('GetLayerVersionContent', makeGetLayerVersionContent(ctx)),
+  );
+  router.delete(layerVersion, action('DeleteLayerVersion', makeDeleteLayerVersion(ctx)));
+  router.post(
+    `${layerVersion}/policy`,
+    action('AddLayerVersionPermission', makeAddLayerVersionPermission(ctx)),
+  );
+  router.get(
+    `${layerVersion}/policy`,
+    action('GetLayerVersionPolicy', makeGetLayerVersionPolicy(ctx)),
+  );
+  router.delete(
+    `${layerVersion}/policy/:sid`,
+    action('RemoveLayerVersionPermission', makeRemoveLayerVersionPermission(ctx)),
+  );
   const esm = `${ESM_PATH}/:uuid`;
   router.post(
     [ESM_PATH, `${ESM_PATH}/`],

@@ -7,6 +7,7 @@ import { lambdaErrors } from '../errors.ts';
 import { functionConfiguration } from './configuration.ts';
 import { target, type ApiContext } from './context.ts';
 import { CONFIG_FIELDS, checkedSpec, configChange } from './fields.ts';
+import { withLayers } from './layer-fields.ts';
 import { checkRevision, jsonBody, knownFields, stringField } from './request.ts';
 import { checkUpdatable } from './update-function-code.ts';
 
@@ -17,7 +18,12 @@ export function makeUpdateFunctionConfiguration(ctx: ApiContext) {
     const body = jsonBody(res);
     knownFields(body, UPDATE_CONFIGURATION_FIELDS);
     const t = target(ctx, req);
-    const change = configChange(body, t.record.meta, t.latest.spec.loggingConfig);
+    const change = withLayers(
+      ctx,
+      configChange(body, t.record.meta, t.latest.spec.loggingConfig),
+      t.record.meta,
+      t.latest.spec.code,
+    );
     const revision = stringField(body, 'RevisionId', 'revisionId');
     if (
       t.latest.spec.code.imageURI !== undefined &&

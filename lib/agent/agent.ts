@@ -48,6 +48,8 @@ export interface AgentOptions {
   fn: FunctionDefinition;
   /** The function's code, already extracted: LAMBDA_TASK_ROOT and the runtime's cwd. */
   codeDir: string;
+  /** The function's layers, already extracted; default /opt, as on Lambda. */
+  optDir?: string;
   /** This environment's own /tmp (TMPDIR); created if missing, emptied on a storage overrun. */
   tmpDir: string;
   /** Platform variables: AWS_ENDPOINT_URL_*, AWS_REGION, credentials. */
@@ -191,6 +193,7 @@ export class Agent {
     this.spec = launchSpec({
       fn: this.o.fn,
       codeDir: this.o.codeDir,
+      ...(this.o.optDir !== undefined && { optDir: this.o.optDir }),
       tmpDir: this.o.tmpDir,
       runtimeApi: this.api.address,
       platformEnv: this.o.env,

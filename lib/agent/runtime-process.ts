@@ -41,6 +41,8 @@ export interface LaunchSpec {
 export interface LaunchOptions {
   fn: FunctionDefinition;
   codeDir: string;
+  /** The layers' directory (Lambda's /opt). */
+  optDir?: string;
   tmpDir: string;
   runtimeApi: string;
   platformEnv: Record<string, string>;
@@ -48,6 +50,20 @@ export interface LaunchOptions {
   interpreter?: string;
   region: string;
   logStreamName: string;
+}
+
+/** Where Lambda's Node.js runtimes look for a layer's modules: the version's own directory first. */
+function layerNodePath(runtime: string, opt: string): string[] {
+  const major = /^nodejs(\d+)/.exec(runtime)?.[1];
+  return [
+    ...(major ? [join(opt, 'nodejs', `node${major}`, 'node_modules')] : []),
+    join(opt, 'nodejs', 'node_modules'),
+  ];
+}
+
+/** Lambda's Python runtimes put a layer's python/lib/python3.X/site-packages and python/ on sys.path. */
+function layerPythonPath(runtime: string, opt: string): string {
+  return [join(opt, 'python', 'lib', runtime, 'site-packages'), join(opt, 'python')].join(':');
 }
 
 /** Heap share of memorySize given to V8 or the JVM; the rest is code, stacks and buffers. */
@@ -64,6 +80,7 @@ export function launchSpec(o: LaunchOptions): LaunchSpec {
   const runtime = fn.spec.runtime;
   const memory = fn.spec.memorySize;
   const family = runtimeFamily(runtime);
+  const opt = o.optDir ?? '/opt';
   const interpreter =
     family === 'provided' ? undefined : (o.interpreter ?? DEFAULT_INTERPRETER[family]);
   const env = lambdaEnvironment({
@@ -72,6 +89,7 @@ export function launchSpec(o: LaunchOptions): LaunchSpec {
     runtimeApi: o.runtimeApi,
     taskRoot: o.codeDir,
     tmpDir: o.tmpDir,
+    ...(o.optDir !== undefined && { optDir: o.optDir }),
     logStreamName: o.logStreamName,
     runtime: runtimeLocation(family, o.codeDir, interpreter),
     platform: o.platformEnv,
@@ -84,14 +102,22 @@ export function launchSpec(o: LaunchOptions): LaunchSpec {
           `--max-old-space-size=${Math.max(16, Math.floor(memory * HEAP_SHARE))}`,
           join(RUNTIMES_DIR, 'nodejs', 'bootstrap.mjs'),
         ],
-        env: { ...env, NODE_PATH: join(o.codeDir, 'node_modules') },
+        env: {
+          ...env,
+          NODE_PATH: [...layerNodePath(runtime, opt), join(o.codeDir, 'node_modules')].join(':'),
+        },
       };
     case 'python':
       return {
         command: interpreter!,
         // The bootstrap caps its own address space (RLIMIT_AS) before importing user code.
         args: [join(RUNTIMES_DIR, 'python', 'bootstrap.py'), `--memory-mb=${memory}`],
-        env: { ...env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+        env: {
+          ...env,
+          PYTHONPATH: layerPythonPath(runtime, opt),
+          PYTHONUNBUFFERED: '1',
+          PYTHONDONTWRITEBYTECODE: '1',
+        },
       };
     case 'java':
       return {

@@ -1,0 +1,46 @@
+// GetLayerVersion: GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}, and
+// GetLayerVersionByArn: GET /2018-10-31/layers?find=LayerVersion&Arn=... (the same
+// answer, the version named by its ARN).
+import type { Request, Response } from 'express';
+import { lambdaErrors } from '../errors.ts';
+import type { ApiContext } from './context.ts';
+import {
+  layerArn,
+  layerVersionOutput,
+  parseLayerVersionArn,
+  pathVersion,
+  versionNotFound,
+} from './layer-fields.ts';
+
+export function makeGetLayerVersion(ctx: ApiContext) {
+  return (req: Request, res: Response): void => {
+    res.json(layerVersionOutput(req, ctx.account, pathVersion(ctx.layers, ctx.account, req)));
+  };
+}
+
+export function makeGetLayerVersionByArn(ctx: ApiContext) {
+  return (req: Request, res: Response): void => {
+    const arn = String(req.query.Arn ?? '');
+    const ref = parseLayerVersionArn(arn);
+    if (!ref) {
+      throw lambdaErrors.validation(
+        arn,
+        'arn',
+        'Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+',
+      );
+    }
+    const v = arn.startsWith(`${layerArn(ctx.account, ref.name)}:`)
+      ? ctx.layers.get(ref.name, ref.version)
+      : undefined;
+    if (!v) throw versionNotFound(ctx.account, ref.name, ref.version);
+    res.json(layerVersionOutput(req, ctx.account, v));
+  };
+}
+
+/** The zip itself, where GetLayerVersion's Content.Location points. */
+export function makeGetLayerVersionContent(ctx: ApiContext) {
+  return (req: Request, res: Response): void => {
+    const v = pathVersion(ctx.layers, ctx.account, req);
+    res.type('application/zip').send(ctx.layers.content(v.name, v.version));
+  };
+}
