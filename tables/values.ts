@@ -34,7 +34,23 @@ export interface KeyDef {
 export interface KeySchema {
   hash: KeyDef;
   range?: KeyDef;
+  /**
+   * A GSI with a multi-attribute key (up to 4 of each, DynamoDB's Nov 2025
+   * keys): every partition and every sort attribute in KeySchema order; `hash`
+   * and `range` are then the first of each.
+   */
+  hashes?: KeyDef[];
+  ranges?: KeyDef[];
 }
+
+/** The partition key attributes of a key schema, in order. */
+export const hashDefs = (s: KeySchema): KeyDef[] => s.hashes ?? [s.hash];
+
+/** The sort key attributes of a key schema, in order. */
+export const rangeDefs = (s: KeySchema): KeyDef[] => s.ranges ?? (s.range ? [s.range] : []);
+
+/** Every key attribute of a key schema. */
+export const keyDefs = (s: KeySchema): KeyDef[] => [...hashDefs(s), ...rangeDefs(s)];
 
 export const maxNesting = 32;
 

@@ -38,6 +38,9 @@ const keySchemaField = {
   },
 } satisfies Field;
 
+/** A GSI's KeySchema: up to 4 HASH then up to 4 RANGE elements (multi-attribute keys). */
+const globalKeySchemaField = { ...keySchemaField, maxLength: 8 } satisfies Field;
+
 export const throughputField = {
   type: 'Struct',
   fields: {
@@ -63,7 +66,7 @@ const projectionField = {
 /** One GlobalSecondaryIndex (CreateTable) or GlobalSecondaryIndexUpdates Create. */
 export const globalIndexFields = {
   IndexName: { ...tableName },
-  KeySchema: keySchemaField,
+  KeySchema: globalKeySchemaField,
   Projection: projectionField,
   ProvisionedThroughput: throughputField,
   ...indexSettingsFields,
@@ -128,7 +131,7 @@ const invalid = (msg: string) => validation(`One or more parameter values were i
 type Definitions = { AttributeName: string; AttributeType: ScalarType }[];
 
 /** The checks every index gets, in DynamoDB's order; returns its meta. */
-function indexMeta(g: GsiRequest, defs: Definitions): IndexMeta {
+function indexMeta(g: GsiRequest, defs: Definitions, global: boolean): IndexMeta {
   const defNames = defs.map((d) => d.AttributeName);
   const keyNames = g.KeySchema.map((k) => k.AttributeName);
   if (keyNames.some((k) => !defNames.includes(k))) {
@@ -136,26 +139,68 @@ function indexMeta(g: GsiRequest, defs: Definitions): IndexMeta {
       `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keyNames.join(', ')}], AttributeDefinitions: [${defNames.join(', ')}]`,
     );
   }
+  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
+  const [first, second] = g.KeySchema;
+  const multi = g.KeySchema.length > 2 || second?.KeyType === 'HASH';
+  if (global && first!.KeyType === 'HASH' && multi) {
+    return { ...named(g), schema: multiAttributeSchema(g, typeOfKey) };
+  }
   if (keyNames[0] === keyNames[1]) {
     throw validation(
       'Both the Hash Key and the Range Key element in the KeySchema have the same name',
     );
   }
-  if (g.KeySchema[0]!.KeyType !== 'HASH') {
+  if (first!.KeyType !== 'HASH') {
     throw validation('Invalid KeySchema: The first KeySchemaElement is not a HASH key type');
   }
-  if (g.KeySchema[1] && g.KeySchema[1].KeyType !== 'RANGE') {
+  if (second && second.KeyType !== 'RANGE') {
     throw validation('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
   }
-  const typeOfKey = (name: string) => defs.find((d) => d.AttributeName === name)!.AttributeType;
   const schema: KeySchema = { hash: { name: keyNames[0]!, type: typeOfKey(keyNames[0]!) } };
   if (keyNames[1]) schema.range = { name: keyNames[1], type: typeOfKey(keyNames[1]) };
-  return {
-    name: g.IndexName,
-    id: randomUUID().replace(/-/g, ''),
-    schema,
-    projection: g.Projection.ProjectionType!,
-  };
+  return { ...named(g), schema };
+}
+
+const named = (g: GsiRequest) => ({
+  name: g.IndexName,
+  id: randomUUID().replace(/-/g, ''),
+  projection: g.Projection.ProjectionType!,
+});
+
+/**
+ * A GSI KeySchema of more than one HASH or RANGE element: up to 4 HASH, then up
+ * to 4 RANGE, no attribute twice (the schema field already capped it at 8).
+ */
+function multiAttributeSchema(g: GsiRequest, typeOfKey: (name: string) => ScalarType): KeySchema {
+  const names = g.KeySchema.map((k) => k.AttributeName);
+  if (new Set(names).size !== names.length) {
+    throw invalid(`Duplicate attribute names in KeySchema for index: ${g.IndexName}`);
+  }
+  const firstRange = g.KeySchema.findIndex((k) => k.KeyType === 'RANGE');
+  if (firstRange >= 0 && g.KeySchema.slice(firstRange).some((k) => k.KeyType === 'HASH')) {
+    throw validation(
+      'Invalid KeySchema: All HASH key type elements must precede all RANGE key type elements',
+    );
+  }
+  const def = (k: { AttributeName: string }) => ({
+    name: k.AttributeName,
+    type: typeOfKey(k.AttributeName),
+  });
+  const hashes = g.KeySchema.filter((k) => k.KeyType === 'HASH').map(def);
+  const ranges = g.KeySchema.filter((k) => k.KeyType === 'RANGE').map(def);
+  if (hashes.length > 4) {
+    throw invalid(
+      `Index KeySchema can have at most 4 HASH key attributes for index: ${g.IndexName}`,
+    );
+  }
+  if (ranges.length > 4) {
+    throw invalid(
+      `Index KeySchema can have at most 4 RANGE key attributes for index: ${g.IndexName}`,
+    );
+  }
+  const schema: KeySchema = { hash: hashes[0]!, hashes, ranges };
+  if (ranges[0]) schema.range = ranges[0];
+  return schema;
 }
 
 function checkProjection(g: GsiRequest, meta: IndexMeta): void {
@@ -172,7 +217,7 @@ function checkProjection(g: GsiRequest, meta: IndexMeta): void {
 
 /** One global secondary index, as CreateTable and UpdateTable check it. */
 export function globalIndexMeta(g: GsiRequest, defs: Definitions, billing: string): IndexMeta {
-  const meta = indexMeta(g, defs);
+  const meta = indexMeta(g, defs, true);
   checkProjection(g, meta);
   if (billing === 'PAY_PER_REQUEST' && g.ProvisionedThroughput) {
     throw invalid(
@@ -202,7 +247,7 @@ function localIndexes(
     );
   }
   const out = lsis.map((l) => {
-    const meta = indexMeta(l, defs);
+    const meta = indexMeta(l, defs, false);
     if (!meta.schema.range) {
       throw invalid(`Index KeySchema does not have a range key for index: ${l.IndexName}`);
     }

@@ -19,14 +19,25 @@ import {
 import {
   checkItem,
   compareScalar,
+  hashDefs,
   itemSize,
   keyBytes,
+  keyDefs,
+  rangeDefs,
   typeOf,
   type AttributeValue,
   type Item,
 } from '../values.ts';
 import { readCapacity, readUnits, requireTable, storageKey, type Action } from './context.ts';
-import { indexBound, indexKey, indexKeyOf, indexTable } from '../storage/indexes.ts';
+import {
+  indexBound,
+  indexHash,
+  indexKey,
+  indexKeyOf,
+  indexTable,
+  keyPart,
+  prefixBounds,
+} from '../storage/indexes.ts';
 import {
   checkStartKey,
   readSchema,
@@ -201,7 +212,7 @@ export const query: Action = async (ctx, req) => {
   const keyConds = parsed.keyCondition
     ? keyConditionsOf(parsed.keyCondition)
     : legacyKeyConditions(req.KeyConditions);
-  if (keyConds.size !== 1 && keyConds.size !== 2) {
+  if (keyConds.size < 1 || keyConds.size > 8) {
     throw validation('Conditions can be of length 1 or 2 only');
   }
   const projection = parsed.projection ?? legacyPaths;
@@ -215,12 +226,19 @@ export const query: Action = async (ctx, req) => {
   const index = requireIndex(meta, req);
   const filter = parsed.filter ?? legacyFilter;
   const fromTable = fetchesFromTable(meta, index, req.Select, projection, filter);
-  const { hash, range } = index?.schema ?? meta.schema;
-
-  const hashCond = keyConds.get(hash.name);
-  if (!hashCond) throw validation(`Query condition missed key schema element: ${hash.name}`);
+  const keySchema = index?.schema ?? meta.schema;
+  const { hash, range } = keySchema;
+  const multi = keySchema.hashes !== undefined || keySchema.ranges !== undefined;
+  if (!multi && keyConds.size > 2) throw validation('Conditions can be of length 1 or 2 only');
+  const hashes = hashDefs(keySchema);
+  const ranges = rangeDefs(keySchema);
+  for (const d of hashes) {
+    if (!keyConds.has(d.name)) {
+      throw validation(`Query condition missed key schema element: ${d.name}`);
+    }
+  }
   for (const name of keyConds.keys()) {
-    if (name !== hash.name && name !== range?.name) {
+    if (!hashes.some((d) => d.name === name) && !ranges.some((d) => d.name === name)) {
       throw validation(
         range
           ? `Query condition missed key schema element: ${range.name}`
@@ -228,22 +246,38 @@ export const query: Action = async (ctx, req) => {
       );
     }
   }
-  for (const [name, c] of keyConds) {
-    const type = name === hash.name ? hash.type : range!.type;
-    if (c.values.some((v) => typeOf(v) !== type)) {
+  for (const d of keyDefs(keySchema)) {
+    const c = keyConds.get(d.name);
+    if (c?.values.some((v) => typeOf(v) !== d.type)) {
       throw validation(
         'One or more parameter values were invalid: Condition parameter type does not match schema type',
       );
     }
   }
-  if (hashCond.op !== 'EQ') throw validation('Query key condition not supported');
-  const hashValue = hashCond.values[0]!;
+  if (hashes.some((d) => keyConds.get(d.name)!.op !== 'EQ')) {
+    throw validation('Query key condition not supported');
+  }
+  const hashValues = hashes.map((d) => keyConds.get(d.name)!.values[0]!);
+
+  // Sort attributes are constrained left to right: equality on a prefix, then
+  // at most one condition of any kind on the next.
+  const held = ranges.filter((d) => keyConds.has(d.name));
+  const constrained = ranges.slice(0, held.length);
+  const gap = constrained.find((d) => !keyConds.has(d.name));
+  if (gap) throw validation(`Query condition missed key schema element: ${gap.name}`);
+  if (constrained.slice(0, -1).some((d) => keyConds.get(d.name)!.op !== 'EQ')) {
+    throw validation('Query key condition not supported');
+  }
+  const prefix = Buffer.concat(
+    constrained.slice(0, -1).map((d) => keyPart(d, keyConds.get(d.name)!.values[0]!)),
+  );
+  const last = constrained.at(-1);
 
   let lower: Bound | undefined;
   let upper: Bound | undefined;
-  const rangeCond = range ? keyConds.get(range.name) : undefined;
-  if (range && rangeCond) {
-    const b = (v: AttributeValue) => keyBytes(range.type, v);
+  const rangeCond = last && keyConds.get(last.name);
+  if (last && rangeCond) {
+    const b = (v: AttributeValue) => keyBytes(last.type, v);
     const [v0, v1] = rangeCond.values;
     switch (rangeCond.op) {
       case 'EQ':
@@ -278,15 +312,20 @@ export const query: Action = async (ctx, req) => {
   }
 
   if (index) {
-    lower = lower && indexBound(lower, true);
-    upper = upper && indexBound(upper, false);
+    lower = lower && indexBound(lower, true, prefix);
+    upper = upper && indexBound(upper, false, prefix);
+    if (prefix.length > 0) {
+      const around = prefixBounds(prefix);
+      lower ??= around.lower;
+      upper ??= around.upper;
+    }
   }
   const rowKey = (item: Item) =>
     index ? indexKey(meta.schema, index, item)! : storageKey(meta.schema, item);
 
   const forward = req.ScanIndexForward !== false;
   if (startKey) checkStartKey(meta, index, startKey);
-  const hashBytes = keyBytes(hash.type, hashValue);
+  const hashBytes = index ? indexHash(keySchema, hashValues) : keyBytes(hash.type, hashValues[0]!);
   if (startKey && !rowKey(startKey).hash.equals(hashBytes)) {
     throw validation(
       'The provided starting key is outside query boundaries based on provided conditions',

@@ -7,7 +7,15 @@ import { attributesToGet, tableName, type Schema } from '../validate.ts';
 import type { Condition, PathNode } from '../expressions/ast.ts';
 import { evaluate, project } from '../expressions/evaluate.ts';
 import type { IndexMeta, TableMeta } from '../storage/engine.ts';
-import { checkKey, itemSize, keyOf, typeOf, type Item, type KeySchema } from '../values.ts';
+import {
+  checkKey,
+  itemSize,
+  keyDefs,
+  keyOf,
+  typeOf,
+  type Item,
+  type KeySchema,
+} from '../values.ts';
 import { projectForIndex } from '../storage/indexes.ts';
 import { storageKey, type ActionContext } from './context.ts';
 
@@ -157,7 +165,7 @@ export function fetchesFromTable(
   }
   if (!index.local) return false;
   const held = new Set(
-    [meta.schema.hash, meta.schema.range, index.schema.hash, index.schema.range]
+    [meta.schema.hash, meta.schema.range, ...keyDefs(index.schema)]
       .filter((d) => d !== undefined)
       .map((d) => d.name),
   );
@@ -203,7 +211,7 @@ export function checkStartKey(meta: TableMeta, index: IndexMeta | undefined, key
 }
 
 function checkIndexStartKey(meta: TableMeta, index: IndexMeta, key: Item): void {
-  const defs = [index.schema.hash, index.schema.range, meta.schema.hash, meta.schema.range];
+  const defs = [...keyDefs(index.schema), meta.schema.hash, meta.schema.range];
   const names = new Set(defs.filter((d) => d !== undefined).map((d) => d.name));
   const ok =
     Object.keys(key).length === names.size &&

@@ -9,6 +9,10 @@
 // field), so the composite sorts first by index range key in DynamoDB order
 // (values.ts keyBytes) and every engine reads an index exactly like a table.
 //
+// A multi-attribute key (up to 4 partition and 4 sort attributes) encodes each
+// part the same way, esc(bytes) 00 00, one after another: the hash is then
+// unique per tuple and the range sorts by the sort attributes in order.
+//
 // A local secondary index has the table's hash key, so its rows belong to the
 // item collection of their item: an engine may keep them in the item's own
 // partition (the CQL engine does, see `localOf`), the sqlite engine keeps them in
@@ -24,6 +28,9 @@ import {
   type Item,
   type KeySchema,
   type KeyDef,
+  hashDefs,
+  keyDefs,
+  rangeDefs,
 } from '../values.ts';
 import type { Bound, IndexMeta, StorageKey, TableMeta } from './engine.ts';
 
@@ -71,20 +78,36 @@ function indexable(def: KeyDef, v: AttributeValue | undefined, range: boolean): 
   return n > 0 && n <= (range ? 1024 : 2048);
 }
 
+/** esc(bytes) 00 00 per value: one part of a composite key. */
+export function keyPart(def: KeyDef, v: AttributeValue): Buffer {
+  return Buffer.concat([esc(keyBytes(def.type, v)), end]);
+}
+
+/** The hash bytes of an index partition: one value as is, several as parts. */
+export function indexHash(schema: KeySchema, values: AttributeValue[]): Buffer {
+  const defs = hashDefs(schema);
+  if (defs.length === 1) return keyBytes(defs[0]!.type, values[0]!);
+  return Buffer.concat(defs.map((d, i) => keyPart(d, values[i]!)));
+}
+
 /** The index row key of an item, or undefined if the item is not in the index. */
 export function indexKey(table: KeySchema, index: IndexMeta, item: Item): StorageKey | undefined {
-  const { hash, range } = index.schema;
-  const h = item[hash.name];
-  if (!indexable(hash, h, false)) return undefined;
+  const hashes = hashDefs(index.schema);
+  if (!hashes.every((d) => indexable(d, item[d.name], false))) return undefined;
   const parts: Buffer[] = [];
-  if (range) {
-    const r = item[range.name];
-    if (!indexable(range, r, true)) return undefined;
-    parts.push(esc(keyBytes(range.type, r!)), end);
+  for (const d of rangeDefs(index.schema)) {
+    if (!indexable(d, item[d.name], true)) return undefined;
+    parts.push(keyPart(d, item[d.name]!));
   }
   parts.push(esc(keyBytes(table.hash.type, item[table.hash.name]!)), end);
   if (table.range) parts.push(keyBytes(table.range.type, item[table.range.name]!));
-  return { hash: keyBytes(hash.type, h!), range: Buffer.concat(parts) };
+  return {
+    hash: indexHash(
+      index.schema,
+      hashes.map((d) => item[d.name]!),
+    ),
+    range: Buffer.concat(parts),
+  };
 }
 
 /**
@@ -96,16 +119,17 @@ export function indexKey(table: KeySchema, index: IndexMeta, item: Item): Storag
 export function checkIndexKeys(meta: TableMeta, item: Item, before?: Item): void {
   const invalid = 'One or more parameter values were invalid: ';
   for (const index of liveIndexes(meta)) {
-    for (const def of [index.schema.hash, index.schema.range]) {
-      const v = def && item[def.name];
-      if (!def || !v || (before?.[def.name] && valuesEqual(before[def.name]!, v))) continue;
+    const ranges = rangeDefs(index.schema);
+    for (const def of keyDefs(index.schema)) {
+      const v = item[def.name];
+      if (!v || (before?.[def.name] && valuesEqual(before[def.name]!, v))) continue;
       const actual = typeOf(v);
       if (actual !== def.type) {
         throw validation(
           `${invalid}Type mismatch for Index Key ${def.name} Expected: ${def.type} Actual: ${actual} IndexName: ${index.name}`,
         );
       }
-      const range = def === index.schema.range;
+      const range = ranges.includes(def);
       if (def.type !== 'N' && keyBytes(def.type, v).length === 0) {
         throw validation(
           `One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty ${def.type === 'S' ? 'string' : 'binary'} value. IndexName: ${index.name}, IndexKey: ${def.name}`,
@@ -125,7 +149,7 @@ export function checkIndexKeys(meta: TableMeta, item: Item, before?: Item): void
 /** The attributes an index holds of an item: both keys plus its projection. */
 export function projectForIndex(table: KeySchema, index: IndexMeta, item: Item): Item {
   if (index.projection === 'ALL') return item;
-  const names = [table.hash, table.range, index.schema.hash, index.schema.range]
+  const names = [table.hash, table.range, ...keyDefs(index.schema)]
     .filter((d) => d !== undefined)
     .map((d) => d.name);
   if (index.projection === 'INCLUDE') names.push(...(index.nonKeyAttributes ?? []));
@@ -137,15 +161,18 @@ export function projectForIndex(table: KeySchema, index: IndexMeta, item: Item):
 /** The index key attributes plus the table key attributes (LastEvaluatedKey). */
 export function indexKeyOf(table: KeySchema, index: IndexMeta, item: Item): Item {
   const out: Item = {};
-  for (const d of [index.schema.hash, index.schema.range, table.hash, table.range]) {
+  for (const d of [...keyDefs(index.schema), table.hash, table.range]) {
     if (d) out[d.name] = item[d.name]!;
   }
   return out;
 }
 
-/** A bound on the index range key, as a bound on the composite row key. */
-export function indexBound(b: Bound, isLower: boolean): Bound {
-  const e = esc(b.bytes);
+/**
+ * A bound on the index range key (on the sort attribute after `prefix`, the
+ * keyPart()s of the sort attributes held equal), as a bound on the row key.
+ */
+export function indexBound(b: Bound, isLower: boolean, prefix = Buffer.alloc(0)): Bound {
+  const e = Buffer.concat([prefix, esc(b.bytes)]);
   // Rows whose range key equals b start with esc(b) 00 00: esc(b) sorts before
   // all of them and esc(b) 00 01 after all of them.
   if (isLower) {
@@ -156,6 +183,13 @@ export function indexBound(b: Bound, isLower: boolean): Bound {
   return b.inclusive
     ? { bytes: Buffer.concat([e, afterEnd]), inclusive: false }
     : { bytes: e, inclusive: false };
+}
+
+/** The bounds of all rows whose range starts with `prefix` (keyPart()s, so ending 00 00). */
+export function prefixBounds(prefix: Buffer): { lower: Bound; upper: Bound } {
+  const upper = Buffer.from(prefix);
+  upper[upper.length - 1] = 1;
+  return { lower: { bytes: prefix, inclusive: true }, upper: { bytes: upper, inclusive: false } };
 }
 
 export interface IndexWrite {
