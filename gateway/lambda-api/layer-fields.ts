@@ -143,6 +143,25 @@ function unzippedSize(code: FunctionCode): number {
   return readZip(Buffer.from(code.zipFile, 'base64')).reduce((n, e) => n + e.size, 0);
 }
 
+/** New code of a function that has layers: code and layers within 250 MB unzipped. */
+export function checkCodeWithLayers(
+  ctx: ApiContext,
+  code: FunctionCode,
+  layers: string[] | undefined,
+): void {
+  if (!layers || layers.length === 0) return;
+  const sizes = layers.map((arn) => {
+    const ref = parseLayerVersionArn(arn);
+    // A deleted version still counts: the function keeps running with it.
+    const zip = ref && ctx.layers.content(ref.name, ref.version);
+    return zip ? readZip(zip).reduce((n, e) => n + e.size, 0) : 0;
+  });
+  checkUnzippedTotal(
+    unzippedSize(code),
+    sizes.reduce((a, b) => a + b, 0),
+  );
+}
+
 /**
  * A CreateFunction / UpdateFunctionConfiguration change whose Layers member names
  * stored versions: their ARNs go in the spec (the driver extracts them) and their

@@ -315,3 +315,34 @@ test('permissions are kept and reported; errors in Lambda words', async () => {
     { name: 'InvalidParameterValueException' },
   );
 });
+
+test('code and layers over 250 MB unzipped, and more than 5 layers, are refused', async () => {
+  // 130 MB of zeros deflates to a small zip; two versions of it are 260 MB unzipped.
+  const big = zipSync({ 'big.bin': new Uint8Array(130 * 1024 * 1024) }, { level: 1 });
+  const arns: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const v = await client.send(
+      new PublishLayerVersionCommand({ LayerName: 'big', Content: { ZipFile: big } }),
+    );
+    arns.push(v.LayerVersionArn!);
+  }
+  const create = (layers: string[]) =>
+    client.send(
+      new CreateFunctionCommand({
+        FunctionName: 'toobig',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: ROLE,
+        Code: { ZipFile: zip({ 'index.js': 'exports.handler = async () => 1;' }) },
+        Layers: layers,
+      }),
+    );
+  await assert.rejects(create(arns), {
+    name: 'InvalidParameterValueException',
+    message: `Function code combined with layers exceeds the maximum allowed size of 262144000 bytes. The actual size is ${2 * 130 * 1024 * 1024 + 32} bytes.`,
+  });
+  await assert.rejects(create([...arns, ...arns, ...arns]), {
+    name: 'InvalidParameterValueException',
+    message: 'Cannot reference more than 5 layers.',
+  });
+});

@@ -10,6 +10,7 @@ import { target, type ApiContext, type Target } from './context.ts';
 import { architecturesOf } from './create-function.ts';
 import { apiErrors } from './errors.ts';
 import { checkedSpec, imageCode, s3Refused, zipCode } from './fields.ts';
+import { checkCodeWithLayers } from './layer-fields.ts';
 import { boolField, checkRevision, jsonBody, knownFields, stringField } from './request.ts';
 
 export const UPDATE_CODE_FIELDS = [
@@ -66,6 +67,7 @@ export function makeUpdateFunctionCode(ctx: ApiContext) {
     const dryRun = boolField(body, 'DryRun') ?? false;
     checkRevision(revision, t.record.meta.revisionId);
     checkUpdatable(t);
+    checkCodeWithLayers(ctx, code, t.latest.spec.layers);
     const fn: FunctionDefinition = { ...t.latest, spec: checkedSpec({ ...t.latest.spec, code }) };
     if (dryRun) {
       res.json(functionConfiguration(ctx.account, fn, t.record.meta));
