@@ -1054,8 +1054,99 @@ export const functionVersionCrd = crd({
   ],
 });
 
+const stringList = (description: string, item: string): Schema => ({
+  type: 'array',
+  description,
+  maxItems: 15,
+  items: str(item),
+});
+
+const layerVersionSpec: Schema = obj(
+  'A published Lambda layer version (PublishLayerVersion). The content is immutable.',
+  {
+    layerName: str("The layer's name: 1-140 of [a-zA-Z0-9-_].", {
+      minLength: 1,
+      maxLength: 140,
+      pattern: '^[a-zA-Z0-9-_]+$',
+    }),
+    version: { type: 'integer', description: 'The version number, from 1.', minimum: 1 },
+    description: str('Description.', { maxLength: 256 }),
+    licenseInfo: str('LicenseInfo.', { maxLength: 512 }),
+    compatibleRuntimes: stringList('CompatibleRuntimes.', 'A runtime.'),
+    compatibleArchitectures: stringList('CompatibleArchitectures.', 'x86_64 or arm64.'),
+    createdDate: str("CreatedDate, in Lambda's form."),
+    content: obj(
+      'The zip and its hashes.',
+      {
+        zipFile: str('The zip, base64.', { pattern: '^[A-Za-z0-9+/=]+$' }),
+        codeSha256: str('SHA-256 of the zip, base64.'),
+        codeSize: { type: 'integer', description: 'Bytes of the zip.' },
+        unzippedSize: { type: 'integer', description: 'Bytes of its files.' },
+      },
+      {
+        required: ['zipFile', 'codeSha256', 'codeSize', 'unzippedSize'],
+        'x-kubernetes-validations': [
+          { rule: 'self == oldSelf', message: "a layer version's content is immutable" },
+        ],
+      },
+    ),
+    policy: obj(
+      'Its permission statements (AddLayerVersionPermission).',
+      {
+        revisionId: str('RevisionId of the policy.'),
+        statements: {
+          type: 'array',
+          description: 'Statements.',
+          maxItems: 100,
+          items: obj('A statement.', {
+            sid: str('StatementId.'),
+            action: str('Action.'),
+            principal: str('Principal.'),
+            organizationId: str('OrganizationId.'),
+          }),
+        },
+      },
+      { required: ['revisionId', 'statements'] },
+    ),
+    deleted: {
+      type: 'boolean',
+      description: 'DeleteLayerVersion: no longer listed; functions that use it still run it.',
+    },
+  },
+  { required: ['layerName', 'version', 'createdDate', 'content', 'policy'] },
+);
+
+export const layerVersionCrd = crd({
+  kind: 'LayerVersion',
+  plural: 'layerversions',
+  shortNames: ['lv'],
+  schema: root('LayerVersion', layerVersionSpec, obj('Unused.', {}), [
+    {
+      rule: 'self.spec.version == oldSelf.spec.version && self.spec.layerName == oldSelf.spec.layerName',
+      message: "a layer version's name and number are immutable",
+    },
+  ]),
+  columns: [
+    { name: 'Layer', type: 'string', jsonPath: '.spec.layerName', description: 'The layer.' },
+    { name: 'Version', type: 'integer', jsonPath: '.spec.version', description: 'The number.' },
+    {
+      name: 'Size',
+      type: 'integer',
+      jsonPath: '.spec.content.codeSize',
+      description: 'Bytes of the zip.',
+    },
+    {
+      name: 'Deleted',
+      type: 'boolean',
+      jsonPath: '.spec.deleted',
+      description: 'DeleteLayerVersion was called.',
+    },
+  ],
+});
+
 export const CRDS = {
   'function.yaml': functionCrd,
   'functionversion.yaml': functionVersionCrd,
+  'layerversion.yaml': layerVersionCrd,
   'table.yaml': tableCrd,
 } as const;

@@ -8,6 +8,7 @@ export const Reason = {
   WorkersStarting: 'WorkersStarting',
   InvalidSpec: 'InvalidSpec',
   CodeNotFound: 'CodeNotFound',
+  LayerNotFound: 'LayerNotFound',
   ResourceConflict: 'ResourceConflict',
   // Table
   TableActive: 'TableActive',

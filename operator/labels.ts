@@ -23,3 +23,4 @@ export const configMapName = (fn: Named) => `${base(fn)}-code`;
 export const configName = (fn: Named) => `${base(fn)}-config`;
 export const tokenSecretName = (fn: Named) => `${base(fn)}-token`;
 export const egressPolicyName = (fn: Named) => `${base(fn)}-egress`;
+export const layersConfigMapName = (fn: Named) => `${base(fn)}-layers`;

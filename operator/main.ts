@@ -84,6 +84,10 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     path: path(ns, GROUP, VERSION, 'functionversions'),
     log,
   });
+  const layerVersions = new Informer<Obj>(kc, {
+    path: path(ns, GROUP, VERSION, 'layerversions'),
+    log,
+  });
   const tables = new Informer<TableResource>(kc, { path: path(ns, GROUP, VERSION, 'tables'), log });
   const deployments = new Informer<k8s.V1Deployment & Obj>(kc, {
     path: path(ns, 'apps', 'v1', 'deployments'),
@@ -133,6 +137,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     demand: poller.window,
     worker,
     maxReplicas: opts.maxReplicas,
+    layerVersions,
     record,
     log,
   };
@@ -179,6 +184,15 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     for (const key of poolKeysFor(o, pool)) poolController.queue.add(key);
   };
   functions.on((o) => fnController.queue.add(keyOf(o)));
+  // A layer version appearing (or going) may unblock or change the functions of its account.
+  layerVersions.on((o) => {
+    for (const f of functions.list()) {
+      if (f.metadata?.namespace === o.metadata?.namespace) fnController.queue.add(keyOf(f));
+    }
+    for (const v of versions.list()) {
+      if (v.metadata?.namespace === o.metadata?.namespace) versionController.queue.add(keyOf(v));
+    }
+  });
   versions.on((o) => {
     versionController.queue.add(keyOf(o));
     // Its Function lists its versions.
@@ -203,7 +217,15 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
   tables.on((o) => {
     for (const t of tables.list()) if (keyOf(t) !== keyOf(o)) tableController.queue.add(keyOf(t));
   });
-  const informers = [functions, versions, tables, deployments, configMaps, networkPolicies];
+  const informers = [
+    functions,
+    versions,
+    layerVersions,
+    tables,
+    deployments,
+    configMaps,
+    networkPolicies,
+  ];
   let resync: NodeJS.Timeout | undefined;
 
   return {

@@ -22,6 +22,7 @@ import {
 } from '../test/support/kubernetes.ts';
 import { makeDemandHandler, type FunctionDemand } from '../lib/demand.ts';
 import { accountIdForNamespace } from '../lib/names.ts';
+import { layerObjectName } from '../lib/layer-version.ts';
 import dynalite from 'dynalite';
 import { makeLogger } from '../lib/log.ts';
 import {
@@ -565,6 +566,75 @@ describe('FunctionVersion', () => {
       await versionsOf(),
       ['auto-1', 'auto-2'],
       'a reservation is not a new version',
+    );
+  });
+});
+
+describe('layers', () => {
+  let ns: string;
+  before(async () => {
+    ns = await makeNamespace(kc, 'op-layers');
+    start(ns);
+  });
+
+  test("a function's layers are copied beside it in order and extracted into /opt before its worker starts; a missing one is LayerNotFound until published", async () => {
+    const account = accountIdForNamespace(ns);
+    const arn = (name: string, v: number) =>
+      `arn:aws:lambda:us-east-1:${account}:layer:${name}:${v}`;
+    await createFunction(ns, 'layered', {
+      ...inline,
+      layers: [arn('Shared_Libs', 1), arn('tools', 3)],
+    });
+    const blocked = await waitReady(ns, 'layered', 'LayerNotFound');
+    assert.match(ready(blocked)!.message, /layer:Shared_Libs:1 not found/);
+
+    const publish = (name: string, version: number, zip: string) =>
+      custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: 'layerversions',
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'LayerVersion',
+          metadata: { name: layerObjectName(name, version) },
+          spec: {
+            layerName: name,
+            version,
+            createdDate: '2026-12-03T12:00:00.000+0000',
+            content: { zipFile: zip, codeSha256: 'x', codeSize: 1, unzippedSize: 1 },
+            policy: { revisionId: 'r', statements: [] },
+          },
+        },
+      });
+    await publish('Shared_Libs', 1, 'b25l');
+    await publish('tools', 3, 'dHdv');
+    await waitReady(ns, 'layered', 'ScaledToZero');
+    const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'fn-layered-layers' });
+    assert.deepEqual(cm.binaryData, {
+      '0.zip': 'b25l',
+      '1.zip': 'dHdv',
+    });
+    const pod = (await apps.readNamespacedDeployment({ namespace: ns, name: 'fn-layered' })).spec!
+      .template.spec!;
+    assert.deepEqual(
+      pod.initContainers?.map((c) => [c.name, c.args?.slice(2).join(' ')]),
+      [
+        ['extract-layer-0', '/var/selfless/layers/0.zip /opt'],
+        ['extract-layer-1', '/var/selfless/layers/1.zip /opt'],
+      ],
+    );
+    const worker = pod.containers.find((c) => c.name === 'worker')!;
+    assert.ok(worker.volumeMounts?.some((m) => m.mountPath === '/opt' && m.readOnly));
+
+    await patchSpec(fnApi(ns), 'layered', (spec) => {
+      delete spec.layers;
+    });
+    await eventually('the layers ConfigMap goes with the layers', async () =>
+      core.readNamespacedConfigMap({ namespace: ns, name: 'fn-layered-layers' }).then(
+        () => undefined,
+        () => true,
+      ),
     );
   });
 });

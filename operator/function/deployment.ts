@@ -5,6 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { FUNCTION_LABEL, VERSION_LABEL, configName, deploymentName } from '../labels.ts';
 import { codeVolume } from './code-volume.ts';
+import { layersVolume } from './layers.ts';
 import { CONFIG_HASH } from './specialized.ts';
 import { contentHash, makeAgentConfig } from './config-maps.ts';
 import { HARDENED_POD, agentSidecar, functionContainer, workerContainer } from './containers.ts';
@@ -27,13 +28,15 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
     { name: 'config', configMap: { name: configName(fn.def) } },
     ...code.volumes,
   ];
-  const initContainers = [...code.initContainers];
+  const layers = layersVolume(fn, cfg, cfg.layers?.count ?? 0, tmp);
+  volumes.push(...layers.volumes);
+  const initContainers = [...code.initContainers, ...layers.initContainers];
   const containers: k8s.V1Container[] = [];
   if (spec.code.imageURI) {
     initContainers.push(agentSidecar(fn, cfg, [tmp, config]));
     containers.push(functionContainer(fn, cfg, [tmp]));
   } else {
-    containers.push(workerContainer(fn, cfg, [tmp, config, ...code.mounts]));
+    containers.push(workerContainer(fn, cfg, [tmp, config, ...code.mounts, ...layers.mounts]));
   }
 
   // Pods read code and configuration once at start: a change must roll them.
@@ -41,6 +44,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
     [CONFIG_HASH]: contentHash(makeAgentConfig(fn)),
   };
   if (cfg.codeHash) annotations['selfless.dev/code-hash'] = cfg.codeHash;
+  if (cfg.layers) annotations['selfless.dev/layers-hash'] = cfg.layers.hash;
   const podSpec: k8s.V1PodSpec = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,

@@ -37,6 +37,8 @@ export interface WorkerConfig {
   replicas: number;
   /** Hash of code the Deployment cannot see change (a referenced ConfigMap). */
   codeHash?: string;
+  /** The layers extracted into /opt (layers.ts), and the hash that rolls the pods when they change. */
+  layers?: { count: number; hash: string };
   /** Bearer token of the gateway's worker channel; copied into a Secret beside the function. */
   workerToken?: string;
 }

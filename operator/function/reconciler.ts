@@ -27,7 +27,14 @@ import { describeError } from '../errors.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
 import type { Informer, Obj } from '../../lib/kubernetes/informer.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
-import { configMapName, deploymentName, egressPolicyName } from '../labels.ts';
+import { configMapName, deploymentName, egressPolicyName, layersConfigMapName } from '../labels.ts';
+import { accountIdForNamespace } from '../../lib/names.ts';
+import {
+  layerObjectName,
+  parseLayerVersionArn,
+  parseLayerVersionSpec,
+} from '../../lib/layer-version.ts';
+import { makeLayersConfigMap } from './layers.ts';
 import { publishReady } from '../status.ts';
 import { contentHash, makeAgentConfig, makeConfigMap } from './config-maps.ts';
 import { makeDeployment } from './deployment.ts';
@@ -85,7 +92,9 @@ export interface FunctionReconcilerDeps {
   /** Addresses the workers must not reach (external CQL and Redis); see egress-policy.ts. */
   protectedEndpoints: () => Promise<Endpoint[]>;
   demand: DemandWindow;
-  worker: Omit<WorkerConfig, 'replicas' | 'codeHash'>;
+  worker: Omit<WorkerConfig, 'replicas' | 'codeHash' | 'layers'>;
+  /** The LayerVersions, whose zips a Function's layers are (layers.ts). */
+  layerVersions?: Informer<Obj>;
   maxReplicas: number;
   record: RecordEvent;
   log: Logger;
@@ -108,6 +117,8 @@ interface Pass {
   status: FunctionStatus;
   /** Set by reconcileCode: the code's hash, which rolls the pods when it changes. */
   codeHash?: string;
+  /** Set by reconcileLayers when the function has layers. */
+  layers?: { count: number; hash: string };
   /** Set by reconcileDeployment. */
   deployment?: {
     replicas: number;
@@ -178,6 +189,44 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     await ensure(desired, fn, deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def)}`));
   }
 
+  /**
+   * The zips of the LayerVersions the spec lists, in its order, into our ConfigMap. A
+   * layer is found in the function's own namespace (its account); a deleted version
+   * still serves the functions that use it, as Lambda's do.
+   */
+  async function reconcileLayers(pass: Pass): Promise<void> {
+    const { fn } = pass;
+    const arns = fn.def.spec.layers ?? [];
+    if (arns.length === 0 || fn.def.spec.code.imageURI) return;
+    const account = accountIdForNamespace(fn.def.namespace);
+    const zips: string[] = [];
+    for (const arn of arns) {
+      const ref = parseLayerVersionArn(arn);
+      if (!ref || ref.accountId !== account) {
+        throw new NotReady(
+          Reason.LayerNotFound,
+          `layer version ${arn}: only layers of this namespace's account (${account}) are served`,
+          30_000,
+        );
+      }
+      const obj = deps.layerVersions?.get(
+        `${fn.def.namespace}/${layerObjectName(ref.name, ref.version)}`,
+      );
+      const spec = obj && parseLayerVersionSpec(obj);
+      if (!spec) {
+        throw new NotReady(Reason.LayerNotFound, `layer version ${arn} not found`, 30_000);
+      }
+      zips.push(spec.content.zipFile);
+    }
+    const desired = makeLayersConfigMap(fn, zips)!;
+    pass.layers = { count: zips.length, hash: contentHash(desired) };
+    await ensure(
+      desired,
+      fn,
+      deps.configMaps.get(`${fn.def.namespace}/${layersConfigMapName(fn.def)}`),
+    );
+  }
+
   async function reconcileAgentConfig({ fn }: Pass): Promise<void> {
     const desired = makeAgentConfig(fn);
     await ensure(desired, fn, deps.configMaps.get(`${fn.def.namespace}/${desired.metadata!.name}`));
@@ -216,7 +265,12 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
       maxConcurrency: maxConcurrency(fn.def),
     });
     await ensure(
-      makeDeployment(fn, { ...deps.worker, replicas, codeHash: pass.codeHash }),
+      makeDeployment(fn, {
+        ...deps.worker,
+        replicas,
+        codeHash: pass.codeHash,
+        ...(pass.layers && { layers: pass.layers }),
+      }),
       fn,
       cached,
     );
@@ -340,11 +394,16 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
    * Code that moved elsewhere (an image, a referenced ConfigMap) leaves our ConfigMap
    * unused; it goes only after the Deployment, so no pod still mounts it.
    */
-  async function removeUnusedConfigMap({ fn }: Pass): Promise<void> {
-    if (makeConfigMap(fn)) return;
-    const cached = deps.configMaps.get(`${fn.def.namespace}/${configMapName(fn.def)}`);
-    if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
-      await deps.applier.delete(cached);
+  async function removeUnusedConfigMap({ fn, layers }: Pass): Promise<void> {
+    const unused = [
+      ...(makeConfigMap(fn) ? [] : [configMapName(fn.def)]),
+      ...(layers ? [] : [layersConfigMapName(fn.def)]),
+    ];
+    for (const name of unused) {
+      const cached = deps.configMaps.get(`${fn.def.namespace}/${name}`);
+      if (cached?.metadata?.ownerReferences?.some((o) => o.uid === fn.uid))
+        await deps.applier.delete(cached);
+    }
   }
 
   /** Replicas, demand and Ready from the Deployment as the cache last saw it. */
@@ -379,6 +438,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
 
   const phases: Phase[] = [
     reconcileCode,
+    reconcileLayers,
     reconcileAgentConfig,
     reconcileTokenSecret,
     reconcileEgressPolicy,
