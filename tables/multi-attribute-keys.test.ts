@@ -296,6 +296,20 @@ for (const kind of engineKinds) {
       );
     });
 
+    test('FilterExpression may not name an index key attribute, but may name the table key and others', async () => {
+      const expr = 'h1 = :h1 AND h2 = :h2';
+      for (const name of ['h2', 'r1']) {
+        await rejectsWith(
+          eq(expr, { ...both, ':v': S('x') }, { FilterExpression: `${name} = :v` }),
+          'ValidationException',
+          `Filter Expression can only contain non-primary key attributes: Primary key attribute: ${name}`,
+        );
+      }
+      assert.deepEqual(await eq(expr, { ...both, ':v': S('o3') }, { FilterExpression: 'p = :v' }), [
+        'o3',
+      ]);
+    });
+
     test('an item joins the index when its last key attribute is set and leaves when one is removed', async () => {
       const expr = 'h1 = :h1 AND h2 = :h2 AND r1 = :r1';
       const values = { ...both, ':r1': N('10') };

@@ -46,6 +46,7 @@ import {
   readPage,
   requireIndex,
   fetchesFromTable,
+  pathHeads,
   presentFetched,
   tableItems,
 } from './read-page.ts';
@@ -258,6 +259,15 @@ export const query: Action = async (ctx, req) => {
     throw validation('Query key condition not supported');
   }
   const hashValues = hashes.map((d) => keyConds.get(d.name)!.values[0]!);
+  if (parsed.filter) {
+    const heads = pathHeads(parsed.filter);
+    const key = keyDefs(keySchema).find((d) => heads.has(d.name));
+    if (key) {
+      throw validation(
+        `Filter Expression can only contain non-primary key attributes: Primary key attribute: ${key.name}`,
+      );
+    }
+  }
 
   // Sort attributes are constrained left to right: equality on a prefix, then
   // at most one condition of any kind on the next.

@@ -132,7 +132,7 @@ export function requireIndex(meta: TableMeta, req: Record<string, unknown>): Ind
 }
 
 /** The top-level attribute names an expression tree refers to. */
-function pathHeads(node: unknown, out = new Set<string>()): Set<string> {
+export function pathHeads(node: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(node)) {
     for (const n of node) pathHeads(n, out);
   } else if (node && typeof node === 'object') {
