@@ -483,6 +483,43 @@ describe('on the API server', () => {
       }),
     },
     {
+      name: 'a GSI with a multi-attribute key (2 HASH, then 1 RANGE)',
+      m: table({
+        globalSecondaryIndexes: [
+          {
+            indexName: 'by-both',
+            keySchema: [
+              { attributeName: 'sk', keyType: 'HASH' },
+              { attributeName: 'pk', keyType: 'HASH' },
+              { attributeName: 'x', keyType: 'RANGE' },
+            ],
+          },
+        ],
+        attributeDefinitions: [
+          { attributeName: 'pk', attributeType: 'S' },
+          { attributeName: 'sk', attributeType: 'N' },
+          { attributeName: 'x', attributeType: 'S' },
+        ],
+      }),
+    },
+    {
+      name: 'a GSI key with a HASH after a RANGE',
+      m: table({
+        globalSecondaryIndexes: [
+          {
+            indexName: 'by-both',
+            keySchema: [
+              { attributeName: 'pk', keyType: 'HASH' },
+              { attributeName: 'sk', keyType: 'RANGE' },
+              { attributeName: 'pk', keyType: 'HASH' },
+            ],
+          },
+        ],
+      }),
+      message:
+        /spec\.globalSecondaryIndexes\[0\]\.keySchema: Invalid value: .*1 to 4 HASH keys, then at most 4 RANGE keys/,
+    },
+    {
       name: 'PROVISIONED without throughput',
       m: table({ billingMode: 'PROVISIONED' }),
       message:

@@ -612,6 +612,29 @@ const keySchema = (what: string): Schema => ({
   ],
 });
 
+// DynamoDB's multi-attribute GSI keys: up to 4 HASH, then up to 4 RANGE.
+const globalKeySchema: Schema = {
+  ...keySchema('index'),
+  description:
+    'The key of the index: 1 to 4 HASH (partition) attributes, then up to 4 RANGE (sort) attributes, in order.',
+  maxItems: 8,
+  'x-kubernetes-validations': [
+    {
+      rule: [
+        "self[0].keyType == 'HASH'",
+        "self.filter(k, k.keyType == 'HASH').size() <= 4",
+        "self.filter(k, k.keyType == 'RANGE').size() <= 4",
+        // Element by element (CEL has no cheap index loop): a RANGE is followed by a RANGE.
+        ...[1, 2, 3, 4, 5, 6, 7].map(
+          (i) =>
+            `(self.size() <= ${i} || self[${i - 1}].keyType == 'HASH' || self[${i}].keyType == 'RANGE')`,
+        ),
+      ].join(' && '),
+      message: 'must list 1 to 4 HASH keys, then at most 4 RANGE keys',
+    },
+  ],
+};
+
 const throughput = (what: string): Schema =>
   obj(
     `Provisioned capacity of the ${what} (billingMode PROVISIONED).`,
@@ -727,7 +750,7 @@ const tableSpec: Schema = obj(
         'One global secondary index.',
         {
           indexName,
-          keySchema: keySchema('index'),
+          keySchema: globalKeySchema,
           projection,
           provisionedThroughput: throughput('index'),
         },

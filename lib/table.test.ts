@@ -435,7 +435,7 @@ const refused: [string, Record<string, unknown>, string, RegExp][] = [
     'an index without a key',
     { globalSecondaryIndexes: [{ indexName: 'by-sk' }] },
     'spec.globalSecondaryIndexes[0].keySchema',
-    /one HASH key/,
+    /1 to 4 HASH keys/,
   ],
   [
     'an index key with the RANGE key first',
@@ -445,7 +445,66 @@ const refused: [string, Record<string, unknown>, string, RegExp][] = [
       ],
     },
     'spec.globalSecondaryIndexes[0].keySchema',
-    /^must list the HASH key first/,
+    /^must list 1 to 4 HASH keys, then at most 4 RANGE keys$/,
+  ],
+  ...(
+    [
+      ['5 HASH keys', [1, 2, 3, 4, 5].map((i) => [`h${i}`, 'HASH'])],
+      ['5 RANGE keys', [['h', 'HASH'], ...[1, 2, 3, 4, 5].map((i) => [`r${i}`, 'RANGE'])]],
+      [
+        'a HASH key after a RANGE key',
+        [
+          ['a', 'HASH'],
+          ['b', 'RANGE'],
+          ['c', 'HASH'],
+        ],
+      ],
+    ] as [string, string[][]][]
+  ).map(
+    ([what, k]) =>
+      [
+        `a multi-attribute index key of ${what}`,
+        {
+          globalSecondaryIndexes: [
+            gsi('by-sk', {
+              keySchema: k.map(([attributeName, keyType]) => ({ attributeName, keyType })),
+            }),
+          ],
+        },
+        'spec.globalSecondaryIndexes[0].keySchema',
+        /^must list 1 to 4 HASH keys, then at most 4 RANGE keys$/,
+      ] as (typeof refused)[number],
+  ),
+  [
+    'a multi-attribute index key naming an attribute twice',
+    {
+      globalSecondaryIndexes: [
+        gsi('by-sk', {
+          keySchema: [
+            { attributeName: 'sk', keyType: 'HASH' },
+            { attributeName: 'sk', keyType: 'HASH' },
+          ],
+        }),
+      ],
+    },
+    'spec.globalSecondaryIndexes[0].keySchema',
+    /^must not list an attribute twice$/,
+  ],
+  [
+    'a local index with two RANGE keys',
+    {
+      localSecondaryIndexes: [
+        lsi('by-x', {
+          keySchema: [
+            { attributeName: 'pk', keyType: 'HASH' },
+            { attributeName: 'sk', keyType: 'RANGE' },
+            { attributeName: 'x', keyType: 'RANGE' },
+          ],
+        }),
+      ],
+    },
+    'spec.localSecondaryIndexes[0].keySchema',
+    /^must list one HASH key and at most one RANGE key$/,
   ],
   [
     'a projection that is not a mapping',
@@ -513,6 +572,16 @@ for (const [what, change, field, message] of refused) {
     );
   });
 }
+
+test('a GSI key of up to 4 HASH then up to 4 RANGE attributes is accepted in order', () => {
+  const keySchema = [
+    ...['h1', 'h2', 'h3', 'h4'].map((attributeName) => ({ attributeName, keyType: 'HASH' })),
+    ...['r1', 'r2', 'r3', 'r4'].map((attributeName) => ({ attributeName, keyType: 'RANGE' })),
+  ];
+  const r = parseTableSpec({ ...base, globalSecondaryIndexes: [gsi('by-h', { keySchema })] });
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  assert.deepEqual(r.value.globalSecondaryIndexes![0]!.keySchema, keySchema);
+});
 
 test('every error of a spec is reported at once', () => {
   const r = parseTableSpec({

@@ -149,9 +149,16 @@ function attributeName(raw: unknown, path: string, c: Checker): string | undefin
   return raw;
 }
 
-function parseKeySchema(raw: unknown, path: string, c: Checker): KeyElement[] {
-  if (!Array.isArray(raw) || raw.length < 1 || raw.length > 2) {
-    c.fail(path, 'must list one HASH key and at most one RANGE key');
+/**
+ * A KeySchema: one HASH then at most one RANGE key, or for a GSI (`multi`) up
+ * to 4 HASH then up to 4 RANGE attributes (DynamoDB's multi-attribute keys).
+ */
+function parseKeySchema(raw: unknown, path: string, c: Checker, multi = false): KeyElement[] {
+  const rule = multi
+    ? 'must list 1 to 4 HASH keys, then at most 4 RANGE keys'
+    : 'must list one HASH key and at most one RANGE key';
+  if (!Array.isArray(raw) || raw.length < 1 || raw.length > (multi ? 8 : 2)) {
+    c.fail(path, rule);
     return [];
   }
   const out: KeyElement[] = [];
@@ -166,8 +173,24 @@ function parseKeySchema(raw: unknown, path: string, c: Checker): KeyElement[] {
     }
     out.push({ attributeName: name, keyType: key.keyType });
   });
-  if (out.length === raw.length && (out[0]!.keyType !== 'HASH' || out[1]?.keyType === 'HASH')) {
+  if (out.length !== raw.length) return out;
+  if (!multi && (out[0]!.keyType !== 'HASH' || out[1]?.keyType === 'HASH')) {
     c.fail(path, 'must list the HASH key first and at most one RANGE key after it');
+  }
+  if (multi) {
+    const hashes = out.findIndex((k) => k.keyType === 'RANGE');
+    const nHash = hashes < 0 ? out.length : hashes;
+    if (
+      nHash < 1 ||
+      nHash > 4 ||
+      out.length - nHash > 4 ||
+      out.slice(nHash).some((k) => k.keyType === 'HASH')
+    ) {
+      c.fail(path, rule);
+    }
+    if (new Set(out.map((k) => k.attributeName)).size !== out.length) {
+      c.fail(path, 'must not list an attribute twice');
+    }
   }
   return out;
 }
@@ -250,7 +273,7 @@ function parseIndexes<T extends LocalIndexSpec>(
     names.add(ix.indexName);
     const out = {
       indexName: ix.indexName,
-      keySchema: parseKeySchema(ix.keySchema, `${at}.keySchema`, c),
+      keySchema: parseKeySchema(ix.keySchema, `${at}.keySchema`, c, withThroughput),
     } as T;
     // The CRD defaults an absent projection to ALL, so a spec parsed here equals
     // the one the API server stores.
