@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  ExecuteStatementCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -308,6 +309,18 @@ for (const kind of engineKinds) {
       assert.deepEqual(await eq(expr, { ...both, ':v': S('o3') }, { FilterExpression: 'p = :v' }), [
         'o3',
       ]);
+    });
+
+    test('a PartiQL SELECT on a multi-attribute GSI reads it with the WHERE as a filter', async () => {
+      const out = await h.client.send(
+        new ExecuteStatementCommand({
+          Statement: `SELECT p FROM "orders"."by-h" WHERE h1 = 'a' AND h2 = 'b' AND r1 = 10`,
+        }),
+      );
+      assert.deepEqual(
+        out.Items!.map((i) => i.p!.S),
+        ['o3', 'o5', 'o1'],
+      );
     });
 
     test('an item joins the index when its last key attribute is set and leaves when one is removed', async () => {

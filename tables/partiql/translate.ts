@@ -458,6 +458,8 @@ function queryShape(
   schema: KeySchema,
   where: Condition,
 ): { keys: Condition[]; filter: Condition[] } | undefined {
+  // A multi-attribute GSI key is read by a Scan with the WHERE as its filter.
+  if (schema.hashes || schema.ranges) return undefined;
   const names = keyNamesOf(schema);
   const keys: Condition[] = [];
   const filter: Condition[] = [];
