@@ -275,7 +275,7 @@ for (const kind of engineKinds) {
       ]);
     });
 
-    test('Query refuses a missing partition attribute, a range on one, a skipped or non-last range sort attribute', async () => {
+    test('Query refuses a missing partition attribute, a range on one, a skipped or non-last range sort attribute, begins_with on a number', async () => {
       const refused = (expr: string, values: Record<string, AttributeValue>, message: string) =>
         rejectsWith(eq(expr, values), 'ValidationException', message);
       await refused('h1 = :h1', { ':h1': S('a') }, 'Query condition missed key schema element: h2');
@@ -294,6 +294,11 @@ for (const kind of engineKinds) {
         'h1 = :h1 AND h2 = :h2 AND r1 = :r1',
         { ...both, ':r1': S('10') },
         'One or more parameter values were invalid: Condition parameter type does not match schema type',
+      );
+      await refused(
+        'h1 = :h1 AND h2 = :h2 AND begins_with(r1, :r1)',
+        { ...both, ':r1': N('1') },
+        'Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N',
       );
     });
 

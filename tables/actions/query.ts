@@ -249,6 +249,11 @@ export const query: Action = async (ctx, req) => {
   }
   for (const d of keyDefs(keySchema)) {
     const c = keyConds.get(d.name);
+    if (c?.op === 'BEGINS_WITH' && d.type === 'N') {
+      throw validation(
+        'Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N',
+      );
+    }
     if (c?.values.some((v) => typeOf(v) !== d.type)) {
       throw validation(
         'One or more parameter values were invalid: Condition parameter type does not match schema type',
