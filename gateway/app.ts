@@ -64,6 +64,8 @@ export interface GatewayOptions {
    * extract them. Default: kept in this process only.
    */
   layers?: LayerStore;
+  /** Cluster mode: each account's (namespace's) layer versions, shared by every replica. */
+  layersFor?: (namespace: string) => LayerStore;
   /** What the deployment API knows beside the registry; one writing into the registry by default. */
   catalog?: FunctionCatalog;
 }
@@ -222,6 +224,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         account,
         recursion,
         layers: opts.layers ?? new MemoryLayerStore(),
+        ...(opts.layersFor && { layersFor: opts.layersFor }),
         ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
         ...(eventSources && { eventSources }),
       },

@@ -36,6 +36,7 @@ import { FunctionCatalog } from './lambda-api/catalog.ts';
 import { kubernetesWriter } from './lambda-api/kubernetes-writer.ts';
 import { registryWriter } from './lambda-api/registry-writer.ts';
 import { StateDir } from './lambda-api/state-dir.ts';
+import { KubernetesLayerStores } from './layers/kubernetes-store.ts';
 import { MemoryLayerStore } from './layers/store.ts';
 
 export interface GatewayConfig {
@@ -146,8 +147,11 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
           ...config.eventSources,
         });
 
-  // Layers live beside the functions: in the state directory when there is one.
+  // Layers live beside the functions: in the state directory when there is one; in a
+  // cluster as LayerVersion resources of each account's namespace.
   const layers = new MemoryLayerStore(config.stateDir);
+  const clusterLayers = cluster && new KubernetesLayerStores(cluster.kubeConfig, log);
+  await clusterLayers?.ready;
   const extraRoutes = Router();
   const gateway = makeGateway({
     registry,
@@ -158,6 +162,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     routes: extraRoutes,
     idleTimeoutMs: config.idleTimeoutMs,
     layers,
+    ...(clusterLayers && { layersFor: (ns: string) => clusterLayers.for(ns) }),
     ...(catalog && { catalog }),
     ...(config.metrics && { metrics: config.metrics }),
     ...(eventSources && { eventSources }),
@@ -183,6 +188,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     ...(redis && { redis }),
     async close() {
       cluster?.stop();
+      clusterLayers?.stop();
       await gateway.close();
       redis?.disconnect();
     },

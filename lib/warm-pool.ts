@@ -46,6 +46,8 @@ export function poolable(fn: FunctionDefinition): boolean {
     (code.inline !== undefined || code.zipFile !== undefined) &&
     runtimeFamily(fn.spec.runtime) !== 'java' &&
     (fn.spec.perExecutionEnvironmentMaxConcurrency ?? 1) === 1 &&
+    // A pool pod has no /opt of the function's layers (operator/function/layers.ts).
+    (fn.spec.layers ?? []).length === 0 &&
     fn.version === undefined
   );
 }

@@ -12,6 +12,9 @@ import {
   CreateFunctionCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
+  DeleteLayerVersionCommand,
+  ListLayerVersionsCommand,
+  PublishLayerVersionCommand,
   GetAliasCommand,
   ListVersionsByFunctionCommand,
   InvokeCommand,
@@ -25,6 +28,8 @@ import {
 import { strToU8, zipSync } from 'fflate';
 import { GROUP, VERSION } from '../../crds/schema.ts';
 import { makeLogger } from '../../lib/log.ts';
+import { layerObjectName } from '../../lib/layer-version.ts';
+import { accountIdForNamespace } from '../../lib/names.ts';
 import { testServices } from '../../test/services/index.ts';
 import {
   eventually,
@@ -42,9 +47,11 @@ let server: Server;
 let client: LambdaClient;
 
 const zip = (answer: string) =>
-  zipSync({
-    'index.mjs': strToU8(`export const handler = async () => ${JSON.stringify(answer)};`),
-  });
+  // A fixed time: the same code is the same bytes whenever it is zipped.
+  zipSync(
+    { 'index.mjs': strToU8(`export const handler = async () => ${JSON.stringify(answer)};`) },
+    { mtime: new Date('2026-01-01T00:00:00Z') },
+  );
 
 const resource = async (name: string) =>
   (await custom.getNamespacedCustomObject({
@@ -54,7 +61,11 @@ const resource = async (name: string) =>
     plural: 'functions',
     name,
   })) as {
-    spec: Record<string, unknown> & { code: { zipFile?: string }; aliases?: unknown };
+    spec: Record<string, unknown> & {
+      code: { zipFile?: string };
+      aliases?: unknown;
+      layers?: string[];
+    };
     metadata: { managedFields?: { manager: string }[] };
   };
 
@@ -283,6 +294,70 @@ test('PublishVersion writes an owned FunctionVersion that runs its snapshot, and
   );
 });
 
+test("PublishLayerVersion writes a LayerVersion in the account's namespace that another replica lists, and CreateFunction puts Layers in the resource", async () => {
+  const layerZip = zipSync({
+    'nodejs/node_modules/greeting/index.js': strToU8('module.exports = "hi";'),
+  });
+  const published = await client.send(
+    new PublishLayerVersionCommand({
+      LayerName: 'Shared_Libs',
+      Content: { ZipFile: layerZip },
+      CompatibleRuntimes: ['nodejs20.x'],
+    }),
+  );
+  const account = accountIdForNamespace(ns);
+  assert.equal(
+    published.LayerVersionArn,
+    `arn:aws:lambda:us-east-1:${account}:layer:Shared_Libs:1`,
+  );
+  const lv = (await custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: 'layerversions',
+    name: layerObjectName('Shared_Libs', 1),
+  })) as { spec: { layerName: string; version: number; content: { zipFile: string } } };
+  assert.equal(lv.spec.layerName, 'Shared_Libs');
+  assert.equal(lv.spec.content.zipFile, Buffer.from(layerZip).toString('base64'));
+
+  // Right after publishing, on the same replica: no wait for the watch.
+  await client.send(
+    new CreateFunctionCommand({
+      FunctionName: 'layered',
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/x',
+      Code: { ZipFile: zip('layered') },
+      Layers: [published.LayerVersionArn!],
+    }),
+  );
+  assert.deepEqual((await resource('layered')).spec.layers, [published.LayerVersionArn]);
+
+  const other = await replica(() => true);
+  try {
+    await eventually('the other replica lists the layer', async () => {
+      const got = await other.client.send(
+        new ListLayerVersionsCommand({ LayerName: 'Shared_Libs' }),
+      );
+      return got.LayerVersions?.length === 1 ? true : undefined;
+    });
+    const second = await other.client.send(
+      new PublishLayerVersionCommand({ LayerName: 'Shared_Libs', Content: { ZipFile: layerZip } }),
+    );
+    assert.equal(second.Version, 2, 'the number after the one the first replica took');
+    await other.client.send(
+      new DeleteLayerVersionCommand({ LayerName: 'Shared_Libs', VersionNumber: 1 }),
+    );
+    await eventually('the first replica sees the deletion', async () => {
+      const got = await client.send(new ListLayerVersionsCommand({ LayerName: 'Shared_Libs' }));
+      return got.LayerVersions?.map((v) => v.Version).join() === '2' ? true : undefined;
+    });
+  } finally {
+    await other.close();
+  }
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'layered' }));
+});
+
 test('DeleteFunction deletes the resource', async () => {
   await client.send(new DeleteFunctionCommand({ FunctionName: 'deployed' }));
   const gone = await resource('deployed').then(
@@ -292,7 +367,10 @@ test('DeleteFunction deletes the resource', async () => {
   assert.ok(gone instanceof k8s.ApiException && gone.code === 404);
 });
 
-async function replica(): Promise<{ client: LambdaClient; close(): Promise<void> }> {
+async function replica(
+  ready: (gw: ComposedGateway) => boolean = (gw) =>
+    gw.gateway.registry.versionsOf(`${ns}/deployed`).length === 2,
+): Promise<{ client: LambdaClient; close(): Promise<void> }> {
   const { kubeconfig } = await testServices();
   const gw = await composeGateway({
     log: makeLogger('test', { level: 'error' }),
@@ -303,10 +381,7 @@ async function replica(): Promise<{ client: LambdaClient; close(): Promise<void>
   });
   const srv = createServer(gw.gateway.app).listen(0, '127.0.0.1');
   await new Promise((r) => srv.once('listening', r));
-  await eventually(
-    'the other replica serves the versions',
-    async () => gw.gateway.registry.versionsOf(`${ns}/deployed`).length === 2,
-  );
+  await eventually('the other replica is ready', async () => ready(gw));
   const c = new LambdaClient({
     endpoint: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
     region: 'us-east-1',

@@ -22,8 +22,24 @@ export interface ApiContext {
   eventSources?: EventSources;
   /** Put/GetFunctionRecursionConfig's settings. */
   recursion: RecursionConfigs;
-  /** Published layer versions. */
+  /** Published layer versions (of the one account `selfless dev` has). */
   layers: LayerStore;
+  /** Cluster mode: the layer versions of the account a namespace is. */
+  layersFor?: (namespace: string) => LayerStore;
+}
+
+/** The layers of the caller's account, and that account (its id names the ARNs). */
+export interface LayerScope {
+  layers: LayerStore;
+  account: Account;
+}
+
+export function layerScope(ctx: ApiContext, req: Request): LayerScope {
+  const ns = callerNamespace(ctx, req);
+  return {
+    layers: ctx.layersFor?.(ns) ?? ctx.layers,
+    account: { ...ctx.account, accountId: ctx.account.accountIdFor?.(ns) ?? ctx.account.accountId },
+  };
 }
 
 export interface Target {
@@ -36,7 +52,7 @@ export interface Target {
 }
 
 /** What resolving a function needs (the Function URL API has no more). */
-export type LookupContext = Omit<ApiContext, 'recursion' | 'layers'>;
+export type LookupContext = Omit<ApiContext, 'recursion' | 'layers' | 'layersFor'>;
 
 export function callerNamespace(ctx: LookupContext, req: Request): string {
   return ctx.callerNamespace?.(req) ?? 'default';

@@ -13,7 +13,7 @@ import {
 import { parseFunctionRef } from '../../lib/names.ts';
 import { runtimeFamily } from '../../lib/runtimes.ts';
 import { lambdaErrors } from '../errors.ts';
-import { callerNamespace, type ApiContext } from './context.ts';
+import { callerNamespace, layerScope, type ApiContext } from './context.ts';
 import { functionConfiguration } from './configuration.ts';
 import { apiErrors } from './errors.ts';
 import { withLayers } from './layer-fields.ts';
@@ -127,7 +127,7 @@ export function makeCreateFunction(ctx: ApiContext) {
         throw lambdaErrors.invalidParameter('Please provide a source for function code.');
       code = zipCode(codeBody.ZipFile, 'code.zipFile');
     }
-    const change = withLayers(ctx, configChange(body, undefined), undefined, code);
+    const change = withLayers(layerScope(ctx, req), configChange(body, undefined), undefined, code);
     if (
       packageType === 'Zip' &&
       (change.spec.runtime === undefined ||

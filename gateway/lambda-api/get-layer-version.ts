@@ -3,7 +3,7 @@
 // answer, the version named by its ARN).
 import type { Request, Response } from 'express';
 import { lambdaErrors } from '../errors.ts';
-import type { ApiContext } from './context.ts';
+import { layerScope, type ApiContext } from './context.ts';
 import {
   layerArn,
   layerVersionOutput,
@@ -13,13 +13,15 @@ import {
 } from './layer-fields.ts';
 
 export function makeGetLayerVersion(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
-    res.json(layerVersionOutput(req, ctx.account, pathVersion(ctx.layers, ctx.account, req)));
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
+    res.json(layerVersionOutput(req, scope.account, pathVersion(scope.layers, scope.account, req)));
   };
 }
 
 export function makeGetLayerVersionByArn(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
     const arn = String(req.query.Arn ?? '');
     const ref = parseLayerVersionArn(arn);
     if (!ref) {
@@ -29,18 +31,19 @@ export function makeGetLayerVersionByArn(ctx: ApiContext) {
         'Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+',
       );
     }
-    const v = arn.startsWith(`${layerArn(ctx.account, ref.name)}:`)
-      ? ctx.layers.get(ref.name, ref.version)
+    const v = arn.startsWith(`${layerArn(scope.account, ref.name)}:`)
+      ? scope.layers.get(ref.name, ref.version)
       : undefined;
-    if (!v) throw versionNotFound(ctx.account, ref.name, ref.version);
-    res.json(layerVersionOutput(req, ctx.account, v));
+    if (!v) throw versionNotFound(scope.account, ref.name, ref.version);
+    res.json(layerVersionOutput(req, scope.account, v));
   };
 }
 
 /** The zip itself, where GetLayerVersion's Content.Location points. */
 export function makeGetLayerVersionContent(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
-    const v = pathVersion(ctx.layers, ctx.account, req);
-    res.type('application/zip').send(ctx.layers.content(v.name, v.version));
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
+    const v = pathVersion(scope.layers, scope.account, req);
+    res.type('application/zip').send(scope.layers.content(v.name, v.version));
   };
 }

@@ -4,7 +4,7 @@
 //
 // Writes are server-side apply with the field manager `selfless-lambda-api`, forced:
 // an API call is an explicit change, so it takes the fields it sets (runtime, handler,
-// code, memorySize, timeout, ephemeralStorage, environment) from whoever held them. A
+// code, memorySize, timeout, ephemeralStorage, environment, layers) from whoever held them. A
 // later `kubectl apply --server-side` of those fields conflicts unless it forces them
 // back (--force-conflicts); a client-side `kubectl apply` simply overwrites them. Fields
 // the API never sets (reservedConcurrentExecutions, triggers, functionEventInvokeConfig...)
@@ -50,6 +50,7 @@ export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
         perExecutionEnvironmentMaxConcurrency: spec.perExecutionEnvironmentMaxConcurrency,
       }),
       ...(spec.aliases && { aliases: spec.aliases.map(aliasResource) }),
+      ...(spec.layers && { layers: spec.layers }),
     },
   } as k8s.KubernetesObject;
 }

@@ -8,7 +8,7 @@ import { lambdaErrors } from '../errors.ts';
 import type { Account } from '../invoker.ts';
 import type { LayerStore, LayerVersion } from '../layers/store.ts';
 import type { FunctionMeta } from './catalog.ts';
-import type { ApiContext } from './context.ts';
+import type { LayerScope } from './context.ts';
 import type { ConfigChange } from './fields.ts';
 import { apiErrors } from './errors.ts';
 
@@ -145,7 +145,7 @@ function unzippedSize(code: FunctionCode): number {
 
 /** New code of a function that has layers: code and layers within 250 MB unzipped. */
 export function checkCodeWithLayers(
-  ctx: ApiContext,
+  scope: LayerScope,
   code: FunctionCode,
   layers: string[] | undefined,
 ): void {
@@ -153,7 +153,7 @@ export function checkCodeWithLayers(
   const sizes = layers.map((arn) => {
     const ref = parseLayerVersionArn(arn);
     // A deleted version still counts: the function keeps running with it.
-    const zip = ref && ctx.layers.content(ref.name, ref.version);
+    const zip = ref && scope.layers.content(ref.name, ref.version);
     return zip ? readZip(zip).reduce((n, e) => n + e.size, 0) : 0;
   });
   checkUnzippedTotal(
@@ -168,13 +168,13 @@ export function checkCodeWithLayers(
  * sizes beside the configuration GetFunction reports.
  */
 export function withLayers(
-  ctx: ApiContext,
+  scope: LayerScope,
   change: ConfigChange,
   current: FunctionMeta | undefined,
   code: FunctionCode,
 ): ConfigChange {
   if (change.meta.layers === undefined) return change;
-  const resolved = resolveLayers(ctx.layers, ctx.account, change.meta.layers);
+  const resolved = resolveLayers(scope.layers, scope.account, change.meta.layers);
   if (resolved.arns.length > 0) checkUnzippedTotal(unzippedSize(code), resolved.unzippedSize);
   const passthrough = { ...(change.meta.passthrough ?? current?.passthrough) };
   if (resolved.arns.length > 0) passthrough.Layers = resolved.reported;

@@ -5,7 +5,8 @@
 import type { Request, Response } from 'express';
 import { LambdaError } from '../errors.ts';
 import type { LayerStatement, LayerVersion } from '../layers/store.ts';
-import type { ApiContext } from './context.ts';
+import { layerScope, type ApiContext } from './context.ts';
+import type { Account } from '../invoker.ts';
 import { layerArn, pathVersion } from './layer-fields.ts';
 import { jsonBody, knownFields, stringField } from './request.ts';
 
@@ -22,7 +23,7 @@ function checkRevision(req: Request, v: LayerVersion): void {
   }
 }
 
-function statement(ctx: ApiContext, v: LayerVersion, s: LayerStatement) {
+function statement(account: Account, v: LayerVersion, s: LayerStatement) {
   return {
     Sid: s.sid,
     Effect: 'Allow',
@@ -32,7 +33,7 @@ function statement(ctx: ApiContext, v: LayerVersion, s: LayerStatement) {
         ? '*'
         : { AWS: s.principal },
     Action: s.action,
-    Resource: `${layerArn(ctx.account, v.name)}:${v.version}`,
+    Resource: `${layerArn(account, v.name)}:${v.version}`,
     ...(s.organizationId !== undefined && {
       Condition: { StringEquals: { 'aws:PrincipalOrgID': s.organizationId } },
     }),
@@ -40,8 +41,9 @@ function statement(ctx: ApiContext, v: LayerVersion, s: LayerStatement) {
 }
 
 export function makeAddLayerVersionPermission(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
-    const v = pathVersion(ctx.layers, ctx.account, req);
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
+    const v = pathVersion(scope.layers, scope.account, req);
     const body = jsonBody(res);
     knownFields(body, FIELDS);
     const required = (field: string, member: string, pattern: RegExp, text: string) => {
@@ -87,9 +89,9 @@ export function makeAddLayerVersionPermission(ctx: ApiContext) {
       ...(organizationId !== undefined && { organizationId }),
     };
     const policy = { revisionId: crypto.randomUUID(), statements: [...v.policy.statements, s] };
-    ctx.layers.setPolicy(v.name, v.version, policy);
+    await scope.layers.setPolicy(v.name, v.version, policy);
     res.status(201).json({
-      Statement: JSON.stringify(statement(ctx, v, s)),
+      Statement: JSON.stringify(statement(scope.account, v, s)),
       RevisionId: policy.revisionId,
     });
   };
@@ -104,8 +106,9 @@ function lambdaErrorsNull(member: string): LambdaError {
 }
 
 export function makeGetLayerVersionPolicy(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
-    const v = pathVersion(ctx.layers, ctx.account, req);
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
+    const v = pathVersion(scope.layers, scope.account, req);
     if (v.policy.statements.length === 0) {
       throw new LambdaError(
         404,
@@ -117,7 +120,7 @@ export function makeGetLayerVersionPolicy(ctx: ApiContext) {
       Policy: JSON.stringify({
         Version: '2012-10-17',
         Id: 'default',
-        Statement: v.policy.statements.map((s) => statement(ctx, v, s)),
+        Statement: v.policy.statements.map((s) => statement(scope.account, v, s)),
       }),
       RevisionId: v.policy.revisionId,
     });
@@ -125,8 +128,9 @@ export function makeGetLayerVersionPolicy(ctx: ApiContext) {
 }
 
 export function makeRemoveLayerVersionPermission(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
-    const v = pathVersion(ctx.layers, ctx.account, req);
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
+    const v = pathVersion(scope.layers, scope.account, req);
     const sid = String(req.params.sid);
     checkRevision(req, v);
     if (!v.policy.statements.some((s) => s.sid === sid)) {
@@ -136,7 +140,7 @@ export function makeRemoveLayerVersionPermission(ctx: ApiContext) {
         `Statement ${sid} is not found in resource policy.`,
       );
     }
-    ctx.layers.setPolicy(v.name, v.version, {
+    await scope.layers.setPolicy(v.name, v.version, {
       revisionId: crypto.randomUUID(),
       statements: v.policy.statements.filter((s) => s.sid !== sid),
     });

@@ -2,7 +2,7 @@
 // filtered by CompatibleRuntime and CompatibleArchitecture, Marker/MaxItems paged.
 import type { Request, Response } from 'express';
 import type { LayerVersion } from '../layers/store.ts';
-import type { ApiContext } from './context.ts';
+import { layerScope, type ApiContext } from './context.ts';
 import { layerNameOf, listItem } from './layer-fields.ts';
 import { page } from './paging.ts';
 
@@ -16,12 +16,13 @@ export function matches(req: Request, v: LayerVersion): boolean {
 }
 
 export function makeListLayerVersions(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
     const name = layerNameOf(String(req.params.name));
-    const all = ctx.layers.versions(name).filter((v) => matches(req, v));
+    const all = scope.layers.versions(name).filter((v) => matches(req, v));
     const p = page(req, all);
     res.json({
-      LayerVersions: p.items.map((v) => listItem(ctx.account, v)),
+      LayerVersions: p.items.map((v) => listItem(scope.account, v)),
       ...(p.next && { NextMarker: p.next }),
     });
   };

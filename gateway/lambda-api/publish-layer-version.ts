@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { RUNTIMES } from '../../lib/function.ts';
 import { readZip } from '../../lib/zip.ts';
 import { lambdaErrors } from '../errors.ts';
-import type { ApiContext } from './context.ts';
+import { layerScope, type ApiContext } from './context.ts';
 import { s3Refused, zipCode } from './fields.ts';
 import { layerNameOf, layerVersionOutput } from './layer-fields.ts';
 import { jsonBody, knownFields, objectField, stringField, stringList } from './request.ts';
@@ -45,7 +45,8 @@ function architecturesOf(body: Record<string, unknown>): string[] | undefined {
 }
 
 export function makePublishLayerVersion(ctx: ApiContext) {
-  return (req: Request, res: Response): void => {
+  return async (req: Request, res: Response): Promise<void> => {
+    const scope = layerScope(ctx, req);
     const name = layerNameOf(String(req.params.name));
     const body = jsonBody(res);
     knownFields(body, FIELDS);
@@ -60,12 +61,12 @@ export function makePublishLayerVersion(ctx: ApiContext) {
     const licenseInfo = stringField(body, 'LicenseInfo', 'licenseInfo', { max: 512 });
     const runtimes = runtimesOf(body);
     const architectures = architecturesOf(body);
-    const v = ctx.layers.publish(name, zip, unzipped, {
+    const v = await scope.layers.publish(name, zip, unzipped, {
       ...(description !== undefined && { description }),
       ...(licenseInfo !== undefined && { licenseInfo }),
       ...(runtimes && { compatibleRuntimes: runtimes }),
       ...(architectures && { compatibleArchitectures: architectures }),
     });
-    res.status(201).json(layerVersionOutput(req, ctx.account, v));
+    res.status(201).json(layerVersionOutput(req, scope.account, v));
   };
 }

@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import type { FunctionCode, FunctionDefinition } from '../../lib/function.ts';
 import { lambdaErrors } from '../errors.ts';
 import { functionConfiguration } from './configuration.ts';
-import { target, type ApiContext, type Target } from './context.ts';
+import { layerScope, target, type ApiContext, type Target } from './context.ts';
 import { architecturesOf } from './create-function.ts';
 import { apiErrors } from './errors.ts';
 import { checkedSpec, imageCode, s3Refused, zipCode } from './fields.ts';
@@ -67,7 +67,7 @@ export function makeUpdateFunctionCode(ctx: ApiContext) {
     const dryRun = boolField(body, 'DryRun') ?? false;
     checkRevision(revision, t.record.meta.revisionId);
     checkUpdatable(t);
-    checkCodeWithLayers(ctx, code, t.latest.spec.layers);
+    checkCodeWithLayers(layerScope(ctx, req), code, t.latest.spec.layers);
     const fn: FunctionDefinition = { ...t.latest, spec: checkedSpec({ ...t.latest.spec, code }) };
     if (dryRun) {
       res.json(functionConfiguration(ctx.account, fn, t.record.meta));

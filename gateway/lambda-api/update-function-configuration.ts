@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import { lambdaErrors } from '../errors.ts';
 import { functionConfiguration } from './configuration.ts';
-import { target, type ApiContext } from './context.ts';
+import { layerScope, target, type ApiContext } from './context.ts';
 import { CONFIG_FIELDS, checkedSpec, configChange } from './fields.ts';
 import { withLayers } from './layer-fields.ts';
 import { checkRevision, jsonBody, knownFields, stringField } from './request.ts';
@@ -19,7 +19,7 @@ export function makeUpdateFunctionConfiguration(ctx: ApiContext) {
     knownFields(body, UPDATE_CONFIGURATION_FIELDS);
     const t = target(ctx, req);
     const change = withLayers(
-      ctx,
+      layerScope(ctx, req),
       configChange(body, t.record.meta, t.latest.spec.loggingConfig),
       t.record.meta,
       t.latest.spec.code,

@@ -41,15 +41,20 @@ export type LayerFields = Pick<
 
 export interface LayerStore {
   /** A new version numbered one above the highest ever published under `name`. */
-  publish(name: string, zip: Buffer, unzippedSize: number, fields: LayerFields): LayerVersion;
+  publish(
+    name: string,
+    zip: Buffer,
+    unzippedSize: number,
+    fields: LayerFields,
+  ): LayerVersion | Promise<LayerVersion>;
   /** A version that is not deleted. */
   get(name: string, version: number): LayerVersion | undefined;
   /** The versions of `name` not deleted, newest first. */
   versions(name: string): LayerVersion[];
   /** The names with at least one version not deleted, in order. */
   names(): string[];
-  delete(name: string, version: number): void;
-  setPolicy(name: string, version: number, policy: LayerVersion['policy']): void;
+  delete(name: string, version: number): void | Promise<void>;
+  setPolicy(name: string, version: number, policy: LayerVersion['policy']): void | Promise<void>;
   /** The zip of a version, deleted or not: what a function using it runs with. */
   content(name: string, version: number): Buffer | undefined;
 }
