@@ -6,6 +6,7 @@ import { HTTP_METHODS, LAYER_VERSION_ARN, LAYERS_MAX, LIMITS, RUNTIMES } from '.
 import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { MAX_ALIASES } from '../lib/function-alias.ts';
+import { MAX_PROVISIONED_CONFIGS } from '../lib/provisioned-concurrency.ts';
 import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
 import {
   APPLICATION_LOG_LEVELS,
@@ -390,6 +391,29 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     'Workers kept initialised at all times (the operator never scales below this); at most reservedConcurrentExecutions.',
     { min: 0, max: 100_000, default: 0 },
   ),
+  provisionedConcurrencyConfigs: {
+    type: 'array',
+    description:
+      "Provisioned concurrency of published versions and aliases, as Lambda's PutProvisionedConcurrencyConfig (which writes this list): environments of that version kept initialised.",
+    maxItems: MAX_PROVISIONED_CONFIGS,
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['qualifier'],
+    items: obj(
+      'The provisioned concurrency of one version or alias.',
+      {
+        qualifier: str('A published version number or an alias name (never $LATEST).', {
+          minLength: 1,
+          maxLength: 128,
+          pattern: '^[a-zA-Z0-9-_]+$',
+        }),
+        provisionedConcurrentExecutions: int('Events kept initialised.', {
+          min: 1,
+          max: 100_000,
+        }),
+      },
+      { required: ['qualifier', 'provisionedConcurrentExecutions'] },
+    ),
+  },
   perExecutionEnvironmentMaxConcurrency: int(
     'Events one worker runs at once (AWS_LAMBDA_MAX_CONCURRENCY), as Lambda Managed Instances do; quotas and scaling count events. Default 1: one event per environment.',
     // No schema default: an unset field stays unset, as in manifests read locally.

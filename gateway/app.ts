@@ -229,6 +229,14 @@ export function makeGateway(opts: GatewayOptions): Gateway {
         ...(eventSources && { eventSources }),
       },
       metrics,
+      {
+        quotas,
+        // In a cluster (no pool here) the workers connected to this replica.
+        environmentsUp: (key) =>
+          pool
+            ? pool.count(key, 'idle') + pool.count(key, 'busy')
+            : hub.idleWorkers(key).length + hub.runningCount(key),
+      },
     ),
   );
   lambdaApi.use(

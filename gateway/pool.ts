@@ -1,13 +1,14 @@
 // The worker pool decides how many execution environments each function has:
 // a new one when an invocation waits and none is starting for it (a cold start),
 // enough for provisionedConcurrentExecutions at all times (initialised before any
-// call), none that sat idle longer than the idle timeout beyond that floor, and
+// call; a published version's from the function's provisionedConcurrencyConfigs), none that sat idle longer than the idle timeout beyond that floor, and
 // none running an outdated definition. Counts are of events: an environment runs
 // perExecutionEnvironmentMaxConcurrency of them, so N waiting events need
 // ceil(N / that) environments. Drivers (process, kubernetes) only start
 // and stop environments; the hub tells the pool what they are doing.
 import { randomUUID } from 'node:crypto';
-import { maxConcurrency, type FunctionDefinition } from '../lib/function.ts';
+import { keyOf, maxConcurrency, type FunctionDefinition } from '../lib/function.ts';
+import { provisionedForVersion } from '../lib/provisioned-concurrency.ts';
 import type { Logger } from '../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../lib/worker-channel/channel.ts';
 import type { WorkerHub } from './hub.ts';
@@ -71,6 +72,9 @@ export class WorkerPool {
     registry.on('changed', (fn, previous) => {
       if (previous) this.retireOutdated(workerKeyOf(fn));
       this.ensureProvisioned(workerKeyOf(fn));
+      // $LATEST holds its versions' provisioned concurrency configs.
+      if (fn.version === undefined)
+        for (const v of registry.versionsOf(keyOf(fn))) this.ensureProvisioned(workerKeyOf(v));
     });
     registry.on('removed', (fn) => {
       hub.drop(
@@ -112,9 +116,22 @@ export class WorkerPool {
     for (let i = 0; i < missing; i++) this.startEnvironment(functionName);
   }
 
-  /** Environments that hold the function's provisioned concurrency (in events). */
+  /**
+   * Environments that hold the definition's provisioned concurrency (in events):
+   * $LATEST's spec.provisionedConcurrentExecutions; a version's from the function's
+   * provisionedConcurrencyConfigs (its own, and its share of an alias's).
+   */
   private provisioned(fn: FunctionDefinition): number {
-    return Math.ceil(fn.spec.provisionedConcurrentExecutions / maxConcurrency(fn));
+    let events = fn.spec.provisionedConcurrentExecutions;
+    if (fn.version !== undefined) {
+      const key = keyOf(fn);
+      events = provisionedForVersion(
+        this.registry.get(key)?.spec.provisionedConcurrencyConfigs ?? [],
+        (alias) => this.registry.aliasRoute(key, alias),
+        fn.version,
+      );
+    }
+    return Math.ceil(events / maxConcurrency(fn));
   }
 
   private ensureProvisioned(functionName: string): void {
@@ -195,6 +212,8 @@ export class WorkerPool {
   private reap(): void {
     const now = Date.now();
     for (const fn of this.registry.served()) {
+      // An alias moved to another version changes no definition: the floor follows here.
+      if (!this.initFailures.has(workerKeyOf(fn))) this.ensureProvisioned(workerKeyOf(fn));
       let surplus = this.count(workerKeyOf(fn)) - this.provisioned(fn);
       for (const idle of this.hub.idleWorkers(workerKeyOf(fn))) {
         if (surplus <= 0) break;

@@ -5,6 +5,7 @@
 // weighted pair of versions), which is all Invoke needs to resolve a qualifier.
 import { EventEmitter } from 'node:events';
 import { keyOf, type FunctionDefinition } from '../lib/function.ts';
+import { sameSnapshot } from '../lib/function-version.ts';
 
 export interface RegistryEvents {
   /** A function or version was added, or its definition replaced (`previous` set). */
@@ -72,7 +73,10 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
     const key = keyOf(fn);
     const previous = this.functions.get(key);
     this.functions.set(key, fn);
-    this.versions.set(key, this.version(key) + 1);
+    // Function-level settings (concurrency, aliases, provisioned configs, triggers) change
+    // nothing an environment runs: only new code or configuration retires environments.
+    if (!previous || !sameSnapshot(fn.spec, previous.spec) || fn.baseDir !== previous.baseDir)
+      this.versions.set(key, this.version(key) + 1);
     // A manifest's declared aliases are served beside those the API made.
     for (const a of fn.spec.aliases ?? []) {
       this.putAlias(key, a.name, {
@@ -119,6 +123,11 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
 
   removeAlias(key: string, name: string): void {
     this.aliases.get(key)?.delete(name);
+  }
+
+  /** Where an alias of the function points now. */
+  aliasRoute(key: string, name: string): AliasRoute | undefined {
+    return this.aliases.get(key)?.get(name);
   }
 
   /** All of a function's aliases at once: in a cluster, as its resource declares them. */

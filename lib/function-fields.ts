@@ -29,6 +29,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
   environment: { variables: ANY },
   reservedConcurrentExecutions: ANY,
   provisionedConcurrentExecutions: ANY,
+  provisionedConcurrencyConfigs: [{ qualifier: ANY, provisionedConcurrentExecutions: ANY }],
   perExecutionEnvironmentMaxConcurrency: ANY,
   functionEventInvokeConfig: {
     maximumRetryAttempts: ANY,

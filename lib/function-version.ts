@@ -26,6 +26,7 @@ export function snapshotSpec(spec: FunctionSpec): FunctionSpec {
   const copy: FunctionSpec = { ...spec, provisionedConcurrentExecutions: 0, triggers: [] };
   delete copy.reservedConcurrentExecutions;
   delete copy.aliases;
+  delete copy.provisionedConcurrencyConfigs;
   delete copy.publish;
   delete copy.functionUrl;
   return copy;

@@ -6,6 +6,10 @@
 import { Checker, isObject, type Parsed } from './parse.ts';
 import { parseAliases, type FunctionAlias } from './function-alias.ts';
 import { unknownFunctionFields } from './function-fields.ts';
+import {
+  parseProvisionedConcurrencyConfigs,
+  type ProvisionedConcurrencyConfig,
+} from './provisioned-concurrency.ts';
 import { parseLoggingConfig, type LoggingConfig } from './logging-config.ts';
 import { parseSchedule } from './schedule-expression.ts';
 import { RUNTIMES, runtimeFamily, type Runtime } from './runtimes.ts';
@@ -95,6 +99,8 @@ export interface FunctionSpec {
   environment: { variables: Record<string, string> };
   reservedConcurrentExecutions?: number;
   provisionedConcurrentExecutions: number;
+  /** Provisioned concurrency of published versions and aliases (PutProvisionedConcurrencyConfig). */
+  provisionedConcurrencyConfigs?: ProvisionedConcurrencyConfig[];
   /**
    * Events one environment runs at once; unset means 1, Lambda's one event per
    * environment. Above 1 the environment works as Lambda Managed Instances do.
@@ -315,6 +321,10 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   const functionUrl = parseFunctionUrl(spec.functionUrl, c);
   const loggingConfig = parseLoggingConfig(spec.loggingConfig, c);
   const aliases = parseAliases(spec.aliases, c);
+  const provisionedConfigs = parseProvisionedConcurrencyConfigs(
+    spec.provisionedConcurrencyConfigs,
+    c,
+  );
   if (spec.publish !== undefined && spec.publish !== null && typeof spec.publish !== 'boolean') {
     c.fail('spec.publish', `must be true or false, got ${JSON.stringify(spec.publish)}`);
   }
@@ -353,6 +363,8 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   if (functionUrl) value.functionUrl = functionUrl;
   if (loggingConfig) value.loggingConfig = loggingConfig;
   if (aliases && aliases.length > 0) value.aliases = aliases;
+  if (provisionedConfigs && provisionedConfigs.length > 0)
+    value.provisionedConcurrencyConfigs = provisionedConfigs;
   if (spec.publish === true) value.publish = true;
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   if (recursiveLoop !== undefined) value.recursiveLoop = recursiveLoop as RecursiveLoop;

@@ -13,6 +13,7 @@ import { LATEST, type FunctionRegistry } from '../registry.ts';
 import { canonical } from '../../lib/canonical.ts';
 import type { FunctionAlias } from '../../lib/function-alias.ts';
 import { snapshotSpec } from '../../lib/function-version.ts';
+import type { ProvisionedConcurrencyConfig } from '../../lib/provisioned-concurrency.ts';
 
 export type State = 'Pending' | 'Active' | 'Failed';
 export type UpdateStatus = 'InProgress' | 'Successful' | 'Failed';
@@ -268,8 +269,10 @@ export class FunctionCatalog {
 
   /** Someone else changed the definition: it is a new revision of $LATEST. */
   private follow(record: FunctionRecord, fn: FunctionDefinition): void {
-    // Aliases are not the function's configuration: CreateAlias leaves its revision be.
-    const unaliased = (spec: FunctionSpec) => canonical({ ...spec, aliases: undefined });
+    // Aliases and provisioned concurrency are not the function's configuration: CreateAlias
+    // and PutProvisionedConcurrencyConfig leave its revision be.
+    const unaliased = (spec: FunctionSpec) =>
+      canonical({ ...spec, aliases: undefined, provisionedConcurrencyConfigs: undefined });
     const same = unaliased(fn.spec) === unaliased(record.described.spec);
     record.described = fn;
     // In a cluster what the catalog wrote comes back through the watch as a new object.
@@ -432,6 +435,26 @@ export class FunctionCatalog {
       this.writer.shared ? this.withAliases(record) : this.latest(keyOf(record.described))!,
       record,
     );
+    this.changed();
+  }
+
+  /**
+   * The function's provisioned concurrency configs, in its spec (so a cluster's replicas
+   * and the operator see them); `lastModified` stamps the qualifier that changed.
+   */
+  async setProvisionedConfigs(
+    record: FunctionRecord,
+    configs: ProvisionedConcurrencyConfig[],
+  ): Promise<void> {
+    const latest = this.writer.shared
+      ? this.withAliases(record)
+      : this.latest(keyOf(record.described))!;
+    const spec: FunctionSpec = { ...latest.spec };
+    if (configs.length > 0) spec.provisionedConcurrencyConfigs = configs;
+    else delete spec.provisionedConcurrencyConfigs;
+    const fn = { ...latest, spec };
+    record.described = fn;
+    await this.writer.put(fn, record);
     this.changed();
   }
 

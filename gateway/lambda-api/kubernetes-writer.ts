@@ -51,6 +51,9 @@ export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
       }),
       ...(spec.aliases && { aliases: spec.aliases.map(aliasResource) }),
       ...(spec.layers && { layers: spec.layers }),
+      ...(spec.provisionedConcurrencyConfigs && {
+        provisionedConcurrencyConfigs: spec.provisionedConcurrencyConfigs,
+      }),
     },
   } as k8s.KubernetesObject;
 }

@@ -42,6 +42,13 @@ import { makeListVersionsByFunction } from './list-versions-by-function.ts';
 import { makePublishLayerVersion } from './publish-layer-version.ts';
 import { makePublishVersion } from './publish-version.ts';
 import { makePutFunctionRecursionConfig } from './put-function-recursion-config.ts';
+import {
+  makeDeleteProvisionedConcurrencyConfig,
+  makeGetProvisionedConcurrencyConfig,
+  makeListProvisionedConcurrencyConfigs,
+  makePutProvisionedConcurrencyConfig,
+  type ProvisionedContext,
+} from './provisioned-concurrency.ts';
 import { makeTagResource } from './tag-resource.ts';
 import { makeUntagResource } from './untag-resource.ts';
 import { makeUpdateAlias } from './update-alias.ts';
@@ -55,6 +62,7 @@ const FUNCTIONS = '/2015-03-31/functions';
 const FUNCTION = `${FUNCTIONS}/:name`;
 const TAGS = '/2017-03-31/tags/:arn';
 const RECURSION_CONFIG = '/2024-08-31/functions/:name/recursion-config';
+const PROVISIONED = '/2019-09-30/functions/:name/provisioned-concurrency';
 
 /**
  * The actions that carry a zip take Lambda's 50 MB upload (base64 in JSON); every
@@ -84,7 +92,11 @@ export function codeUploadLimit(
   return undefined;
 }
 
-export function makeDeploymentApi(ctx: ApiContext, metrics: GatewayMetrics): Router {
+export function makeDeploymentApi(
+  ctx: ApiContext,
+  metrics: GatewayMetrics,
+  provisioned: ProvisionedContext,
+): Router {
   const router = Router();
   const action =
     (name: string, handler: Handler) =>
@@ -128,6 +140,29 @@ export function makeDeploymentApi(ctx: ApiContext, metrics: GatewayMetrics): Rou
   router.get(
     RECURSION_CONFIG,
     action('GetFunctionRecursionConfig', makeGetFunctionRecursionConfig(ctx)),
+  );
+  router.put(
+    PROVISIONED,
+    action(
+      'PutProvisionedConcurrencyConfig',
+      makePutProvisionedConcurrencyConfig(ctx, provisioned),
+    ),
+  );
+  // ?List=ALL is ListProvisionedConcurrencyConfigs; without it, the config of ?Qualifier=.
+  router.get(PROVISIONED, (req, res) =>
+    req.query.List === 'ALL'
+      ? action(
+          'ListProvisionedConcurrencyConfigs',
+          makeListProvisionedConcurrencyConfigs(ctx, provisioned),
+        )(req, res)
+      : action(
+          'GetProvisionedConcurrencyConfig',
+          makeGetProvisionedConcurrencyConfig(ctx, provisioned),
+        )(req, res),
+  );
+  router.delete(
+    PROVISIONED,
+    action('DeleteProvisionedConcurrencyConfig', makeDeleteProvisionedConcurrencyConfig(ctx)),
   );
   router.post(TAGS, action('TagResource', makeTagResource(ctx)));
   router.delete(TAGS, action('UntagResource', makeUntagResource(ctx)));
