@@ -1,8 +1,9 @@
-// AWS Signature Version 4 verification for any service (the gateway checks
-// `lambda`, the table service `dynamodb`). It rebuilds the canonical request the
-// way the AWS SDKs build it, derives the signing key from the secret of the
-// access key, and compares signatures in constant time. Failures carry the
-// DynamoDB error type and a `reason` so each service can map them to its own names.
+// AWS Signature Version 4 for any service (the gateway checks `lambda`, the table
+// service `dynamodb`). Verification rebuilds the canonical request the way the AWS
+// SDKs build it, derives the signing key from the secret of the access key, and
+// compares signatures in constant time. Failures carry the DynamoDB error type and a
+// `reason` so each service can map them to its own names. Signing builds the same
+// canonical request, so what one component signs the other verifies by one rule.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -104,6 +105,69 @@ function parseAmzDate(s: string): number {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
 }
 
+function signatureOf(
+  secret: string,
+  amzDate: string,
+  region: string,
+  service: string,
+  canonicalRequest: string,
+): Buffer {
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
+  const key = hmac(hmac(hmac(hmac('AWS4' + secret, date), region), service), 'aws4_request');
+  return hmac(key, stringToSign);
+}
+
+export interface SigV4Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface SigV4SignOptions {
+  credentials: SigV4Credentials;
+  region: string;
+  service: string;
+  now?: () => number;
+}
+
+/**
+ * The headers that sign a request as the AWS SDKs do: `headers` plus `x-amz-date`,
+ * `x-amz-content-sha256` and `authorization`, every one of them and `host` (taken
+ * from the URL, as fetch sends it) signed.
+ */
+export function signSigV4(
+  req: { method: string; url: URL; headers: Record<string, string>; body: string | Buffer },
+  opts: SigV4SignOptions,
+): Record<string, string> {
+  const amzDate = new Date((opts.now ?? Date.now)()).toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const payloadHash = sha256(req.body);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+  headers['x-amz-date'] = amzDate;
+  headers['x-amz-content-sha256'] = payloadHash;
+  const signed: Record<string, string> = { ...headers, host: req.url.host };
+  const names = Object.keys(signed).sort();
+  const canonicalRequest = [
+    req.method.toUpperCase(),
+    canonicalPath(req.url.pathname),
+    canonicalQuery(req.url.search.slice(1)),
+    names.map((h) => `${h}:${headerValue(signed[h])}\n`).join(''),
+    names.join(';'),
+    payloadHash,
+  ].join('\n');
+  const sig = signatureOf(
+    opts.credentials.secretAccessKey,
+    amzDate,
+    opts.region,
+    opts.service,
+    canonicalRequest,
+  );
+  const scope = `${amzDate.slice(0, 8)}/${opts.region}/${opts.service}/aws4_request`;
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${opts.credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${sig.toString('hex')}`;
+  return headers;
+}
+
 export function verifySigV4(req: SigV4Request, opts: SigV4Options): SigV4Result {
   const auth = headerValue(req.headers.authorization);
   if (!auth) {
@@ -176,10 +240,7 @@ export function verifySigV4(req: SigV4Request, opts: SigV4Options): SigV4Result 
     signedHeaders,
     payloadHash,
   ].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const key = hmac(hmac(hmac(hmac('AWS4' + secret, date!), region!), service!), 'aws4_request');
-  const expected = hmac(key, stringToSign);
+  const expected = signatureOf(secret, amzDate, region!, service!, canonicalRequest);
   const given = Buffer.from(signature!, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     return invalidSignature();
