@@ -9,6 +9,7 @@ import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { FunctionDefinition } from '../lib/function.ts';
 import type { Logger } from '../lib/log.ts';
+import type { SigV4Credentials } from '../lib/sigv4.ts';
 import { DEFAULT_ACCOUNT, makeGateway, type Authenticate, type Gateway } from './app.ts';
 import { MemoryEventStore } from './async/memory-store.ts';
 import { connectRedis } from './async/redis.ts';
@@ -67,6 +68,8 @@ export interface GatewayConfig {
   stateDir?: string;
   /** The table service (DynamoDB and Streams API): event source mappings read its streams. */
   tablesUrl?: string;
+  /** The key the gateway signs its table-service calls with (one of the service's access keys); absent: unsigned. */
+  tablesCredentials?: SigV4Credentials;
   /** Event source mapping pace (tests): poller options, pass interval, clock. */
   eventSources?: Pick<EventSourceOptions, 'poller' | 'refreshMs' | 'clock'>;
 }
@@ -143,7 +146,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
             : new MemoryMappingStore(
                 config.stateDir && join(config.stateDir, 'event-source-mappings.json'),
               ),
-          streams: streamsClient(config.tablesUrl, account.region),
+          streams: streamsClient(config.tablesUrl, account.region, config.tablesCredentials),
           ...config.eventSources,
         });
 

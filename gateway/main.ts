@@ -61,6 +61,10 @@ Environment:
   SELFLESS_ACCESS_KEYS     AKID:SECRET[,AKID:SECRET...]: when set, Lambda API calls
                            must be SigV4-signed with one of these keys
   SELFLESS_WORKER_TOKEN    bearer token remote agents must present
+  SELFLESS_TABLES_ACCESS_KEY
+                           AKID:SECRET, one of the table service's access keys: the
+                           gateway SigV4-signs its calls to --tables-url with it
+                           (needed when the table service checks signatures)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -126,6 +130,17 @@ export async function main(argv: string[]): Promise<number> {
       formatErrors([{ field: 'SELFLESS_ACCESS_KEYS', message: (err as Error).message }]),
     );
   }
+  let tablesCredentials: GatewayConfig['tablesCredentials'];
+  try {
+    const pairs = Object.entries(parseAccessKeys(process.env.SELFLESS_TABLES_ACCESS_KEY) ?? {});
+    if (pairs.length > 1) throw new Error('expected one AKID:SECRET pair');
+    const [pair] = pairs;
+    if (pair) tablesCredentials = { accessKeyId: pair[0], secretAccessKey: pair[1] };
+  } catch (err) {
+    return usage(
+      formatErrors([{ field: 'SELFLESS_TABLES_ACCESS_KEY', message: (err as Error).message }]),
+    );
+  }
   let functions: GatewayConfig['functions'];
   if (values.manifests) {
     const manifests = loadManifests(resolve(values.manifests));
@@ -165,6 +180,7 @@ export async function main(argv: string[]): Promise<number> {
             },
       ...(values.redis && { redisUrl: values.redis }),
       ...(values['tables-url'] && { tablesUrl: values['tables-url'] }),
+      ...(tablesCredentials && { tablesCredentials }),
       eventsWithoutRedis: 'refuse',
       quotas: {
         accountLimit: Number(values['account-concurrency']),

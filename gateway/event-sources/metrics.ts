@@ -1,6 +1,8 @@
 // Event source mapping metrics, on the gateway's registry beside its own. IteratorAge
 // is Lambda's: how old the last record of a batch was when the batch was handed to
-// the function (milliseconds), the lag between the stream and its consumer.
+// the function (milliseconds), the lag between the stream and its consumer. Failed
+// calls to the table service are counted by their error type, so a refused
+// signature (a wrong table-service key) shows on a dashboard, not only in the logs.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export function makeEventSourceMetrics(registry: Registry) {
@@ -40,6 +42,12 @@ export function makeEventSourceMetrics(registry: Registry) {
       name: 'selfless_event_source_batches_discarded_total',
       help: 'Batches given up on and sent to the on-failure destination, by condition.',
       labelNames: [...labelNames, 'condition'],
+      registers: [registry],
+    }),
+    streamErrors: new Counter({
+      name: 'selfless_event_source_stream_errors_total',
+      help: "Failed calls to the table service's DynamoDB and Streams API, by action and error type (InvalidSignatureException, UnrecognizedClientException: the gateway's table-service key is wrong).",
+      labelNames: ['action', 'error'],
       registers: [registry],
     }),
   };

@@ -18,7 +18,7 @@ import { shouldRun, triggerMapping, type Mapping } from './mapping.ts';
 import { makeEventSourceMetrics, type EventSourceMetrics } from './metrics.ts';
 import { DEFAULT_POLLER, makeShardPoller, type PollerOptions, type ShardPoller } from './poller.ts';
 import type { MappingStore } from './store.ts';
-import type { StreamsApi } from './streams-client.ts';
+import { reportingFailures, StreamsError, type StreamsApi } from './streams-client.ts';
 
 export interface EventSourceOptions {
   store: MappingStore;
@@ -64,11 +64,14 @@ interface Runner {
 
 export function makeEventSources(opts: EventSourceOptions): EventSourceFactory {
   return (ctx) => {
-    const { store, streams } = opts;
+    const { store } = opts;
     const { registry, log } = ctx;
     const clock = opts.clock ?? Date.now;
     const options = { ...DEFAULT_POLLER, ...opts.poller };
     const metrics = makeEventSourceMetrics(ctx.metricsRegistry);
+    const streams = reportingFailures(opts.streams, (action, error) =>
+      metrics.streamErrors.inc({ action, error }),
+    );
     const token = randomUUID();
     const runners = new Map<string, Runner>();
     const firstSeen = new Map<string, number>();
@@ -97,7 +100,7 @@ export function makeEventSources(opts: EventSourceOptions): EventSourceFactory {
     async function triggerMappings(): Promise<Mapping[]> {
       const out: Mapping[] = [];
       const seen = new Set<string>();
-      const streamOf = new Map<string, Promise<string | undefined>>();
+      const streamOf = new Map<string, Promise<{ arn?: string; problem?: string }>>();
       for (const fn of registry.list()) {
         for (const t of fn.spec.triggers) {
           if (!('dynamodbStream' in t)) continue;
@@ -119,17 +122,20 @@ export function makeEventSources(opts: EventSourceOptions): EventSourceFactory {
             streamOf.set(
               table,
               streams.describeTable(table).then(
-                (d) => (d.StreamEnabled ? d.LatestStreamArn : undefined),
+                (d) => (d.StreamEnabled && d.LatestStreamArn ? { arn: d.LatestStreamArn } : {}),
                 (err: Error) => {
                   log.warn('trigger table not readable', { table, err: err.message });
-                  return undefined;
+                  // A refused signature says so where the trigger is listed.
+                  return {
+                    problem: `Table ${table} is not readable: ${err instanceof StreamsError ? err.type : err.message}`,
+                  };
                 },
               ),
             );
           }
-          const arn = await streamOf.get(table)!;
+          const { arn, problem } = await streamOf.get(table)!;
           if (arn) m.eventSourceArn = arn;
-          else m.stateTransitionReason = `Table ${table} has no enabled stream`;
+          else m.stateTransitionReason = problem ?? `Table ${table} has no enabled stream`;
           out.push(m);
         }
       }

@@ -1,7 +1,10 @@
 // The table service as an AWS SDK client sees it: DynamoDB JSON 1.0 over HTTP
 // (X-Amz-Target DynamoDB_20120810.* and DynamoDBStreams_20120810.*). The gateway
 // never imports tables/: in a cluster the table service is another Service, and in
-// `selfless dev` it is the same port. Errors keep DynamoDB's type name.
+// `selfless dev` it is the same port. Errors keep DynamoDB's type name. With
+// credentials every call is SigV4-signed for service `dynamodb`, as the SDK signs, so
+// a table service that checks signatures serves the poller like any other client.
+import { signSigV4, type SigV4Credentials } from '../../lib/sigv4.ts';
 
 export interface StreamRecord {
   eventID: string;
@@ -47,17 +50,25 @@ export interface StreamsApi {
   records(iterator: string, limit: number): Promise<{ records: StreamRecord[]; next?: string }>;
 }
 
-export function streamsClient(endpoint: string, region: string): StreamsApi {
+export function streamsClient(
+  endpoint: string,
+  region: string,
+  credentials?: SigV4Credentials,
+): StreamsApi {
+  const url = new URL(endpoint);
   async function call(target: string, body: unknown): Promise<Record<string, unknown>> {
-    const res = await fetch(endpoint, {
+    const payload = JSON.stringify(body);
+    const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target };
+    const res = await fetch(url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': target,
-        // Unsigned: the local endpoint does not check; the region names the caller's.
-        'x-amz-region-set': region,
-      },
-      body: JSON.stringify(body),
+      headers: credentials
+        ? signSigV4(
+            { method: 'POST', url, headers, body: payload },
+            { credentials, region, service: 'dynamodb' },
+          )
+        : // Unsigned, the region names the caller's: for a table service that checks nothing.
+          { ...headers, 'x-amz-region-set': region },
+      body: payload,
     });
     const text = await res.text();
     const json = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
@@ -119,5 +130,31 @@ export function streamsClient(endpoint: string, region: string): StreamsApi {
         ...(typeof out.NextShardIterator === 'string' && { next: out.NextShardIterator }),
       };
     },
+  };
+}
+
+/**
+ * `api` telling `failed` of each call that fails, by DynamoDB action and error type
+ * (`ConnectionError` when no DynamoDB answer came back), before the caller handles it.
+ */
+export function reportingFailures(
+  api: StreamsApi,
+  failed: (action: string, error: string) => void,
+): StreamsApi {
+  const watch =
+    <A extends unknown[], R>(action: string, f: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await f(...args);
+      } catch (err) {
+        failed(action, err instanceof StreamsError ? err.type : 'ConnectionError');
+        throw err;
+      }
+    };
+  return {
+    describeTable: watch('DescribeTable', (t) => api.describeTable(t)),
+    describeStream: watch('DescribeStream', (a) => api.describeStream(a)),
+    shardIterator: watch('GetShardIterator', (a, s, t, q) => api.shardIterator(a, s, t, q)),
+    records: watch('GetRecords', (i, l) => api.records(i, l)),
   };
 }
