@@ -13,6 +13,9 @@ import {
   DeleteAliasCommand,
   DeleteFunctionCommand,
   DeleteLayerVersionCommand,
+  DeleteProvisionedConcurrencyConfigCommand,
+  GetProvisionedConcurrencyConfigCommand,
+  PutProvisionedConcurrencyConfigCommand,
   ListLayerVersionsCommand,
   PublishLayerVersionCommand,
   GetAliasCommand,
@@ -65,6 +68,7 @@ const resource = async (name: string) =>
       code: { zipFile?: string };
       aliases?: unknown;
       layers?: string[];
+      provisionedConcurrencyConfigs?: unknown;
     };
     metadata: { managedFields?: { manager: string }[] };
   };
@@ -356,6 +360,35 @@ test("PublishLayerVersion writes a LayerVersion in the account's namespace that 
     await other.close();
   }
   await client.send(new DeleteFunctionCommand({ FunctionName: 'layered' }));
+});
+
+test('PutProvisionedConcurrencyConfig writes spec.provisionedConcurrencyConfigs, which another replica reports', async () => {
+  await client.send(
+    new PutProvisionedConcurrencyConfigCommand({
+      FunctionName: 'deployed',
+      Qualifier: '2',
+      ProvisionedConcurrentExecutions: 1,
+    }),
+  );
+  assert.deepEqual((await resource('deployed')).spec.provisionedConcurrencyConfigs, [
+    { qualifier: '2', provisionedConcurrentExecutions: 1 },
+  ]);
+  const other = await replica(
+    (gw) =>
+      gw.gateway.registry.get(`${ns}/deployed`)?.spec.provisionedConcurrencyConfigs !== undefined,
+  );
+  try {
+    const got = await other.client.send(
+      new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'deployed', Qualifier: '2' }),
+    );
+    assert.equal(got.RequestedProvisionedConcurrentExecutions, 1);
+  } finally {
+    await other.close();
+  }
+  await client.send(
+    new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: 'deployed', Qualifier: '2' }),
+  );
+  assert.equal((await resource('deployed')).spec.provisionedConcurrencyConfigs, undefined);
 });
 
 test('DeleteFunction deletes the resource', async () => {
