@@ -90,3 +90,21 @@ test('aliases a definition declares in spec.aliases route calls, beside those pu
     ['1', '2'],
   );
 });
+
+test('only new code or configuration makes a new definition version: function-level fields do not', () => {
+  const registry = new FunctionRegistry();
+  const fn = testFunction('f');
+  registry.put(fn);
+  const first = registry.version('f');
+  registry.put({
+    ...fn,
+    spec: {
+      ...fn.spec,
+      reservedConcurrentExecutions: 3,
+      provisionedConcurrencyConfigs: [{ qualifier: '1', provisionedConcurrentExecutions: 1 }],
+    },
+  });
+  assert.equal(registry.version('f'), first, 'environments of $LATEST keep running');
+  registry.put({ ...fn, spec: { ...fn.spec, timeout: 9 } });
+  assert.equal(registry.version('f'), first + 1);
+});

@@ -17,7 +17,9 @@ import {
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
   PutProvisionedConcurrencyConfigCommand,
+  UpdateFunctionConfigurationCommand,
   waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
 import { makeLogger } from '../../lib/log.ts';
@@ -204,5 +206,35 @@ describe('provisioned concurrency configs', () => {
         'Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function',
     });
     assert.equal((await put('live', 3)).RequestedProvisionedConcurrentExecutions, 3);
+  });
+
+  test('a weighted alias splits its provisioned environments between its versions', async () => {
+    await deployed('pcw');
+    await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'pcw', Timeout: 9 }));
+    await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 20 }, { FunctionName: 'pcw' });
+    await client.send(new PublishVersionCommand({ FunctionName: 'pcw' }));
+    await client.send(
+      new CreateAliasCommand({
+        FunctionName: 'pcw',
+        Name: 'live',
+        FunctionVersion: '2',
+        RoutingConfig: { AdditionalVersionWeights: { '1': 0.5 } },
+      }),
+    );
+    await client.send(
+      new PutProvisionedConcurrencyConfigCommand({
+        FunctionName: 'pcw',
+        Qualifier: 'live',
+        ProvisionedConcurrentExecutions: 2,
+      }),
+    );
+    await waitFor(async () => {
+      const got = await client.send(
+        new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'pcw', Qualifier: 'live' }),
+      );
+      return got.Status === 'READY';
+    });
+    assert.equal(gateway.hub.idleWorkers('pcw:1').length, 1);
+    assert.equal(gateway.hub.idleWorkers('pcw:2').length, 1);
   });
 });
