@@ -115,6 +115,17 @@ function publishedShape(fn: FunctionDefinition, meta: FunctionMeta): string {
   });
 }
 
+/** Lambda deletes a version's or alias's provisioned concurrency config with it. */
+function withoutProvisioned(fn: FunctionDefinition, qualifier: string): FunctionDefinition {
+  const configs = fn.spec.provisionedConcurrencyConfigs ?? [];
+  if (!configs.some((c) => c.qualifier === qualifier)) return fn;
+  const spec: FunctionSpec = { ...fn.spec };
+  const kept = configs.filter((c) => c.qualifier !== qualifier);
+  if (kept.length > 0) spec.provisionedConcurrencyConfigs = kept;
+  else delete spec.provisionedConcurrencyConfigs;
+  return { ...fn, spec };
+}
+
 export interface CatalogOptions {
   now?: () => Date;
   /** Runs the step that ends an update (Pending -> Active, InProgress -> Successful). */
@@ -409,7 +420,9 @@ export class FunctionCatalog {
       await this.writer.shared.removeVersion({ ...entry.fn, version });
     }
     this.registry.removeVersion(keyOf(record.described), version);
-    if (!this.writer.shared) await this.writer.put(this.latest(keyOf(record.described))!, record);
+    const latest = this.latest(keyOf(record.described))!;
+    const next = withoutProvisioned(latest, version);
+    if (!this.writer.shared || next !== latest) await this.writer.put(next, record);
     this.changed();
   }
 
@@ -432,7 +445,10 @@ export class FunctionCatalog {
     record.aliases.delete(name);
     this.registry.removeAlias(keyOf(record.described), name);
     await this.writer.put(
-      this.writer.shared ? this.withAliases(record) : this.latest(keyOf(record.described))!,
+      withoutProvisioned(
+        this.writer.shared ? this.withAliases(record) : this.latest(keyOf(record.described))!,
+        name,
+      ),
       record,
     );
     this.changed();

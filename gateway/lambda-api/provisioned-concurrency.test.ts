@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
+  DeleteAliasCommand,
   DeleteProvisionedConcurrencyConfigCommand,
   GetProvisionedConcurrencyConfigCommand,
   InvokeCommand,
@@ -157,7 +158,7 @@ describe('provisioned concurrency configs', () => {
     });
   });
 
-  test("Lambda's refusals: $LATEST, unknown qualifiers, alias with its version, quotas", async () => {
+  test("Lambda's refusals: $LATEST, unknown qualifiers, alias with its version, quotas; DeleteAlias takes the config", async () => {
     await deployed('pcx');
     await client.send(
       new CreateAliasCommand({ FunctionName: 'pcx', Name: 'live', FunctionVersion: '1' }),
@@ -206,6 +207,13 @@ describe('provisioned concurrency configs', () => {
         'Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function',
     });
     assert.equal((await put('live', 3)).RequestedProvisionedConcurrentExecutions, 3);
+
+    // Deleting the alias deletes its config, as on Lambda.
+    await client.send(new DeleteAliasCommand({ FunctionName: 'pcx', Name: 'live' }));
+    const left = await client.send(
+      new ListProvisionedConcurrencyConfigsCommand({ FunctionName: 'pcx' }),
+    );
+    assert.deepEqual(left.ProvisionedConcurrencyConfigs, []);
   });
 
   test('a weighted alias splits its provisioned environments between its versions', async () => {
