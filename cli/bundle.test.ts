@@ -18,7 +18,7 @@ let dir: string;
 let dist: string;
 
 before(async () => {
-  // Inside the repository, as /opt/selfless/dist is in an image: a bundle's packages
+  // Inside the repository, as /usr/local/lib/selfless/dist is in an image: a bundle's packages
   // resolve from the node_modules above it.
   mkdirSync(join(root, '.scratch'), { recursive: true });
   dir = mkdtempSync(join(root, '.scratch', 'bundle-'));

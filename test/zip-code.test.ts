@@ -60,7 +60,7 @@ test('a zip gives the same files and modes under selfless dev and in a worker po
   writeFileSync(mounted, zip);
   const task = join(scratch, 'task');
   const args = init.args!.map((a) =>
-    a === '/opt/selfless/zip/code.zip' ? mounted : a === '/var/task' ? task : a,
+    a === '/var/selfless/zip/code.zip' ? mounted : a === '/var/task' ? task : a,
   );
   const { stdout } = await run(process.execPath, [bin, ...args]);
   assert.deepEqual(JSON.parse(stdout), { msg: 'code extracted', files: 4, to: task });

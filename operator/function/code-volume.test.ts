@@ -69,9 +69,9 @@ test('a zip is extracted by the agent of the runtime image, into the code volume
   const init = pod.initContainers!.find((c) => c.name === 'extract-code')!;
   assert.equal(init.image, 'rt/node20:1');
   assert.equal(init.command, undefined, 'the image entry point: selfless');
-  assert.deepEqual(init.args, ['agent', 'extract-zip', '/opt/selfless/zip/code.zip', '/var/task']);
+  assert.deepEqual(init.args, ['agent', 'extract-zip', '/var/selfless/zip/code.zip', '/var/task']);
   assert.deepEqual(init.volumeMounts, [
-    { name: 'zip', mountPath: '/opt/selfless/zip', readOnly: true },
+    { name: 'zip', mountPath: '/var/selfless/zip', readOnly: true },
     { name: 'code', mountPath: '/var/task' },
     { name: 'tmp', mountPath: '/tmp' },
   ]);

@@ -11,7 +11,7 @@ import { configMapKey } from './config-maps.ts';
 import { HARDENED } from './containers.ts';
 import { TASK_ROOT, type FunctionObject, type WorkerConfig } from './function-object.ts';
 
-const ZIP_DIR = '/opt/selfless/zip';
+const ZIP_DIR = '/var/selfless/zip';
 
 export interface CodeVolume {
   volumes: k8s.V1Volume[];

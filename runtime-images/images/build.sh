@@ -190,7 +190,7 @@ check_image() { # name
   mark=$CACHE/checked/$(tr '/:' '__' <<<"$name")
   [[ -f $mark && $(cat "$mark") == "$id" ]] && return 0
   # Files only: an empty leftover folder of a checkout carries no code.
-  found=$(run_in "$name" sh -c 'find /opt/selfless -path "*/node_modules" -prune -o -type f \( -name "*.test.ts" \
+  found=$(run_in "$name" sh -c 'find /usr/local/lib/selfless -path "*/node_modules" -prune -o -type f \( -name "*.test.ts" \
       -o -name "*.test.mjs" -o -name testing.ts -o -path "*/testing/*" -o -path "*/test/*" -o -path "*/bench/*" \) -print' 2>&1 || true)
   if [[ -n $found ]]; then
     say "FAILED: $name carries test code:"

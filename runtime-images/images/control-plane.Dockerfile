@@ -6,7 +6,7 @@ FROM node:24.11.0-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /opt/selfless
+WORKDIR /usr/local/lib/selfless
 COPY package.json package-lock.json tsconfig.json ./
 # On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
 # the build secret ca-bundle: mounted for this step only, never stored in a layer.
@@ -33,13 +33,13 @@ RUN ln -s /opt/deps/node_modules node_modules \
 FROM node:24.11.0-bookworm-slim
 # The dependencies in a layer of their own, before the sources: a change to the sources
 # alone rebuilds only the small layer after it.
-COPY --from=build /opt/deps/node_modules /opt/selfless/node_modules
-COPY --from=build /opt/selfless /opt/selfless
-ENV NODE_ENV=production SELFLESS_BUNDLE_DIR=/opt/selfless/dist
+COPY --from=build /opt/deps/node_modules /usr/local/lib/selfless/node_modules
+COPY --from=build /usr/local/lib/selfless /usr/local/lib/selfless
+ENV NODE_ENV=production SELFLESS_BUNDLE_DIR=/usr/local/lib/selfless/dist
 # The commands start from their bundles in dist/; anything else runs through tsx, which
 # compiles on load and caches in the temp directory: with a read-only root filesystem
 # that is /tmp, an emptyDir in the chart.
 USER 65532:65532
-WORKDIR /opt/selfless
-ENTRYPOINT ["node", "/opt/selfless/bin/selfless.js"]
+WORKDIR /usr/local/lib/selfless
+ENTRYPOINT ["node", "/usr/local/lib/selfless/bin/selfless.js"]
 CMD ["--help"]

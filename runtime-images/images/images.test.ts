@@ -150,9 +150,9 @@ for (const file of dockerfiles) {
     });
 
     test('its entry point runs on exactly the files the image would hold', async () => {
-      // Rebuild /opt/selfless of the build stage from its COPY lines and ignore rules.
+      // Rebuild /usr/local/lib/selfless of the build stage from its COPY lines and ignore rules.
       const { deny } = allowed(file);
-      const image = join(scratch, file, 'opt', 'selfless');
+      const image = join(scratch, file, 'usr', 'local', 'lib', 'selfless');
       const build = stages.find((s) => s.alias === 'build')!;
       for (const c of copies(build)) {
         for (const src of c.sources) {
@@ -171,7 +171,7 @@ for (const file of dockerfiles) {
       const entry = JSON.parse(final.lines.find((l) => l.op === 'ENTRYPOINT')!.args) as string[];
       const cmd = JSON.parse(final.lines.find((l) => l.op === 'CMD')!.args) as string[];
       assert.equal(entry[0], 'node');
-      const script = entry[1]!.replace('/opt/selfless', image);
+      const script = entry[1]!.replace('/usr/local/lib/selfless', image);
       const { stdout } = await run(process.execPath, [script, ...cmd], { cwd: scratch });
       assert.match(stdout, /^Usage: selfless /m);
       if (file === 'control-plane.Dockerfile') {

@@ -2,7 +2,7 @@
 # Node.js 24.11.0. Build from the repository root:
 #   docker build -f runtime-images/images/runtime-nodejs24.x.Dockerfile -t selfless-runtime-nodejs24.x .
 FROM node:24.11.0-bookworm-slim AS build
-WORKDIR /opt/selfless
+WORKDIR /usr/local/lib/selfless
 COPY package.json package-lock.json tsconfig.json ./
 # The agent needs no native addon: install scripts (better-sqlite3) are skipped.
 # On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
@@ -26,13 +26,13 @@ RUN ln -s /opt/deps/node_modules node_modules \
 FROM node:24.11.0-bookworm-slim
 # The dependencies in a layer of their own, before the sources: a change to the sources
 # alone rebuilds only the small layer after it.
-COPY --from=build /opt/deps/node_modules /opt/selfless/node_modules
-COPY --from=build /opt/selfless /opt/selfless
+COPY --from=build /opt/deps/node_modules /usr/local/lib/selfless/node_modules
+COPY --from=build /usr/local/lib/selfless /usr/local/lib/selfless
 # Lambda's Node.js runtimes come with the AWS SDK v3: the agent's own copy serves, and
 # a node_modules above /var/task lets both require() and import find it.
-RUN mkdir -p /node_modules && ln -s /opt/selfless/node_modules/@aws-sdk /node_modules/@aws-sdk
-ENV NODE_ENV=production SELFLESS_BUNDLE_DIR=/opt/selfless/dist LAMBDA_TASK_ROOT=/var/task
+RUN mkdir -p /node_modules && ln -s /usr/local/lib/selfless/node_modules/@aws-sdk /node_modules/@aws-sdk
+ENV NODE_ENV=production SELFLESS_BUNDLE_DIR=/usr/local/lib/selfless/dist LAMBDA_TASK_ROOT=/var/task
 USER 65532:65532
 WORKDIR /var/task
-ENTRYPOINT ["node", "/opt/selfless/bin/selfless.js"]
+ENTRYPOINT ["node", "/usr/local/lib/selfless/bin/selfless.js"]
 CMD ["agent", "--help"]

@@ -2,7 +2,7 @@
 # Node.js binary copied from the official image. Build from the repository root:
 #   docker build -f runtime-images/images/runtime-python3.13.Dockerfile -t selfless-runtime-python3.13 .
 FROM node:22.21.0-bookworm-slim AS build
-WORKDIR /opt/selfless
+WORKDIR /usr/local/lib/selfless
 COPY package.json package-lock.json tsconfig.json ./
 # On a machine whose TLS is intercepted, build.sh passes that machine's CA bundle as
 # the build secret ca-bundle: mounted for this step only, never stored in a layer.
@@ -37,10 +37,10 @@ RUN --mount=type=secret,id=ca-bundle \
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # The dependencies in a layer of their own, before the sources: a change to the sources
 # alone rebuilds only the small layer after it.
-COPY --from=build /opt/deps/node_modules /opt/selfless/node_modules
-COPY --from=build /opt/selfless /opt/selfless
-ENV NODE_ENV=production SELFLESS_BUNDLE_DIR=/opt/selfless/dist LAMBDA_TASK_ROOT=/var/task
+COPY --from=build /opt/deps/node_modules /usr/local/lib/selfless/node_modules
+COPY --from=build /usr/local/lib/selfless /usr/local/lib/selfless
+ENV NODE_ENV=production SELFLESS_BUNDLE_DIR=/usr/local/lib/selfless/dist LAMBDA_TASK_ROOT=/var/task
 USER 65532:65532
 WORKDIR /var/task
-ENTRYPOINT ["node", "/opt/selfless/bin/selfless.js"]
+ENTRYPOINT ["node", "/usr/local/lib/selfless/bin/selfless.js"]
 CMD ["agent", "--help"]
