@@ -1,9 +1,13 @@
-// Versions and aliases on the real cluster, deployed as a user of Lambda would: the
+// Versions, aliases and layers on the real cluster, deployed as a user of Lambda would: the
 // AWS SDK creates a function from a zip, publishes two versions and a weighted alias;
 // the AWS CLI publishes and lists the same; each version runs on worker pods of its
-// own (a FunctionVersion and its Deployment), and the alias splits calls between them.
+// own (a FunctionVersion and its Deployment), and the alias splits calls between them;
+// a layer published with the CLI is extracted into /opt of a function's worker pods.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -173,5 +177,59 @@ describe('versions and aliases on a real cluster', () => {
         : undefined;
     });
     assert.match(status.functionArn!, /:function:rollout:1$/);
+  });
+
+  test('a layer published with the AWS CLI is in /opt of the worker pods of a function created with it', async () => {
+    const layer = zipSync({
+      'nodejs/node_modules/greeting/index.js': strToU8('module.exports = "hello from a layer";'),
+      'bin/tool': strToU8('#!/bin/sh\necho tool'),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-layer-'));
+    writeFileSync(join(dir, 'layer.zip'), layer);
+    const published = await aws(
+      'lambda',
+      'publish-layer-version',
+      '--layer-name',
+      'greetings',
+      '--zip-file',
+      `fileb://${join(dir, 'layer.zip')}`,
+      '--compatible-runtimes',
+      'nodejs20.x',
+    );
+    rmSync(dir, { recursive: true, force: true });
+    const arn = published.LayerVersionArn as string;
+    assert.match(arn, /:layer:greetings:1$/);
+    await client.send(
+      new CreateFunctionCommand({
+        FunctionName: 'layered',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: 'arn:aws:iam::000000000000:role/x',
+        Layers: [arn],
+        Code: {
+          ZipFile: zipSync({
+            'index.js': strToU8(
+              "const fs = require('node:fs'); exports.handler = async () => ({ greeting: require('greeting'), opt: fs.readdirSync('/opt').sort() });",
+            ),
+          }),
+        },
+      }),
+    );
+    await waitUntilFunctionActiveV2({ client, maxWaitTime: 60 }, { FunctionName: 'layered' });
+    const out = await client.send(new InvokeCommand({ FunctionName: 'layered' }));
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    assert.deepEqual(JSON.parse(Buffer.from(out.Payload!).toString()), {
+      greeting: 'hello from a layer',
+      opt: ['bin', 'nodejs'],
+    });
+    const lv = await getJson<{ items: { spec: { layerName: string; version: number } }[] }>(c, [
+      'layerversions.selfless.dev',
+      '-n',
+      ns,
+    ]);
+    assert.deepEqual(
+      lv.items.map((v) => `${v.spec.layerName}:${v.spec.version}`),
+      ['greetings:1'],
+    );
   });
 });
