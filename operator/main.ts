@@ -147,7 +147,12 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     log,
   );
   const versionController = new Controller(
-    makeFunctionReconciler({ ...reconcilerDeps, kind: FUNCTION_VERSION_KIND, functions: versions }),
+    makeFunctionReconciler({
+      ...reconcilerDeps,
+      kind: FUNCTION_VERSION_KIND,
+      functions: versions,
+      owners: functions,
+    }),
     metrics,
     log,
   );
@@ -184,6 +189,14 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     for (const key of poolKeysFor(o, pool)) poolController.queue.add(key);
   };
   functions.on((o) => fnController.queue.add(keyOf(o)));
+  // A Function's provisioned concurrency configs are its versions' floors.
+  functions.on((o) => {
+    for (const v of versions.list()) {
+      const of = (v as { spec?: { functionName?: unknown } }).spec?.functionName;
+      if (v.metadata?.namespace === o.metadata?.namespace && of === o.metadata?.name)
+        versionController.queue.add(keyOf(v));
+    }
+  });
   // A layer version appearing (or going) may unblock or change the functions of its account.
   layerVersions.on((o) => {
     for (const f of functions.list()) {

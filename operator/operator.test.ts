@@ -518,6 +518,26 @@ describe('FunctionVersion', () => {
     assert.match(status.functionArn!, /:function:rolled:1$/);
   });
 
+  test("a version's provisioned floor comes from its Function's provisioned concurrency configs, by version and through an alias", async () => {
+    const replicas = async () =>
+      (await apps.readNamespacedDeployment({ namespace: ns, name: 'fnv-rolled-1' })).spec?.replicas;
+    await patchSpec(fnApi(ns), 'rolled', (spec) => {
+      spec.aliases = [{ name: 'live', functionVersion: '1' }];
+      spec.provisionedConcurrencyConfigs = [
+        { qualifier: 'live', provisionedConcurrentExecutions: 2 },
+      ];
+    });
+    await eventually('version 1 keeps 2 workers for its alias', async () =>
+      (await replicas()) === 2 ? true : undefined,
+    );
+    await patchSpec(fnApi(ns), 'rolled', (spec) => {
+      delete spec.provisionedConcurrencyConfigs;
+    });
+    await eventually('and none once the config is gone', async () =>
+      (await replicas()) === 0 ? true : undefined,
+    );
+  });
+
   test('publish: true makes a version of every change of code or configuration, not of function-level settings, and status lists versions and aliases', async () => {
     await createFunction(ns, 'auto', { ...inline, publish: true });
     const versionsOf = async () =>

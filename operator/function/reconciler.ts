@@ -17,6 +17,7 @@ import {
   versionResourceSpec,
 } from '../../lib/function-version.ts';
 import type { Parsed } from '../../lib/parse.ts';
+import { provisionedForVersion } from '../../lib/provisioned-concurrency.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import type { Logger } from '../../lib/log.ts';
 import { functionArn } from '../../lib/names.ts';
@@ -78,6 +79,11 @@ export interface FunctionReconcilerDeps {
   functions: Informer<FunctionResource>;
   /** The FunctionVersions, for a Function's status and its publish: true. */
   versions?: Informer<FunctionResource>;
+  /**
+   * For a FunctionVersion: the Functions, whose spec.provisionedConcurrencyConfigs
+   * (by version or by alias) are its provisioned floor.
+   */
+  owners?: Informer<FunctionResource>;
   deployments: Informer<k8s.V1Deployment & Obj>;
   configMaps: Informer<k8s.V1ConfigMap & Obj>;
   networkPolicies: Informer<k8s.V1NetworkPolicy & Obj>;
@@ -146,6 +152,25 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     return parsed.ok
       ? { ok: true, value: { def: parsed.value.def, uid, versionObject: obj.metadata!.name! } }
       : parsed;
+  }
+
+  /**
+   * Events kept warm: $LATEST's provisionedConcurrentExecutions, or for a version what
+   * its Function's provisioned concurrency configs give it (its own, and its share of
+   * an alias that routes to it).
+   */
+  function provisionedOf(fn: FunctionObject): number {
+    if (fn.def.version === undefined) return fn.def.spec.provisionedConcurrentExecutions;
+    const owner = deps.owners?.get(`${fn.def.namespace}/${fn.def.name}`);
+    const parsed = owner && parseFunctionManifest(owner);
+    if (!parsed?.ok) return 0;
+    const { spec } = parsed.value;
+    const aliases = new Map((spec.aliases ?? []).map((a) => [a.name, a]));
+    return provisionedForVersion(
+      spec.provisionedConcurrencyConfigs ?? [],
+      (name) => aliases.get(name),
+      fn.def.version,
+    );
   }
 
   /** The key the gateways report demand under: namespace/name, namespace/name:N for a version. */
@@ -259,7 +284,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     const replicas = desiredReplicas({
       recentDemand: recent.demand,
       current,
-      provisioned: fn.def.spec.provisionedConcurrentExecutions,
+      provisioned: provisionedOf(fn),
       reserved: fn.def.spec.reservedConcurrentExecutions,
       maxReplicas: deps.maxReplicas,
       maxConcurrency: maxConcurrency(fn.def),
@@ -415,7 +440,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     status.replicas = existing?.status?.replicas ?? 0;
     status.readyReplicas = existing?.status?.readyReplicas ?? 0;
     const available = existing?.status?.availableReplicas ?? 0;
-    const floor = Math.ceil(fn.def.spec.provisionedConcurrentExecutions / maxConcurrency(fn.def));
+    const floor = Math.ceil(provisionedOf(fn) / maxConcurrency(fn.def));
     status.lastError = '';
     pass.ready =
       available >= floor
