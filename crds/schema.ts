@@ -1167,12 +1167,19 @@ export const layerVersionCrd = crd({
   kind: 'LayerVersion',
   plural: 'layerversions',
   shortNames: ['lv'],
-  schema: root('LayerVersion', layerVersionSpec, obj('Unused.', {}), [
-    {
-      rule: 'self.spec.version == oldSelf.spec.version && self.spec.layerName == oldSelf.spec.layerName',
-      message: "a layer version's name and number are immutable",
-    },
-  ]),
+  // An empty properties map would be dropped by the API server, and a list it stores
+  // unlike what was applied conflicts with every other field manager (helm, kubectl).
+  schema: root(
+    'LayerVersion',
+    layerVersionSpec,
+    obj('Nothing reconciles a layer version.', { observedGeneration }),
+    [
+      {
+        rule: 'self.spec.version == oldSelf.spec.version && self.spec.layerName == oldSelf.spec.layerName',
+        message: "a layer version's name and number are immutable",
+      },
+    ],
+  ),
   columns: [
     { name: 'Layer', type: 'string', jsonPath: '.spec.layerName', description: 'The layer.' },
     { name: 'Version', type: 'integer', jsonPath: '.spec.version', description: 'The number.' },
