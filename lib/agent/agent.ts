@@ -151,9 +151,13 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.o = options;
     this.slots = maxConcurrency(options.fn);
-    this.platformLog = new PlatformLog(options.fn.spec.loggingConfig);
+    this.platformLog = new PlatformLog(
+      options.fn.spec.loggingConfig,
+      undefined,
+      options.fn.version ?? '$LATEST',
+    );
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-    this.logStream = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
+    this.logStream = `${day}/[${options.fn.version ?? '$LATEST'}]${randomBytes(16).toString('hex')}`;
   }
 
   /** The Runtime API address (`127.0.0.1:port`) once started. */

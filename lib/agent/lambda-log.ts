@@ -1,8 +1,8 @@
 // Lambda's platform log lines and the per-invocation log tail (`X-Amz-Log-Result`).
 // Formats follow the Runtime Interface Emulator, field order and tabs included.
 
-export function startLine(requestId: string): string {
-  return `START RequestId: ${requestId} Version: $LATEST`;
+export function startLine(requestId: string, version = '$LATEST'): string {
+  return `START RequestId: ${requestId} Version: ${version}`;
 }
 
 export function endLine(requestId: string): string {

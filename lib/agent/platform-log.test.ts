@@ -113,3 +113,14 @@ describe('PlatformLog', () => {
     assert.equal(new PlatformLog({ logFormat: 'Text' }).keeps('{"level":"DEBUG"}'), true);
   });
 });
+
+it('a published version is named in START and platform.start, not $LATEST', () => {
+  assert.match(
+    new PlatformLog(undefined, undefined, '3').start('r1')!,
+    /^START RequestId: r1 Version: 3$/,
+  );
+  const json = JSON.parse(new PlatformLog({ logFormat: 'JSON' }, undefined, '3').start('r1')!) as {
+    record: { version: string };
+  };
+  assert.equal(json.record.version, '3');
+});

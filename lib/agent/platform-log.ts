@@ -38,13 +38,15 @@ export class PlatformLog {
   constructor(
     config: LoggingConfig | undefined,
     private readonly now: () => Date = () => new Date(),
+    /** The version this environment runs: $LATEST or a published number. */
+    private readonly version = '$LATEST',
   ) {
     this.levels = logLevels(config);
   }
 
   start(requestId: string): string | undefined {
-    if (!this.levels) return startLine(requestId);
-    return this.record('INFO', 'platform.start', { requestId, version: '$LATEST' });
+    if (!this.levels) return startLine(requestId, this.version);
+    return this.record('INFO', 'platform.start', { requestId, version: this.version });
   }
 
   /** END, or platform.runtimeDone: a DEBUG record in Lambda's JSON system logs. */
