@@ -10,6 +10,7 @@ import {
   DeleteItemCommand,
   DescribeTableCommand,
   PutItemCommand,
+  TransactWriteItemsCommand,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
@@ -316,6 +317,34 @@ for (const kind of engineKinds) {
         }),
       );
       assert.deepEqual(del.ItemCollectionMetrics, metrics);
+      const transact = await h.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: 'threads', Item: thread('m', 'z', '3', '3') } },
+            {
+              Update: {
+                TableName: 'threads',
+                Key: { forum: S('m'), subject: S('y') },
+                UpdateExpression: 'SET votes = :v',
+                ExpressionAttributeValues: { ':v': N('4') },
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: 'threads',
+                Key: { forum: S('o'), subject: S('y') },
+                ConditionExpression: 'attribute_not_exists(forum)',
+              },
+            },
+            { Delete: { TableName: 'threads', Key: { forum: S('n'), subject: S('y') } } },
+          ],
+          ReturnItemCollectionMetrics: 'SIZE',
+        }),
+      );
+      // One entry per collection written; a ConditionCheck writes none.
+      assert.deepEqual(transact.ItemCollectionMetrics, {
+        threads: [metrics, { ...metrics, ItemCollectionKey: { forum: S('n') } }],
+      });
       const none = await h.client.send(
         new PutItemCommand({
           TableName: 'threads',

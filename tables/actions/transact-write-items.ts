@@ -48,8 +48,10 @@ import {
   writeUnitsFor,
   type Action,
   type ActionContext,
+  type Request,
 } from './context.ts';
 import { CapacityTally } from './transact-capacity.ts';
+import { itemCollectionMetrics } from './item-collections.ts';
 import { checkReadModifyWrite } from '../storage/write-isolation.ts';
 
 const returnOnFailure: Field = { type: 'String', enum: ['ALL_OLD', 'NONE'] };
@@ -123,6 +125,8 @@ export interface TransactWriteOptions {
   /** ClientRequestToken, and the fingerprint of its request (requestFingerprint). */
   token?: { id: string; fingerprint: string };
   returnConsumedCapacity?: unknown;
+  /** SIZE: each item collection a Put, Update or Delete wrote (tables with LSIs). */
+  returnItemCollectionMetrics?: unknown;
 }
 
 /** The aggregate size DynamoDB allows the items of one transaction. */
@@ -137,6 +141,7 @@ export const transactWriteItems: Action = async (ctx, req) => {
   return runTransactWrite(ctx, actions, {
     token: token === undefined ? undefined : { id: token, fingerprint: requestFingerprint(req) },
     returnConsumedCapacity: req.ReturnConsumedCapacity,
+    returnItemCollectionMetrics: req.ReturnItemCollectionMetrics,
   });
 };
 
@@ -282,7 +287,21 @@ export async function runTransactWrite(
       else tally.write(meta, 2, r.old, r.next);
     });
   }
-  return tally.response(ctx, opts.returnConsumedCapacity);
+  const out = tally.response(ctx, opts.returnConsumedCapacity);
+  // As BatchWriteItem lists them: per table, one entry per item collection written.
+  const metrics: Record<string, Record<string, unknown>[]> = {};
+  const counted = new Set<string>();
+  const asked: Request = { ReturnItemCollectionMetrics: opts.returnItemCollectionMetrics };
+  for (const [i, p] of planned.entries()) {
+    if (p.action.kind === 'ConditionCheck') continue;
+    const id = `${p.meta.name}\0${items[i]!.key.hash.toString('hex')}`;
+    if (counted.has(id)) continue;
+    counted.add(id);
+    const m = await itemCollectionMetrics(ctx, asked, p.meta, p.key);
+    if (m) (metrics[p.meta.name] ??= []).push(m);
+  }
+  if (Object.keys(metrics).length) out.ItemCollectionMetrics = metrics;
+  return out;
 }
 
 /** UpdateExpression may not touch a key attribute. */
