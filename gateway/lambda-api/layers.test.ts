@@ -63,8 +63,11 @@ after(async () => {
   await gateway.close();
 });
 
+/** A fixed time: the same files are the same bytes whenever they are zipped. */
 function zip(files: Record<string, string>): Uint8Array {
-  return zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, strToU8(v)])));
+  return zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, strToU8(v)])), {
+    mtime: new Date('2026-01-01T00:00:00Z'),
+  });
 }
 
 async function publish(name: string, files: Record<string, string>, runtimes?: string[]) {
