@@ -2,7 +2,8 @@
 // as the Function model (lib/function.ts) so the API server and `parseFunctionManifest`
 // enforce one set of limits. `npm run gen:crds` writes crds/*.yaml from here;
 // crds/crds.test.ts fails when the checked-in YAML differs from what this builds.
-import { HTTP_METHODS, LAYER_VERSION_ARN, LAYERS_MAX, LIMITS, RUNTIMES } from '../lib/function.ts';
+import { HTTP_METHODS, LAYERS_MAX, LIMITS, RUNTIMES } from '../lib/function.ts';
+import { LAYER_VERSION_ARN } from '../lib/layer-version.ts';
 import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { MAX_ALIASES } from '../lib/function-alias.ts';

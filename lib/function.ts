@@ -6,6 +6,7 @@
 import { Checker, isObject, type Parsed } from './parse.ts';
 import { parseAliases, type FunctionAlias } from './function-alias.ts';
 import { unknownFunctionFields } from './function-fields.ts';
+import { LAYER_VERSION_ARN } from './layer-version.ts';
 import {
   parseProvisionedConcurrencyConfigs,
   type ProvisionedConcurrencyConfig,
@@ -139,9 +140,6 @@ export const RECURSIVE_LOOPS = ['Allow', 'Terminate'] as const;
 
 /** Lambda's limit on the layers of one function. */
 export const LAYERS_MAX = 5;
-/** A layer version's ARN, as Lambda's Layers member takes it. */
-export const LAYER_VERSION_ARN =
-  /^arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+$/;
 export type RecursiveLoop = (typeof RECURSIVE_LOOPS)[number];
 
 const NAME_RE = /^[a-zA-Z0-9-_]+$/;

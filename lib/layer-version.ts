@@ -38,11 +38,15 @@ export function layerObjectName(layerName: string, version: number): string {
   return `${readable ? `${readable}-` : ''}${hash}-${version}`;
 }
 
+/** A layer version's ARN, as Lambda's Layers member takes it: account, name, version. */
+export const LAYER_VERSION_ARN =
+  /^arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:(\d{12}):layer:([a-zA-Z0-9-_]+):([0-9]+)$/;
+
 /** The layer name and version an ARN names, with the account it belongs to. */
 export function parseLayerVersionArn(
   arn: string,
 ): { accountId: string; name: string; version: number } | undefined {
-  const m = /^arn:[^:]+:lambda:[^:]+:(\d{12}):layer:([a-zA-Z0-9-_]+):(\d+)$/.exec(arn);
+  const m = LAYER_VERSION_ARN.exec(arn);
   return m ? { accountId: m[1]!, name: m[2]!, version: Number(m[3]) } : undefined;
 }
 

@@ -4,13 +4,8 @@
 import type { Request, Response } from 'express';
 import { lambdaErrors } from '../errors.ts';
 import { layerScope, type ApiContext } from './context.ts';
-import {
-  layerArn,
-  layerVersionOutput,
-  parseLayerVersionArn,
-  pathVersion,
-  versionNotFound,
-} from './layer-fields.ts';
+import { parseLayerVersionArn } from '../../lib/layer-version.ts';
+import { layerArn, layerVersionOutput, pathVersion, versionNotFound } from './layer-fields.ts';
 
 export function makeGetLayerVersion(ctx: ApiContext) {
   return async (req: Request, res: Response): Promise<void> => {

@@ -3,6 +3,7 @@
 // resolved to stored versions.
 import type { Request } from 'express';
 import { LAYERS_MAX, type FunctionCode } from '../../lib/function.ts';
+import { parseLayerVersionArn } from '../../lib/layer-version.ts';
 import { readZip, UNZIPPED_MAX_MB } from '../../lib/zip.ts';
 import { lambdaErrors } from '../errors.ts';
 import type { Account } from '../invoker.ts';
@@ -16,8 +17,6 @@ export const LAYERS_PATH = '/2018-10-31/layers';
 
 const LAYER_NAME = /^[a-zA-Z0-9-_]+$/;
 const LAYER_ARN = /^arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:(\d{12}):layer:([a-zA-Z0-9-_]+)$/;
-const VERSION_ARN =
-  /^arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:(\d{12}):layer:([a-zA-Z0-9-_]+):(\d+)$/;
 
 export function layerArn(account: Account, name: string): string {
   return `arn:aws:lambda:${account.region}:${account.accountId}:layer:${name}`;
@@ -33,12 +32,6 @@ export function layerNameOf(raw: string): string {
     'layerName',
     'Member must satisfy regular expression pattern: (arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+',
   );
-}
-
-/** The layer name and version a layer version ARN names, if it is one. */
-export function parseLayerVersionArn(arn: string): { name: string; version: number } | undefined {
-  const m = VERSION_ARN.exec(arn);
-  return m ? { name: m[2]!, version: Number(m[3]) } : undefined;
 }
 
 export function versionNotFound(account: Account, name: string, version: number | string) {

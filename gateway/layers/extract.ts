@@ -6,11 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodeError, writeCode } from '../../lib/code.ts';
 import type { FunctionDefinition } from '../../lib/function.ts';
+import { parseLayerVersionArn } from '../../lib/layer-version.ts';
 import type { LayerStore } from './store.ts';
 
 export type LayerSource = Pick<LayerStore, 'content'>;
-
-const VERSION_ARN = /:layer:([a-zA-Z0-9-_]+):(\d+)$/;
 
 export function materializeLayers(
   fn: FunctionDefinition,
@@ -19,8 +18,8 @@ export function materializeLayers(
 ): string {
   const dir = mkdtempSync(join(scratch, `selfless-opt-${fn.name}-`));
   for (const arn of fn.spec.layers ?? []) {
-    const ref = VERSION_ARN.exec(arn);
-    const zip = ref && layers?.content(ref[1]!, Number(ref[2]));
+    const ref = parseLayerVersionArn(arn);
+    const zip = ref && layers?.content(ref.name, ref.version);
     if (!zip) throw new CodeError(`spec.layers: layer version ${arn} does not exist`);
     writeCode({ zipFile: zip.toString('base64') }, dir);
   }
