@@ -21,6 +21,17 @@ export interface AliasRoute {
   additionalVersionWeights?: Record<string, number>;
 }
 
+/** The route of an alias as any of its records has it (spec.aliases, the catalog's). */
+export function routeOf(a: {
+  functionVersion: string;
+  additionalVersionWeights?: Record<string, number>;
+}): AliasRoute {
+  return {
+    functionVersion: a.functionVersion,
+    ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+  };
+}
+
 /**
  * The key environments of one definition are pooled under: the function's key for
  * $LATEST, `key:version` for a published version (a version number has no ':' and
@@ -78,12 +89,7 @@ export class FunctionRegistry extends EventEmitter<RegistryEvents> {
     if (!previous || !sameSnapshot(fn.spec, previous.spec) || fn.baseDir !== previous.baseDir)
       this.versions.set(key, this.version(key) + 1);
     // A manifest's declared aliases are served beside those the API made.
-    for (const a of fn.spec.aliases ?? []) {
-      this.putAlias(key, a.name, {
-        functionVersion: a.functionVersion,
-        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
-      });
-    }
+    for (const a of fn.spec.aliases ?? []) this.putAlias(key, a.name, routeOf(a));
     this.emit('changed', fn, previous);
   }
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { WorkerHub } from '../hub.ts';
 import type { Account } from '../invoker.ts';
 import type { ConcurrencyLimiter } from '../limiter.ts';
-import { workerKeyOf, type AliasRoute, type FunctionRegistry } from '../registry.ts';
+import { routeOf, workerKeyOf, type AliasRoute, type FunctionRegistry } from '../registry.ts';
 import { DEMAND_PATH, makeDemandHandler } from '../../lib/demand.ts';
 import { DEMAND_WAKE_PATH, DemandSignal, makeWakeHandler } from '../../lib/demand-wake.ts';
 import {
@@ -38,15 +38,7 @@ export interface ClusterMode {
 
 /** What the resource declares in spec.aliases, as the registry routes calls. */
 function aliasRoutes(fn: FunctionDefinition): Map<string, AliasRoute> {
-  return new Map(
-    (fn.spec.aliases ?? []).map((a) => [
-      a.name,
-      {
-        functionVersion: a.functionVersion,
-        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
-      },
-    ]),
-  );
+  return new Map((fn.spec.aliases ?? []).map((a) => [a.name, routeOf(a)]));
 }
 
 /** The access key id of a SigV4 Authorization header (addressing, not authentication). */

@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/function.ts';
 import { lambdaErrors } from '../errors.ts';
-import { LATEST, type FunctionRegistry } from '../registry.ts';
+import { LATEST, routeOf, type FunctionRegistry } from '../registry.ts';
 import { canonical } from '../../lib/canonical.ts';
 import type { FunctionAlias } from '../../lib/function-alias.ts';
 import { snapshotSpec } from '../../lib/function-version.ts';
@@ -428,12 +428,7 @@ export class FunctionCatalog {
 
   async putAlias(record: FunctionRecord, alias: AliasRecord): Promise<void> {
     record.aliases.set(alias.name, alias);
-    this.registry.putAlias(keyOf(record.described), alias.name, {
-      functionVersion: alias.functionVersion,
-      ...(alias.additionalVersionWeights && {
-        additionalVersionWeights: alias.additionalVersionWeights,
-      }),
-    });
+    this.registry.putAlias(keyOf(record.described), alias.name, routeOf(alias));
     await this.writer.put(
       this.writer.shared ? this.withAliases(record) : this.latest(keyOf(record.described))!,
       record,
@@ -485,12 +480,7 @@ export class FunctionCatalog {
     const key = keyOf(record.described);
     this.records.set(key, record);
     for (const v of record.versions.values()) this.registry.putVersion(v.fn);
-    for (const a of record.aliases.values()) {
-      this.registry.putAlias(key, a.name, {
-        functionVersion: a.functionVersion,
-        ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
-      });
-    }
+    for (const a of record.aliases.values()) this.registry.putAlias(key, a.name, routeOf(a));
   }
 }
 
