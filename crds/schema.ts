@@ -8,6 +8,7 @@ import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { MAX_ALIASES } from '../lib/function-alias.ts';
 import { MAX_PROVISIONED_CONFIGS } from '../lib/provisioned-concurrency.ts';
+import { SNAP_START_APPLY_ON } from '../lib/snap-start.ts';
 import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
 import {
   APPLICATION_LOG_LEVELS,
@@ -430,6 +431,15 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
   recursiveLoop: str(
     "Recursive loop detection (Lambda's RecursiveLoop): Terminate stops a chain of invocations at the 17th of this function; Allow lets it run on. Unset: Terminate. PutFunctionRecursionConfig overrides it.",
     { enum: ['Allow', 'Terminate'] },
+  ),
+  snapStart: obj(
+    "Lambda's SnapStart: with PublishedVersions, each published version is initialised once and its new environments start from that initialised state (Python: forked from the initialised interpreter). Runtimes: java*, python*, as Lambda; ephemeral storage at most 512 MB.",
+    {
+      applyOn: str('PublishedVersions: snapshot-restore for published versions; None: cold init.', {
+        enum: [...SNAP_START_APPLY_ON],
+      }),
+    },
+    { required: ['applyOn'] },
   ),
   layers: {
     type: 'array',

@@ -51,6 +51,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
   loggingConfig: { logFormat: ANY, applicationLogLevel: ANY, systemLogLevel: ANY, logGroup: ANY },
   recursiveLoop: ANY,
   layers: ANY,
+  snapStart: { applyOn: ANY },
   publish: ANY,
   aliases: [
     {

@@ -13,6 +13,7 @@ import {
 } from './provisioned-concurrency.ts';
 import { parseLoggingConfig, type LoggingConfig } from './logging-config.ts';
 import { parseSchedule } from './schedule-expression.ts';
+import { parseSnapStart, snapStartRefusal, type SnapStart } from './snap-start.ts';
 import { RUNTIMES, runtimeFamily, type Runtime } from './runtimes.ts';
 import { parseDynamoDbStreamTrigger, type DynamoDbStreamTrigger } from './stream-trigger.ts';
 
@@ -121,6 +122,8 @@ export interface FunctionSpec {
   publish?: boolean;
   /** Layer version ARNs, extracted in this order into the function's /opt (at most 5). */
   layers?: string[];
+  /** Lambda's SnapStart (lib/snap-start.ts); unset: None. */
+  snapStart?: SnapStart;
 }
 
 export interface FunctionDefinition {
@@ -344,6 +347,11 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
     c.fail('spec.layers', `must be at most ${LAYERS_MAX} layer version ARNs`);
   }
 
+  const snapStart = parseSnapStart(spec.snapStart, c);
+  const refusal =
+    family !== undefined && snapStartRefusal(snapStart, runtime as Runtime, ephemeral);
+  if (refusal) c.fail('spec.snapStart', refusal);
+
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   const value: FunctionSpec = {
     runtime: runtime as Runtime,
@@ -367,6 +375,7 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   if (maxConcurrency !== undefined) value.perExecutionEnvironmentMaxConcurrency = maxConcurrency;
   if (recursiveLoop !== undefined) value.recursiveLoop = recursiveLoop as RecursiveLoop;
   if (Array.isArray(layers) && layers.length > 0) value.layers = layers as string[];
+  if (snapStart) value.snapStart = snapStart;
   return { ok: true, value };
 }
 

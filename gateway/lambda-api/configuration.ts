@@ -3,6 +3,7 @@
 // served definition and what the catalog keeps beside it.
 import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
 import { logGroupName, logLevels } from '../../lib/logging-config.ts';
+import { snapStartOn } from '../../lib/snap-start.ts';
 import { capacityProviderArn, roleArn } from '../../lib/names.ts';
 import { functionArn, type Account } from '../invoker.ts';
 import { LATEST } from '../registry.ts';
@@ -56,9 +57,13 @@ export function functionConfiguration(
     PackageType: image ? 'Image' : 'Zip',
     Architectures: meta.architectures,
     EphemeralStorage: { Size: fn.spec.ephemeralStorage.size },
-    SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: loggingConfiguration(fn),
     ...meta.passthrough,
+    // After the passthrough: catalogs written before SnapStart acted kept it there.
+    SnapStart: {
+      ApplyOn: fn.spec.snapStart?.applyOn ?? 'None',
+      OptimizationStatus: snapStartOn(fn) ? 'On' : 'Off',
+    },
     ...(fn.spec.perExecutionEnvironmentMaxConcurrency !== undefined && {
       CapacityProviderConfig: capacityProviderConfig(account, fn, meta),
     }),

@@ -158,6 +158,7 @@ export function makeCreateFunction(ctx: ApiContext) {
       triggers: [],
       ...(change.spec.loggingConfig && { loggingConfig: change.spec.loggingConfig }),
       ...(change.spec.layers && { layers: change.spec.layers }),
+      ...(change.spec.snapStart && { snapStart: change.spec.snapStart }),
     });
     const fn: FunctionDefinition = { name, namespace, spec };
     const record = await ctx.catalog.create(

@@ -21,6 +21,11 @@ import {
   type LoggingConfig,
 } from '../../lib/logging-config.ts';
 import { formatErrors } from '../../lib/parse.ts';
+import {
+  SNAP_START_APPLY_ON,
+  snapStartRefusal,
+  type SnapStartApplyOn,
+} from '../../lib/snap-start.ts';
 import { readZip, UNZIPPED_MAX_MB, ZipError } from '../../lib/zip.ts';
 import { lambdaErrors } from '../errors.ts';
 import type { FunctionMeta } from './catalog.ts';
@@ -57,7 +62,6 @@ const PASSTHROUGH = [
   'TracingConfig',
   'FileSystemConfigs',
   'ImageConfig',
-  'SnapStart',
   'CapacityProviderConfig',
   'DurableConfig',
 ] as const;
@@ -170,6 +174,18 @@ export function configChange(
       LIMITS.perExecutionEnvironmentMaxConcurrency,
     );
   if (perEnvironment !== undefined) spec.perExecutionEnvironmentMaxConcurrency = perEnvironment;
+  const snapStart = objectField(body, 'SnapStart', ['ApplyOn']);
+  if (snapStart) {
+    const applyOn = stringField(snapStart, 'ApplyOn', 'snapStart.applyOn');
+    if (!SNAP_START_APPLY_ON.includes(applyOn as SnapStartApplyOn)) {
+      throw lambdaErrors.validation(
+        String(applyOn),
+        'snapStart.applyOn',
+        `Member must satisfy enum value set: [${SNAP_START_APPLY_ON.join(', ')}]`,
+      );
+    }
+    spec.snapStart = { applyOn: applyOn as SnapStartApplyOn };
+  }
   const layers = stringList(body, 'Layers');
   if (layers !== undefined) {
     if (layers.length > 5)
@@ -292,6 +308,13 @@ export function s3Refused(): never {
 
 /** The whole spec checked once more by the model every component uses. */
 export function checkedSpec(spec: FunctionSpec): FunctionSpec {
+  // Lambda's own words for a SnapStart it refuses, not the model's field list.
+  if (spec.snapStart?.applyOn === 'PublishedVersions' && spec.code.imageURI !== undefined)
+    throw lambdaErrors.invalidParameter(
+      'ContainerImage is not supported for SnapStart enabled functions.',
+    );
+  const refusal = snapStartRefusal(spec.snapStart, spec.runtime, spec.ephemeralStorage.size);
+  if (refusal) throw lambdaErrors.invalidParameter(refusal);
   const parsed = parseFunctionSpec(spec);
   if (!parsed.ok) throw lambdaErrors.invalidParameter(formatErrors(parsed.errors));
   return parsed.value;

@@ -51,6 +51,7 @@ export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
       }),
       ...(spec.aliases && { aliases: spec.aliases.map(aliasResource) }),
       ...(spec.layers && { layers: spec.layers }),
+      ...(spec.snapStart && { snapStart: spec.snapStart }),
       ...(spec.provisionedConcurrencyConfigs && {
         provisionedConcurrencyConfigs: spec.provisionedConcurrencyConfigs,
       }),
