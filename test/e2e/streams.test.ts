@@ -15,12 +15,20 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
+  CreateEventSourceMappingCommand,
+  DeleteEventSourceMappingCommand,
+  GetEventSourceMappingCommand,
+  ListEventSourceMappingsCommand,
+} from '@aws-sdk/client-lambda';
+import {
+  arnOf,
   deleteNamespace,
   dynamodbClient,
   e2eCluster,
   eventually,
   getJson,
   kubectl,
+  lambdaClient,
   liftDeletionProtection,
   makeNamespace,
   waitReady,
@@ -69,6 +77,7 @@ describe('stream triggers on a real cluster', () => {
   let ns: string;
   const source = `e2e-src-${Date.now()}`;
   const sink = `e2e-sink-${Date.now()}`;
+  const apiSource = `e2e-api-src-${Date.now()}`;
 
   const applyFunction = (name: string, spec: Record<string, unknown>) =>
     kubectl(c, ['apply', '-n', ns, '-f', '-'], {
@@ -80,10 +89,15 @@ describe('stream triggers on a real cluster', () => {
       }),
     });
 
-  const put = (pk: string, round: number, extra: Record<string, AttributeValue> = {}) =>
+  const put = (
+    pk: string,
+    round: number,
+    extra: Record<string, AttributeValue> = {},
+    table = source,
+  ) =>
     dynamodbClient(c).send(
       new PutItemCommand({
-        TableName: source,
+        TableName: table,
         Item: { pk: { S: pk }, round: { N: String(round) }, kind: { S: 'keep' }, ...extra },
       }),
     );
@@ -144,9 +158,10 @@ describe('stream triggers on a real cluster', () => {
   after(async () => {
     await liftDeletionProtection(c, ns, 'source').catch(() => undefined);
     await deleteNamespace(c, ns);
-    await dynamodbClient(c)
-      .send(new DeleteTableCommand({ TableName: sink }))
-      .catch(() => undefined);
+    for (const t of [sink, apiSource])
+      await dynamodbClient(c)
+        .send(new DeleteTableCommand({ TableName: t }))
+        .catch(() => undefined);
   });
 
   test('1,000 writes across 50 items reach the trigger once each and in order per item; a filter drops its records; a poisoned record is bisected out to the on-failure destination', async () => {
@@ -288,5 +303,73 @@ describe('stream triggers on a real cluster', () => {
       const firsts = rounds.filter((r, k) => rounds.indexOf(r) === k);
       assert.deepEqual(firsts, through(30), `item-${i}: nothing lost, in order`);
     }
+  });
+
+  test('a mapping made with CreateEventSourceMapping on a table made with CreateTable: Creating, then Enabled, every record delivered, listed, and deleted', async () => {
+    const table = await dynamodbClient(c).send(
+      new CreateTableCommand({
+        TableName: apiSource,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+      }),
+    );
+    const streamArn = table.TableDescription!.LatestStreamArn!;
+    assert.ok(streamArn);
+    await applyFunction('api-consumer', {
+      environment: { variables: { SINK: sink, SLEEP: '0' } },
+      code: { inline: { 'index.mjs': consumer } },
+    });
+    await waitReady(c, 'function', 'api-consumer', ns, ['WorkersAvailable', 'ScaledToZero']);
+    // The mapping is the account's of its function: the caller speaks as that namespace.
+    const lambda = lambdaClient(c, ns);
+    const created = await lambda.send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: arnOf(c, ns, 'api-consumer'),
+        EventSourceArn: streamArn,
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 25,
+      }),
+    );
+    assert.equal(created.State, 'Creating');
+    assert.equal(created.EventSourceArn, streamArn);
+    const uuid = created.UUID!;
+    await eventually('the mapping Enabled', async () => {
+      const m = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
+      return m.State === 'Enabled' ? m : undefined;
+    });
+    for (let round = 1; round <= 4; round++)
+      for (let i = 0; i < 25; i++) await put(`api-item-${i}`, round, {}, apiSource);
+    const state = await eventually(
+      'every api item at round 4',
+      async () => {
+        const s = await sinkState();
+        const done = [...Array(25).keys()].filter(
+          (i) => s.rounds.get(`api-item-${i}`)?.at(-1) === 4,
+        ).length;
+        if (done === 25) return s;
+        throw new Error(`${done}/25 items at round 4`);
+      },
+      300_000,
+      2_000,
+    );
+    for (let i = 0; i < 25; i++)
+      assert.deepEqual(state.rounds.get(`api-item-${i}`), through(4), `api-item-${i}`);
+    const listed = await lambda.send(
+      new ListEventSourceMappingsCommand({ EventSourceArn: streamArn }),
+    );
+    assert.deepEqual(
+      listed.EventSourceMappings?.map((m) => m.UUID),
+      [uuid],
+    );
+    const deleted = await lambda.send(new DeleteEventSourceMappingCommand({ UUID: uuid }));
+    assert.equal(deleted.State, 'Deleting');
+    await eventually('the mapping gone', async () => {
+      const left = await lambda.send(
+        new ListEventSourceMappingsCommand({ EventSourceArn: streamArn }),
+      );
+      return (left.EventSourceMappings ?? []).length === 0 ? true : undefined;
+    });
   });
 });
