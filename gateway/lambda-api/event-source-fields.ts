@@ -5,6 +5,7 @@
 import type { Request } from 'express';
 import { FilterPatternError, parsePattern } from '../../lib/filter-pattern.ts';
 import { isObject } from '../../lib/parse.ts';
+import { splitKey } from '../../lib/function.ts';
 import { STREAM_LIMITS } from '../../lib/stream-trigger.ts';
 import { parseDestination } from '../async/destinations.ts';
 import { LambdaError, lambdaErrors } from '../errors.ts';
@@ -51,8 +52,15 @@ export function functionField(
   req: Request,
   raw: string,
 ): { functionKey: string; qualifier?: string } {
-  const ref = resolveKey(ctx.account, raw, undefined, callerNamespace(ctx, req));
-  if (ref.key === undefined || !ctx.registry.resolve(ref.key, ref.qualifier)) {
+  const caller = callerNamespace(ctx, req);
+  const ref = resolveKey(ctx.account, raw, undefined, caller);
+  // A mapping is its function's account's (visible() lists it there alone): another
+  // account's function is not found, as Lambda finds none outside the caller's account.
+  if (
+    ref.key === undefined ||
+    splitKey(ref.key)[0] !== caller ||
+    !ctx.registry.resolve(ref.key, ref.qualifier)
+  ) {
     throw lambdaErrors.notFound(ref.arn);
   }
   return {
@@ -170,9 +178,7 @@ export async function mappingOf(ctx: ApiContext, req: Request): Promise<Mapping>
 }
 
 export function visible(ctx: ApiContext, req: Request, m: Mapping): boolean {
-  const ns = callerNamespace(ctx, req);
-  const i = m.functionKey.indexOf('/');
-  return (i < 0 ? 'default' : m.functionKey.slice(0, i)) === ns;
+  return splitKey(m.functionKey)[0] === callerNamespace(ctx, req);
 }
 
 /** A trigger's mapping is the Function resource's: the API does not change it. */
@@ -186,7 +192,7 @@ export function refuseTrigger(m: Mapping): void {
 
 export async function mappingJson(ctx: ApiContext, m: Mapping): Promise<Record<string, unknown>> {
   const es = eventSources(ctx);
-  const [namespace] = m.functionKey.includes('/') ? m.functionKey.split('/') : ['default'];
+  const [namespace] = splitKey(m.functionKey);
   const accountId = ctx.account.accountIdFor?.(namespace!) ?? ctx.account.accountId;
   return {
     UUID: m.uuid,
