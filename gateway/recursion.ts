@@ -10,7 +10,7 @@
 // Lambda does not document Lineage's encoding; ours is `<8 hex of the function ARN's
 // sha256>:<count>`, one entry per function, joined by `|`, as X-Ray headers seen
 // from Lambda carry it (Lineage=a87bd80c:1|68fd508a:5).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { keyOf, type FunctionDefinition, type RecursiveLoop } from '../lib/function.ts';
 
 export const RECURSION_LIMIT = 16;
@@ -18,12 +18,28 @@ export const RECURSION_LIMIT = 16;
 const ROOT = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
 const ENTRY = /^([0-9a-f]{8}):(\d{1,9})$/;
 
+// Every call without a trace header needs 20 random bytes: drawn from a pool that
+// one system call refills, as randomUUID does, instead of two calls per header.
+const POOL_BYTES = 20 * 256;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const hex = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return hex;
+}
+
 /** A new X-Ray trace header: Root=1-<epoch seconds, hex>-<96 random bits>;Parent;Sampled=0. */
 export function newTraceHeader(now: number): string {
   const time = Math.floor(now / 1000)
     .toString(16)
     .padStart(8, '0');
-  return `Root=1-${time}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+  return `Root=1-${time}-${randomHex(12)};Parent=${randomHex(8)};Sampled=0`;
 }
 
 function fields(header: string): [string, string][] {
@@ -54,9 +70,18 @@ export function lineage(header: string): Map<string, number> {
   return counts;
 }
 
+// A hash per call is a measurable part of an invocation's cost; a process knows
+// few functions, and a deleted one's entry is 8 bytes of hex.
+const tags = new Map<string, string>();
+
 /** The tag a function's count goes by: its versions and aliases share it. */
 export function functionTag(unqualifiedArn: string): string {
-  return createHash('sha256').update(unqualifiedArn).digest('hex').slice(0, 8);
+  let tag = tags.get(unqualifiedArn);
+  if (tag === undefined) {
+    tag = createHash('sha256').update(unqualifiedArn).digest('hex').slice(0, 8);
+    tags.set(unqualifiedArn, tag);
+  }
+  return tag;
 }
 
 /**
@@ -69,6 +94,9 @@ export function nextHop(
   unqualifiedArn: string,
   now: number,
 ): { header: string; count: number } {
+  // Most calls come without a trace: the new header has no Lineage to parse.
+  if (header === undefined || header === '')
+    return { header: `${newTraceHeader(now)};Lineage=${functionTag(unqualifiedArn)}:1`, count: 1 };
   const base = traceHeaderOf(header, now);
   const counts = lineage(base);
   const tag = functionTag(unqualifiedArn);
