@@ -268,9 +268,12 @@ export function makeTableReconciler(deps: TableReconcilerDeps): Reconciler {
           $metadata?: { httpStatusCode?: number };
         };
         status.lastError = `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
-        // A 4xx from the table service is a spec it refuses: wait for an edit.
+        // A 4xx from the table service is a spec it refuses: wait for an edit. DynamoDB's
+        // one TTL change an hour (a new attribute is a disable then an enable) passes.
         const refused =
-          (e.$metadata?.httpStatusCode ?? 500) < 500 && e.name !== 'ThrottlingException';
+          (e.$metadata?.httpStatusCode ?? 500) < 500 &&
+          e.name !== 'ThrottlingException' &&
+          e.message !== 'Time to live has been modified multiple times within a fixed interval';
         await publish(obj, status, {
           type: READY,
           status: 'False',

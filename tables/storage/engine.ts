@@ -32,6 +32,8 @@ export interface TableMeta {
   streams?: StreamMeta[];
   /** Time to live: the attribute whose Number (epoch seconds) expires an item. */
   ttl?: { attribute: string };
+  /** When UpdateTimeToLive last changed the table (epoch ms): DynamoDB allows one change an hour. */
+  ttlChangedAt?: number;
 }
 
 /** One stream of a table (tables/streams/model.ts builds them and their records). */

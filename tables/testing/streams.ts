@@ -21,7 +21,7 @@ export interface Replica {
 }
 
 export interface StreamsHarness {
-  /** Added to the real clock of the replicas' streams and TTL. */
+  /** Added to the real clock of the replicas' streams, TTL and table actions. */
   clock: { offset: number };
   replica(): Promise<Replica>;
   close(): Promise<void>;
@@ -54,6 +54,7 @@ export async function streamsHarness(
         engine,
         log: makeLogger('tables', { level: 'error' }),
         streamsClock: () => Date.now() + clock.offset,
+        clock: () => Date.now() + clock.offset,
         streamVisibilityMs: opts.visibilityMs,
         registry: opts.registry,
         ttl: { intervalMs: 0, ...opts.ttl },

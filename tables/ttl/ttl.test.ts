@@ -92,6 +92,7 @@ for (const kind of engineKinds.filter((k) => (process.env.TABLES_ENGINE ?? k) ==
         'ValidationException',
         'TimeToLive is active on a different AttributeName: current AttributeName is exp',
       );
+      h.clock.offset += 60 * 60 * 1000;
       await enable(r, name, 'exp', false);
       assert.deepEqual(await describeTtl(), { TimeToLiveStatus: 'DISABLED' });
       await rejectsWith(
@@ -100,6 +101,36 @@ for (const kind of engineKinds.filter((k) => (process.env.TABLES_ENGINE ?? k) ==
         `1 validation error detected: Value '${'x'.repeat(256)}' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255`,
       );
       await rejectsWith(enable(r, 'no-such-table'), 'ResourceNotFoundException');
+      h.clock.offset = 0;
+    });
+
+    test('UpdateTimeToLive takes one change per table an hour; a change that would change nothing is refused first', async () => {
+      const { name } = await table(r);
+      const { name: other } = await table(r);
+      await enable(r, name);
+      await enable(r, other);
+      const limit = 'Time to live has been modified multiple times within a fixed interval';
+      h.clock.offset += 59 * 60 * 1000;
+      await rejectsWith(enable(r, name, 'exp', false), 'ValidationException', limit);
+      await rejectsWith(enable(r, name), 'ValidationException', 'TimeToLive is already enabled');
+      h.clock.offset += 60 * 1000;
+      await enable(r, name, 'exp', false);
+      await rejectsWith(enable(r, name), 'ValidationException', limit);
+      await rejectsWith(
+        enable(r, name, 'exp', false),
+        'ValidationException',
+        'TimeToLive is already disabled',
+      );
+      // The refusal changed nothing: the hour still counts from the disabling.
+      h.clock.offset += 60 * 60 * 1000;
+      await enable(r, name, 'other');
+      await enable(r, other, 'exp', false);
+      const status = async (t: string) =>
+        (await r.client.send(new DescribeTimeToLiveCommand({ TableName: t })))
+          .TimeToLiveDescription;
+      assert.deepEqual(await status(name), { TimeToLiveStatus: 'ENABLED', AttributeName: 'other' });
+      assert.deepEqual(await status(other), { TimeToLiveStatus: 'DISABLED' });
+      h.clock.offset = 0;
     });
 
     test('the expirer deletes exactly the items whose TTL Number has passed, as service deletions in the stream', async () => {

@@ -1,10 +1,14 @@
 // UpdateTimeToLive: picks (or drops) the attribute whose Number of epoch seconds
 // expires an item; the expirer (expirer.ts) deletes expired items in the
 // background. The change is settled when the call returns, as DynamoDB reports it
-// (DescribeTimeToLive shows ENABLED or DISABLED at once; see docs/tables.md).
+// (DescribeTimeToLive shows ENABLED or DISABLED at once, never ENABLING or
+// DISABLING; see docs/tables.md). DynamoDB takes one change per table an hour; its
+// refusals of a request that would change nothing come before that one.
 import { validation } from '../errors.ts';
 import { checkRequest, resourceTableName, type Schema } from '../validate.ts';
 import { requireTable, type Action } from '../actions/context.ts';
+
+const changeIntervalMs = 60 * 60 * 1000;
 
 export const schema: Schema = {
   TableName: resourceTableName,
@@ -35,7 +39,11 @@ export const updateTimeToLive: Action = async (ctx, req) => {
   }
   if (spec.Enabled && current !== undefined) throw validation('TimeToLive is already enabled');
   if (!spec.Enabled && current === undefined) throw validation('TimeToLive is already disabled');
-  const updated = { ...meta };
+  const now = (ctx.now ?? Date.now)();
+  if (meta.ttlChangedAt !== undefined && now < meta.ttlChangedAt + changeIntervalMs) {
+    throw validation('Time to live has been modified multiple times within a fixed interval');
+  }
+  const updated = { ...meta, ttlChangedAt: now };
   if (spec.Enabled) updated.ttl = { attribute: spec.AttributeName };
   else delete updated.ttl;
   await ctx.engine.updateTable(updated);
