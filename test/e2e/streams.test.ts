@@ -322,7 +322,18 @@ describe('stream triggers on a real cluster', () => {
       code: { inline: { 'index.mjs': consumer } },
     });
     await waitReady(c, 'function', 'api-consumer', ns, ['WorkersAvailable', 'ScaledToZero']);
-    // The mapping is the account's of its function: the caller speaks as that namespace.
+    // The mapping is the account's of its function: another account's caller finds no
+    // such function, and the function's own namespace makes it.
+    await assert.rejects(
+      lambdaClient(c).send(
+        new CreateEventSourceMappingCommand({
+          FunctionName: arnOf(c, ns, 'api-consumer'),
+          EventSourceArn: streamArn,
+          StartingPosition: 'TRIM_HORIZON',
+        }),
+      ),
+      { name: 'ResourceNotFoundException' },
+    );
     const lambda = lambdaClient(c, ns);
     const created = await lambda.send(
       new CreateEventSourceMappingCommand({
