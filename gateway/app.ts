@@ -8,7 +8,7 @@ import { makeWorkerChannelRoutes } from '../lib/worker-channel/server.ts';
 import { makeControlPlane } from './control-plane.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError, type LambdaError } from './errors.ts';
 import { makeHttpRoutes } from './http-routes.ts';
-import { WorkerHub } from './hub.ts';
+import { WorkerHub, type HubOptions } from './hub.ts';
 import { SYNC_PAYLOAD_LIMIT, makeInvokeHandler, type Enqueue } from './invoke.ts';
 import { BodyTooLarge, readBody } from './body.ts';
 import type { AsyncFactory, AsyncService } from './async/service.ts';
@@ -59,6 +59,8 @@ export interface GatewayOptions {
   /** Extra routes served before the Lambda API (cluster mode: the demand report). */
   routes?: express.Router;
   idleTimeoutMs?: number;
+  /** How long a call may wait for an environment beyond its timeout (hub.ts HubOptions). */
+  workerWait?: HubOptions;
   /**
    * Published layer versions; give the process driver the same store so it can
    * extract them. Default: kept in this process only.
@@ -92,7 +94,8 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   const limiter = opts.limiter ?? new InProcessLimiter(quotas, () => registry.reservedTotal());
   const metrics = opts.metrics ?? makeGatewayMetrics();
   const catalog = opts.catalog ?? new FunctionCatalog(registry, registryWriter(registry));
-  const hub = new WorkerHub();
+  const hub = new WorkerHub(opts.workerWait);
+  hub.on('waitExpired', (fn) => metrics.workerWaitExpired.inc({ function: fn }));
   const pool =
     opts.driver &&
     new WorkerPool(hub, registry, opts.driver, {

@@ -59,6 +59,8 @@ export interface GatewayConfig {
   quotas?: Partial<AccountQuotas>;
   account?: Account;
   idleTimeoutMs: number;
+  /** How long a call may wait for an environment beyond its function's timeout (default 10 s). */
+  coldStartAllowanceMs?: number;
   authenticate?: Authenticate;
   /** How often the scheduler looks for due schedule ticks (default 5 s). */
   scheduleCheckMs?: number;
@@ -164,6 +166,9 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     limiter,
     routes: extraRoutes,
     idleTimeoutMs: config.idleTimeoutMs,
+    ...(config.coldStartAllowanceMs !== undefined && {
+      workerWait: { coldStartAllowanceMs: config.coldStartAllowanceMs },
+    }),
     layers,
     ...(clusterLayers && { layersFor: (ns: string) => clusterLayers.for(ns) }),
     ...(catalog && { catalog }),

@@ -14,7 +14,7 @@ import type {
   WorkerIdentity,
 } from '../lib/worker-channel/channel.ts';
 import { MAX_RESPONSE_BYTES } from '../lib/agent/runtime-api.ts';
-import { responseTooLargeError } from '../lib/agent/lambda-log.ts';
+import { responseTooLargeError, timeoutError } from '../lib/agent/lambda-log.ts';
 
 /**
  * Takes a streamed response while the runtime writes it; resolves once it has read
@@ -44,6 +44,8 @@ interface Waiting {
   onStream?: StreamConsumer;
   /** A streamed response kept for a caller that wants it whole (size counts all of it). */
   buffered?: { chunks: Buffer[]; size: number };
+  /** Ends its wait for an environment (armed while it is queued). */
+  cancelWait?: () => void;
 }
 
 interface Parked {
@@ -66,7 +68,31 @@ export interface HubEvents {
   busy: [worker: WorkerIdentity];
   initFailed: [worker: WorkerIdentity];
   left: [worker: WorkerIdentity];
+  /** An invocation waited its function's timeout plus the cold-start allowance for an environment. */
+  waitExpired: [functionName: string];
 }
+
+/** Starts `fn` after `ms`; the returned function cancels it. Injected by tests. */
+export type Schedule = (fn: () => void, ms: number) => () => void;
+
+export interface HubOptions {
+  /**
+   * How long beyond its function's timeout an invocation may wait for an environment
+   * to take it (default Lambda's 10 s init phase). One whose environment never comes
+   * (an init container in CrashLoopBackOff, a process that dies before it connects)
+   * is answered as Lambda answers an init that outlives the timeout: the timeout.
+   */
+  coldStartAllowanceMs?: number;
+  schedule?: Schedule;
+}
+
+const COLD_START_ALLOWANCE_MS = 10_000;
+
+const realSchedule: Schedule = (fn, ms) => {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+};
 
 /** How long past its deadline an invocation may stay unanswered before the hub
  * gives up on its worker (an agent that died without reporting). */
@@ -121,6 +147,15 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     { functionName: string; timers: NodeJS.Timeout[] }
   >();
 
+  private readonly allowanceMs: number;
+  private readonly schedule: Schedule;
+
+  constructor(opts: HubOptions = {}) {
+    super();
+    this.allowanceMs = opts.coldStartAllowanceMs ?? COLD_START_ALLOWANCE_MS;
+    this.schedule = opts.schedule ?? realSchedule;
+  }
+
   /** Runs an admitted invocation on some environment of its function. */
   invoke(pending: PendingInvocation, onStream?: StreamConsumer): Promise<InvocationResult> {
     return new Promise((resolve) =>
@@ -144,7 +179,38 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     if (atHead) queue.unshift(waiting);
     else queue.push(waiting);
     this.queues.set(functionName, queue);
+    this.awaitEnvironment(waiting);
     this.emit('queued', functionName);
+  }
+
+  /** Bounds a queued invocation's wait; one given back waits afresh. */
+  private awaitEnvironment(waiting: Waiting): void {
+    const p = waiting.pending;
+    waiting.cancelWait = this.schedule(
+      () => {
+        delete waiting.cancelWait;
+        const queue = this.queues.get(p.functionName);
+        const i = queue?.indexOf(waiting) ?? -1;
+        if (i < 0) return;
+        queue!.splice(i, 1);
+        this.emit('waitExpired', p.functionName);
+        waiting.resolve({
+          requestId: p.requestId,
+          payload: timeoutError(p.requestId, p.timeoutSeconds),
+          functionError: 'Unhandled',
+          durationMs: p.timeoutSeconds * 1000,
+          billedDurationMs: 0,
+          maxMemoryUsedMB: 0,
+        });
+      },
+      p.timeoutSeconds * 1000 + this.allowanceMs,
+    );
+  }
+
+  /** It left the queue: for an environment, or with an answer. */
+  private dequeued(waiting: Waiting): void {
+    waiting.cancelWait?.();
+    delete waiting.cancelWait;
   }
 
   queued(functionName: string): number {
@@ -239,6 +305,7 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
   }
 
   private deliver(parked: Parked, waiting: Waiting): void {
+    this.dequeued(waiting);
     const p = waiting.pending;
     // Lambda's timeout covers the execution only: the clock starts at delivery.
     const deadlineMs = Date.now() + p.timeoutSeconds * 1000;
@@ -341,7 +408,9 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
     this.emit('initFailed', worker);
     // The invocation that waited longest is the one this environment was started for.
     const waiting = this.queues.get(worker.functionName)?.shift();
-    waiting?.resolve(errorResult(waiting.pending.requestId, error.errorType, error.errorMessage));
+    if (!waiting) return;
+    this.dequeued(waiting);
+    waiting.resolve(errorResult(waiting.pending.requestId, error.errorType, error.errorMessage));
   }
 
   async leave(worker: WorkerIdentity): Promise<void> {
@@ -369,6 +438,7 @@ export class WorkerHub extends EventEmitter<HubEvents> implements WorkerChannel 
   /** Fails everything still waiting for a worker of this function (it was removed). */
   drop(functionName: string, errorType: string, message: string): void {
     for (const w of this.queues.get(functionName) ?? []) {
+      this.dequeued(w);
       w.resolve(errorResult(w.pending.requestId, errorType, message));
     }
     this.queues.delete(functionName);

@@ -43,6 +43,8 @@ Options:
   --account-concurrency N  account concurrency limit (default 1000)
   --unreserved-floor N     concurrency reservations may not eat (default 100)
   --idle-timeout S         stop environments idle this long (default 600)
+  --cold-start-allowance S a call no environment has taken by its function's timeout
+                           plus this long is answered with the timeout (default 10)
   --shutdown-delay S       on SIGTERM, keep serving (readiness /readyz 503, clients
                            told to close their connections) this long while the
                            Service's endpoints update (default 5)
@@ -83,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
         'account-concurrency': { type: 'string', default: String(DEFAULT_QUOTAS.accountLimit) },
         'unreserved-floor': { type: 'string', default: String(DEFAULT_QUOTAS.unreservedFloor) },
         'idle-timeout': { type: 'string', default: '600' },
+        'cold-start-allowance': { type: 'string', default: '10' },
         'shutdown-delay': { type: 'string', default: '5' },
         'shutdown-timeout': { type: 'string', default: '25' },
         region: { type: 'string', default: DEFAULT_ACCOUNT.region },
@@ -109,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     'account-concurrency',
     'unreserved-floor',
     'idle-timeout',
+    'cold-start-allowance',
     'shutdown-delay',
     'shutdown-timeout',
   ] as const) {
@@ -188,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       },
       account: { region, accountId: values['account-id']! },
       idleTimeoutMs: Number(values['idle-timeout']) * 1000,
+      coldStartAllowanceMs: Number(values['cold-start-allowance']) * 1000,
       ...(authenticate && { authenticate }),
     });
   } catch (err) {

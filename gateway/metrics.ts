@@ -47,6 +47,12 @@ export function makeGatewayMetrics(
       labelNames: ['function'] as const,
       registers: [registry],
     }),
+    workerWaitExpired: new Counter({
+      name: 'selfless_function_worker_wait_expired_total',
+      help: 'Invocations answered with their timeout because no environment took them in time (timeout plus the cold-start allowance).',
+      labelNames: ['function'] as const,
+      registers: [registry],
+    }),
     concurrent: new Gauge({
       name: 'selfless_function_concurrent_executions',
       help: 'Invocations admitted and not yet answered.',
