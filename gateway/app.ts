@@ -9,6 +9,7 @@ import { makeControlPlane } from './control-plane.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError, type LambdaError } from './errors.ts';
 import { makeHttpRoutes } from './http-routes.ts';
 import { WorkerHub, type HubOptions } from './hub.ts';
+import type { SetReserved } from './lambda-api/kubernetes-reservations.ts';
 import { SYNC_PAYLOAD_LIMIT, makeInvokeHandler, type Enqueue } from './invoke.ts';
 import { BodyTooLarge, readBody } from './body.ts';
 import type { AsyncFactory, AsyncService } from './async/service.ts';
@@ -70,6 +71,8 @@ export interface GatewayOptions {
   layersFor?: (namespace: string) => LayerStore;
   /** What the deployment API knows beside the registry; one writing into the registry by default. */
   catalog?: FunctionCatalog;
+  /** Cluster mode: Put/DeleteFunctionConcurrency write the Function resource. */
+  setReserved?: SetReserved;
 }
 
 export interface Gateway {
@@ -250,6 +253,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       quotas,
       limiter,
       ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
+      ...(opts.setReserved && { setReserved: opts.setReserved }),
     }),
   );
   // Lambda's API paths start with a date (/2015-03-31/...); everything else may be an HTTP route.

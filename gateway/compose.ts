@@ -35,6 +35,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { FunctionRegistry } from './registry.ts';
 import { FunctionCatalog } from './lambda-api/catalog.ts';
 import { kubernetesWriter } from './lambda-api/kubernetes-writer.ts';
+import { kubernetesReservations, type SetReserved } from './lambda-api/kubernetes-reservations.ts';
 import { registryWriter } from './lambda-api/registry-writer.ts';
 import { StateDir } from './lambda-api/state-dir.ts';
 import { KubernetesLayerStores } from './layers/kubernetes-store.ts';
@@ -99,6 +100,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
   let account = config.account ?? DEFAULT_ACCOUNT;
   let cluster: ClusterMode | undefined;
   let catalog: FunctionCatalog | undefined;
+  let setReserved: SetReserved | undefined;
   if ('manifests' in config.functions) {
     const refusal = checkDeclaredReservations(quotas, config.functions.manifests);
     if (refusal) throw new ConfigError([refusal]);
@@ -120,6 +122,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     account = cluster.account;
     await cluster.ready;
     catalog = new FunctionCatalog(registry, kubernetesWriter(cluster.kubeConfig, registry));
+    setReserved = kubernetesReservations(cluster.kubeConfig, registry);
   }
 
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
@@ -172,6 +175,7 @@ export async function composeGateway(config: GatewayConfig): Promise<ComposedGat
     layers,
     ...(clusterLayers && { layersFor: (ns: string) => clusterLayers.for(ns) }),
     ...(catalog && { catalog }),
+    ...(setReserved && { setReserved }),
     ...(config.metrics && { metrics: config.metrics }),
     ...(eventSources && { eventSources }),
     ...(config.authenticate && { authenticate: config.authenticate }),

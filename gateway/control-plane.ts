@@ -10,6 +10,7 @@ import { checkReservation, type AccountQuotas, type ConcurrencyLimiter } from '.
 import type { FunctionRegistry } from './registry.ts';
 import type { FunctionCatalog } from './lambda-api/catalog.ts';
 import { functionConfiguration } from './lambda-api/configuration.ts';
+import type { SetReserved } from './lambda-api/kubernetes-reservations.ts';
 
 function parseJsonBody(res: Response): Record<string, unknown> {
   const text = requestBody(res).toString('utf8');
@@ -41,8 +42,12 @@ export function makeControlPlane(deps: {
   quotas: AccountQuotas;
   limiter: ConcurrencyLimiter;
   callerNamespace?: (req: Request) => string;
+  /** Cluster mode: writes the reservation to the Function resource, for every replica. */
+  setReserved?: SetReserved;
 }): Router {
   const { registry, account, quotas } = deps;
+  const setReserved =
+    deps.setReserved ?? (async (fn, reserved) => registry.setReserved(keyOf(fn), reserved));
   const router = Router();
   const fnOf = (req: Request) =>
     resolveFunction(
@@ -96,7 +101,7 @@ export function makeControlPlane(deps: {
 
   router.put(
     '/2017-10-31/functions/:name/concurrency',
-    wrap((req, res) => {
+    wrap(async (req, res) => {
       const fn = fnOf(req);
       const value = parseJsonBody(res).ReservedConcurrentExecutions;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -108,7 +113,7 @@ export function makeControlPlane(deps: {
       }
       const refusal = checkReservation(quotas, registry.reservedTotal(keyOf(fn)), value);
       if (refusal) throw lambdaErrors.invalidParameter(refusal);
-      registry.setReserved(keyOf(fn), value);
+      await setReserved(fn, value);
       res.json({ ReservedConcurrentExecutions: value });
     }),
   );
@@ -124,8 +129,8 @@ export function makeControlPlane(deps: {
 
   router.delete(
     '/2017-10-31/functions/:name/concurrency',
-    wrap((req, res) => {
-      registry.setReserved(keyOf(fnOf(req)), undefined);
+    wrap(async (req, res) => {
+      await setReserved(fnOf(req), undefined);
       res.status(204).end();
     }),
   );

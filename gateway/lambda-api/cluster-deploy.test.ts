@@ -12,6 +12,9 @@ import {
   CreateFunctionCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
+  DeleteFunctionConcurrencyCommand,
+  GetFunctionConcurrencyCommand,
+  PutFunctionConcurrencyCommand,
   DeleteLayerVersionCommand,
   DeleteProvisionedConcurrencyConfigCommand,
   GetProvisionedConcurrencyConfigCommand,
@@ -389,6 +392,38 @@ test('PutProvisionedConcurrencyConfig writes spec.provisionedConcurrencyConfigs,
     new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: 'deployed', Qualifier: '2' }),
   );
   assert.equal((await resource('deployed')).spec.provisionedConcurrencyConfigs, undefined);
+});
+
+test("PutFunctionConcurrency writes spec.reservedConcurrentExecutions, which another replica applies; the API's next write keeps it; DeleteFunctionConcurrency there removes it", async () => {
+  await client.send(
+    new PutFunctionConcurrencyCommand({
+      FunctionName: 'deployed',
+      ReservedConcurrentExecutions: 3,
+    }),
+  );
+  assert.equal((await resource('deployed')).spec.reservedConcurrentExecutions, 3);
+  await client.send(
+    new UpdateFunctionConfigurationCommand({ FunctionName: 'deployed', Timeout: 8 }),
+  );
+  await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 60 }, { FunctionName: 'deployed' });
+  assert.equal((await resource('deployed')).spec.reservedConcurrentExecutions, 3);
+  const other = await replica(
+    (gw) => gw.gateway.registry.get(`${ns}/deployed`)?.spec.reservedConcurrentExecutions === 3,
+  );
+  try {
+    const got = await other.client.send(
+      new GetFunctionConcurrencyCommand({ FunctionName: 'deployed' }),
+    );
+    assert.equal(got.ReservedConcurrentExecutions, 3);
+    await other.client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'deployed' }));
+  } finally {
+    await other.close();
+  }
+  assert.equal((await resource('deployed')).spec.reservedConcurrentExecutions, undefined);
+  await eventually('the first replica sees the reservation gone', async () => {
+    const got = await client.send(new GetFunctionConcurrencyCommand({ FunctionName: 'deployed' }));
+    return got.ReservedConcurrentExecutions === undefined;
+  });
 });
 
 test('DeleteFunction deletes the resource', async () => {
