@@ -7,6 +7,7 @@ import { LAYER_VERSION_ARN } from '../lib/layer-version.ts';
 import { runtimeFamily } from '../lib/runtimes.ts';
 import type { FunctionCode, FunctionEventInvokeConfig, FunctionSpec } from '../lib/function.ts';
 import { MAX_ALIASES } from '../lib/function-alias.ts';
+import { CHUNK_BYTES, CONTENT_MAX_BYTES } from '../lib/content-ref.ts';
 import { MAX_PROVISIONED_CONFIGS } from '../lib/provisioned-concurrency.ts';
 import { SNAP_START_APPLY_ON } from '../lib/snap-start.ts';
 import { STARTING_POSITIONS, STREAM_LIMITS } from '../lib/stream-trigger.ts';
@@ -112,6 +113,32 @@ const observedGeneration: Schema = {
 // values); Lambda's own rule (64 of [a-zA-Z0-9-_]) is wider and applies locally.
 export const CLUSTER_NAME_MAX = 63;
 
+/** A zip in the content store: chunk ConfigMaps named selfless-content-<sha256>-<i>. */
+const contentRef = (what: string): Schema =>
+  obj(
+    `${what} in the content store, for zips too big for the resource: ConfigMaps selfless-content-<sha256>-<0..chunks-1> in this namespace, labelled selfless.dev/content=chunk, whose binaryData key chunk holds ${CHUNK_BYTES} bytes of the zip each (the last one the rest).`,
+    {
+      sha256: str('SHA-256 of the whole zip, 64 lowercase hex digits.', {
+        pattern: '^[0-9a-f]{64}$',
+      }),
+      size: int('Bytes of the zip.', { min: 1, max: CONTENT_MAX_BYTES }),
+      chunks: int('How many chunk ConfigMaps hold it: ceil(size / chunk size).', {
+        min: 1,
+        max: Math.ceil(CONTENT_MAX_BYTES / CHUNK_BYTES),
+      }),
+      unzippedSize: { type: 'integer', description: 'Bytes of its files.', minimum: 0 },
+    },
+    {
+      required: ['sha256', 'size', 'chunks'],
+      'x-kubernetes-validations': [
+        {
+          rule: `self.chunks == (self.size + ${CHUNK_BYTES - 1}) / ${CHUNK_BYTES}`,
+          message: `chunks must be ceil(size / ${CHUNK_BYTES})`,
+        },
+      ],
+    },
+  );
+
 const codeProperties: Record<Exclude<keyof FunctionCode, 'directory'>, Schema> = {
   inline: {
     type: 'object',
@@ -130,6 +157,7 @@ const codeProperties: Record<Exclude<keyof FunctionCode, 'directory'>, Schema> =
     'A base64-encoded zip archive of the code (as Lambda CreateFunction ZipFile). The resource must stay under the API server object size limit (about 1.5 MB).',
     { pattern: '^[A-Za-z0-9+/=\\s]+$' },
   ),
+  contentRef: contentRef('A zip'),
   configMapRef: obj(
     'A ConfigMap in the same namespace whose keys are file names and whose values are file contents.',
     { name: str('The name of the ConfigMap.', { minLength: 1, maxLength: 253 }) },
@@ -342,13 +370,13 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     { minLength: 1, maxLength: 128 },
   ),
   code: obj(
-    'The code of the function: exactly one of inline, zipFile, configMapRef, imageURI.',
+    'The code of the function: exactly one of inline, zipFile, contentRef, configMapRef, imageURI.',
     codeProperties,
     {
       'x-kubernetes-validations': [
         {
-          rule: '[has(self.inline), has(self.zipFile), has(self.configMapRef), has(self.imageURI)].filter(x, x).size() == 1',
-          message: 'must set exactly one of inline, zipFile, configMapRef, imageURI',
+          rule: '[has(self.inline), has(self.zipFile), has(self.contentRef), has(self.configMapRef), has(self.imageURI)].filter(x, x).size() == 1',
+          message: 'must set exactly one of inline, zipFile, contentRef, configMapRef, imageURI',
         },
       ],
     },
@@ -1136,15 +1164,22 @@ const layerVersionSpec: Schema = obj(
     content: obj(
       'The zip and its hashes.',
       {
-        zipFile: str('The zip, base64.', { pattern: '^[A-Za-z0-9+/=]+$' }),
+        zipFile: str('The zip, base64 (exactly one of zipFile, contentRef).', {
+          pattern: '^[A-Za-z0-9+/=]+$',
+        }),
+        contentRef: contentRef('The zip'),
         codeSha256: str('SHA-256 of the zip, base64.'),
         codeSize: { type: 'integer', description: 'Bytes of the zip.' },
         unzippedSize: { type: 'integer', description: 'Bytes of its files.' },
       },
       {
-        required: ['zipFile', 'codeSha256', 'codeSize', 'unzippedSize'],
+        required: ['codeSha256', 'codeSize', 'unzippedSize'],
         'x-kubernetes-validations': [
           { rule: 'self == oldSelf', message: "a layer version's content is immutable" },
+          {
+            rule: 'has(self.zipFile) != has(self.contentRef)',
+            message: 'must set exactly one of zipFile, contentRef',
+          },
         ],
       },
     ),

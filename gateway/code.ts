@@ -29,7 +29,8 @@ export function materializeCode(fn: FunctionDefinition, scratch = tmpdir()): str
       'spec.code.imageURI needs the kubernetes driver: a local process cannot run an image',
     );
   }
+  const field = code.contentRef !== undefined ? 'contentRef' : 'configMapRef';
   throw new CodeError(
-    'spec.code.configMapRef needs the kubernetes driver: locally use inline, zipFile or directory',
+    `spec.code.${field} needs the kubernetes driver: locally use inline, zipFile or directory`,
   );
 }

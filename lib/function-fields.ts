@@ -18,6 +18,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
   code: {
     inline: ANY,
     zipFile: ANY,
+    contentRef: { sha256: ANY, size: ANY, chunks: ANY, unzippedSize: ANY },
     configMapRef: { name: ANY },
     imageURI: ANY,
     // `selfless dev` only: a directory beside the manifest (the CRD has no such field).

@@ -7,6 +7,7 @@ import { Checker, isObject, type Parsed } from './parse.ts';
 import { parseAliases, type FunctionAlias } from './function-alias.ts';
 import { unknownFunctionFields } from './function-fields.ts';
 import { LAYER_VERSION_ARN } from './layer-version.ts';
+import { parseContentRef, type ContentRef } from './content-ref.ts';
 import {
   parseProvisionedConcurrencyConfigs,
   type ProvisionedConcurrencyConfig,
@@ -50,6 +51,8 @@ export interface FunctionCode {
   inline?: Record<string, string>;
   /** A base64 zip archive of the code. */
   zipFile?: string;
+  /** A zip in the cluster's content store (lib/content-ref.ts), for zips too big to inline. */
+  contentRef?: ContentRef;
   /** A ConfigMap whose keys are file names (cluster mode). */
   configMapRef?: { name: string };
   /** An image that implements the Lambda Runtime API (cluster mode). */
@@ -193,16 +196,16 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
   if (!isObject(spec.code)) {
     c.fail(
       'spec.code',
-      'is required: exactly one of inline, zipFile, configMapRef, imageURI, directory',
+      'is required: exactly one of inline, zipFile, contentRef, configMapRef, imageURI, directory',
     );
   } else {
-    const kinds = (['inline', 'zipFile', 'configMapRef', 'imageURI', 'directory'] as const).filter(
-      (k) => (spec.code as Record<string, unknown>)[k] !== undefined,
-    );
+    const kinds = (
+      ['inline', 'zipFile', 'contentRef', 'configMapRef', 'imageURI', 'directory'] as const
+    ).filter((k) => (spec.code as Record<string, unknown>)[k] !== undefined);
     if (kinds.length !== 1) {
       c.fail(
         'spec.code',
-        `must set exactly one of inline, zipFile, configMapRef, imageURI, directory (got ${kinds.length === 0 ? 'none' : kinds.join(', ')})`,
+        `must set exactly one of inline, zipFile, contentRef, configMapRef, imageURI, directory (got ${kinds.length === 0 ? 'none' : kinds.join(', ')})`,
       );
     }
     const raw = spec.code;
@@ -219,6 +222,12 @@ export function parseFunctionSpec(input: unknown, c = new Checker()): Parsed<Fun
       if (typeof raw.zipFile !== 'string' || !/^[A-Za-z0-9+/=\s]+$/.test(raw.zipFile)) {
         c.fail('spec.code.zipFile', 'must be a base64-encoded zip archive');
       } else code.zipFile = raw.zipFile;
+    }
+    if (raw.contentRef !== undefined) {
+      const ref = parseContentRef(raw.contentRef, (field, problem) =>
+        c.fail(`spec.code.contentRef${field}`, problem),
+      );
+      if (ref) code.contentRef = ref;
     }
     if (raw.configMapRef !== undefined) {
       if (

@@ -6,6 +6,7 @@
 // neither capitals nor '_', which layer names may have: the name carries a hash of the
 // layer's name, and the spec the name itself.
 import { createHash } from 'node:crypto';
+import type { ContentRef } from './content-ref.ts';
 import { isObject } from './parse.ts';
 
 export const LAYER_VERSION_KIND = 'LayerVersion';
@@ -18,7 +19,14 @@ export interface LayerVersionSpec {
   compatibleRuntimes?: string[];
   compatibleArchitectures?: string[];
   createdDate: string;
-  content: { zipFile: string; codeSha256: string; codeSize: number; unzippedSize: number };
+  /** The zip in the resource (zipFile), or in the content store when too big (contentRef). */
+  content: {
+    zipFile?: string;
+    contentRef?: ContentRef;
+    codeSha256: string;
+    codeSize: number;
+    unzippedSize: number;
+  };
   policy: {
     revisionId: string;
     statements: { sid: string; action: string; principal: string; organizationId?: string }[];
@@ -57,7 +65,7 @@ export function parseLayerVersionSpec(obj: unknown): LayerVersionSpec | undefine
     typeof s.layerName !== 'string' ||
     typeof s.version !== 'number' ||
     !isObject(s.content) ||
-    typeof s.content.zipFile !== 'string'
+    (typeof s.content.zipFile !== 'string' && !isObject(s.content.contentRef))
   ) {
     return undefined;
   }

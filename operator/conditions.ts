@@ -9,6 +9,8 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   CodeNotFound: 'CodeNotFound',
   LayerNotFound: 'LayerNotFound',
+  /** A chunk of a zip in the content store (lib/content-ref.ts) does not exist. */
+  ContentNotFound: 'ContentNotFound',
   ResourceConflict: 'ResourceConflict',
   // Table
   TableActive: 'TableActive',

@@ -18,6 +18,8 @@ import { makeEventRecorder } from './events.ts';
 import { endpointResolver, parseHostPorts } from './function/egress-policy.ts';
 import { makeFunctionReconciler, type FunctionResource } from './function/reconciler.ts';
 import { Informer, keyOf, type Obj } from '../lib/kubernetes/informer.ts';
+import { CONTENT_SELECTOR } from '../lib/content-ref.ts';
+import { collectContent } from './content-gc.ts';
 import { FUNCTION_LABEL, MANAGED_SELECTOR, VERSION_LABEL } from './labels.ts';
 import { FUNCTION_VERSION_KIND } from '../lib/function-version.ts';
 import { LeaderElector } from './leader.ts';
@@ -58,6 +60,10 @@ export interface OperatorOptions {
   demandIntervalMs: number;
   scaleDownWindowMs: number;
   maxReplicas: number;
+  /** How often the leader deletes content chunks nothing names (content-gc.ts). */
+  contentCollectMs?: number;
+  /** How long a chunk nothing names yet is kept (its resource may be on its way). */
+  contentGraceMs?: number;
   metrics?: OperatorMetrics;
   log?: Logger;
 }
@@ -104,6 +110,12 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     labelSelector: MANAGED_SELECTOR,
     log,
   });
+  const contentChunks = new Informer<Obj>(kc, {
+    path: path(ns, '', 'v1', 'configmaps'),
+    labelSelector: CONTENT_SELECTOR,
+    metadataOnly: true,
+    log,
+  });
   const record = makeEventRecorder(kc, 'selfless-operator', log);
   const poller = new DemandPoller({
     gatewayUrl: opts.gatewayDemandUrl,
@@ -138,6 +150,7 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     worker,
     maxReplicas: opts.maxReplicas,
     layerVersions,
+    contentChunks,
     record,
     log,
   };
@@ -206,6 +219,15 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
       if (v.metadata?.namespace === o.metadata?.namespace) versionController.queue.add(keyOf(v));
     }
   });
+  // A chunk appearing may unblock the functions and versions of its namespace.
+  contentChunks.on((o) => {
+    for (const f of functions.list()) {
+      if (f.metadata?.namespace === o.metadata?.namespace) fnController.queue.add(keyOf(f));
+    }
+    for (const v of versions.list()) {
+      if (v.metadata?.namespace === o.metadata?.namespace) versionController.queue.add(keyOf(v));
+    }
+  });
   versions.on((o) => {
     versionController.queue.add(keyOf(o));
     // Its Function lists its versions.
@@ -238,8 +260,18 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
     deployments,
     configMaps,
     networkPolicies,
+    contentChunks,
   ];
   let resync: NodeJS.Timeout | undefined;
+  let collect: NodeJS.Timeout | undefined;
+  const collector = {
+    chunks: contentChunks,
+    referrers: [functions, versions, layerVersions],
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    now: () => new Date(),
+    ...(opts.contentGraceMs !== undefined && { graceMs: opts.contentGraceMs }),
+    log,
+  };
 
   return {
     async start() {
@@ -261,9 +293,16 @@ function makeActors(opts: OperatorOptions, metrics: OperatorMetrics, log: Logger
         for (const o of tables.list()) tableController.queue.add(keyOf(o));
       }, opts.resyncMs ?? 600_000);
       resync.unref();
+      collect = setInterval(() => {
+        collectContent(collector).catch((err: unknown) =>
+          log.warn('content collection failed', { error: String(err) }),
+        );
+      }, opts.contentCollectMs ?? 300_000);
+      collect.unref();
     },
     async stop() {
       clearInterval(resync);
+      clearInterval(collect);
       poller.stop();
       for (const i of informers) i.stop();
       await Promise.all([

@@ -11,6 +11,7 @@ import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/fun
 import { lambdaErrors } from '../errors.ts';
 import { LATEST, routeOf, type FunctionRegistry } from '../registry.ts';
 import { canonical } from '../../lib/canonical.ts';
+import { codeSha256Of } from '../../lib/content-ref.ts';
 import type { FunctionAlias } from '../../lib/function-alias.ts';
 import { snapshotSpec } from '../../lib/function-version.ts';
 import type { ProvisionedConcurrencyConfig } from '../../lib/provisioned-concurrency.ts';
@@ -65,6 +66,11 @@ export interface Writer {
   put(fn: FunctionDefinition, record: FunctionRecord): Promise<void>;
   remove(fn: FunctionDefinition): Promise<void>;
   /**
+   * The definition as it will be stored, before the catalog records it: in a cluster a
+   * zip too big for the resource goes to the content store and the code names it.
+   */
+  stored?(fn: FunctionDefinition): Promise<FunctionDefinition>;
+  /**
    * Where versions and aliases are resources every replica serves (a cluster): a
    * version is written (and resolves once served; false when its number is taken
    * already), aliases travel in the definition's spec.aliases, and the catalog reads
@@ -87,6 +93,8 @@ export function lambdaTimestamp(at: Date): string {
 /** CodeSha256 and CodeSize as Lambda reports them: of the zip's bytes. */
 export function codeHash(fn: FunctionDefinition): { codeSha256: string; codeSize: number } {
   const code = fn.spec.code;
+  if (code.contentRef)
+    return { codeSha256: codeSha256Of(code.contentRef), codeSize: code.contentRef.size };
   const bytes =
     code.zipFile !== undefined
       ? Buffer.from(code.zipFile, 'base64')
@@ -316,6 +324,7 @@ export class FunctionCatalog {
     meta: Partial<FunctionMeta>,
     tags: Record<string, string>,
   ): Promise<FunctionRecord> {
+    fn = (await this.writer.stored?.(fn)) ?? fn;
     const record: FunctionRecord = {
       meta: this.freshMeta(fn, meta),
       described: fn,
@@ -338,6 +347,7 @@ export class FunctionCatalog {
     fn: FunctionDefinition,
     meta: Partial<FunctionMeta>,
   ): Promise<void> {
+    fn = (await this.writer.stored?.(fn)) ?? fn;
     record.described = fn;
     record.meta = {
       ...record.meta,

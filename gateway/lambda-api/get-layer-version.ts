@@ -39,6 +39,6 @@ export function makeGetLayerVersionContent(ctx: ApiContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const scope = layerScope(ctx, req);
     const v = pathVersion(scope.layers, scope.account, req);
-    res.type('application/zip').send(scope.layers.content(v.name, v.version));
+    res.type('application/zip').send(await scope.layers.download(v.name, v.version));
   };
 }

@@ -11,8 +11,10 @@
 // stay kubectl's. Aliases are spec.aliases, a list keyed by name, which the API applies
 // whole as it knows it. PublishVersion creates a FunctionVersion resource owned by the
 // Function (so it goes with it), named <function>-<number>: creation is the lock that
-// gives each number to one replica. The zip is kept in the resource itself (spec.code.zipFile), which the
-// API server's request limit keeps to about 1 MB: larger code is refused, naming it.
+// gives each number to one replica. A zip is kept in the resource itself (spec.code.zipFile)
+// up to about 1 MB of base64; a larger one goes to the content store first (chunk
+// ConfigMaps in the function's namespace, lib/kubernetes/content.ts) and the resource
+// names it (spec.code.contentRef), so the watch brings back what the catalog recorded.
 import * as k8s from '@kubernetes/client-node';
 import { API_VERSION } from '../../crds/schema.ts';
 import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
@@ -20,6 +22,9 @@ import { lambdaErrors } from '../errors.ts';
 import type { FunctionRegistry } from '../registry.ts';
 import type { Writer } from './catalog.ts';
 import { canonical } from '../../lib/canonical.ts';
+import { INLINE_ZIP_LIMIT } from '../../lib/content-ref.ts';
+import { putContent } from '../../lib/kubernetes/content.ts';
+import { readZip } from '../../lib/zip.ts';
 import { aliasResource } from '../../lib/function-alias.ts';
 import {
   FUNCTION_VERSION_KIND,
@@ -28,8 +33,6 @@ import {
 } from '../../lib/function-version.ts';
 
 export const FIELD_MANAGER = 'selfless-lambda-api';
-/** Base64 of a zip the resource can hold below the API server's 1.5 MB request limit. */
-export const RESOURCE_ZIP_LIMIT = 1024 * 1024;
 
 /** The Function resource the API owns the fields of. */
 export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
@@ -114,11 +117,22 @@ function served(
 export function kubernetesWriter(
   kc: k8s.KubeConfig,
   registry: FunctionRegistry,
-  opts: { servedTimeoutMs?: number } = {},
+  opts: { servedTimeoutMs?: number; now?: () => Date } = {},
 ): Writer {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
   const timeoutMs = opts.servedTimeoutMs ?? 30_000;
+  const now = opts.now ?? (() => new Date());
+  const stored = async (fn: FunctionDefinition): Promise<FunctionDefinition> => {
+    const { zipFile } = fn.spec.code;
+    if (zipFile === undefined || zipFile.length <= INLINE_ZIP_LIMIT) return fn;
+    const zip = Buffer.from(zipFile, 'base64');
+    const unzipped = readZip(zip).reduce((n, e) => n + e.size, 0);
+    const contentRef = await putContent(core, fn.namespace, zip, now(), unzipped);
+    return { ...fn, spec: { ...fn.spec, code: { contentRef } } };
+  };
   return {
+    stored,
     shared: {
       publish: async (fn, description) => {
         const current = await objects.read({
@@ -146,15 +160,11 @@ export function kubernetesWriter(
         });
       },
     },
-    put: async (fn) => {
+    put: async (given) => {
+      const fn = await stored(given);
       const resource = functionResource(fn);
       const current = registry.get(keyOf(fn));
       if (current && canonical(functionResource(current)) === canonical(resource)) return;
-      if ((fn.spec.code.zipFile?.length ?? 0) > RESOURCE_ZIP_LIMIT) {
-        throw lambdaErrors.invalidParameter(
-          `In a cluster the zip is stored in the Function resource, which holds at most ${RESOURCE_ZIP_LIMIT} bytes of base64: this one has ${fn.spec.code.zipFile!.length}. Use an image (ImageUri) for larger code.`,
-        );
-      }
       await objects.patch(
         resource,
         undefined,

@@ -132,6 +132,7 @@ export function checkUnzippedTotal(codeBytes: number, layersBytes: number): void
 }
 
 function unzippedSize(code: FunctionCode): number {
+  if (code.contentRef) return code.contentRef.unzippedSize ?? 0;
   if (code.zipFile === undefined) return 0;
   return readZip(Buffer.from(code.zipFile, 'base64')).reduce((n, e) => n + e.size, 0);
 }
@@ -146,8 +147,7 @@ export function checkCodeWithLayers(
   const sizes = layers.map((arn) => {
     const ref = parseLayerVersionArn(arn);
     // A deleted version still counts: the function keeps running with it.
-    const zip = ref && scope.layers.content(ref.name, ref.version);
-    return zip ? readZip(zip).reduce((n, e) => n + e.size, 0) : 0;
+    return (ref && scope.layers.unzippedSizeOf(ref.name, ref.version)) ?? 0;
   });
   checkUnzippedTotal(
     unzippedSize(code),

@@ -3,11 +3,15 @@
 // so every replica lists the same ones and the operator can copy a function's layers
 // beside it. Reads come from a watch of them; writes go to the API server. Creating
 // the resource is the lock on a version number: a 409 means another replica took it,
-// and the next one is tried.
+// and the next one is tried. A zip too big for the resource goes to the content store
+// first (lib/kubernetes/content.ts), in the same namespace, where the functions of the
+// account project its chunks; the resource names it (spec.content.contentRef).
 import { createHash, randomUUID } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../../crds/schema.ts';
 import { canonical } from '../../lib/canonical.ts';
+import { INLINE_ZIP_LIMIT } from '../../lib/content-ref.ts';
+import { putContent, readContent } from '../../lib/kubernetes/content.ts';
 import { Informer, type Obj } from '../../lib/kubernetes/informer.ts';
 import {
   LAYER_VERSION_KIND,
@@ -41,6 +45,7 @@ function toVersion(s: LayerVersionSpec): LayerVersion {
 export class KubernetesLayerStores {
   private readonly informer: Informer<Obj>;
   private readonly objects: k8s.KubernetesObjectApi;
+  private readonly core: k8s.CoreV1Api;
   /**
    * What this replica wrote and its watch may not have brought back yet: a
    * CreateFunction right after PublishLayerVersion must find the version.
@@ -56,6 +61,7 @@ export class KubernetesLayerStores {
   ) {
     this.informer = new Informer<Obj>(kc, { path: `/apis/${GROUP}/${VERSION}/layerversions`, log });
     this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.informer.start();
     this.ready = this.informer.hasSynced();
   }
@@ -107,6 +113,11 @@ export class KubernetesLayerStores {
     const store: LayerStore = {
       publish: async (name, zip, unzippedSize, fields: LayerFields) => {
         const codeSha256 = createHash('sha256').update(zip).digest('base64');
+        const base64 = zip.toString('base64');
+        const stored =
+          base64.length > INLINE_ZIP_LIMIT
+            ? { contentRef: await putContent(this.core, namespace, zip, this.now(), unzippedSize) }
+            : { zipFile: base64 };
         for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
           const highest = Math.max(
             0,
@@ -120,7 +131,7 @@ export class KubernetesLayerStores {
             ...fields,
             createdDate: this.now().toISOString().replace('Z', '+0000'),
             content: {
-              zipFile: zip.toString('base64'),
+              ...stored,
               codeSha256,
               codeSize: zip.length,
               unzippedSize,
@@ -166,9 +177,15 @@ export class KubernetesLayerStores {
         await patch(name, version, { policy });
       },
       content: (name, version) => {
-        const s = find(name, version);
-        return s ? Buffer.from(s.content.zipFile, 'base64') : undefined;
+        const zipFile = find(name, version)?.content.zipFile;
+        return zipFile !== undefined ? Buffer.from(zipFile, 'base64') : undefined;
       },
+      download: async (name, version) => {
+        const s = find(name, version);
+        if (!s?.content.contentRef) return store.content(name, version);
+        return readContent(this.core, namespace, s.content.contentRef);
+      },
+      unzippedSizeOf: (name, version) => find(name, version)?.content.unzippedSize,
     };
     return store;
   }

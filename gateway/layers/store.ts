@@ -57,6 +57,13 @@ export interface LayerStore {
   setPolicy(name: string, version: number, policy: LayerVersion['policy']): void | Promise<void>;
   /** The zip of a version, deleted or not: what a function using it runs with. */
   content(name: string, version: number): Buffer | undefined;
+  /**
+   * The same zip for GetLayerVersion's Content.Location, read where it is kept: in a
+   * cluster a big one is in the content store, which only this reads.
+   */
+  download(name: string, version: number): Promise<Buffer | undefined>;
+  /** Bytes of a version's files, deleted or not: the 250 MB check of code plus layers. */
+  unzippedSizeOf(name: string, version: number): number | undefined;
 }
 
 interface Saved {
@@ -153,6 +160,14 @@ export class MemoryLayerStore implements LayerStore {
     if (!v) return;
     v.policy = policy;
     this.save();
+  }
+
+  download(name: string, version: number): Promise<Buffer | undefined> {
+    return Promise.resolve(this.content(name, version));
+  }
+
+  unzippedSizeOf(name: string, version: number): number | undefined {
+    return this.find(name, version)?.unzippedSize;
   }
 
   content(name: string, version: number): Buffer | undefined {

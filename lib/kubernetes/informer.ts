@@ -19,7 +19,7 @@ interface ObjList {
   apiVersion?: string;
   kind?: string;
   metadata?: { resourceVersion?: string };
-  items: Obj[];
+  items?: Obj[];
 }
 
 export type ChangeListener = (obj: Obj, type: 'added' | 'modified' | 'deleted') => void;
@@ -28,6 +28,11 @@ export interface InformerOptions {
   /** API path of the collection, e.g. /apis/selfless.dev/v1alpha1/functions. */
   path: string;
   labelSelector?: string;
+  /**
+   * Objects' metadata only (PartialObjectMetadata): enough to know which exist, without
+   * holding their data (the content store's chunks are up to 768 KiB each).
+   */
+  metadataOnly?: boolean;
   log: Logger;
   /** How long the server keeps one watch open before ending it. */
   watchTimeoutSeconds?: number;
@@ -121,12 +126,13 @@ export class Informer<T extends Obj = Obj> {
   private async relist(): Promise<void> {
     const url = new URL(this.server() + this.opts.path);
     if (this.opts.labelSelector) url.searchParams.set('labelSelector', this.opts.labelSelector);
-    const res = await this.request(url);
+    const res = await this.request(url, 'PartialObjectMetadataList');
     let text = '';
     for await (const c of res) text += String(c);
     const list = JSON.parse(text) as ObjList;
     const seen = new Set<string>();
-    for (const item of list.items) {
+    // An empty PartialObjectMetadataList has no items at all.
+    for (const item of list.items ?? []) {
       // A list names the kind once (FooList); watch events name it on every object,
       // and whoever deletes or applies a cached object needs it there.
       item.apiVersion ??= list.apiVersion;
@@ -156,7 +162,7 @@ export class Informer<T extends Obj = Obj> {
     url.searchParams.set('resourceVersion', this.resourceVersion);
     url.searchParams.set('timeoutSeconds', String(this.opts.watchTimeoutSeconds ?? 300));
     if (this.opts.labelSelector) url.searchParams.set('labelSelector', this.opts.labelSelector);
-    const res = await this.request(url);
+    const res = await this.request(url, 'PartialObjectMetadata');
     let buf = '';
     for await (const chunk of res as AsyncIterable<string>) {
       buf += chunk;
@@ -195,10 +201,16 @@ export class Informer<T extends Obj = Obj> {
     return cluster.server;
   }
 
-  private async request(url: URL): Promise<IncomingMessage> {
+  private async request(url: URL, partial: string): Promise<IncomingMessage> {
     this.abort = new AbortController();
     const opts: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(opts);
+    if (this.opts.metadataOnly) {
+      opts.headers = {
+        ...opts.headers,
+        Accept: `application/json;as=${partial};g=meta.k8s.io;v=v1`,
+      };
+    }
     const signal = this.abort.signal;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = (url.protocol === 'https:' ? https : http).request(

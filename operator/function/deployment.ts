@@ -28,7 +28,7 @@ export function makeDeployment(fn: FunctionObject, cfg: WorkerConfig): k8s.V1Dep
     { name: 'config', configMap: { name: configName(fn.def) } },
     ...code.volumes,
   ];
-  const layers = layersVolume(fn, cfg, cfg.layers?.count ?? 0, tmp);
+  const layers = layersVolume(fn, cfg, cfg.layers ?? { count: 0 }, tmp);
   volumes.push(...layers.volumes);
   const initContainers = [...code.initContainers, ...layers.initContainers];
   const containers: k8s.V1Container[] = [];

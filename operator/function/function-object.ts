@@ -2,6 +2,7 @@
 // the workers' configuration, and the metadata each child carries (labels and the
 // owner reference through which Kubernetes garbage-collects it with the Function).
 import type * as k8s from '@kubernetes/client-node';
+import type { ContentRef } from '../../lib/content-ref.ts';
 import type { FunctionDefinition } from '../../lib/function.ts';
 import { API_VERSION } from '../../crds/schema.ts';
 import { FUNCTION_LABEL, MANAGED_BY, VERSION_LABEL } from '../labels.ts';
@@ -38,7 +39,7 @@ export interface WorkerConfig {
   /** Hash of code the Deployment cannot see change (a referenced ConfigMap). */
   codeHash?: string;
   /** The layers extracted into /opt (layers.ts), and the hash that rolls the pods when they change. */
-  layers?: { count: number; hash: string };
+  layers?: { count: number; hash: string; chunked?: (ContentRef | null)[] };
   /** Bearer token of the gateway's worker channel; copied into a Secret beside the function. */
   workerToken?: string;
 }

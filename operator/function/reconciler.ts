@@ -35,7 +35,9 @@ import {
   parseLayerVersionArn,
   parseLayerVersionSpec,
 } from '../../lib/layer-version.ts';
-import { makeLayersConfigMap } from './layers.ts';
+import { makeLayersConfigMap, type LayerContent } from './layers.ts';
+import type { ContentRef } from '../../lib/content-ref.ts';
+import { missingChunk } from './content-volume.ts';
 import { publishReady } from '../status.ts';
 import { contentHash, makeAgentConfig, makeConfigMap } from './config-maps.ts';
 import { makeDeployment } from './deployment.ts';
@@ -101,6 +103,8 @@ export interface FunctionReconcilerDeps {
   worker: Omit<WorkerConfig, 'replicas' | 'codeHash' | 'layers'>;
   /** The LayerVersions, whose zips a Function's layers are (layers.ts). */
   layerVersions?: Informer<Obj>;
+  /** The content store's chunks, metadata only (lib/content-ref.ts): which ones exist. */
+  contentChunks?: Informer<Obj>;
   maxReplicas: number;
   record: RecordEvent;
   log: Logger;
@@ -124,7 +128,7 @@ interface Pass {
   /** Set by reconcileCode: the code's hash, which rolls the pods when it changes. */
   codeHash?: string;
   /** Set by reconcileLayers when the function has layers. */
-  layers?: { count: number; hash: string };
+  layers?: { count: number; hash: string; chunked?: (ContentRef | null)[] };
   /** Set by reconcileDeployment. */
   deployment?: {
     replicas: number;
@@ -192,6 +196,19 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
    * Inline or zip code goes into our ConfigMap; a referenced ConfigMap must exist.
    * Either way the pass learns the code's hash.
    */
+  /** The pod would wait for a missing chunk forever: say so instead. */
+  function requireContent(fn: FunctionObject, ref: ContentRef, what: string): void {
+    const ns = fn.def.namespace;
+    const missing = missingChunk(ref, (name) => !!deps.contentChunks?.get(`${ns}/${name}`));
+    if (missing) {
+      throw new NotReady(
+        Reason.ContentNotFound,
+        `${what}: content chunk ConfigMap ${missing} (of ${ref.chunks}, zip sha256 ${ref.sha256}) not found`,
+        30_000,
+      );
+    }
+  }
+
   async function reconcileCode(pass: Pass): Promise<void> {
     const { fn } = pass;
     const ref = fn.def.spec.code.configMapRef;
@@ -206,6 +223,12 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
         }
         throw err;
       }
+      return;
+    }
+    const stored = fn.def.spec.code.contentRef;
+    if (stored) {
+      requireContent(fn, stored, 'spec.code.contentRef');
+      pass.codeHash = stored.sha256.slice(0, 16);
       return;
     }
     const desired = makeConfigMap(fn);
@@ -224,7 +247,7 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
     const arns = fn.def.spec.layers ?? [];
     if (arns.length === 0 || fn.def.spec.code.imageURI) return;
     const account = accountIdForNamespace(fn.def.namespace);
-    const zips: string[] = [];
+    const layers: LayerContent[] = [];
     for (const arn of arns) {
       const ref = parseLayerVersionArn(arn);
       if (!ref || ref.accountId !== account) {
@@ -241,10 +264,22 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
       if (!spec) {
         throw new NotReady(Reason.LayerNotFound, `layer version ${arn} not found`, 30_000);
       }
-      zips.push(spec.content.zipFile);
+      const { contentRef, zipFile } = spec.content;
+      if (contentRef) {
+        requireContent(fn, contentRef, `layer version ${arn}`);
+        layers.push({ contentRef });
+      } else layers.push({ zipFile: zipFile ?? '' });
     }
-    const desired = makeLayersConfigMap(fn, zips)!;
-    pass.layers = { count: zips.length, hash: contentHash(desired) };
+    const desired = makeLayersConfigMap(fn, layers);
+    const chunked = layers.map((l) => ('contentRef' in l ? l.contentRef : null));
+    pass.layers = {
+      count: layers.length,
+      hash: desired ? contentHash(desired) : '',
+      ...(chunked.some((r) => r) && { chunked }),
+    };
+    if (chunked.some((r) => r))
+      pass.layers.hash += chunked.map((r) => r?.sha256.slice(0, 8) ?? '-').join('');
+    if (!desired) return;
     await ensure(
       desired,
       fn,
