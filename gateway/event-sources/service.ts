@@ -2,9 +2,10 @@
 // mappings the API keeps in the store and derives those of the registry's
 // `dynamodbStream` triggers, settles API state changes (Creating/Updating to
 // Enabled or Disabled, Deleting to gone), looks up each mapping's shards and keeps
-// one poller per shard running. Every replica does the same; the shard leases let
-// exactly one of them read each shard. makeGateway calls the factory with what only
-// it has (the invoker, so stream invocations take the same quotas as any other).
+// one poller per shard running, a child shard's only once its parent is read. Every
+// replica does the same; the shard leases let exactly one of them read each shard.
+// makeGateway calls the factory with what only it has (the invoker, so stream
+// invocations take the same quotas as any other).
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { keyOf } from '../../lib/function.ts';
@@ -168,6 +169,12 @@ export function makeEventSources(opts: EventSourceOptions): EventSourceFactory {
       await Promise.all([...r.pollers.values()].map((p) => p.stop()));
     }
 
+    /** Whether the shard is closed and read to its end, here or by another replica. */
+    async function readToEnd(r: Runner, shardId: string): Promise<boolean> {
+      if (r.pollers.get(shardId)?.finished) return true;
+      return (await store.checkpoint(r.mapping.uuid, shardId))?.done === true;
+    }
+
     async function run(m: Mapping): Promise<void> {
       const arn = m.eventSourceArn!;
       let r = runners.get(m.uuid);
@@ -182,8 +189,14 @@ export function makeEventSources(opts: EventSourceOptions): EventSourceFactory {
       r.mapping = m;
       const runner = r;
       const { shards } = await streams.describeStream(arn);
+      const listed = new Set(shards.map((s) => s.ShardId));
       for (const s of shards) {
         if (runner.pollers.has(s.ShardId)) continue;
+        // As Lambda does, a child shard waits until its parent is read to its end, so an
+        // item's records stay in order across a split. A parent no longer listed has
+        // aged out of the stream: nothing of it is left to read first.
+        const parent = s.ParentShardId;
+        if (parent && listed.has(parent) && !(await readToEnd(runner, parent))) continue;
         runner.pollers.set(
           s.ShardId,
           makeShardPoller(
