@@ -165,7 +165,11 @@ export function makeInvokeHandler(deps: {
       res.setHeader('x-amzn-RequestId', result.requestId);
       if (result.functionError) res.setHeader('X-Amz-Function-Error', result.functionError);
       if (result.logResult !== undefined) res.setHeader('X-Amz-Log-Result', result.logResult);
-      res.status(200).type('application/json').send(result.payload);
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': result.payload.length,
+      });
+      res.end(result.payload);
     } catch (err) {
       sendLambdaError(res, asLambdaError(err));
     }
