@@ -6,6 +6,7 @@
 // that differ between shapes.
 import type { FunctionDefinition } from './function.ts';
 import { logGroupName, logLevels } from './logging-config.ts';
+import { snapStartOn } from './snap-start.ts';
 
 /**
  * Names a function's own variables cannot set: Lambda's reserved keys, and TMPDIR,
@@ -96,6 +97,7 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
       `${opt}/lib`,
     ].join(':');
   }
+  const snapStart = snapStartOn(o.fn);
   const reserved: Record<string, string> = {
     TZ: ':UTC',
     TMPDIR: o.tmpDir,
@@ -106,9 +108,12 @@ export function lambdaEnvironment(o: LambdaEnvironmentOptions): Record<string, s
     AWS_LAMBDA_FUNCTION_NAME: name,
     AWS_LAMBDA_FUNCTION_VERSION: o.fn.version ?? '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName(name, spec.loggingConfig),
-    ...(o.logStreamName !== undefined && { AWS_LAMBDA_LOG_STREAM_NAME: o.logStreamName }),
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    // Lambda leaves the log group and stream out of a SnapStart function's variables:
+    // a snapshot is shared by environments with streams of their own.
+    ...(!snapStart && { AWS_LAMBDA_LOG_GROUP_NAME: logGroupName(name, spec.loggingConfig) }),
+    ...(!snapStart &&
+      o.logStreamName !== undefined && { AWS_LAMBDA_LOG_STREAM_NAME: o.logStreamName }),
+    AWS_LAMBDA_INITIALIZATION_TYPE: snapStart ? 'snap-start' : 'on-demand',
     // Advanced logging controls: the runtime formats and filters its own records.
     ...(levels && { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: levels.application }),
     // Lambda Managed Instances tell the runtime how many events to take at once.

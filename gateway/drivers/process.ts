@@ -9,6 +9,7 @@ import type { FunctionDefinition } from '../../lib/function.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerChannel, WorkerIdentity } from '../../lib/worker-channel/channel.ts';
 import { Agent } from '../../lib/agent/agent.ts';
+import { closeSnapshots } from '../../lib/agent/snapshot.ts';
 import { interpreterFor } from '../../lib/agent/interpreters.ts';
 import { isDeprecated, runtimeInfo, type Runtime } from '../../lib/runtimes.ts';
 import { materializeCode } from '../code.ts';
@@ -112,6 +113,7 @@ export function makeProcessDriver(opts: ProcessDriverOptions): Driver {
       };
     },
     async close() {
+      closeSnapshots();
       rmSync(scratch, { recursive: true, force: true });
     },
   };

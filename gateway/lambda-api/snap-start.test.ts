@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import {
   CreateFunctionCommand,
   GetFunctionConfigurationCommand,
+  InvokeCommand,
   LambdaClient,
   PublishVersionCommand,
   UpdateFunctionConfigurationCommand,
@@ -27,12 +28,18 @@ const ROLE = 'arn:aws:iam::000000000000:role/test';
 let gateway: Gateway;
 let server: Server;
 let client: LambdaClient;
+/** Every line of every function's log: runtime output and START/END/REPORT. */
+const lines: string[] = [];
 
 before(async () => {
   const log = makeLogger('test', { level: 'error' });
   gateway = makeGateway({
     registry: new FunctionRegistry(),
-    driver: makeProcessDriver({ log, env: {} }),
+    driver: makeProcessDriver({
+      log,
+      env: {},
+      functionLog: (_fn, _worker, line) => lines.push(line),
+    }),
     log,
     quotas: { accountLimit: 200, unreservedFloor: 100 },
   });
@@ -147,4 +154,122 @@ test("SnapStart refusals are Lambda's", async () => {
     ).name,
     'InvalidParameterValueException',
   );
+});
+
+const HOOKED = `
+import os, random
+from snapshot_restore_py import register_before_snapshot, register_after_restore
+
+print("init", flush=True)
+drawn_at_init = random.random()
+order = []
+
+@register_before_snapshot
+def b1():
+    print("before-snapshot 1", flush=True)
+
+register_before_snapshot(lambda: print("before-snapshot 2", flush=True))
+
+@register_after_restore
+def a1():
+    order.append("a1")
+
+register_after_restore(order.append, "a2")
+
+def handler(event, context):
+    return {
+        "pid": os.getpid(),
+        "random": random.random(),
+        "order": order,
+        "initType": os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"),
+        "logStream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME"),
+    }
+`;
+
+async function invoke(name: string, qualifier?: string): Promise<Record<string, unknown>> {
+  const out = await client.send(
+    new InvokeCommand({ FunctionName: name, ...(qualifier && { Qualifier: qualifier }) }),
+  );
+  assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+  return JSON.parse(Buffer.from(out.Payload!).toString()) as Record<string, unknown>;
+}
+
+test('environments of a SnapStart version are forked from one initialised interpreter, hooks in Lambda order, seeds drawn anew', async () => {
+  await create('snap-hooks', {
+    Code: { ZipFile: zipSync({ 'app.py': strToU8(HOOKED) }) },
+    SnapStart: { ApplyOn: 'PublishedVersions' },
+  });
+  await waitUntilFunctionActiveV2({ client, maxWaitTime: 20 }, { FunctionName: 'snap-hooks' });
+  const v = await client.send(new PublishVersionCommand({ FunctionName: 'snap-hooks' }));
+  lines.length = 0;
+  // Two at once: two environments, both restored from the one snapshot.
+  const [a, b] = await Promise.all([
+    invoke('snap-hooks', v.Version),
+    invoke('snap-hooks', v.Version),
+  ]);
+  assert.notEqual(a!.pid, b!.pid);
+  assert.notEqual(a!.random, b!.random);
+  assert.deepEqual(a!.order, ['a1', 'a2']);
+  assert.deepEqual(b!.order, ['a1', 'a2']);
+  assert.equal(a!.initType, 'snap-start');
+  assert.equal(a!.logStream, null);
+  // Init and the before-snapshot hooks ran once, last registered first.
+  assert.deepEqual(
+    lines.filter((l) => l === 'init' || l.startsWith('before-snapshot')),
+    ['init', 'before-snapshot 2', 'before-snapshot 1'],
+  );
+  const reports = lines.filter((l) => l.startsWith('REPORT'));
+  assert.equal(reports.length, 2);
+  for (const r of reports) {
+    assert.match(
+      r,
+      /^REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tRestore Duration: [\d.]+ ms\tBilled Restore Duration: \d+ ms$/,
+    );
+  }
+  // A warm environment reports no restore; $LATEST starts cold, as without SnapStart.
+  lines.length = 0;
+  await invoke('snap-hooks', v.Version);
+  assert.doesNotMatch(
+    lines.find((l) => l.startsWith('REPORT'))!,
+    /Restore Duration/,
+  );
+  lines.length = 0;
+  const latest = await invoke('snap-hooks');
+  assert.equal(latest.initType, 'on-demand');
+  assert.match(
+    lines.find((l) => l.startsWith('REPORT'))!,
+    /Init Duration: [\d.]+ ms/,
+  );
+  assert.doesNotMatch(
+    lines.find((l) => l.startsWith('REPORT'))!,
+    /Restore Duration/,
+  );
+});
+
+test('a failing after-restore hook fails the restore with Runtime.AfterRestoreError', async () => {
+  const code = [
+    'from snapshot_restore_py import register_after_restore',
+    'def boom():',
+    '    raise ValueError("no connection")',
+    'register_after_restore(boom)',
+    'def handler(event, context):',
+    '    return "never"',
+    '',
+  ].join('\n');
+  await create('snap-restore-error', {
+    Code: { ZipFile: zipSync({ 'app.py': strToU8(code) }) },
+    SnapStart: { ApplyOn: 'PublishedVersions' },
+  });
+  await waitUntilFunctionActiveV2(
+    { client, maxWaitTime: 20 },
+    { FunctionName: 'snap-restore-error' },
+  );
+  const v = await client.send(new PublishVersionCommand({ FunctionName: 'snap-restore-error' }));
+  const out = await client.send(
+    new InvokeCommand({ FunctionName: 'snap-restore-error', Qualifier: v.Version }),
+  );
+  assert.equal(out.FunctionError, 'Unhandled');
+  const doc = JSON.parse(Buffer.from(out.Payload!).toString()) as Record<string, unknown>;
+  assert.equal(doc.errorType, 'Runtime.AfterRestoreError');
+  assert.equal(doc.errorMessage, 'no connection');
 });

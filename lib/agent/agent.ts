@@ -40,7 +40,9 @@ import {
   type LaunchSpec,
   type RuntimeHandle,
 } from './runtime-process.ts';
+import { RestoredRuntime, snapshotOf } from './snapshot.ts';
 import { directoryBytes, peakRssKiB, rssKiB } from './usage.ts';
+import { snapStartOn } from '../snap-start.ts';
 
 export interface AgentOptions {
   channel: WorkerChannel;
@@ -105,6 +107,10 @@ interface Runtime {
   retired: boolean;
   /** Init Duration not yet reported on an invocation. */
   unreportedInitMs?: number;
+  /** Restored from a snapshot (SnapStart): its init is a restore. */
+  restored: boolean;
+  /** Restore Duration not yet reported on an invocation. */
+  unreportedRestoreMs?: number;
   peakKiB: number;
   /** When peakKiB was last read from /proc (performance.now()); 0: never. */
   peakReadAt: number;
@@ -322,11 +328,18 @@ export class Agent {
       },
       external,
     );
+    const restored = !external && snapStartOn(this.o.fn);
     const proc = external
       ? new ExternalRuntime(() => (this.needsRestart = true))
-      : new RuntimeProcess(spec, this.o.codeDir, (line) => this.runtimeLine(rt, line));
+      : restored
+        ? this.restore(
+            (line) => this.runtimeLine(rt, line),
+            (e) => onInitError(e),
+          )
+        : new RuntimeProcess(spec, this.o.codeDir, (line) => this.runtimeLine(rt, line));
     const rt: Runtime = {
       proc,
+      restored,
       failed: false,
       retired: false,
       peakKiB: 0,
@@ -367,7 +380,8 @@ export class Agent {
           }),
         );
       }).then((outcome) => {
-        if (outcome.ok) rt.unreportedInitMs = outcome.initDurationMs;
+        if (outcome.ok && rt.restored) rt.unreportedRestoreMs = outcome.initDurationMs;
+        else if (outcome.ok) rt.unreportedInitMs = outcome.initDurationMs;
         else if (current()) {
           rt.failed = true;
           proc.kill();
@@ -397,6 +411,24 @@ export class Agent {
     this.rt = rt;
     for (const wake of this.launchWaiters.splice(0)) wake();
     return rt;
+  }
+
+  /**
+   * A runtime restored from this version's snapshot (SnapStart), initialising the
+   * snapshot first if this process has none; its init output is this environment's.
+   */
+  private restore(
+    onLine: (line: string) => void,
+    failed: (e: RuntimeError) => void,
+  ): RestoredRuntime {
+    const spec = this.spec!;
+    const snapshot = snapshotOf(
+      `${this.o.codeDir}\0${this.o.fn.version}`,
+      spec,
+      this.o.codeDir,
+      (line) => this.o.log(line),
+    );
+    return new RestoredRuntime(snapshot, spec, this.o.codeDir, onLine, failed);
   }
 
   private runtimeLine(rt: Runtime, line: string): void {
@@ -512,7 +544,9 @@ export class Agent {
     await stream?.delivered;
 
     const initDurationMs = outcome.ok ? rt.unreportedInitMs : undefined;
+    const restoreDurationMs = outcome.ok ? rt.unreportedRestoreMs : undefined;
     rt.unreportedInitMs = undefined;
+    rt.unreportedRestoreMs = undefined;
     const result: InvocationResult = {
       requestId: inv.requestId,
       payload,
@@ -531,6 +565,9 @@ export class Agent {
       memorySizeMB: this.o.fn.spec.memorySize,
       maxMemoryUsedMB: result.maxMemoryUsedMB,
       initDurationMs: result.initDurationMs,
+      ...(restoreDurationMs !== undefined && {
+        restoreDurationMs: Math.round(restoreDurationMs * 100) / 100,
+      }),
       producedBytes: payload.length,
       ...invocationStatus(ending, payload, functionError !== undefined),
     };

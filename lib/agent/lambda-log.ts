@@ -16,6 +16,8 @@ export interface ReportFields {
   memorySizeMB: number;
   maxMemoryUsedMB: number;
   initDurationMs?: number;
+  /** An environment restored from a snapshot (SnapStart): how long the restore took. */
+  restoreDurationMs?: number;
 }
 
 export function reportLine(r: ReportFields): string {
@@ -26,7 +28,11 @@ export function reportLine(r: ReportFields): string {
     `Duration: ${r.durationMs.toFixed(2)} ms\t` +
     `Billed Duration: ${r.billedDurationMs} ms\t` +
     `Memory Size: ${r.memorySizeMB} MB\t` +
-    `Max Memory Used: ${r.maxMemoryUsedMB} MB`
+    `Max Memory Used: ${r.maxMemoryUsedMB} MB` +
+    (r.restoreDurationMs === undefined
+      ? ''
+      : `\tRestore Duration: ${r.restoreDurationMs.toFixed(2)} ms\t` +
+        `Billed Restore Duration: ${billedMs(r.restoreDurationMs)} ms`)
   );
 }
 

@@ -12,7 +12,7 @@ import {
   type LoggingConfig,
   type SystemLogLevel,
 } from '../logging-config.ts';
-import { endLine, reportLine, startLine, type ReportFields } from './lambda-log.ts';
+import { billedMs, endLine, reportLine, startLine, type ReportFields } from './lambda-log.ts';
 
 export interface InvocationReport extends ReportFields {
   /** Bytes of the answer the runtime gave. */
@@ -70,6 +70,10 @@ export class PlatformLog {
         memorySizeMB: r.memorySizeMB,
         maxMemoryUsedMB: r.maxMemoryUsedMB,
         ...(r.initDurationMs !== undefined && { initDurationMs: r.initDurationMs }),
+        ...(r.restoreDurationMs !== undefined && {
+          restoreDurationMs: r.restoreDurationMs,
+          billedRestoreDurationMs: billedMs(r.restoreDurationMs),
+        }),
       },
       status: r.status,
       ...(r.errorType !== undefined && { errorType: r.errorType }),

@@ -165,7 +165,12 @@ export class RuntimeApi {
       this.next(session, req, res);
       return;
     }
-    if (url === `${PREFIX}init/error` && req.method === 'POST') {
+    // A restored environment (SnapStart) reports a failed after-restore hook on
+    // restore/error: to the agent it is a failed init, as on Lambda.
+    if (
+      (url === `${PREFIX}init/error` || url === `${PREFIX}restore/error`) &&
+      req.method === 'POST'
+    ) {
       void this.initError(session, req, res);
       return;
     }

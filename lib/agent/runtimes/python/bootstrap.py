@@ -382,6 +382,10 @@ def supervise(workers):
 def main():
     cap_memory(sys.argv[1:])
     setup_logging()
+    for arg in sys.argv[1:]:
+        if arg.startswith("--snapshot="):
+            snapshot(arg.split("=", 1)[1])
+            return
     try:
         workers = max(1, int(ENV.get("AWS_LAMBDA_MAX_CONCURRENCY", "1")))
     except ValueError:
@@ -459,6 +463,163 @@ def answer(api, handler, request_id, headers, body):
     )
     if status != 202:
         print(f"Runtime API response answered {status}: {resp.decode(errors='replace')}")
+
+
+# SnapStart. Lambda snapshots an initialised microVM; here the snapshot is this
+# process, initialised once (handler imported, before-snapshot hooks run), and each
+# restore is a fork of it: the child takes over the restoring agent's connection as
+# its stdout and stderr, that environment's variables and working directory, runs the
+# after-restore hooks, and serves the Runtime API like a cold-started runtime.
+# Control records on a connection start with a NUL byte: the child's "pid N" first,
+# then this process's "exit <wait status>" once it has reaped the child.
+
+CONTROL_FD = 3
+
+
+def run_hooks(hooks, error_type):
+    """Raises a FaultException of `error_type` carrying the failing hook's error."""
+    try:
+        for func, args, kwargs in hooks:
+            func(*args, **kwargs)
+    except Exception as e:
+        doc = error_document(e)
+        raise FaultException(error_type, doc["errorMessage"], doc["stackTrace"])
+
+
+def snapshot(path):
+    """Initialises, says `ready` (or `error <document>`) on fd 3, then forks one
+    environment per connection to the Unix socket at `path` until fd 3 closes."""
+    import selectors
+    import signal
+
+    control = os.fdopen(CONTROL_FD, "wb", buffering=0)
+    task_root = ENV.get("LAMBDA_TASK_ROOT", os.getcwd())
+    sys.path.insert(0, task_root)
+    try:
+        load_handler(ENV.get("_HANDLER", ""))
+        hooks = sys.modules.get("snapshot_restore_py") or importlib.import_module("snapshot_restore_py")
+        before = hooks.get_before_snapshot()
+        # Lambda runs them last registered first.
+        run_hooks(list(reversed(before)), "Runtime.BeforeSnapshotError")
+        before.clear()
+    except Exception as e:
+        doc = error_document(e)
+        logging.warning(UNHANDLED_INIT_WARNING)
+        log_error(doc)
+        control.write(b"error " + json.dumps(doc).encode() + b"\n")
+        sys.exit(1)
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(64)
+    # SIGCHLD only has to wake the selector; the reaping happens in the loop.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    sys.stdout.flush()
+    control.write(b"ready\n")
+    children = {}
+    selector = selectors.DefaultSelector()
+    selector.register(server, selectors.EVENT_READ, "accept")
+    selector.register(wake_r, selectors.EVENT_READ, "child")
+    selector.register(CONTROL_FD, selectors.EVENT_READ, "control")
+    while True:
+        for key, _ in selector.select():
+            if key.data == "control" and not os.read(CONTROL_FD, 64):
+                # The agent that owns this snapshot is gone.
+                sys.exit(0)
+            if key.data == "child":
+                os.read(wake_r, 4096)
+                reap(children)
+            if key.data == "accept":
+                conn, _ = server.accept()
+                pid = restore(conn, [server.fileno(), wake_r, wake_w, CONTROL_FD])
+                if pid:
+                    children[pid] = conn
+
+
+def reap(children):
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = children.pop(pid, None)
+        if conn is not None:
+            try:
+                conn.sendall(f"\0exit {os.waitstatus_to_exitcode(status)}\n".encode())
+            except OSError:
+                pass
+            conn.close()
+
+
+def read_request(conn):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+    return json.loads(buf)
+
+
+def restore(conn, inherited):
+    """Forks one environment for the request on `conn`; the parent gets its pid."""
+    import random
+    import signal
+
+    request = read_request(conn)
+    if request is None:
+        conn.close()
+        return 0
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in inherited:
+            os.close(fd)
+        # Its own process group, so that the agent kills it and what it starts.
+        os.setsid()
+        conn.sendall(f"\0pid {os.getpid()}\n".encode())
+        os.dup2(conn.fileno(), 1)
+        os.dup2(conn.fileno(), 2)
+        conn.close()
+        os.chdir(request["cwd"])
+        ENV.clear()
+        ENV.update(request["env"])
+        # What init drew from the shared seed would repeat in every environment.
+        random.seed()
+        restored()
+    finally:
+        os._exit(1)
+
+
+def restored():
+    """The restored environment: after-restore hooks, then the Runtime API loop."""
+    hooks = sys.modules["snapshot_restore_py"]
+    try:
+        run_hooks(hooks.get_after_restore(), "Runtime.AfterRestoreError")
+    except FaultException as e:
+        doc = error_document(e)
+        log_error(doc)
+        post_error(RuntimeApi(ENV["AWS_LAMBDA_RUNTIME_API"]), "restore/error", doc)
+        sys.stdout.flush()
+        os._exit(65)
+    try:
+        workers = max(1, int(ENV.get("AWS_LAMBDA_MAX_CONCURRENCY", "1")))
+    except ValueError:
+        workers = 1
+    if workers > 1:
+        supervise(workers)
+    else:
+        serve(None)
+    os._exit(0)
 
 
 if __name__ == "__main__":
