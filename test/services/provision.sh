@@ -225,6 +225,18 @@ provision_awscli() {
   ln -sf "$dir/bin/aws" "$BIN/aws"
 }
 
+# boto3 for benchmarks run on the machine's interpreter (bench/snap-start), as Lambda's
+# Python runtimes carry it; installed apart, never into the interpreter itself.
+provision_boto3() {
+  local dir=$CACHE/boto3-$BOTO3_VERSION
+  if [[ -f $dir/.complete ]]; then say "boto3 $BOTO3_VERSION: cached"; else
+    mkdir -p "$dir"
+    long "pip install boto3 $BOTO3_VERSION" "$dir/install.log" \
+      python3 -m pip install --disable-pip-version-check --target "$dir" "boto3==$BOTO3_VERSION"
+    touch "$dir/.complete"
+  fi
+}
+
 # Go's own `go install` for a module with no replace directives, into a versioned prefix.
 go_install() { # name version package ldflags
   local name=$1 version=$2 pkg=$3 ldflags=$4 dir=$CACHE/$1-$2
@@ -326,10 +338,11 @@ for s in "${services[@]}"; do
     helm) provision_helm ;;
     ric) provision_ric ;;
     awscli) provision_awscli ;;
+    boto3) provision_boto3 ;;
     cluster) provision_cluster ;;
     prometheus) provision_prometheus ;;
     runtimes) provision_runtimes ;;
-    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli cluster prometheus runtimes)"; exit 2 ;;
+    *) say "unknown service $s (known: redis cql etcd kube helm ric awscli boto3 cluster prometheus runtimes)"; exit 2 ;;
   esac
 done
 say "all provisioned in $((SECONDS - start_all)) s"

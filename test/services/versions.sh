@@ -11,6 +11,8 @@ CASSANDRA_VERSION=5.0.6
 NODE_RIC_VERSION=3.3.0
 PYTHON_RIC_VERSION=4.2.2
 AWSCLI_VERSION=1.46.2
+# boto3 as the python runtime images carry it, for bench/snap-start (provision.sh boto3).
+BOTO3_VERSION=1.44.5
 # The ServiceMonitor and PrometheusRule CRDs the chart test checks against (provision.sh prometheus).
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
 
