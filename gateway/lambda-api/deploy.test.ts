@@ -482,4 +482,29 @@ describe('versions and aliases', () => {
       ['$LATEST', '1'],
     );
   });
+
+  test('a deleted version’s number is never given again: the next one is the highest ever + 1', async () => {
+    await create('counted', 'first');
+    await waitUntilFunctionActiveV2({ client, maxWaitTime: 20 }, { FunctionName: 'counted' });
+    assert.equal(
+      (await client.send(new PublishVersionCommand({ FunctionName: 'counted' }))).Version,
+      '1',
+    );
+    await client.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'counted', ZipFile: code('second') }),
+    );
+    await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 20 }, { FunctionName: 'counted' });
+    assert.equal(
+      (await client.send(new PublishVersionCommand({ FunctionName: 'counted' }))).Version,
+      '2',
+    );
+    await client.send(new DeleteFunctionCommand({ FunctionName: 'counted', Qualifier: '2' }));
+    const next = await client.send(new PublishVersionCommand({ FunctionName: 'counted' }));
+    assert.equal(next.Version, '3');
+    assert.equal((await invoke('counted', '3')).result.answer, 'second');
+    assert.equal(
+      (await refusal(invoke('counted', '2'))).message,
+      'Function not found: arn:aws:lambda:us-east-1:000000000000:function:counted:2',
+    );
+  });
 });
