@@ -279,6 +279,10 @@ const trigger: Schema = obj(
             },
           ],
         },
+        tumblingWindowInSeconds: int(
+          "A tumbling window's length (default 0: none): the function gets a state carried from one invocation to the next of the same window, and a final invocation when the window ends.",
+          bounds(STREAM_LIMITS.tumblingWindowInSeconds),
+        ),
         bisectBatchOnFunctionError: {
           type: 'boolean',
           description: 'Split a failing batch in two and retry each half.',

@@ -74,6 +74,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
         parallelizationFactor: ANY,
         maximumRetryAttempts: ANY,
         maximumRecordAgeInSeconds: ANY,
+        tumblingWindowInSeconds: ANY,
         bisectBatchOnFunctionError: ANY,
         reportBatchItemFailures: ANY,
         functionResponseTypes: ANY,

@@ -13,6 +13,8 @@ export const STREAM_LIMITS = {
   maximumRetryAttempts: { min: -1, max: 10000, default: -1 },
   /** -1 (records are kept until the stream trims them) or 60-604800. */
   maximumRecordAgeInSeconds: { min: -1, max: 604800, default: -1, lowest: 60 },
+  /** 0: no tumbling window. */
+  tumblingWindowInSeconds: { min: 0, max: 900, default: 0 },
   /** Lambda's quota of filters per mapping, and of a pattern's length. */
   filters: 5,
   patternLength: 4096,
@@ -29,6 +31,7 @@ export interface DynamoDbStreamTrigger {
   parallelizationFactor: number;
   maximumRetryAttempts: number;
   maximumRecordAgeInSeconds: number;
+  tumblingWindowInSeconds: number;
   bisectBatchOnFunctionError: boolean;
   functionResponseTypes: 'ReportBatchItemFailures'[];
   /** Each a Lambda filter pattern, JSON text. */
@@ -58,6 +61,7 @@ export function parseDynamoDbStreamTrigger(
   const parallelization = int('parallelizationFactor');
   const retries = int('maximumRetryAttempts');
   const age = int('maximumRecordAgeInSeconds');
+  const tumbling = int('tumblingWindowInSeconds');
   if (age >= 0 && age < STREAM_LIMITS.maximumRecordAgeInSeconds.lowest)
     c.fail(`${p}.maximumRecordAgeInSeconds`, 'must be -1 or between 60 and 604800');
   const bools: Record<string, boolean> = {};
@@ -116,6 +120,7 @@ export function parseDynamoDbStreamTrigger(
     parallelizationFactor: parallelization,
     maximumRetryAttempts: retries,
     maximumRecordAgeInSeconds: age,
+    tumblingWindowInSeconds: tumbling,
     bisectBatchOnFunctionError: bools.bisectBatchOnFunctionError!,
     functionResponseTypes: types,
     filterCriteria: { filters },

@@ -22,6 +22,8 @@ export interface Mapping {
   parallelizationFactor: number;
   maximumRetryAttempts: number;
   maximumRecordAgeInSeconds: number;
+  /** TumblingWindowInSeconds; 0 or absent (mappings stored before it existed): none. */
+  tumblingWindowInSeconds?: number;
   bisectBatchOnFunctionError: boolean;
   functionResponseTypes: string[];
   /** Filter patterns, JSON text. */
@@ -56,6 +58,7 @@ export function triggerMapping(
     parallelizationFactor: t.parallelizationFactor,
     maximumRetryAttempts: t.maximumRetryAttempts,
     maximumRecordAgeInSeconds: t.maximumRecordAgeInSeconds,
+    tumblingWindowInSeconds: t.tumblingWindowInSeconds,
     bisectBatchOnFunctionError: t.bisectBatchOnFunctionError,
     functionResponseTypes: [...t.functionResponseTypes],
     filters: t.filterCriteria.filters.map((f) => f.pattern),

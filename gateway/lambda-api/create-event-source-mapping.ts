@@ -90,6 +90,7 @@ export function makeCreateEventSourceMapping(ctx: ApiContext) {
       parallelizationFactor: STREAM_LIMITS.parallelizationFactor.default,
       maximumRetryAttempts: STREAM_LIMITS.maximumRetryAttempts.default,
       maximumRecordAgeInSeconds: STREAM_LIMITS.maximumRecordAgeInSeconds.default,
+      tumblingWindowInSeconds: STREAM_LIMITS.tumblingWindowInSeconds.default,
       bisectBatchOnFunctionError: false,
       functionResponseTypes: [],
       filters: [],

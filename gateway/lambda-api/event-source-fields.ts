@@ -31,6 +31,7 @@ export const COMMON_FIELDS = [
   'MaximumRecordAgeInSeconds',
   'BisectBatchOnFunctionError',
   'MaximumRetryAttempts',
+  'TumblingWindowInSeconds',
   'FunctionResponseTypes',
 ] as const;
 
@@ -107,6 +108,12 @@ export function settingsFields(body: Body): Partial<Mapping> {
     }
     out.maximumRecordAgeInSeconds = age;
   }
+  const tumbling = int(
+    'TumblingWindowInSeconds',
+    'tumblingWindowInSeconds',
+    STREAM_LIMITS.tumblingWindowInSeconds,
+  );
+  if (tumbling !== undefined) out.tumblingWindowInSeconds = tumbling;
   const bisect = boolField(body, 'BisectBatchOnFunctionError');
   if (bisect !== undefined) out.bisectBatchOnFunctionError = bisect;
   const enabled = boolField(body, 'Enabled');
@@ -213,7 +220,7 @@ export async function mappingJson(ctx: ApiContext, m: Mapping): Promise<Record<s
     MaximumRecordAgeInSeconds: m.maximumRecordAgeInSeconds,
     BisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
     MaximumRetryAttempts: m.maximumRetryAttempts,
-    TumblingWindowInSeconds: 0,
+    TumblingWindowInSeconds: m.tumblingWindowInSeconds ?? 0,
     FunctionResponseTypes: m.functionResponseTypes,
     EventSourceMappingArn: `arn:aws:lambda:${ctx.account.region}:${accountId}:event-source-mapping:${m.uuid}`,
   };
