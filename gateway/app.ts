@@ -162,6 +162,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
     registry,
     account,
     invoke,
+    stateOf: (fn) => catalog.stateOf(fn),
     ...(enqueue && { enqueue }),
     ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
   });

@@ -89,14 +89,31 @@ export function decodeClientContext(header: string | undefined): string | undefi
   return json;
 }
 
+/**
+ * Lambda refuses every call to a function still being created. A Failed function keeps
+ * today's behaviour (its calls wait out the bound): Lambda's words for that state are
+ * not established.
+ */
+function checkState(state: string | undefined): void {
+  if (state === 'Pending') {
+    throw new LambdaError(
+      409,
+      'ResourceConflictException',
+      'The operation cannot be performed at this time. The function is currently in the following state: Pending',
+    );
+  }
+}
+
 export function makeInvokeHandler(deps: {
   registry: FunctionRegistry;
   account: Account;
   invoke: Invoker;
   enqueue?: Enqueue;
   callerNamespace?: (req: Request) => string;
+  /** The function's State as GetFunction reports it (the catalog's, held in memory). */
+  stateOf?: (fn: FunctionDefinition) => string;
 }) {
-  const { registry, account, invoke, enqueue } = deps;
+  const { registry, account, invoke, enqueue, stateOf } = deps;
   return async (req: Request, res: Response): Promise<void> => {
     try {
       const type = (req.header('x-amz-invocation-type') ?? 'RequestResponse') as InvocationType;
@@ -115,6 +132,7 @@ export function makeInvokeHandler(deps: {
         qualifier,
         deps.callerNamespace?.(req),
       );
+      checkState(stateOf?.(fn));
       const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
       let payload = requestBody(res);
       if (payload.length > limit) throw lambdaErrors.tooLarge(limit);

@@ -261,6 +261,17 @@ export class FunctionCatalog {
     return { ...latest, spec };
   }
 
+  /**
+   * The State an invocation of `fn` meets, from what this replica holds (no API-server
+   * call: Invoke asks on every call); a function the API never touched is Active.
+   */
+  stateOf(fn: FunctionDefinition): State {
+    const record = this.records.get(keyOf(fn));
+    if (!record) return 'Active';
+    if (fn.version === undefined) return record.meta.state;
+    return record.versions.get(fn.version)?.meta.state ?? 'Active';
+  }
+
   /** The definition of $LATEST as it is served now (reservations included). */
   latest(key: string): FunctionDefinition | undefined {
     const fn = this.registry.get(key);
