@@ -1,7 +1,8 @@
 // What Lambda sends and writes for a DynamoDB stream mapping: the event a function
 // receives (the Streams API's record plus eventSourceARN; a TTL deletion's
-// userIdentity with Lambda's lowercase keys), the answer a function gives under
-// ReportBatchItemFailures, and the record of a discarded batch for onFailure.
+// userIdentity with Lambda's lowercase keys; with a tumbling window, the window and
+// its state beside the records), the answer a function gives under
+// ReportBatchItemFailures or in a window, and the record of a discarded batch for onFailure.
 import { randomUUID } from 'node:crypto';
 import type { InvocationResult } from '../../lib/worker-channel/channel.ts';
 import type { StreamRecord } from './streams-client.ts';
@@ -64,10 +65,47 @@ export function batchItemFailure(
   return lowest;
 }
 
-export type DiscardCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
-
 const isoSeconds = (epochSeconds: number) =>
   new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The state of a tumbling window answer ({state: {...}, batchItemFailures}), or
+ * undefined when it has none: Lambda counts such an answer as a failed invocation.
+ */
+export function windowState(payload: Buffer): Record<string, unknown> | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const state = (v as { state?: unknown } | null)?.state;
+  return state !== null && typeof state === 'object' && !Array.isArray(state)
+    ? (state as Record<string, unknown>)
+    : undefined;
+}
+
+/** Lambda's DynamodbTimeWindowEvent: the records beside their window and its state. */
+export function windowEvent(args: {
+  records: LambdaStreamRecord[];
+  window: { start: number; end: number; state: Record<string, unknown> };
+  shardId: string;
+  streamArn: string;
+  final: boolean;
+  early: boolean;
+}): string {
+  return JSON.stringify({
+    Records: args.records,
+    window: { start: isoSeconds(args.window.start), end: isoSeconds(args.window.end) },
+    state: args.window.state,
+    shardId: args.shardId,
+    eventSourceARN: args.streamArn,
+    isFinalInvokeForWindow: args.final,
+    isWindowTerminatedEarly: args.early,
+  });
+}
+
+export type DiscardCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
 
 export function failureRecord(args: {
   batch: LambdaStreamRecord[];

@@ -1,6 +1,8 @@
 // The shard poller against an in-memory stream and a test clock: what a
 // ReportBatchItemFailures answer resumes from, records aged out past
-// MaximumRecordAgeInSeconds, and the Lambda event shape of a TTL deletion.
+// MaximumRecordAgeInSeconds, the Lambda event shape of a TTL deletion, and tumbling
+// windows (records grouped by window, the state carried and reset, the final
+// invocation, the state kept with the checkpoint across a restart).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -293,5 +295,241 @@ describe('the shard poller', () => {
       assert.deepEqual(mine, [...mine].sort(), `k${k} in order`);
     }
     assert.equal((await store.checkpoint(m.uuid, 'shardId-1'))?.done, true);
+  });
+});
+
+interface WindowEvent {
+  Records: { dynamodb: { SequenceNumber: string } }[];
+  window: { start: string; end: string };
+  state: Record<string, unknown>;
+  shardId: string;
+  eventSourceARN: string;
+  isFinalInvokeForWindow: boolean;
+  isWindowTerminatedEarly: boolean;
+}
+
+/** A windowed poller; `reads` counts GetRecords calls (to see time pass without a call). */
+function runWindowed(
+  m: Mapping,
+  records: StreamRecord[],
+  answer: (e: WindowEvent, call: number) => InvokeOutcome,
+  clock: { now: number },
+  opts: { closed?: boolean; store?: MemoryMappingStore } = {},
+) {
+  const calls: WindowEvent[] = [];
+  const reads = { n: 0 };
+  const api = stream(records, opts.closed);
+  const store = opts.store ?? new MemoryMappingStore(undefined, () => clock.now);
+  const poller = makeShardPoller(
+    {
+      api: {
+        ...api,
+        records: (it, limit) => {
+          reads.n++;
+          return api.records(it, limit);
+        },
+      },
+      store,
+      mapping: () => m,
+      invoke: (_m, payload) => {
+        const e = JSON.parse(payload) as WindowEvent;
+        calls.push(e);
+        return Promise.resolve(answer(e, calls.length));
+      },
+      deliver: () => Promise.resolve(),
+      functionArn: () => 'arn:aws:lambda:us-east-1:000000000000:function:f',
+      metrics: makeEventSourceMetrics(new Registry()),
+      log: makeLogger('test', { level: 'error' }),
+      clock: () => clock.now,
+      token: 'me',
+      options: { pollMs: 1, leaseMs: 60_000, retryBaseMs: 1, retryMaxMs: 2 },
+    },
+    ARN,
+    'shardId-1',
+  );
+  return { calls, reads, store, poller };
+}
+
+/** An aggregating handler: counts the records of its window in state.count. */
+const counting = (e: WindowEvent) =>
+  ok({ state: { count: Number(e.state.count ?? 0) + e.Records.length } });
+
+/** What a call shows: its window's start, the state it got, its records, and its flags. */
+const shown = (e: WindowEvent) => ({
+  start: e.window.start,
+  state: e.state,
+  records: e.Records.map((r) => Number(r.dynamodb.SequenceNumber) - 1000),
+  final: e.isFinalInvokeForWindow,
+  early: e.isWindowTerminatedEarly,
+});
+
+describe('tumbling windows', () => {
+  test('records are grouped by window, the state carried within a window and reset for the next, each window ending with a final invocation', async () => {
+    // Windows of 60 s: records 0-2 in [00:00, 01:00), 3-4 in [01:00, 02:00); the clock is past both.
+    const records = [record(0, 10), record(1, 10), record(2, 30), record(3, 70), record(4, 70)];
+    const m = mapping({ tumblingWindowInSeconds: 60, batchSize: 2 });
+    const { calls, store, poller } = runWindowed(m, records, counting, { now: 200_000 });
+    await until('five calls', () => calls.length >= 5);
+    await poller.stop();
+    const w0 = '1970-01-01T00:00:00Z';
+    const w1 = '1970-01-01T00:01:00Z';
+    assert.deepEqual(calls.map(shown), [
+      { start: w0, state: {}, records: [0, 1], final: false, early: false },
+      // The batch ends at the window's end, though it could hold 2 records.
+      { start: w0, state: { count: 2 }, records: [2], final: false, early: false },
+      { start: w0, state: { count: 3 }, records: [], final: true, early: false },
+      { start: w1, state: {}, records: [3, 4], final: false, early: false },
+      { start: w1, state: { count: 2 }, records: [], final: true, early: false },
+    ]);
+    assert.equal(calls[0]!.window.end, w1);
+    assert.equal(calls[0]!.shardId, 'shardId-1');
+    assert.equal(calls[0]!.eventSourceARN, ARN);
+    assert.deepEqual(await store.checkpoint(m.uuid, 'shardId-1'), {
+      after: records[4]!.dynamodb.SequenceNumber,
+    });
+  });
+
+  test('the state is kept with the checkpoint; the final invocation waits until the clock is past the window', async () => {
+    const clock = { now: 30_000 };
+    const m = mapping({ tumblingWindowInSeconds: 60 });
+    const { calls, reads, store, poller } = runWindowed(m, [record(0, 10)], counting, clock);
+    await until('the first call', () => calls.length === 1);
+    const seen = reads.n;
+    await until('more reads', () => reads.n > seen + 5);
+    assert.equal(calls.length, 1, 'no final invocation before the window ends');
+    assert.deepEqual(await store.checkpoint(m.uuid, 'shardId-1'), {
+      after: record(0, 10).dynamodb.SequenceNumber,
+      window: { start: 0, end: 60, state: { count: 1 } },
+    });
+    clock.now = 61_000;
+    await until('the final call', () => calls.length === 2);
+    await poller.stop();
+    assert.deepEqual(shown(calls[1]!), {
+      start: '1970-01-01T00:00:00Z',
+      state: { count: 1 },
+      records: [],
+      final: true,
+      early: false,
+    });
+  });
+
+  test("a restart mid-window resumes after the checkpoint with the window's state (the failed batch again)", async () => {
+    const clock = { now: 30_000 };
+    const m = mapping({ tumblingWindowInSeconds: 60, batchSize: 1 });
+    const records = [record(0, 10), record(1, 20)];
+    const store = new MemoryMappingStore(undefined, () => clock.now);
+    const first = runWindowed(m, records, (e, call) => (call === 1 ? counting(e) : failed), clock, {
+      store,
+    });
+    await until('the second call failing', () => first.calls.length >= 2);
+    await first.poller.stop();
+    const second = runWindowed(m, records, counting, clock, { store });
+    await until('the resumed call', () => second.calls.length >= 1);
+    await second.poller.stop();
+    assert.deepEqual(shown(second.calls[0]!), {
+      start: '1970-01-01T00:00:00Z',
+      state: { count: 1 },
+      records: [1],
+      final: false,
+      early: false,
+    });
+  });
+
+  test('an answer without a state fails the batch: it is retried with the same state', async () => {
+    const m = mapping({ tumblingWindowInSeconds: 60 });
+    const { calls, poller } = runWindowed(
+      m,
+      [record(0, 10)],
+      (e, call) => (call === 1 ? ok({ batchItemFailures: [] }) : counting(e)),
+      { now: 30_000 },
+    );
+    await until('two calls', () => calls.length >= 2);
+    await poller.stop();
+    assert.deepEqual(calls.slice(0, 2).map(shown), [
+      { start: '1970-01-01T00:00:00Z', state: {}, records: [0], final: false, early: false },
+      { start: '1970-01-01T00:00:00Z', state: {}, records: [0], final: false, early: false },
+    ]);
+  });
+
+  test("ReportBatchItemFailures in a window: the batch resumes at the failed record with the answer's state", async () => {
+    const m = mapping({
+      tumblingWindowInSeconds: 60,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const { calls, poller } = runWindowed(
+      m,
+      [record(0, 10), record(1, 10), record(2, 10)],
+      (e, call) =>
+        call === 1
+          ? ok({
+              state: { count: 1 },
+              batchItemFailures: [{ itemIdentifier: e.Records[1]!.dynamodb.SequenceNumber }],
+            })
+          : counting(e),
+      { now: 30_000 },
+    );
+    await until('two calls', () => calls.length >= 2);
+    await poller.stop();
+    assert.deepEqual(calls.slice(0, 2).map(shown), [
+      { start: '1970-01-01T00:00:00Z', state: {}, records: [0, 1, 2], final: false, early: false },
+      {
+        start: '1970-01-01T00:00:00Z',
+        state: { count: 1 },
+        records: [1, 2],
+        final: false,
+        early: false,
+      },
+    ]);
+  });
+
+  test('the end of a closed shard ends its window early; the checkpoint is then done', async () => {
+    const m = mapping({ tumblingWindowInSeconds: 60 });
+    const { calls, store, poller } = runWindowed(
+      m,
+      [record(0, 10)],
+      counting,
+      { now: 30_000 },
+      {
+        closed: true,
+      },
+    );
+    await until('finished', () => poller.finished);
+    await poller.stop();
+    assert.deepEqual(calls.map(shown), [
+      { start: '1970-01-01T00:00:00Z', state: {}, records: [0], final: false, early: false },
+      { start: '1970-01-01T00:00:00Z', state: { count: 1 }, records: [], final: true, early: true },
+    ]);
+    assert.deepEqual(await store.checkpoint(m.uuid, 'shardId-1'), {
+      after: record(0, 10).dynamodb.SequenceNumber,
+      done: true,
+    });
+  });
+
+  test('a state above 1 MB ends the window early; its next records begin a fresh state', async () => {
+    const m = mapping({ tumblingWindowInSeconds: 60, batchSize: 1 });
+    const big = 'x'.repeat(1024 * 1024);
+    const { calls, poller } = runWindowed(
+      m,
+      [record(0, 10), record(1, 20)],
+      (e, call) => (call === 1 ? ok({ state: { big } }) : counting(e)),
+      { now: 200_000 },
+    );
+    await until('four calls', () => calls.length >= 4);
+    await poller.stop();
+    assert.deepEqual(
+      calls.map((e) => ({ ...shown(e), state: e.state.big ? 'big' : e.state })),
+      [
+        { start: '1970-01-01T00:00:00Z', state: {}, records: [0], final: false, early: false },
+        { start: '1970-01-01T00:00:00Z', state: 'big', records: [], final: true, early: true },
+        { start: '1970-01-01T00:00:00Z', state: {}, records: [1], final: false, early: false },
+        {
+          start: '1970-01-01T00:00:00Z',
+          state: { count: 1 },
+          records: [],
+          final: true,
+          early: false,
+        },
+      ],
+    );
   });
 });

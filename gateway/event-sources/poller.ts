@@ -5,6 +5,15 @@
 // blocks the shard: retried (with backoff), bisected when asked, until it succeeds,
 // runs out of retries or ages out. A restart resumes after the checkpoint, so a
 // record is delivered at least once and none is skipped.
+//
+// With a tumbling window (TumblingWindowInSeconds) a batch holds records of one
+// window only (by ApproximateCreationDateTime, epoch-aligned); the function gets the
+// state it returned last in the window ({} at its start) and must return one; the
+// state moves with the checkpoint (one commit), so a restart resumes with the state
+// of the position it resumes after. When the window is over (a record of a later
+// window is read, or the clock is past its end and a read found nothing more, or the
+// shard ends) the function gets a final invocation without records; only once it
+// succeeds is the state dropped and the next window begun.
 import { passes, parsePattern, type Pattern } from '../../lib/filter-pattern.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { InvokeOutcome } from '../invoker.ts';
@@ -12,12 +21,14 @@ import {
   batchItemFailure,
   failureRecord,
   lambdaRecord,
+  windowEvent,
+  windowState,
   type DiscardCondition,
   type LambdaStreamRecord,
 } from './event.ts';
 import type { Mapping } from './mapping.ts';
 import type { EventSourceMetrics } from './metrics.ts';
-import type { Checkpoint, MappingStore } from './store.ts';
+import type { Checkpoint, MappingStore, OpenWindow } from './store.ts';
 import { StreamsError, type StreamsApi } from './streams-client.ts';
 
 export interface PollerOptions {
@@ -38,6 +49,15 @@ export const DEFAULT_POLLER: PollerOptions = {
 
 /** Lambda's invocation payload limit: a batch is cut before it would exceed it. */
 const PAYLOAD_LIMIT = 6 * 1024 * 1024 - 64 * 1024;
+
+/** Lambda's limit of a window's state (per shard); a bigger one ends the window early. */
+const STATE_LIMIT = 1024 * 1024;
+
+/**
+ * How long past a window's end its final invocation waits: a record of the window's
+ * last moments may still be on its way into the stream (the stamps are whole seconds).
+ */
+const WINDOW_GRACE_MS = 1_000;
 
 export interface PollerDeps {
   api: StreamsApi;
@@ -76,6 +96,13 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
   let finished = false;
   let filterKey = '';
   let patterns: Pattern[] = [];
+  /**
+   * The open tumbling window and the checkpoint's position, as last committed or
+   * loaded. A new state replaces `win` (never changes it): the memory store keeps the
+   * committed object itself.
+   */
+  let win: OpenWindow | undefined;
+  let position: string | undefined;
 
   const m = () => deps.mapping();
   const labels = () => ({ mapping: m().uuid, function: m().functionKey });
@@ -102,6 +129,7 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
 
   async function commit(cp: Checkpoint): Promise<void> {
     if (!(await store.commit(m().uuid, shardId, token, cp))) throw new LeaseLost();
+    position = cp.after;
   }
 
   async function result(text: string): Promise<void> {
@@ -116,6 +144,8 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
     ended = false;
     skipBefore = undefined;
     lastRead = cp?.after;
+    position = cp?.after;
+    win = cp?.window;
     if (cp?.done) {
       finished = true;
       return;
@@ -203,6 +233,7 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       if (got === limit) continue;
       if (queue.length > 0 && (windowMs === 0 || deps.clock() - began >= windowMs)) return;
       if (queue.length > 0 && !queue.some((e) => e.pass)) return;
+      if (windowOver()) return;
       await sleep(options.pollMs);
       if (stopped) return;
     }
@@ -254,8 +285,13 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
 
   async function done(entries: Entry[]): Promise<void> {
     const last = entries[entries.length - 1]!;
-    const finishing = ended && queue.length === entries.length;
-    await commit({ after: last.seq, ...(finishing && { done: true }) });
+    // An open window still needs its final invocation before the shard is done.
+    const finishing = ended && queue.length === entries.length && !win;
+    await commit({
+      after: last.seq,
+      ...(finishing && { done: true }),
+      ...(win && { window: win }),
+    });
     queue = queue.slice(entries.length);
     if (finishing) finished = true;
   }
@@ -324,7 +360,12 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       const newest = cur[cur.length - 1]!;
       metrics.iteratorAge.set(labels(), Math.max(0, deps.clock() - newest.createdMs));
       invokes++;
-      last = await deps.invoke(m(), JSON.stringify({ Records: records }));
+      last = await deps.invoke(
+        m(),
+        win
+          ? windowEvent({ records, window: win, shardId, streamArn, final: false, early: false })
+          : JSON.stringify({ Records: records }),
+      );
       if (!last.ok) {
         const throttled = last.error.status === 429;
         metrics.invocations.inc({ ...labels(), outcome: throttled ? 'throttled' : 'error' });
@@ -340,9 +381,12 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
       if (!failedAt && m().functionResponseTypes.includes('ReportBatchItemFailures')) {
         failedAt = batchItemFailure(last.result.payload, records);
       }
+      const state = win && windowState(last.result.payload);
+      if (win && !state) failedAt = 'all';
       if (failedAt === undefined) {
         metrics.invocations.inc({ ...labels(), outcome: 'success' });
         await result('OK');
+        if (win && state) win = { ...win, state };
         await finish(cur);
         work.shift();
         [retries, systemRetries, invokes, last] = [0, 0, 0, undefined];
@@ -355,6 +399,8 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
         // Everything before the lowest failed record is done; the batch resumes there.
         const at = cur.findIndex((e) => e.seq === failedAt);
         if (at > 0) {
+          // The answer's state is that of the records before the failed one.
+          if (win && state) win = { ...win, state };
           await finish(cur.slice(0, at));
           work[0] = cur.slice(at);
         }
@@ -378,6 +424,65 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
     }
   }
 
+  const windowed = () => (m().tumblingWindowInSeconds ?? 0) > 0;
+
+  /** The open window's time is up and a read since found nothing more of it. */
+  const windowOver = () => win !== undefined && deps.clock() >= win.end * 1000 + WINDOW_GRACE_MS;
+
+  /** The final invocation of the open window, retried until it succeeds (as Lambda holds the shard). */
+  async function closeWindow(early: boolean): Promise<void> {
+    const w = win!;
+    for (let attempt = 1; !stopped; attempt++) {
+      const out = await deps.invoke(
+        m(),
+        windowEvent({ records: [], window: w, shardId, streamArn, final: true, early }),
+      );
+      const succeeded =
+        out.ok && !out.result.functionError && windowState(out.result.payload) !== undefined;
+      const failure = out.ok ? 'function_error' : out.error.status === 429 ? 'throttled' : 'error';
+      metrics.invocations.inc({ ...labels(), outcome: succeeded ? 'success' : failure });
+      if (succeeded) {
+        await result('OK');
+        win = undefined;
+        await commit({ ...(position && { after: position }) });
+        return;
+      }
+      metrics.batchesFailed.inc(labels());
+      await result(out.ok ? 'PROBLEM: Function call failed.' : `PROBLEM: ${out.error.message}`);
+      await sleep(backoff(attempt));
+    }
+  }
+
+  /**
+   * One step of a windowed mapping: the open window closed when it is over; else the
+   * next batch, of the window of the queue's first passing record only.
+   */
+  async function stepWindow(): Promise<void> {
+    const first = queue.find((e) => e.pass);
+    if (win && (!windowed() || (first ? first.createdMs >= win.end * 1000 : windowOver()))) {
+      // A record of a later window (or the setting turned off) ends the window now.
+      await closeWindow(!windowed());
+      return;
+    }
+    if (queue.length === 0) return;
+    if (first && !win) {
+      const size = m().tumblingWindowInSeconds ?? 0;
+      const start = Math.floor(first.createdMs / 1000 / size) * size;
+      win = { start, end: start + size, state: {} };
+    }
+    // A record older than the open window (out of order) goes in it: the window it
+    // belongs to is over.
+    const open = win;
+    const later = open ? queue.findIndex((e) => e.pass && e.createdMs >= open.end * 1000) : -1;
+    const mine = later < 0 ? queue : queue.slice(0, later);
+    const stateBytes = open ? Buffer.byteLength(JSON.stringify(open.state)) : 0;
+    await runBatches(head(mine, m().batchSize, PAYLOAD_LIMIT - stateBytes), async (entries) => {
+      await done(entries);
+      if (win && Buffer.byteLength(JSON.stringify(win.state)) > STATE_LIMIT)
+        await closeWindow(true);
+    });
+  }
+
   async function step(): Promise<void> {
     if (!(await store.lease(m().uuid, shardId, token, options.leaseMs))) {
       holding = false;
@@ -392,9 +497,16 @@ export function makeShardPoller(deps: PollerDeps, streamArn: string, shardId: st
     await gather();
     if (stopped) return;
     if (queue.length === 0 && ended) {
-      // A closed shard read to its end: nothing more will come.
+      // A closed shard read to its end: nothing more will come. Lambda does not carry
+      // a window over to the child shards: it ends here, early if its time is not up.
+      if (win) await closeWindow(deps.clock() < win.end * 1000);
+      if (stopped) return;
       await commit({ ...(lastRead && { after: lastRead }), done: true });
       finished = true;
+      return;
+    }
+    if (windowed() || win) {
+      await stepWindow();
       return;
     }
     if (queue.length === 0) return;

@@ -14,6 +14,19 @@ export interface Checkpoint {
   startAt?: number;
   /** The shard is closed and read to its end. */
   done?: boolean;
+  /**
+   * The open tumbling window, kept with the position it belongs to, so a restart
+   * resumes after `after` with the state the function returned there.
+   */
+  window?: OpenWindow;
+}
+
+export interface OpenWindow {
+  /** Epoch seconds: records created in [start, end) belong to it. */
+  start: number;
+  end: number;
+  /** The state the function returned last in this window; {} at its start. */
+  state: Record<string, unknown>;
 }
 
 export interface MappingStore {
