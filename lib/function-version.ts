@@ -17,6 +17,14 @@ export interface PublishedVersion {
   created?: string;
 }
 
+/**
+ * On a Function: the highest version number it has ever had. Lambda never gives a number
+ * twice, even after the version is deleted, and a deleted FunctionVersion leaves no trace
+ * of its own, so the Function keeps the count (it goes with it: a Function made again
+ * starts at 1, as on Lambda).
+ */
+export const LAST_VERSION_ANNOTATION = 'selfless.dev/last-version';
+
 export function versionObjectName(functionName: string, version: string): string {
   return `${functionName}-${version}`;
 }

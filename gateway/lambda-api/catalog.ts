@@ -8,7 +8,6 @@
 // catalog (a manifest, `kubectl edit`) gets a new revision and code hash here.
 import { createHash, randomUUID } from 'node:crypto';
 import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/function.ts';
-import { lambdaErrors } from '../errors.ts';
 import { LATEST, routeOf, type FunctionRegistry } from '../registry.ts';
 import { canonical } from '../../lib/canonical.ts';
 import { codeSha256Of } from '../../lib/content-ref.ts';
@@ -72,18 +71,16 @@ export interface Writer {
   stored?(fn: FunctionDefinition): Promise<FunctionDefinition>;
   /**
    * Where versions and aliases are resources every replica serves (a cluster): a
-   * version is written (and resolves once served; false when its number is taken
-   * already), aliases travel in the definition's spec.aliases, and the catalog reads
-   * both back from the registry. Without these, they live in the catalog alone.
+   * version is written under the next number (above `after` and any the function ever
+   * had; it resolves to that number once served), aliases travel in the definition's
+   * spec.aliases, and the catalog reads both back from the registry. Without these,
+   * they live in the catalog alone.
    */
   readonly shared?: {
-    publish(fn: FunctionDefinition & { version: string }, description: string): Promise<boolean>;
+    publish(snapshot: FunctionDefinition, description: string, after: number): Promise<string>;
     removeVersion(fn: FunctionDefinition & { version: string }): Promise<void>;
   };
 }
-
-/** How many numbers PublishVersion tries when other replicas publish at the same time. */
-const PUBLISH_ATTEMPTS = 5;
 
 /** Lambda's timestamps: 2024-05-01T12:00:00.000+0000. */
 export function lambdaTimestamp(at: Date): string {
@@ -394,25 +391,15 @@ export class FunctionCatalog {
       return last;
     }
     const text = description ?? record.meta.description;
-    let version = String(record.lastVersion + 1);
-    let fn: FunctionDefinition & { version: string } = {
+    const snapshot: FunctionDefinition = {
       ...latest,
       spec: snapshotSpec(latest.spec),
-      version,
       ...(text !== '' && { description: text }),
     };
-    if (this.writer.shared) {
-      let attempt = 1;
-      // Another replica may take the number first: the next one is ours then.
-      while (!(await this.writer.shared.publish(fn, text))) {
-        if (++attempt > PUBLISH_ATTEMPTS) {
-          throw lambdaErrors.service(`No version number was free after ${PUBLISH_ATTEMPTS} tries.`);
-        }
-        this.readShared(key, record);
-        version = String(record.lastVersion + 1);
-        fn = { ...fn, version };
-      }
-    }
+    const version = this.writer.shared
+      ? await this.writer.shared.publish(snapshot, text, record.lastVersion)
+      : String(record.lastVersion + 1);
+    const fn = { ...snapshot, version };
     const entry: VersionRecord = {
       fn,
       meta: {

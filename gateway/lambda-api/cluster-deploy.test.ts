@@ -34,6 +34,7 @@ import {
 import { strToU8, zipSync } from 'fflate';
 import { GROUP, VERSION } from '../../crds/schema.ts';
 import { makeLogger } from '../../lib/log.ts';
+import { LAST_VERSION_ANNOTATION } from '../../lib/function-version.ts';
 import { layerObjectName } from '../../lib/layer-version.ts';
 import { accountIdForNamespace } from '../../lib/names.ts';
 import { testServices } from '../../test/services/index.ts';
@@ -73,7 +74,7 @@ const resource = async (name: string) =>
       layers?: string[];
       provisionedConcurrencyConfigs?: unknown;
     };
-    metadata: { managedFields?: { manager: string }[] };
+    metadata: { managedFields?: { manager: string }[]; annotations?: Record<string, string> };
   };
 
 before(async () => {
@@ -424,6 +425,52 @@ test("PutFunctionConcurrency writes spec.reservedConcurrentExecutions, which ano
     const got = await client.send(new GetFunctionConcurrencyCommand({ FunctionName: 'deployed' }));
     return got.ReservedConcurrentExecutions === undefined;
   });
+});
+
+test("a deleted version's number is never given again: the Function counts them in an annotation that the API's applies keep and another replica reads", async () => {
+  const count = async () =>
+    (await resource('counted')).metadata.annotations?.[LAST_VERSION_ANNOTATION];
+  await client.send(
+    new CreateFunctionCommand({
+      FunctionName: 'counted',
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/x',
+      Code: { ZipFile: zip('a') },
+    }),
+  );
+  await waitUntilFunctionActiveV2({ client, maxWaitTime: 30 }, { FunctionName: 'counted' });
+  const publish = (c: LambdaClient) =>
+    c.send(new PublishVersionCommand({ FunctionName: 'counted' })).then((v) => v.Version);
+  const update = async (answer: string) => {
+    await client.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'counted', ZipFile: zip(answer) }),
+    );
+    await waitUntilFunctionUpdatedV2({ client, maxWaitTime: 30 }, { FunctionName: 'counted' });
+  };
+  assert.equal(await publish(client), '1');
+  await update('b');
+  assert.equal(await publish(client), '2');
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'counted', Qualifier: '2' }));
+  assert.equal(await count(), '2');
+  // A server-side apply of $LATEST by the API, which does not name the annotation.
+  await update('c');
+  assert.equal(await count(), '2');
+
+  // A replica that never saw version 2: only the count says it was.
+  const other = await replica(
+    (gw) =>
+      gw.gateway.registry.get(`${ns}/counted`)?.spec.code.zipFile ===
+        Buffer.from(zip('c')).toString('base64') &&
+      gw.gateway.registry.versionsOf(`${ns}/counted`).length === 1,
+  );
+  try {
+    assert.equal(await publish(other.client), '3');
+  } finally {
+    await other.close();
+  }
+  assert.equal(await count(), '3');
+  await client.send(new DeleteFunctionCommand({ FunctionName: 'counted' }));
 });
 
 test('DeleteFunction deletes the resource', async () => {

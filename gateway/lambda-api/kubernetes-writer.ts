@@ -7,11 +7,17 @@
 // code, memorySize, timeout, ephemeralStorage, environment, layers) from whoever held them. A
 // later `kubectl apply --server-side` of those fields conflicts unless it forces them
 // back (--force-conflicts); a client-side `kubectl apply` simply overwrites them. Fields
-// the API never sets (reservedConcurrentExecutions, triggers, functionEventInvokeConfig...)
-// stay kubectl's. Aliases are spec.aliases, a list keyed by name, which the API applies
-// whole as it knows it. PublishVersion creates a FunctionVersion resource owned by the
-// Function (so it goes with it), named <function>-<number>: creation is the lock that
-// gives each number to one replica. A zip is kept in the resource itself (spec.code.zipFile)
+// this apply never sets (triggers, functionEventInvokeConfig...) stay kubectl's;
+// reservedConcurrentExecutions is Put/DeleteFunctionConcurrency's, under a field manager
+// of its own (kubernetes-reservations.ts), so these applies keep it. Aliases are
+// spec.aliases, a list keyed by name, which the API applies whole as it knows it.
+// PublishVersion creates a FunctionVersion resource owned by the Function (so it goes
+// with it), named <function>-<number>. Lambda never gives a number twice, so the
+// Function counts them in the annotation selfless.dev/last-version: a publish takes
+// the next number there first (a merge patch conditional on the resourceVersion it
+// read, so each number goes to one replica), then creates the version; a create
+// refused as existing (a number the operator's publish: true took, uncounted) moves on
+// to the next. A zip is kept in the resource itself (spec.code.zipFile)
 // up to about 1 MB of base64; a larger one goes to the content store first (chunk
 // ConfigMaps in the function's namespace, lib/kubernetes/content.ts) and the resource
 // names it (spec.code.contentRef), so the watch brings back what the catalog recorded.
@@ -28,11 +34,14 @@ import { readZip } from '../../lib/zip.ts';
 import { aliasResource } from '../../lib/function-alias.ts';
 import {
   FUNCTION_VERSION_KIND,
+  LAST_VERSION_ANNOTATION,
   versionObjectName,
   versionResourceSpec,
 } from '../../lib/function-version.ts';
 
 export const FIELD_MANAGER = 'selfless-lambda-api';
+/** How many numbers PublishVersion tries when other replicas publish at the same time. */
+const PUBLISH_ATTEMPTS = 5;
 
 /** The Function resource the API owns the fields of. */
 export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
@@ -80,6 +89,12 @@ export function versionResource(
     },
     spec: versionResourceSpec(fn, description),
   } as k8s.KubernetesObject;
+}
+
+/** false for a 409 (the write lost a race); any other failure goes on. */
+function notOnConflict(err: unknown): false {
+  if (err instanceof k8s.ApiException && err.code === 409) return false;
+  throw err;
 }
 
 /** Resolves once the registry (fed by the watch) shows what was written. */
@@ -134,25 +149,61 @@ export function kubernetesWriter(
   return {
     stored,
     shared: {
-      publish: async (fn, description) => {
-        const current = await objects.read({
-          apiVersion: API_VERSION,
-          kind: 'Function',
-          metadata: { name: fn.name, namespace: fn.namespace },
-        });
-        try {
-          await objects.create(versionResource(fn, description, { uid: current.metadata!.uid! }));
-        } catch (err) {
-          if (err instanceof k8s.ApiException && err.code === 409) return false;
-          throw err;
+      publish: async (snapshot, description, after) => {
+        const ref = { name: snapshot.name, namespace: snapshot.namespace };
+        let floor = after;
+        for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+          const current = await objects.read({
+            apiVersion: API_VERSION,
+            kind: 'Function',
+            metadata: ref,
+          });
+          const counted = Number(current.metadata?.annotations?.[LAST_VERSION_ANNOTATION] ?? 0);
+          const fn = {
+            ...snapshot,
+            version: String(Math.max(floor, Number.isSafeInteger(counted) ? counted : 0) + 1),
+          };
+          // The count is taken before the version is made, with the resourceVersion read
+          // as the precondition: a conflict means another writer changed the Function in
+          // between (maybe taking this number). A merge patch is an update, not an apply:
+          // the API's applies, which never name the annotation, leave it be.
+          const counter = {
+            apiVersion: API_VERSION,
+            kind: 'Function',
+            metadata: {
+              ...ref,
+              resourceVersion: current.metadata!.resourceVersion!,
+              annotations: { [LAST_VERSION_ANNOTATION]: fn.version },
+            },
+          };
+          const took = await objects
+            .patch(
+              counter,
+              undefined,
+              undefined,
+              FIELD_MANAGER,
+              undefined,
+              k8s.PatchStrategy.MergePatch,
+            )
+            .then(() => true, notOnConflict);
+          if (!took) continue;
+          const made = await objects
+            .create(versionResource(fn, description, { uid: current.metadata!.uid! }))
+            .then(() => true, notOnConflict);
+          // The number was taken without the count (the operator's publish: true).
+          if (!made) {
+            floor = Number(fn.version);
+            continue;
+          }
+          await served(
+            registry,
+            keyOf(fn),
+            () => registry.versionsOf(keyOf(fn)).some((v) => v.version === fn.version),
+            timeoutMs,
+          );
+          return fn.version;
         }
-        await served(
-          registry,
-          keyOf(fn),
-          () => registry.versionsOf(keyOf(fn)).some((v) => v.version === fn.version),
-          timeoutMs,
-        );
-        return true;
+        throw lambdaErrors.service(`No version number was free after ${PUBLISH_ATTEMPTS} tries.`);
       },
       removeVersion: async (fn) => {
         await objects.delete(versionResource(fn, '', { uid: '' })).catch((err: unknown) => {
