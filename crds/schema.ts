@@ -280,7 +280,7 @@ const trigger: Schema = obj(
           ],
         },
         tumblingWindowInSeconds: int(
-          "A tumbling window's length (default 0: none): the function gets a state carried from one invocation to the next of the same window, and a final invocation when the window ends.",
+          "A tumbling window's length (default 0: none): the function gets a state carried from one invocation to the next of the same window, and a final invocation when the window ends; parallelizationFactor must then be 1.",
           bounds(STREAM_LIMITS.tumblingWindowInSeconds),
         ),
         bisectBatchOnFunctionError: {

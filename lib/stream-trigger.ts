@@ -62,6 +62,9 @@ export function parseDynamoDbStreamTrigger(
   const retries = int('maximumRetryAttempts');
   const age = int('maximumRecordAgeInSeconds');
   const tumbling = int('tumblingWindowInSeconds');
+  // As the API: a window's shard runs in one order, one state per shard.
+  if (tumbling > 0 && parallelization > 1)
+    c.fail(`${p}.tumblingWindowInSeconds`, 'requires parallelizationFactor 1');
   if (age >= 0 && age < STREAM_LIMITS.maximumRecordAgeInSeconds.lowest)
     c.fail(`${p}.maximumRecordAgeInSeconds`, 'must be -1 or between 60 and 604800');
   const bools: Record<string, boolean> = {};

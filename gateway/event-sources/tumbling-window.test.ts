@@ -1,7 +1,8 @@
 // TumblingWindowInSeconds as a setting: through the real @aws-sdk/client-lambda on a
 // gateway whose event sources read a fake stream, Create, Get, List and Update answer
 // it (0 when not given) and a value outside 0-900 gets Lambda's ValidationException;
-// a Function's dynamodbStream trigger takes tumblingWindowInSeconds with the same range.
+// with ParallelizationFactor above 1 it is refused (one order per windowed shard); a
+// Function's dynamodbStream trigger takes tumblingWindowInSeconds with the same rules.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,6 +146,37 @@ describe('TumblingWindowInSeconds', () => {
   });
 });
 
+test('a window with ParallelizationFactor above 1 is refused, on Create and on Update', async () => {
+  const lanes = (e: Error) =>
+    e.name === 'InvalidParameterValueException' &&
+    e.message === 'TumblingWindowInSeconds requires a ParallelizationFactor of 1.';
+  await assert.rejects(
+    lambda.send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: 'agg',
+        EventSourceArn: ARN.replace('2026', '2028'),
+        StartingPosition: 'LATEST',
+        TumblingWindowInSeconds: 60,
+        ParallelizationFactor: 2,
+      }),
+    ),
+    lanes,
+  );
+  const [m] = (await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: 'plain' })))
+    .EventSourceMappings!;
+  await settled(m!.UUID!);
+  await lambda.send(
+    new UpdateEventSourceMappingCommand({ UUID: m!.UUID!, ParallelizationFactor: 3 }),
+  );
+  await settled(m!.UUID!);
+  await assert.rejects(
+    lambda.send(
+      new UpdateEventSourceMappingCommand({ UUID: m!.UUID!, TumblingWindowInSeconds: 60 }),
+    ),
+    lanes,
+  );
+});
+
 describe('the dynamodbStream trigger', () => {
   const manifest = (trigger: Record<string, unknown>) => ({
     apiVersion: 'selfless.dev/v1alpha1',
@@ -176,12 +208,17 @@ describe('the dynamodbStream trigger', () => {
     }
   });
 
-  test('tumblingWindowInSeconds above 900 is refused at its field', () => {
-    const parsed = parseFunctionManifest(manifest({ tumblingWindowInSeconds: 901 }));
-    assert.ok(!parsed.ok);
-    assert.deepEqual(
-      parsed.errors.map((e) => e.field),
-      ['spec.triggers[0].dynamodbStream.tumblingWindowInSeconds'],
-    );
+  test('tumblingWindowInSeconds above 900, or with parallelizationFactor above 1, is refused at its field', () => {
+    for (const trigger of [
+      { tumblingWindowInSeconds: 901 },
+      { tumblingWindowInSeconds: 60, parallelizationFactor: 2 },
+    ]) {
+      const parsed = parseFunctionManifest(manifest(trigger));
+      assert.ok(!parsed.ok);
+      assert.deepEqual(
+        parsed.errors.map((e) => e.field),
+        ['spec.triggers[0].dynamodbStream.tumblingWindowInSeconds'],
+      );
+    }
   });
 });

@@ -18,6 +18,7 @@ import {
   functionField,
   mappingJson,
   settingsFields,
+  windowLanes,
 } from './event-source-fields.ts';
 import { apiErrors } from './errors.ts';
 import { jsonBody, knownFields, stringField } from './request.ts';
@@ -101,6 +102,7 @@ export function makeCreateEventSourceMapping(ctx: ApiContext) {
       lastModified: es.clock(),
     };
     if (settings.onFailure === undefined) delete m.onFailure;
+    windowLanes(m);
     const same =
       (await es.list()).find(
         (x) =>

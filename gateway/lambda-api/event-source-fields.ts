@@ -151,6 +151,18 @@ export function settingsFields(body: Body): Partial<Mapping> {
   return out;
 }
 
+/**
+ * Lambda runs a tumbling window's shard in one order (one state per shard), so it
+ * takes a window only with ParallelizationFactor 1. Its words were not found: ours.
+ */
+export function windowLanes(m: Pick<Mapping, 'tumblingWindowInSeconds' | 'parallelizationFactor'>) {
+  if ((m.tumblingWindowInSeconds ?? 0) > 0 && m.parallelizationFactor > 1) {
+    throw lambdaErrors.invalidParameter(
+      'TumblingWindowInSeconds requires a ParallelizationFactor of 1.',
+    );
+  }
+}
+
 function filtersField(fc: Body): string[] {
   const list = fc.Filters;
   if (list === undefined || list === null) return [];

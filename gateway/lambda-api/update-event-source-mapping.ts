@@ -11,6 +11,7 @@ import {
   mappingOf,
   refuseTrigger,
   settingsFields,
+  windowLanes,
 } from './event-source-fields.ts';
 import { jsonBody, knownFields, stringField } from './request.ts';
 import { LambdaError } from '../errors.ts';
@@ -34,6 +35,7 @@ export function makeUpdateEventSourceMapping(ctx: ApiContext) {
     const settings = settingsFields(body);
     const next = { ...m, ...settings, state: 'Updating' as const, lastModified: es.clock() };
     if ('onFailure' in settings && settings.onFailure === undefined) delete next.onFailure;
+    windowLanes(next);
     if (fn) {
       next.functionKey = fn.functionKey;
       if (fn.qualifier === undefined) delete next.qualifier;
