@@ -505,6 +505,46 @@ describe('tumbling windows', () => {
     });
   });
 
+  test('a window turned off by an update ends early; the records after it come without window', async () => {
+    const records = [record(0, 10), record(1, 20)];
+    const m = mapping({ tumblingWindowInSeconds: 60, batchSize: 1 });
+    const { calls, poller } = runWindowed(
+      m,
+      records,
+      (e, call) => {
+        if (call === 1) m.tumblingWindowInSeconds = 0;
+        return call <= 2 ? counting(e) : ok(null);
+      },
+      { now: 30_000 },
+    );
+    await until('three calls', () => calls.length >= 3);
+    await poller.stop();
+    assert.deepEqual(calls.slice(0, 2).map(shown), [
+      { start: '1970-01-01T00:00:00Z', state: {}, records: [0], final: false, early: false },
+      { start: '1970-01-01T00:00:00Z', state: { count: 1 }, records: [], final: true, early: true },
+    ]);
+    assert.deepEqual(Object.keys(calls[2]!), ['Records']);
+  });
+
+  test('a record stamped before the open window (out of order) is aggregated in it', async () => {
+    const m = mapping({ tumblingWindowInSeconds: 60, batchSize: 1 });
+    const { calls, poller } = runWindowed(m, [record(0, 70), record(1, 50)], counting, {
+      now: 100_000,
+    });
+    await until('two calls', () => calls.length >= 2);
+    await poller.stop();
+    assert.deepEqual(calls.slice(0, 2).map(shown), [
+      { start: '1970-01-01T00:01:00Z', state: {}, records: [0], final: false, early: false },
+      {
+        start: '1970-01-01T00:01:00Z',
+        state: { count: 1 },
+        records: [1],
+        final: false,
+        early: false,
+      },
+    ]);
+  });
+
   test('a state above 1 MB ends the window early; its next records begin a fresh state', async () => {
     const m = mapping({ tumblingWindowInSeconds: 60, batchSize: 1 });
     const big = 'x'.repeat(1024 * 1024);
