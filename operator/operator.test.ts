@@ -23,6 +23,7 @@ import {
 import { makeDemandHandler, type FunctionDemand } from '../lib/demand.ts';
 import { accountIdForNamespace } from '../lib/names.ts';
 import { layerObjectName } from '../lib/layer-version.ts';
+import { LAST_VERSION_ANNOTATION } from '../lib/function-version.ts';
 import dynalite from 'dynalite';
 import { makeLogger } from '../lib/log.ts';
 import {
@@ -587,6 +588,52 @@ describe('FunctionVersion', () => {
       ['auto-1', 'auto-2'],
       'a reservation is not a new version',
     );
+  });
+
+  test("publish: true never gives a deleted version's number again: it takes the Function's count, as PublishVersion does", async () => {
+    await createFunction(ns, 'counted', { ...inline, publish: true });
+    const versionsOf = async () =>
+      (
+        (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: 'functionversions',
+        })) as { items: { metadata: { name: string } }[] }
+      ).items
+        .map((v) => v.metadata.name)
+        .filter((n) => n.startsWith('counted-'))
+        .sort();
+    const settled = (want: string) =>
+      eventually(`versions ${want}`, async () =>
+        (await versionsOf()).join() === want ? true : undefined,
+      );
+    await settled('counted-1');
+    await patchSpec(fnApi(ns), 'counted', (spec) => {
+      spec.memorySize = 256;
+    });
+    await settled('counted-1,counted-2');
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: 'functionversions',
+      name: 'counted-2',
+    });
+    // $LATEST differs from the newest version left (1), so it is published again, under 3.
+    await settled('counted-1,counted-3');
+    await patchSpec(fnApi(ns), 'counted', (spec) => {
+      spec.code = { inline: { 'index.mjs': 'export const handler = async () => 2' } };
+    });
+    await settled('counted-1,counted-3,counted-4');
+    const fn = await getFunction(ns, 'counted');
+    assert.equal(fn.metadata.annotations?.[LAST_VERSION_ANNOTATION], '4');
+    const r = await eventually('status lists the versions', async () => {
+      const got = await getFunction(ns, 'counted');
+      const status = got.status as { versions?: string[] } | undefined;
+      return status?.versions?.join() === '1,3,4' ? status : undefined;
+    });
+    assert.deepEqual(r.versions, ['1', '3', '4']);
   });
 });
 

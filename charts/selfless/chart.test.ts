@@ -163,6 +163,20 @@ test('with external Redis and Scylla the operator protects both from function wo
   assert.ok(rule?.verbs.includes('watch') && rule.verbs.includes('delete'));
 });
 
+test("the operator may publish a Function's versions (create them and patch the Function's count) but not create or delete Functions", async () => {
+  const role = docs(await template()).find(
+    (d) => d.kind === 'ClusterRole' && d.metadata.name === 'sl-selfless-operator',
+  ) as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+  const verbs = (resource: string) =>
+    role.rules
+      .filter((r) => r.apiGroups.includes('selfless.dev') && r.resources.includes(resource))
+      .flatMap((r) => r.verbs);
+  assert.ok(verbs('functions').includes('patch'));
+  assert.ok(verbs('functionversions').includes('create'));
+  assert.ok(verbs('functionversions').includes('get'));
+  assert.ok(!verbs('functions').includes('create') && !verbs('functions').includes('delete'));
+});
+
 test('allowedClients narrows callers of the gateway but still admits function workers in any namespace and the operator', async () => {
   const policy = (yaml: string) =>
     docs(yaml).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'sl-selfless-gateway')!

@@ -12,12 +12,9 @@
 // of its own (kubernetes-reservations.ts), so these applies keep it. Aliases are
 // spec.aliases, a list keyed by name, which the API applies whole as it knows it.
 // PublishVersion creates a FunctionVersion resource owned by the Function (so it goes
-// with it), named <function>-<number>. Lambda never gives a number twice, so the
-// Function counts them in the annotation selfless.dev/last-version: a publish takes
-// the next number there first (a merge patch conditional on the resourceVersion it
-// read, so each number goes to one replica), then creates the version; a create
-// refused as existing (a number the operator's publish: true took, uncounted) moves on
-// to the next. A zip is kept in the resource itself (spec.code.zipFile)
+// with it), named <function>-<number>, under the next number of the count the Function
+// keeps in an annotation (lib/kubernetes/publish-version.ts, shared with the operator's
+// publish: true). A zip is kept in the resource itself (spec.code.zipFile)
 // up to about 1 MB of base64; a larger one goes to the content store first (chunk
 // ConfigMaps in the function's namespace, lib/kubernetes/content.ts) and the resource
 // names it (spec.code.contentRef), so the watch brings back what the catalog recorded.
@@ -33,15 +30,12 @@ import { putContent } from '../../lib/kubernetes/content.ts';
 import { readZip } from '../../lib/zip.ts';
 import { aliasResource } from '../../lib/function-alias.ts';
 import {
-  FUNCTION_VERSION_KIND,
-  LAST_VERSION_ANNOTATION,
-  versionObjectName,
-  versionResourceSpec,
-} from '../../lib/function-version.ts';
+  PUBLISH_ATTEMPTS,
+  publishVersion,
+  versionResource,
+} from '../../lib/kubernetes/publish-version.ts';
 
 export const FIELD_MANAGER = 'selfless-lambda-api';
-/** How many numbers PublishVersion tries when other replicas publish at the same time. */
-const PUBLISH_ATTEMPTS = 5;
 
 /** The Function resource the API owns the fields of. */
 export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
@@ -69,32 +63,6 @@ export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
       }),
     },
   } as k8s.KubernetesObject;
-}
-
-/** The FunctionVersion resource of a published version, owned by its Function. */
-export function versionResource(
-  fn: FunctionDefinition & { version: string },
-  description: string,
-  owner: { uid: string },
-): k8s.KubernetesObject {
-  return {
-    apiVersion: API_VERSION,
-    kind: FUNCTION_VERSION_KIND,
-    metadata: {
-      name: versionObjectName(fn.name, fn.version),
-      namespace: fn.namespace,
-      ownerReferences: [
-        { apiVersion: API_VERSION, kind: 'Function', name: fn.name, uid: owner.uid },
-      ],
-    },
-    spec: versionResourceSpec(fn, description),
-  } as k8s.KubernetesObject;
-}
-
-/** false for a 409 (the write lost a race); any other failure goes on. */
-function notOnConflict(err: unknown): false {
-  if (err instanceof k8s.ApiException && err.code === 409) return false;
-  throw err;
 }
 
 /** Resolves once the registry (fed by the watch) shows what was written. */
@@ -150,60 +118,21 @@ export function kubernetesWriter(
     stored,
     shared: {
       publish: async (snapshot, description, after) => {
-        const ref = { name: snapshot.name, namespace: snapshot.namespace };
-        let floor = after;
-        for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-          const current = await objects.read({
-            apiVersion: API_VERSION,
-            kind: 'Function',
-            metadata: ref,
-          });
-          const counted = Number(current.metadata?.annotations?.[LAST_VERSION_ANNOTATION] ?? 0);
-          const fn = {
-            ...snapshot,
-            version: String(Math.max(floor, Number.isSafeInteger(counted) ? counted : 0) + 1),
-          };
-          // The count is taken before the version is made, with the resourceVersion read
-          // as the precondition: a conflict means another writer changed the Function in
-          // between (maybe taking this number). A merge patch is an update, not an apply:
-          // the API's applies, which never name the annotation, leave it be.
-          const counter = {
-            apiVersion: API_VERSION,
-            kind: 'Function',
-            metadata: {
-              ...ref,
-              resourceVersion: current.metadata!.resourceVersion!,
-              annotations: { [LAST_VERSION_ANNOTATION]: fn.version },
-            },
-          };
-          const took = await objects
-            .patch(
-              counter,
-              undefined,
-              undefined,
-              FIELD_MANAGER,
-              undefined,
-              k8s.PatchStrategy.MergePatch,
-            )
-            .then(() => true, notOnConflict);
-          if (!took) continue;
-          const made = await objects
-            .create(versionResource(fn, description, { uid: current.metadata!.uid! }))
-            .then(() => true, notOnConflict);
-          // The number was taken without the count (the operator's publish: true).
-          if (!made) {
-            floor = Number(fn.version);
-            continue;
-          }
-          await served(
-            registry,
-            keyOf(fn),
-            () => registry.versionsOf(keyOf(fn)).some((v) => v.version === fn.version),
-            timeoutMs,
-          );
-          return fn.version;
+        const published = await publishVersion(objects, snapshot, description, {
+          after,
+          fieldManager: FIELD_MANAGER,
+        });
+        if (!published) {
+          throw lambdaErrors.service(`No version number was free after ${PUBLISH_ATTEMPTS} tries.`);
         }
-        throw lambdaErrors.service(`No version number was free after ${PUBLISH_ATTEMPTS} tries.`);
+        const { version } = published;
+        await served(
+          registry,
+          keyOf(snapshot),
+          () => registry.versionsOf(keyOf(snapshot)).some((v) => v.version === version),
+          timeoutMs,
+        );
+        return version;
       },
       removeVersion: async (fn) => {
         await objects.delete(versionResource(fn, '', { uid: '' })).catch((err: unknown) => {

@@ -9,26 +9,28 @@
 // through their owner reference when the Function goes.
 import * as k8s from '@kubernetes/client-node';
 import { maxConcurrency, parseFunctionManifest } from '../../lib/function.ts';
-import {
-  FUNCTION_VERSION_KIND,
-  parseFunctionVersion,
-  sameSnapshot,
-  versionObjectName,
-  versionResourceSpec,
-} from '../../lib/function-version.ts';
+import type { FUNCTION_VERSION_KIND } from '../../lib/function-version.ts';
+import { parseFunctionVersion, sameSnapshot } from '../../lib/function-version.ts';
+import { PUBLISH_ATTEMPTS, publishVersion } from '../../lib/kubernetes/publish-version.ts';
 import type { Parsed } from '../../lib/parse.ts';
 import { provisionedForVersion } from '../../lib/provisioned-concurrency.ts';
 import { formatErrors } from '../../lib/parse.ts';
 import type { Logger } from '../../lib/log.ts';
 import { functionArn } from '../../lib/names.ts';
-import { API_VERSION, GROUP, VERSION } from '../../crds/schema.ts';
+import { API_VERSION } from '../../crds/schema.ts';
 import { Reason, READY, type Condition } from '../conditions.ts';
 import type { Applier } from '../apply.ts';
 import { describeError } from '../errors.ts';
 import { involvedOf, type RecordEvent } from '../events.ts';
 import type { Informer, Obj } from '../../lib/kubernetes/informer.ts';
 import type { ReconcileResult, Reconciler } from '../controller.ts';
-import { configMapName, deploymentName, egressPolicyName, layersConfigMapName } from '../labels.ts';
+import {
+  configMapName,
+  deploymentName,
+  egressPolicyName,
+  FIELD_MANAGER,
+  layersConfigMapName,
+} from '../labels.ts';
 import { accountIdForNamespace } from '../../lib/names.ts';
 import {
   layerObjectName,
@@ -143,6 +145,7 @@ type Phase = (pass: Pass) => Promise<void>;
 export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler {
   const custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
   const core = deps.kc.makeApiClient(k8s.CoreV1Api);
+  const objects = k8s.KubernetesObjectApi.makeApiClient(deps.kc);
   const kind = deps.kind ?? 'Function';
   const involved = (obj: Obj) => involvedOf(kind, API_VERSION, obj);
 
@@ -396,8 +399,10 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
   /**
    * A Function's versions and aliases in its status; with publish: true a new version
    * whenever code or configuration differ from the newest one (Lambda's Publish: true).
-   * The number is the newest + 1: the gateway's PublishVersion may take it first, and
-   * then the create is refused and the next pass tries again.
+   * The number is the next of the Function's count, as PublishVersion's
+   * (lib/kubernetes/publish-version.ts), so a deleted version's number is never taken
+   * again; the version this pass publishes may not be in the cache on the next pass,
+   * and the count then says it exists.
    */
   async function reconcileVersions(pass: Pass): Promise<void> {
     const { fn, obj, status } = pass;
@@ -416,38 +421,22 @@ export function makeFunctionReconciler(deps: FunctionReconcilerDeps): Reconciler
       ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
     }));
     if (!fn.def.spec.publish || (newest && sameSnapshot(fn.def.spec, newest.spec))) return;
-    const version = String(Number(newest?.version ?? 0) + 1);
-    try {
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: fn.def.namespace,
-        plural: 'functionversions',
-        body: {
-          apiVersion: API_VERSION,
-          kind: FUNCTION_VERSION_KIND,
-          metadata: {
-            name: versionObjectName(fn.def.name, version),
-            namespace: fn.def.namespace,
-            ownerReferences: [
-              { apiVersion: API_VERSION, kind: 'Function', name: fn.def.name, uid: fn.uid },
-            ],
-          },
-          spec: versionResourceSpec({ ...fn.def, version }, ''),
-        },
-      });
-    } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 409) {
-        throw new NotReady(
-          Reason.ReconcileError,
-          `version ${version} was taken; trying the next`,
-          1_000,
-        );
-      }
-      throw err;
+    const made = await publishVersion(objects, fn.def, '', {
+      after: Number(newest?.version ?? 0),
+      fieldManager: FIELD_MANAGER,
+      keepCounted: true,
+    });
+    if (!made) {
+      throw new NotReady(
+        Reason.ReconcileError,
+        `no version number was free after ${PUBLISH_ATTEMPTS} tries; trying again`,
+        1_000,
+      );
     }
-    status.versions.push(version);
-    deps.record(involved(obj), 'Normal', 'Published', `version ${version} published`);
+    status.versions.push(made.version);
+    if (made.created) {
+      deps.record(involved(obj), 'Normal', 'Published', `version ${made.version} published`);
+    }
   }
 
   /**
