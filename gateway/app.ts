@@ -234,6 +234,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
       account,
       invoke,
       metrics,
+      stateOf: (fn) => catalog.stateOf(fn),
       ...(opts.callerNamespace && { callerNamespace: opts.callerNamespace }),
     }),
   );

@@ -1,5 +1,6 @@
-// Invoke meets the function's State as GetFunction reports it: a function still being
-// created (Pending) is refused as Lambda refuses it, and runs once Active. The catalog's
+// Invoke and InvokeWithResponseStream meet the function's State as GetFunction reports
+// it: a function still being created (Pending) is refused as Lambda refuses it, and
+// runs once Active. The catalog's
 // settle step is held here, so the Pending window lasts as long as the test wants.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +10,7 @@ import {
   CreateFunctionCommand,
   GetFunctionCommand,
   InvokeCommand,
+  InvokeWithResponseStreamCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
@@ -90,4 +92,47 @@ test('a Pending function is refused with 409 ResourceConflictException naming it
   );
   const ran = await client.send(new InvokeCommand({ FunctionName: 'young' }));
   assert.equal(Buffer.from(ran.Payload!).toString(), '"ran"');
+});
+
+test('InvokeWithResponseStream of a Pending function is refused before any stream with the same 409, and streams once Active', async () => {
+  await client.send(
+    new CreateFunctionCommand({
+      FunctionName: 'young-stream',
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/test',
+      Code: {
+        ZipFile: zipSync({ 'index.mjs': strToU8('export const handler = async () => "ran";') }),
+      },
+    }),
+  );
+  for (const type of ['RequestResponse', 'DryRun'] as const) {
+    const refused = await client
+      .send(
+        new InvokeWithResponseStreamCommand({ FunctionName: 'young-stream', InvocationType: type }),
+      )
+      .then(
+        () => assert.fail(`${type} streamed while Pending`),
+        (err: Error & { $metadata: { httpStatusCode: number } }) => err,
+      );
+    assert.deepEqual(
+      [refused.name, refused.$metadata.httpStatusCode, refused.message],
+      [
+        'ResourceConflictException',
+        409,
+        'The operation cannot be performed at this time. The function is currently in the following state: Pending',
+      ],
+      type,
+    );
+  }
+
+  for (const done of held.splice(0)) done();
+  const ran = await client.send(
+    new InvokeWithResponseStreamCommand({ FunctionName: 'young-stream' }),
+  );
+  let body = '';
+  for await (const event of ran.EventStream!) {
+    if (event.PayloadChunk?.Payload) body += Buffer.from(event.PayloadChunk.Payload).toString();
+  }
+  assert.equal(body, '"ran"');
 });

@@ -90,11 +90,11 @@ export function decodeClientContext(header: string | undefined): string | undefi
 }
 
 /**
- * Lambda refuses every call to a function still being created. A Failed function keeps
- * today's behaviour (its calls wait out the bound): Lambda's words for that state are
- * not established.
+ * Lambda refuses every call to a function still being created (Invoke and
+ * InvokeWithResponseStream). A Failed function keeps today's behaviour (its calls wait
+ * out the bound): Lambda's words for that state are not established.
  */
-function checkState(state: string | undefined): void {
+export function checkState(state: string | undefined): void {
   if (state === 'Pending') {
     throw new LambdaError(
       409,

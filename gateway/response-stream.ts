@@ -6,10 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { encodeEvent } from '../lib/event-stream.ts';
-import { keyOf } from '../lib/function.ts';
+import { keyOf, type FunctionDefinition } from '../lib/function.ts';
 import type { InvocationResult } from '../lib/worker-channel/channel.ts';
 import { asLambdaError, lambdaErrors, sendLambdaError } from './errors.ts';
-import { SYNC_PAYLOAD_LIMIT, decodeClientContext, requestBody, resolveFunction } from './invoke.ts';
+import {
+  SYNC_PAYLOAD_LIMIT,
+  checkState,
+  decodeClientContext,
+  requestBody,
+  resolveFunction,
+} from './invoke.ts';
 import type { Account, Invoker } from './invoker.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { FunctionRegistry } from './registry.ts';
@@ -60,8 +66,10 @@ export function makeInvokeWithResponseStreamHandler(deps: {
   invoke: Invoker;
   metrics: GatewayMetrics;
   callerNamespace?: (req: Request) => string;
+  /** The function's State as GetFunction reports it (the catalog's, held in memory). */
+  stateOf?: (fn: FunctionDefinition) => string;
 }) {
-  const { registry, account, invoke, metrics } = deps;
+  const { registry, account, invoke, metrics, stateOf } = deps;
   return async (req: Request, res: Response): Promise<void> => {
     try {
       const type = req.header('x-amz-invocation-type') ?? 'RequestResponse';
@@ -80,6 +88,8 @@ export function makeInvokeWithResponseStreamHandler(deps: {
         qualifier,
         deps.callerNamespace?.(req),
       );
+      // Before the stream starts: the refusal is a plain error answer, as Invoke's.
+      checkState(stateOf?.(fn));
       let payload = requestBody(res);
       if (payload.length > SYNC_PAYLOAD_LIMIT) throw lambdaErrors.tooLarge(SYNC_PAYLOAD_LIMIT);
       if (payload.length === 0) payload = Buffer.from('{}');
