@@ -94,13 +94,20 @@ function answer(out: Readable, child: ChildProcess): Promise<string> {
   });
 }
 
+/** Kills `child` and waits for its end, so that no teardown overlaps the next figure. */
+function stop(child: ChildProcess): Promise<unknown> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  return exited;
+}
+
 async function cold(): Promise<number> {
   const t0 = performance.now();
   const child = spawn('node', ['app.cjs'], { cwd: root, env, stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.write('cold\n');
   await answer(child.stdout!, child);
   const ms = performance.now() - t0;
-  child.kill('SIGKILL');
+  await stop(child);
   return ms;
 }
 
@@ -116,18 +123,21 @@ function fifo(): number {
 // A restore takes FIFOs in place of the dumped pipes (--inherit-fd): CRIU reopens an
 // inherited pipe through /proc/self/fd/N, which a socketpair refuses (ENXIO). The FIFOs
 // are made before the clock starts (a mkfifo process each); --mount-proc because CRIU
-// reads /proc of the pid namespace it restores into.
+// reads /proc of the pid namespace it restores into; --kill-child because killing
+// unshare alone leaves criu (the namespace's init) and the restored process running,
+// while killing the init ends everything in its namespace.
 async function restore(pipes: string[], tag: string) {
   const fds = [fifo(), fifo(), fifo()];
   const t0 = performance.now();
-  const args = ['--pid', '--fork', '--mount-proc', CRIU, 'restore', '--images-dir', images];
+  const args = ['--pid', '--fork', '--kill-child', '--mount-proc', CRIU, 'restore'];
+  args.push('--images-dir', images);
   for (const [fd, pipe] of pipes.entries()) args.push('--inherit-fd', `fd[${fd}]:${pipe}`);
   const child = spawn('unshare', args, { cwd: root, env, stdio: fds });
   writeSync(fds[0]!, `${tag}\n`);
   const out = new Socket({ fd: fds[1]!, readable: true, writable: false });
   const line = await answer(out, child);
   const ms = performance.now() - t0;
-  child.kill('SIGKILL');
+  await stop(child);
   out.destroy();
   closeSync(fds[0]!);
   closeSync(fds[2]!);
