@@ -10,9 +10,12 @@ import * as k8s from '@kubernetes/client-node';
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
+  CreateFunctionUrlConfigCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
+  DeleteFunctionUrlConfigCommand,
+  GetFunctionUrlConfigCommand,
   GetFunctionConcurrencyCommand,
   PutFunctionConcurrencyCommand,
   DeleteLayerVersionCommand,
@@ -73,6 +76,7 @@ const resource = async (name: string) =>
       aliases?: unknown;
       layers?: string[];
       provisionedConcurrencyConfigs?: unknown;
+      functionUrl?: unknown;
     };
     metadata: { managedFields?: { manager: string }[]; annotations?: Record<string, string> };
   };
@@ -471,6 +475,37 @@ test("a deleted version's number is never given again: the Function counts them 
   }
   assert.equal(await count(), '3');
   await client.send(new DeleteFunctionCommand({ FunctionName: 'counted' }));
+});
+
+test('CreateFunctionUrlConfig writes spec.functionUrl, so another replica serves the URL; DeleteFunctionUrlConfig removes it', async () => {
+  await client.send(
+    new CreateFunctionUrlConfigCommand({
+      FunctionName: 'deployed',
+      AuthType: 'NONE',
+      InvokeMode: 'RESPONSE_STREAM',
+    }),
+  );
+  assert.deepEqual((await resource('deployed')).spec.functionUrl, {
+    authType: 'NONE',
+    invokeMode: 'RESPONSE_STREAM',
+  });
+  const other = await replica(
+    (gw) => gw.gateway.registry.get(`${ns}/deployed`)?.spec.functionUrl !== undefined,
+  );
+  try {
+    const got = await other.client.send(
+      new GetFunctionUrlConfigCommand({ FunctionName: 'deployed' }),
+    );
+    assert.equal(got.InvokeMode, 'RESPONSE_STREAM');
+    // The URL names the other replica (the host its API was called on), which serves it.
+    const reply = await fetch(`${got.FunctionUrl}any/path`);
+    assert.equal(reply.status, 200);
+    assert.equal(await reply.json(), 'three');
+  } finally {
+    await other.close();
+  }
+  await client.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'deployed' }));
+  assert.equal((await resource('deployed')).spec.functionUrl, undefined);
 });
 
 test('DeleteFunction deletes the resource', async () => {

@@ -4,9 +4,10 @@
 //
 // Writes are server-side apply with the field manager `selfless-lambda-api`, forced:
 // an API call is an explicit change, so it takes the fields it sets (runtime, handler,
-// code, memorySize, timeout, ephemeralStorage, environment, layers) from whoever held them. A
-// later `kubectl apply --server-side` of those fields conflicts unless it forces them
-// back (--force-conflicts); a client-side `kubectl apply` simply overwrites them. Fields
+// code, memorySize, timeout, ephemeralStorage, environment, layers, functionUrl) from
+// whoever held them. A later `kubectl apply --server-side` of those fields conflicts
+// unless it forces them back (--force-conflicts); a client-side `kubectl apply` simply
+// overwrites them. Fields
 // this apply never sets (triggers, functionEventInvokeConfig...) stay kubectl's;
 // reservedConcurrentExecutions is Put/DeleteFunctionConcurrency's, under a field manager
 // of its own (kubernetes-reservations.ts), so these applies keep it. Aliases are
@@ -61,6 +62,9 @@ export function functionResource(fn: FunctionDefinition): k8s.KubernetesObject {
       ...(spec.provisionedConcurrencyConfigs && {
         provisionedConcurrencyConfigs: spec.provisionedConcurrencyConfigs,
       }),
+      // CreateFunctionUrlConfig writes the function's own URL here: every replica
+      // serves a URL from the resource its watch brings back.
+      ...(spec.functionUrl && { functionUrl: spec.functionUrl }),
     },
   } as k8s.KubernetesObject;
 }
