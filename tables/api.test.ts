@@ -1611,6 +1611,35 @@ for (const kind of engineKinds) {
           'Attempted conditional constraint is not an indexable operation',
         );
       });
+
+      test('an update that only removes attributes does not create a missing item', async () => {
+        const updates = [
+          { AttributeUpdates: { a: { Action: 'DELETE' as const } } },
+          { AttributeUpdates: { a: { Action: 'DELETE' as const, Value: { SS: ['x'] } } } },
+          { UpdateExpression: 'REMOVE a' },
+          { UpdateExpression: 'DELETE a :s', ExpressionAttributeValues: { ':s': { SS: ['x'] } } },
+        ];
+        for (const [i, u] of updates.entries()) {
+          const Key = { id: S(`only-removes-${i}`) };
+          const r = await h.client.send(
+            new UpdateItemCommand({ TableName: 'items', Key, ReturnValues: 'ALL_NEW', ...u }),
+          );
+          assert.equal(r.Attributes, undefined);
+          const got = await h.client.send(
+            new GetItemCommand({ TableName: 'items', Key, ConsistentRead: true }),
+          );
+          assert.equal(got.Item, undefined, JSON.stringify(u));
+        }
+        // An empty update still creates the item, as an update with a SET does.
+        const Key = { id: S('only-removes-empty') };
+        await h.client.send(
+          new UpdateItemCommand({ TableName: 'items', Key, AttributeUpdates: {} }),
+        );
+        const got = await h.client.send(
+          new GetItemCommand({ TableName: 'items', Key, ConsistentRead: true }),
+        );
+        assert.deepEqual(got.Item, Key);
+      });
     });
 
     describe('capacity', () => {

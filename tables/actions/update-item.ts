@@ -1,6 +1,7 @@
 // UpdateItem: always a read-modify-write through the engine, so concurrent updates
 // of one item (counters, list appends) never lose each other's changes.
 import { validation } from '../errors.ts';
+import type { UpdateExpression } from '../expressions/ast.ts';
 import { applyUpdate, updatedPaths } from '../expressions/evaluate.ts';
 import { checkExpressionParams, parseExpressions } from '../expressions/request.ts';
 import { attributeUpdatesToAst, expectedToAst } from '../legacy.ts';
@@ -62,22 +63,31 @@ export const updateItem: Action = async (ctx, req) => {
   await ctx.capacity?.admit(meta, 'write', 1);
   const sk = storageKey(meta.schema, key);
   ctx.cache?.writing(meta, sk);
-  const { old, next } = await ctx.engine.mutate(meta, sk, (current) => {
-    checkCondition(ctx, meta, req, cond, current);
-    const base: Item = { ...(current ?? {}), ...key };
-    const next = update ? applyUpdate(update, base) : base;
-    for (const k of keyNames) {
-      if (!valuesEqual(next[k]!, key[k]!)) {
-        throw validation(`Cannot update attribute ${k}. This attribute is part of the key`);
+  const { old, next } = await ctx.engine.mutate<{ old?: Item; next?: Item }>(
+    meta,
+    sk,
+    (current) => {
+      checkCondition(ctx, meta, req, cond, current);
+      // DynamoDB does not create a missing item for an update that only removes:
+      // there would be nothing in it but its key.
+      if (!current && update && onlyRemoves(update)) {
+        return { result: { old: current, next: undefined } };
       }
-    }
-    if (itemSize(next) > maxItemSize) {
-      throw validation('Item size to update has exceeded the maximum allowed size');
-    }
-    checkIndexKeys(meta, next, current);
-    return { write: next, result: { old: current, next } };
-  });
-  ctx.cache?.wrote(meta, sk, next);
+      const base: Item = { ...(current ?? {}), ...key };
+      const next = update ? applyUpdate(update, base) : base;
+      for (const k of keyNames) {
+        if (!valuesEqual(next[k]!, key[k]!)) {
+          throw validation(`Cannot update attribute ${k}. This attribute is part of the key`);
+        }
+      }
+      if (itemSize(next) > maxItemSize) {
+        throw validation('Item size to update has exceeded the maximum allowed size');
+      }
+      checkIndexKeys(meta, next, current);
+      return { write: next, result: { old: current, next } };
+    },
+  );
+  ctx.cache?.wrote(meta, sk, next ?? null);
   return withFields(
     {},
     {
@@ -92,3 +102,7 @@ export const updateItem: Action = async (ctx, req) => {
     },
   );
 };
+
+function onlyRemoves(u: UpdateExpression): boolean {
+  return u.set.length === 0 && u.add.length === 0 && u.remove.length + u.delete.length > 0;
+}
