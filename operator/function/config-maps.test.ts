@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { functionObject as fn } from '../../test/support/function-object.ts';
-import { configMapKey, makeConfigMap } from './config-maps.ts';
+import { configMapKey, contentHash, makeAgentConfig, makeConfigMap } from './config-maps.ts';
 
 test('the ConfigMap carries inline files (hashed keys for paths) or the zip, nothing for other code', () => {
   const inline = makeConfigMap(fn({ code: { inline: { 'index.mjs': 'a', 'lib/x.mjs': 'b' } } }))!;
@@ -20,4 +20,16 @@ test('the ConfigMap carries inline files (hashed keys for paths) or the zip, not
   assert.deepEqual(zip.binaryData, { 'code.zip': 'UEsFBgAA' });
   assert.equal(makeConfigMap(fn({ code: { imageURI: 'x' } })), undefined);
   assert.equal(makeConfigMap(fn({ code: { configMapRef: { name: 'src' } } })), undefined);
+});
+
+test("the agent's config leaves out the function URL, so creating one does not roll the workers", () => {
+  const code = { inline: { 'index.mjs': 'a' } };
+  const plain = makeAgentConfig(fn({ code }));
+  const withUrl = makeAgentConfig(
+    fn({ code, functionUrl: { authType: 'NONE', invokeMode: 'RESPONSE_STREAM' } }),
+  );
+  assert.equal(contentHash(withUrl), contentHash(plain));
+  assert.doesNotMatch(withUrl.data!['function.yaml']!, /functionUrl|authType/);
+  // A field the agent does read still rolls them.
+  assert.notEqual(contentHash(makeAgentConfig(fn({ code, timeout: 9 }))), contentHash(plain));
 });

@@ -43,10 +43,13 @@ export function makeConfigMap(fn: FunctionObject): k8s.V1ConfigMap | undefined {
 /**
  * The agent's view of the function (runtime, handler, limits, variables) as the
  * Function manifest `selfless agent --manifest` reads; the code is the directory
- * the code volume is mounted on.
+ * the code volume is mounted on. Not the URL: only the gateway serves it, and a field
+ * here rolls the workers (its hash is on the pod template), so a URL created or
+ * changed would stop environments, and cut the calls they were answering, where
+ * Lambda keeps them.
  */
 export function makeAgentConfig(fn: FunctionObject): k8s.V1ConfigMap {
-  const { code: _code, ...spec } = fn.def.spec;
+  const { code: _code, functionUrl: _url, ...spec } = fn.def.spec;
   const manifest = {
     apiVersion: API_VERSION,
     kind: 'Function',
