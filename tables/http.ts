@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { makeLogger, type Logger } from '../lib/log.ts';
 import { verifySigV4 } from '../lib/sigv4.ts';
 import { actions } from './actions/index.ts';
-import type { ActionContext } from './actions/context.ts';
+import type { Action, ActionContext } from './actions/context.ts';
 import { DynamoError, errorPrefix, internal } from './errors.ts';
 import { makeTablesMetrics } from './metrics.ts';
 import { makeIndexBuilder, type IndexBuilder } from './storage/backfill.ts';
@@ -63,9 +63,17 @@ export interface TablesHandlerOptions {
   cache?: ReadCache;
 }
 
+export type ActionResult =
+  { ok: true; out: Record<string, unknown> } | { ok: false; error: DynamoError };
+
 export type TablesHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
   /** The TTL expirer this handler runs, if any. */
   expirer?: Expirer;
+  /**
+   * Runs a DynamoDB action (by its X-Amz-Target name) in process, as an HTTP request
+   * would after its body is parsed: capacity, cache and metrics included (tables/dax/).
+   */
+  invoke: (name: string, request: Record<string, unknown>) => Promise<ActionResult>;
 };
 
 /** Whether a request is a DynamoDB API call (for mounting on a shared port). */
@@ -289,6 +297,17 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
         new DynamoError('SerializationException', 'Start of list found where not expected'),
       );
     }
+    const result = await run(action, label, request as Record<string, unknown>);
+    if (!result.ok) return failWith(result.error);
+    await finish(200, result.out, 'ok');
+  };
+
+  /** One action with capacity, the read cache and storage faults as 500, for any front end. */
+  const run = async (
+    action: Action,
+    label: string,
+    request: Record<string, unknown>,
+  ): Promise<ActionResult> => {
     let out: Record<string, unknown> | undefined;
     let failure: DynamoError | undefined;
     const usage = capacity.request();
@@ -296,7 +315,7 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
     try {
       out = await action(
         { ...ctx, capacity: usage, observer: observing(ctx.observer, usage), cache: writes },
-        request as Record<string, unknown>,
+        request,
       );
     } catch (err) {
       if (err instanceof DynamoError) failure = err;
@@ -309,11 +328,10 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
     usage.finish();
     // Written through (and the other replicas told) before the writer hears back.
     await writes?.finish();
-    if (failure || !out) return failWith(failure ?? internal());
-    await finish(200, out, 'ok');
+    return failure || !out ? { ok: false, error: failure ?? internal() } : { ok: true, out };
   };
 
-  const handler: TablesHandler = (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       log.error('request failed', { err });
       if (!res.headersSent) {
@@ -324,6 +342,21 @@ export function makeTablesHandler(opts: TablesHandlerOptions): TablesHandler {
       } else res.destroy();
     });
   };
-  handler.expirer = expirer;
-  return handler;
+  const invoke: TablesHandler['invoke'] = async (name, request) => {
+    const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
+    const t0 = process.hrtime.bigint();
+    const result = action
+      ? await run(action, name, request)
+      : {
+          ok: false as const,
+          error: new DynamoError('UnknownOperationException', `Unknown operation: ${name}`),
+        };
+    metrics?.request(
+      action ? name : 'unknown',
+      result.ok ? 'ok' : result.error.type,
+      Number(process.hrtime.bigint() - t0) / 1e9,
+    );
+    return result;
+  };
+  return Object.assign(listener, { expirer, invoke });
 }

@@ -11,12 +11,16 @@ import { MemoryBucketStore } from './capacity/store-memory.ts';
 import { capacityReport } from './capacity/report.ts';
 import { ReadCache, type ReadCacheOptions } from './cache/read-cache.ts';
 import { makeCacheMetrics } from './metrics.ts';
+import { startDaxServer, type DaxServer } from './dax/server.ts';
+import { makeLogger } from '../lib/log.ts';
 
 export interface TablesServer {
   url: string;
   server: Server;
   registry: Registry;
   cache?: ReadCache;
+  /** The DAX endpoint, when asked for (tables/dax/). */
+  dax?: DaxServer;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,8 @@ export async function startTablesServer(opts: {
   cache?: Omit<ReadCacheOptions, 'metrics' | 'clock'>;
   /** Wraps the server's request listener (main.ts: the drain on SIGTERM). */
   wrap?: (listener: RequestListener) => RequestListener;
+  /** Also serve the DAX protocol on this TCP port (0: any free one); absent: off. */
+  daxPort?: number;
 }): Promise<TablesServer> {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
@@ -92,16 +98,29 @@ export async function startTablesServer(opts: {
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const dax =
+    opts.daxPort === undefined
+      ? undefined
+      : await startDaxServer({
+          handler,
+          port: opts.daxPort,
+          host,
+          auth: opts.auth,
+          now: opts.clock,
+          log: opts.log ?? makeLogger('tables'),
+        });
   return {
     url: `http://${host}:${port}`,
     server,
     registry,
     cache,
+    dax,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
         void cache?.close();
+        void dax?.close();
       }),
   };
 }

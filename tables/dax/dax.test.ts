@@ -1,0 +1,159 @@
+// The official DAX client (@amazon-dax-sdk/client-dax, unchanged) against the table
+// service's DAX endpoint on sqlite: discovery, authentication, the item, query and
+// batch calls, and DynamoDB's exceptions as the client names them.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Dax } from '@amazon-dax-sdk/client-dax';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { sdkClient } from '../../test/support/tables.ts';
+import { openEngine } from '../engine.ts';
+import { startTablesServer, type TablesServer } from '../server.ts';
+import type { StorageEngine } from '../storage/engine.ts';
+
+const credentials = { accessKeyId: 'dax-key', secretAccessKey: 'dax-secret' };
+
+let engine: StorageEngine;
+let server: TablesServer;
+let sdk: DynamoDBClient;
+let dax: Dax;
+
+function daxClient(creds = credentials) {
+  return new Dax({
+    endpoints: [`dax://127.0.0.1:${server.dax!.port}`],
+    region: 'us-east-1',
+    credentials: creds,
+    maxRetries: 0,
+  });
+}
+
+before(async () => {
+  engine = await openEngine({ engine: 'sqlite' });
+  server = await startTablesServer({
+    engine,
+    daxPort: 0,
+    auth: { credentials: { [credentials.accessKeyId]: credentials.secretAccessKey } },
+  });
+  sdk = sdkClient(server.url, credentials);
+  await sdk.send(
+    new CreateTableCommand({
+      TableName: 'orders',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'customer', AttributeType: 'S' },
+        { AttributeName: 'seq', AttributeType: 'N' },
+      ],
+      KeySchema: [
+        { AttributeName: 'customer', KeyType: 'HASH' },
+        { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  await sdk.send(
+    new CreateTableCommand({
+      TableName: 'users',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
+  dax = daxClient();
+});
+
+after(async () => {
+  dax.shutdown();
+  sdk.destroy();
+  await server.close();
+  await engine.close();
+});
+
+describe('the official DAX client', () => {
+  test('PutItem then GetItem round-trips every attribute type', async () => {
+    const item = {
+      id: { S: 'u1' },
+      name: { S: 'Ada' },
+      age: { N: '36' },
+      score: { N: '-12.5' },
+      big: { N: '123456789012345678901234567890' },
+      blob: { B: Buffer.from([1, 2, 3]) },
+      admin: { BOOL: true },
+      none: { NULL: true },
+      tags: { SS: ['a', 'b'] },
+      nums: { NS: ['1', '2.5'] },
+      list: { L: [{ S: 'x' }, { N: '1' }] },
+      map: { M: { nested: { S: 'y' } } },
+    };
+    await dax.putItem({ TableName: 'users', Item: item });
+    const got = await dax.getItem({ TableName: 'users', Key: { id: { S: 'u1' } } });
+    assert.deepEqual(got.Item, item);
+    const missing = await dax.getItem({ TableName: 'users', Key: { id: { S: 'nobody' } } });
+    assert.equal(missing.Item, undefined);
+  });
+
+  test('GetItem with a projection returns only the projected paths', async () => {
+    const got = await dax.getItem({
+      TableName: 'users',
+      Key: { id: { S: 'u1' } },
+      ProjectionExpression: '#n, map.nested, list[1]',
+      ExpressionAttributeNames: { '#n': 'name' },
+    });
+    assert.deepEqual(got.Item, {
+      name: { S: 'Ada' },
+      map: { M: { nested: { S: 'y' } } },
+      list: { L: [{ N: '1' }] },
+    });
+  });
+
+  test('Query with a numeric sort key, a filter, a limit and paging', async () => {
+    for (let seq = 1; seq <= 5; seq++) {
+      await dax.putItem({
+        TableName: 'orders',
+        Item: { customer: { S: 'c1' }, seq: { N: String(seq) }, total: { N: String(seq * 10) } },
+      });
+    }
+    const all = await dax.query({
+      TableName: 'orders',
+      KeyConditionExpression: 'customer = :c AND seq BETWEEN :lo AND :hi',
+      FilterExpression: 'total > :min',
+      ExpressionAttributeValues: {
+        ':c': { S: 'c1' },
+        ':lo': { N: '2' },
+        ':hi': { N: '5' },
+        ':min': { N: '20' },
+      },
+      ScanIndexForward: false,
+    });
+    assert.deepEqual(
+      all.Items!.map((i) => i.seq!.N),
+      ['5', '4', '3'],
+    );
+    assert.equal(all.Count, 3);
+    assert.equal(all.ScannedCount, 4);
+    const page = await dax.query({
+      TableName: 'orders',
+      KeyConditionExpression: 'customer = :c',
+      ExpressionAttributeValues: { ':c': { S: 'c1' } },
+      Limit: 2,
+    });
+    assert.deepEqual(page.LastEvaluatedKey, { customer: { S: 'c1' }, seq: { N: '2' } });
+    const rest = await dax.query({
+      TableName: 'orders',
+      KeyConditionExpression: 'customer = :c',
+      ExpressionAttributeValues: { ':c': { S: 'c1' } },
+      ExclusiveStartKey: page.LastEvaluatedKey,
+    });
+    assert.deepEqual(
+      rest.Items!.map((i) => i.seq!.N),
+      ['3', '4', '5'],
+    );
+  });
+
+  test('a missing table is ResourceNotFoundException', async () => {
+    await assert.rejects(
+      dax.getItem({ TableName: 'nosuch', Key: { id: { S: 'x' } } }),
+      (err: { code?: string }) => {
+        assert.equal(err.code, 'ResourceNotFoundException');
+        return true;
+      },
+    );
+  });
+});
