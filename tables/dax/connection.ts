@@ -2,7 +2,7 @@
 // with a greeting (magic text, 0, session id, {UserAgent}, 0), then carries requests
 // of the form 1, method id, and that method's fixed number of arguments, answered in
 // order. authorizeConnection is a request without an answer; with access keys
-// configured, every other request waits on a valid one.
+// configured, every request but discovery needs a valid one.
 import type { Socket } from 'node:net';
 import { DynamoError, internal } from '../errors.ts';
 import { verifySigV4 } from '../../lib/sigv4.ts';
@@ -132,8 +132,10 @@ export function serveConnection(socket: Socket, opts: ConnectionOptions): void {
     }
     let reply: Buffer;
     try {
-      if (authFailure) throw authFailure;
+      // Discovery only names this node, which the client reached already: it is
+      // answered unauthenticated, so a bad key shows on the data call as its own error.
       if (id === ENDPOINTS) reply = endpoints(opts.node);
+      else if (authFailure) throw authFailure;
       else if (method) reply = await method.run(opts.ctx, args);
       else {
         throw new DynamoError(

@@ -19,7 +19,7 @@ let dax: Dax;
 
 function daxClient(creds = credentials) {
   return new Dax({
-    endpoints: [`dax://127.0.0.1:${server.dax!.port}`],
+    endpoint: `dax://127.0.0.1:${server.dax!.port}`,
     region: 'us-east-1',
     credentials: creds,
     maxRetries: 0,
@@ -59,8 +59,11 @@ before(async () => {
   dax = daxClient();
 });
 
+/** Dax.shutdown() exists (src/Dax.js) but its types leave it out. */
+const shutdown = (client: Dax) => (client as unknown as { shutdown(): void }).shutdown();
+
 after(async () => {
-  dax.shutdown();
+  shutdown(dax);
   sdk.destroy();
   await server.close();
   await engine.close();
@@ -155,5 +158,115 @@ describe('the official DAX client', () => {
         return true;
       },
     );
+  });
+
+  test('UpdateItem returns what it is asked for, and a failed condition is ConditionalCheckFailedException', async () => {
+    await dax.putItem({ TableName: 'users', Item: { id: { S: 'u2' }, visits: { N: '1' } } });
+    const updated = await dax.updateItem({
+      TableName: 'users',
+      Key: { id: { S: 'u2' } },
+      UpdateExpression: 'SET visits = visits + :one, #s = if_not_exists(#s, :new) REMOVE gone',
+      ConditionExpression: 'attribute_exists(id) AND NOT (visits > :max OR begins_with(id, :x))',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: {
+        ':one': { N: '1' },
+        ':new': { S: 'active' },
+        ':max': { N: '100' },
+        ':x': { S: 'x' },
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    assert.deepEqual(updated.Attributes, {
+      id: { S: 'u2' },
+      visits: { N: '2' },
+      status: { S: 'active' },
+    });
+    const changed = await dax.updateItem({
+      TableName: 'users',
+      Key: { id: { S: 'u2' } },
+      UpdateExpression: 'ADD visits :one',
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    assert.deepEqual(changed.Attributes, { visits: { N: '3' } });
+    await assert.rejects(
+      dax.putItem({
+        TableName: 'users',
+        Item: { id: { S: 'u2' } },
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
+      (err: { code?: string; message?: string }) => {
+        assert.equal(err.code, 'ConditionalCheckFailedException');
+        assert.match(err.message!, /The conditional request failed/);
+        return true;
+      },
+    );
+  });
+
+  test('DeleteItem returns the old item', async () => {
+    await dax.putItem({ TableName: 'users', Item: { id: { S: 'u3' }, v: { S: 'old' } } });
+    const old = await dax.deleteItem({
+      TableName: 'users',
+      Key: { id: { S: 'u3' } },
+      ReturnValues: 'ALL_OLD',
+    });
+    assert.deepEqual(old.Attributes, { id: { S: 'u3' }, v: { S: 'old' } });
+    const gone = await dax.getItem({
+      TableName: 'users',
+      Key: { id: { S: 'u3' } },
+      ConsistentRead: true,
+    });
+    assert.equal(gone.Item, undefined);
+  });
+
+  test('BatchWriteItem then BatchGetItem and Scan see the items', async () => {
+    const written = await dax.batchWriteItem({
+      RequestItems: {
+        orders: [
+          { PutRequest: { Item: { customer: { S: 'c2' }, seq: { N: '1' }, note: { S: 'a' } } } },
+          { PutRequest: { Item: { customer: { S: 'c2' }, seq: { N: '2' } } } },
+          { DeleteRequest: { Key: { customer: { S: 'c1' }, seq: { N: '1' } } } },
+        ],
+      },
+    });
+    assert.deepEqual(written.UnprocessedItems, {});
+    const got = await dax.batchGetItem({
+      RequestItems: {
+        orders: {
+          Keys: [
+            { customer: { S: 'c2' }, seq: { N: '1' } },
+            { customer: { S: 'c2' }, seq: { N: '2' } },
+            { customer: { S: 'c1' }, seq: { N: '1' } },
+          ],
+        },
+      },
+    });
+    const seqs = got.Responses!.orders!.map((i) => i.seq!.N).sort();
+    assert.deepEqual(seqs, ['1', '2']);
+    assert.deepEqual(
+      got.Responses!.orders!.find((i) => i.seq!.N === '1'),
+      { customer: { S: 'c2' }, seq: { N: '1' }, note: { S: 'a' } },
+    );
+    const scanned = await dax.scan({
+      TableName: 'orders',
+      FilterExpression: 'customer = :c',
+      ExpressionAttributeValues: { ':c': { S: 'c2' } },
+    });
+    assert.equal(scanned.Count, 2);
+  });
+
+  test("a wrong secret is refused with the HTTP API's SigV4 error", async () => {
+    const intruder = daxClient({ ...credentials, secretAccessKey: 'wrong' });
+    try {
+      await assert.rejects(
+        intruder.getItem({ TableName: 'users', Key: { id: { S: 'u1' } } }),
+        (err: { code?: string }) => {
+          assert.equal(err.code, 'InvalidSignatureException');
+          return true;
+        },
+      );
+    } finally {
+      shutdown(intruder);
+    }
   });
 });
