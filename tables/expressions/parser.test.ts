@@ -49,6 +49,20 @@ test('keywords and functions are case-insensitive; function names are not', () =
   );
 });
 
+test('a bare name starts with a letter; a #name or :value may start with a digit or _', () => {
+  const u = parseUpdate(
+    'SET A123_ = :_1, #1 = :2',
+    ctx({ ':_1': { N: '1' }, ':2': { N: '2' } }, { '#1': 'x' }),
+  );
+  assert.deepEqual(
+    u.set.map((s) => s.path.elems),
+    [['A123_'], ['x']],
+  );
+  for (const bad of ['SET _123 = :v', 'SET _abc = :v', 'SET 123a = :v']) {
+    assert.throws(() => parseUpdate(bad, ctx({ ':v': { N: '1' } })), /Syntax error; token: /, bad);
+  }
+});
+
 test('syntax errors name the token and what precedes it', () => {
   assert.throws(
     () => parseCondition('a = = b', ctx()),

@@ -37,10 +37,12 @@ interface Token {
 const maxExpressionBytes = 4096;
 const maxInOperands = 100;
 
+// A bare attribute name starts with a letter (DynamoDB rejects `_a` and `1a`);
+// after `#` or `:` any of [A-Za-z0-9_] may come first.
 function tokenize(src: string): Token[] {
   const out: Token[] = [];
   const re =
-    /\s+|(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(<>|<=|>=|[=<>()[\],.+-])/y;
+    /\s+|(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z][A-Za-z0-9_]*)|(\d+)|(<>|<=|>=|[=<>()[\],.+-])/y;
   let i = 0;
   while (i < src.length) {
     re.lastIndex = i;
