@@ -59,6 +59,8 @@ Options:
                               (default 0: off; see docs/tables.md)
   --cache-query-ttl S         read cache: seconds Query/Scan pages are kept (0: off)
   --cache-max-mb N            read cache memory bound (default 64)
+  --dax-port N                also serve the DAX protocol (the official DAX
+                              clients) on this TCP port; default: off
   --shutdown-delay S          on SIGTERM, keep serving (readiness /readyz 503,
                               clients told to close their connections) this long
                               while the Service's endpoints update (default 5)
@@ -86,6 +88,7 @@ export async function run(args: string[]): Promise<number> {
       'cache-item-ttl': { type: 'string', default: '0' },
       'cache-query-ttl': { type: 'string', default: '0' },
       'cache-max-mb': { type: 'string', default: '64' },
+      'dax-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -145,6 +148,11 @@ export async function run(args: string[]): Promise<number> {
     maxMs: timeout * 1000,
     isClient: (req) => req.url !== '/metrics',
   });
+  const daxPort = values['dax-port'] === undefined ? undefined : Number(values['dax-port']);
+  if (daxPort !== undefined && !(Number.isInteger(daxPort) && daxPort >= 0 && daxPort < 65536)) {
+    process.stderr.write('selfless tables: --dax-port is a TCP port\n');
+    return 2;
+  }
   const engine = await openEngine(config);
   const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
   const capacityStore = redisUrl ? new RedisBucketStore(new Redis(redisUrl)) : undefined;
@@ -168,8 +176,14 @@ export async function run(args: string[]): Promise<number> {
     log,
     defaultMetrics: true,
     wrap: drain.handler,
+    daxPort,
   });
-  log.info('table service listening', { url: server.url, engine: config.engine, auth: !!auth });
+  log.info('table service listening', {
+    url: server.url,
+    engine: config.engine,
+    auth: !!auth,
+    ...(server.dax && { daxPort: server.dax.port }),
+  });
   const signal = await new Promise<string>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
   });

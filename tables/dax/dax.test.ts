@@ -9,6 +9,9 @@ import { sdkClient } from '../../test/support/tables.ts';
 import { openEngine } from '../engine.ts';
 import { startTablesServer, type TablesServer } from '../server.ts';
 import type { StorageEngine } from '../storage/engine.ts';
+import { storageKey } from '../actions/context.ts';
+import { itemTtlTag } from '../cache/read-cache.ts';
+import { AttributeLists } from './values.ts';
 
 const credentials = { accessKeyId: 'dax-key', secretAccessKey: 'dax-secret' };
 
@@ -31,6 +34,7 @@ before(async () => {
   server = await startTablesServer({
     engine,
     daxPort: 0,
+    cache: { defaults: { itemTtlSeconds: 0, queryTtlSeconds: 0 }, maxBytes: 1 << 20 },
     auth: { credentials: { [credentials.accessKeyId]: credentials.secretAccessKey } },
   });
   sdk = sdkClient(server.url, credentials);
@@ -56,6 +60,37 @@ before(async () => {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     }),
   );
+  await sdk.send(
+    new CreateTableCommand({
+      TableName: 'cached',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      Tags: [{ Key: itemTtlTag, Value: '300' }],
+    }),
+  );
+  await sdk.send(
+    new CreateTableCommand({
+      TableName: 'events',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'id', AttributeType: 'S' },
+        { AttributeName: 'kind', AttributeType: 'S' },
+        { AttributeName: 'at', AttributeType: 'N' },
+      ],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byKind',
+          KeySchema: [
+            { AttributeName: 'kind', KeyType: 'HASH' },
+            { AttributeName: 'at', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
   dax = daxClient();
 });
 
@@ -67,6 +102,15 @@ after(async () => {
   sdk.destroy();
   await server.close();
   await engine.close();
+});
+
+test('an attribute list id numbered by another process is unknown, not another list', () => {
+  const before = new AttributeLists();
+  const now = new AttributeLists();
+  const id = before.idOf(['a', 'b']);
+  assert.equal(now.namesOf(id), undefined);
+  assert.notEqual(now.idOf(['c']), id);
+  assert.deepEqual(before.namesOf(id), ['a', 'b']);
 });
 
 describe('the official DAX client', () => {
@@ -268,5 +312,74 @@ describe('the official DAX client', () => {
     } finally {
       shutdown(intruder);
     }
+  });
+
+  test('eventually consistent reads are answered from the read cache, consistent ones are not', async () => {
+    await dax.putItem({ TableName: 'cached', Item: { id: { S: 'k' }, v: { S: 'old' } } });
+    await dax.getItem({ TableName: 'cached', Key: { id: { S: 'k' } } });
+    // Written straight into storage, behind the service's back: only a read that
+    // skips the cache can see it.
+    const meta = (await engine.getTable('cached'))!;
+    const item = { id: { S: 'k' }, v: { S: 'new' } };
+    await engine.putItem(meta, storageKey(meta.schema, item), item);
+    const cached = await dax.getItem({ TableName: 'cached', Key: { id: { S: 'k' } } });
+    assert.deepEqual(cached.Item, { id: { S: 'k' }, v: { S: 'old' } });
+    const fresh = await dax.getItem({
+      TableName: 'cached',
+      Key: { id: { S: 'k' } },
+      ConsistentRead: true,
+    });
+    assert.deepEqual(fresh.Item, item);
+  });
+
+  test('Query of an index pages with its own keys; Select COUNT and parallel Scan segments', async () => {
+    for (let i = 1; i <= 3; i++) {
+      await dax.putItem({
+        TableName: 'events',
+        Item: { id: { S: `e${i}` }, kind: { S: 'click' }, at: { N: String(i * 1.5) } },
+      });
+    }
+    const first = await dax.query({
+      TableName: 'events',
+      IndexName: 'byKind',
+      KeyConditionExpression: 'kind = :k AND at > :t',
+      ExpressionAttributeValues: { ':k': { S: 'click' }, ':t': { N: '1' } },
+      Limit: 2,
+    });
+    assert.deepEqual(
+      first.Items!.map((i) => i.id!.S),
+      ['e1', 'e2'],
+    );
+    assert.deepEqual(first.LastEvaluatedKey, {
+      id: { S: 'e2' },
+      kind: { S: 'click' },
+      at: { N: '3' },
+    });
+    const second = await dax.query({
+      TableName: 'events',
+      IndexName: 'byKind',
+      KeyConditionExpression: 'kind = :k AND at > :t',
+      ExpressionAttributeValues: { ':k': { S: 'click' }, ':t': { N: '1' } },
+      ExclusiveStartKey: first.LastEvaluatedKey,
+    });
+    assert.deepEqual(
+      second.Items!.map((i) => i.id!.S),
+      ['e3'],
+    );
+    const counted = await dax.query({
+      TableName: 'events',
+      IndexName: 'byKind',
+      KeyConditionExpression: 'kind = :k',
+      ExpressionAttributeValues: { ':k': { S: 'click' } },
+      Select: 'COUNT',
+    });
+    assert.equal(counted.Count, 3);
+    assert.equal(counted.Items, undefined);
+    let seen = 0;
+    for (const segment of [0, 1]) {
+      const part = await dax.scan({ TableName: 'events', Segment: segment, TotalSegments: 2 });
+      seen += part.Count!;
+    }
+    assert.equal(seen, 3);
   });
 });

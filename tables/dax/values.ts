@@ -1,5 +1,6 @@
 // DynamoDB attribute values in DAX's CBOR form, keys in DAX's key bytes, and items
 // as an attribute list id plus the values of their non-key attributes.
+import { randomInt } from 'node:crypto';
 import { formatDecimal, parseDecimal } from '../decimal.ts';
 import { validation } from '../errors.ts';
 import type { AttributeValue, Item } from '../values.ts';
@@ -196,12 +197,14 @@ export function decodeCompoundKey(raw: Buffer): Item {
 /**
  * The server's numbering of attribute name lists (defineAttributeListId). Lists live
  * as long as the process: a client learns them from the node it talks to, and
- * discovery names this node only, so ids never cross replicas.
+ * discovery names this node only. Each process numbers from its own random base, so
+ * an id a client kept from an earlier process (or another replica) is unknown here
+ * and refused, instead of naming some other list.
  */
 export class AttributeLists {
   private byKey = new Map<string, number>();
   private byId = new Map<number, string[]>([[1, []]]);
-  private next = 2;
+  private next = 2 + randomInt(2 ** 31) * 2 ** 20;
 
   idOf(names: string[]): number {
     if (names.length === 0) return 1;
