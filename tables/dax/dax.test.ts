@@ -1,9 +1,11 @@
-// The official DAX client (@amazon-dax-sdk/client-dax, unchanged) against the table
-// service's DAX endpoint on sqlite: discovery, authentication, the item, query and
-// batch calls, and DynamoDB's exceptions as the client names them.
+// The official DAX clients (@amazon-dax-sdk/client-dax and its document client
+// @amazon-dax-sdk/lib-dax, unchanged) against the table service's DAX endpoint on
+// sqlite: discovery, authentication, the item, query and batch calls, the read
+// cache, and DynamoDB's exceptions as the client names them.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Dax } from '@amazon-dax-sdk/client-dax';
+import { DaxDocument } from '@amazon-dax-sdk/lib-dax';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sdkClient } from '../../test/support/tables.ts';
 import { openEngine } from '../engine.ts';
@@ -381,5 +383,37 @@ describe('the official DAX client', () => {
       seen += part.Count!;
     }
     assert.equal(seen, 3);
+  });
+
+  test('the document client (lib-dax) puts, gets and queries plain JavaScript values', async () => {
+    const doc = new DaxDocument({
+      endpoint: `dax://127.0.0.1:${server.dax!.port}`,
+      region: 'us-east-1',
+      credentials,
+    });
+    try {
+      await doc.put({
+        TableName: 'orders',
+        Item: { customer: 'c9', seq: 1, lines: [{ sku: 'x', qty: 2 }], paid: false },
+      });
+      const got = await doc.get({ TableName: 'orders', Key: { customer: 'c9', seq: 1 } });
+      assert.deepEqual(got.Item, {
+        customer: 'c9',
+        seq: 1,
+        lines: [{ sku: 'x', qty: 2 }],
+        paid: false,
+      });
+      const found = await doc.query({
+        TableName: 'orders',
+        KeyConditionExpression: 'customer = :c',
+        ExpressionAttributeValues: { ':c': 'c9' },
+      });
+      assert.deepEqual(
+        found.Items!.map((i) => i.seq as number),
+        [1],
+      );
+    } finally {
+      shutdown(doc as unknown as Dax);
+    }
   });
 });
