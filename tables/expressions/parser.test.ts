@@ -63,6 +63,16 @@ test('a bare name starts with a letter; a #name or :value may start with a digit
   }
 });
 
+test('+ and - join SET operands but not function arguments', () => {
+  const values = { ':a': { N: '1' }, ':b': { N: '2' } };
+  const u = parseUpdate('SET b = if_not_exists(b, :a)+:b', ctx(values));
+  assert.equal(u.set[0]!.value.kind, '+');
+  assert.throws(
+    () => parseUpdate('SET c = if_not_exists(c, :a+:b)', ctx(values)),
+    /Syntax error; token: "\+"/,
+  );
+});
+
 test('syntax errors name the token and what precedes it', () => {
   assert.throws(
     () => parseCondition('a = = b', ctx()),

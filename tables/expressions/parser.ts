@@ -434,7 +434,9 @@ class Parser {
           `The function is not allowed to be used this way in an expression; function: ${name}`,
         );
       }
-      const args = this.args(name, () => this.setValue());
+      // A function's arguments cannot be sums: DynamoDB's grammar has + and - only at
+      // the top of a SET value (if_not_exists(a, :x)+:y, not if_not_exists(a, :x+:y)).
+      const args = this.args(name, () => this.setOperand());
       this.arity(name, args, 2);
       if (name === 'if_not_exists') {
         const path = args[0]!;
