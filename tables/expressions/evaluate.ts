@@ -238,17 +238,18 @@ function setAt(root: AttributeValue, elems: (string | number)[], v: AttributeVal
   }
 }
 
+/**
+ * Like DynamoDB, a missing last element (a map key, an index past the end) is no
+ * error, but a missing parent or one of the wrong kind is.
+ */
 function removeAt(root: AttributeValue, elems: (string | number)[]): void {
-  let parent: AttributeValue;
-  try {
-    parent = parentOf(root, elems);
-  } catch {
-    return;
-  }
+  const parent = parentOf(root, elems);
   const last = elems[elems.length - 1]!;
   if (typeof last === 'number') {
-    if (parent.L && last < parent.L.length) parent.L.splice(last, 1);
-  } else if (parent.M) {
+    if (!parent.L) throw badPath();
+    if (last < parent.L.length) parent.L.splice(last, 1);
+  } else {
+    if (!parent.M) throw badPath();
     delete parent.M[last];
   }
 }
@@ -279,7 +280,16 @@ function setUnion(a: AttributeValue, b: AttributeValue, remove: boolean): Attrib
 export function applyUpdate(u: UpdateExpression, item: Item): Item {
   const values = u.set.map((s) => updateValue(s.value, item));
   const root = clone({ M: item });
-  u.set.forEach((s, i) => setAt(root, s.path.elems, values[i]!));
+  // Elements set past a list's end are appended in index order, as DynamoDB does
+  // ("SET a[84] = :x, a[17] = :y" appends :y first); paths never overlap, so the
+  // order changes nothing else.
+  const lastIndex = (i: number) => {
+    const elems = u.set[i]!.path.elems;
+    const last = elems[elems.length - 1];
+    return typeof last === 'number' ? last : -1;
+  };
+  const order = u.set.map((_, i) => i).sort((a, b) => lastIndex(a) - lastIndex(b));
+  for (const i of order) setAt(root, u.set[i]!.path.elems, values[i]!);
   const removes = [...u.remove].sort((a, b) => {
     const x = a.elems[a.elems.length - 1];
     const y = b.elems[b.elems.length - 1];
