@@ -20,6 +20,7 @@ import {
   type NodeAddress,
 } from './methods/meta.ts';
 import { query, scan } from './methods/search.ts';
+import { transactGetItems, transactWriteItems } from './methods/transactions.ts';
 
 const MAGIC = 'J7yne5G';
 const GREETING_VALUES = 5;
@@ -40,12 +41,8 @@ const methods = new Map<number, Method>([
   [-1875390620, { args: 2, run: scan }],
   [-697851100, { args: 2, run: batchGetItem }],
   [116217951, { args: 2, run: batchWriteItem }],
-]);
-
-/** Argument counts of the methods not served, so their requests can still be framed. */
-const unserved = new Map<number, [string, number]>([
-  [1866287579, ['TransactGetItems', 4]],
-  [-1160037738, ['TransactWriteItems', 9]],
+  [1866287579, { args: 4, run: transactGetItems }],
+  [-1160037738, { args: 9, run: transactWriteItems }],
 ]);
 
 const ENDPOINTS = 455855874;
@@ -118,8 +115,7 @@ export function serveConnection(socket: Socket, opts: ConnectionOptions): void {
       return false;
     }
     const method = methods.get(id);
-    const count =
-      id === AUTHORIZE ? 5 : id === ENDPOINTS ? 0 : (method?.args ?? unserved.get(id)?.[1]);
+    const count = id === AUTHORIZE ? 5 : id === ENDPOINTS ? 0 : method?.args;
     if (count === undefined) {
       fail(`unknown method ${id}`);
       return false;
@@ -136,13 +132,7 @@ export function serveConnection(socket: Socket, opts: ConnectionOptions): void {
       // answered unauthenticated, so a bad key shows on the data call as its own error.
       if (id === ENDPOINTS) reply = endpoints(opts.node);
       else if (authFailure) throw authFailure;
-      else if (method) reply = await method.run(opts.ctx, args);
-      else {
-        throw new DynamoError(
-          'UnknownOperationException',
-          `${unserved.get(id)![0]} is not served on the DAX endpoint`,
-        );
-      }
+      else reply = await method!.run(opts.ctx, args);
     } catch (err) {
       if (!(err instanceof DynamoError)) opts.log.error('DAX request failed', { err });
       reply = encodeError(err instanceof DynamoError ? err : internal());

@@ -416,4 +416,63 @@ describe('the official DAX client', () => {
       shutdown(doc as unknown as Dax);
     }
   });
+
+  test('TransactWriteItems writes all or nothing, TransactGetItems reads them, cancellation has its reasons', async () => {
+    await dax.transactWriteItems({
+      TransactItems: [
+        { Put: { TableName: 'users', Item: { id: { S: 't1' }, n: { N: '1' } } } },
+        {
+          Update: {
+            TableName: 'users',
+            Key: { id: { S: 't2' } },
+            UpdateExpression: 'SET n = :n',
+            ExpressionAttributeValues: { ':n': { N: '2' } },
+          },
+        },
+      ],
+    });
+    const got = await dax.transactGetItems({
+      TransactItems: [
+        { Get: { TableName: 'users', Key: { id: { S: 't1' } } } },
+        { Get: { TableName: 'users', Key: { id: { S: 't2' } }, ProjectionExpression: 'n' } },
+        { Get: { TableName: 'users', Key: { id: { S: 'none' } } } },
+      ],
+    });
+    assert.deepEqual(got.Responses, [
+      { Item: { id: { S: 't1' }, n: { N: '1' } } },
+      { Item: { n: { N: '2' } } },
+      {},
+    ]);
+    await assert.rejects(
+      dax.transactWriteItems({
+        TransactItems: [
+          { Delete: { TableName: 'users', Key: { id: { S: 't2' } } } },
+          {
+            ConditionCheck: {
+              TableName: 'users',
+              Key: { id: { S: 't1' } },
+              ConditionExpression: 'n = :two',
+              ExpressionAttributeValues: { ':two': { N: '2' } },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+        ],
+      }),
+      (err: { code?: string; cancellationReasons?: { Code: string; Item: unknown }[] }) => {
+        assert.equal(err.code, 'TransactionCanceledException');
+        assert.deepEqual(
+          err.cancellationReasons?.map((r) => r.Code),
+          ['None', 'ConditionalCheckFailed'],
+        );
+        assert.deepEqual(err.cancellationReasons?.[1]?.Item, { id: { S: 't1' }, n: { N: '1' } });
+        return true;
+      },
+    );
+    const still = await dax.getItem({
+      TableName: 'users',
+      Key: { id: { S: 't2' } },
+      ConsistentRead: true,
+    });
+    assert.deepEqual(still.Item, { id: { S: 't2' }, n: { N: '2' } });
+  });
 });

@@ -18,6 +18,7 @@ const dynamoCodes: Record<string, number> = {
   LimitExceededException: 49,
   ThrottlingException: 50,
   RequestLimitExceeded: 61,
+  TransactionCanceledException: 58,
 };
 
 /** Errors of the connection's authentication: [4, 23, 31, 32]. */
@@ -27,7 +28,11 @@ const authTypes = new Set([
   'MissingAuthenticationTokenException',
 ]);
 
-export function encodeError(err: DynamoError): Buffer {
+/**
+ * `reasons`: a transaction's cancellation reasons, already encoded (code, message,
+ * item per write), sent as the details' fourth element.
+ */
+export function encodeError(err: DynamoError, reasons?: Buffer): Buffer {
   const code = dynamoCodes[err.type];
   // A first code of 2 would make the client wait for a new cluster leader first.
   const seq = authTypes.has(err.type)
@@ -38,6 +43,10 @@ export function encodeError(err: DynamoError): Buffer {
   const w = new CborWriter().array(seq.length);
   for (const n of seq) w.int(n);
   w.text(err.message);
-  w.array(3).text(randomUUID()).text(err.type).int(err.status);
+  w.array(reasons ? 4 : 3)
+    .text(randomUUID())
+    .text(err.type)
+    .int(err.status);
+  if (reasons) w.raw(reasons);
   return w.encoded();
 }
