@@ -93,6 +93,20 @@ before(async () => {
       ],
     }),
   );
+  await sdk.send(
+    new CreateTableCommand({
+      TableName: 'blobs',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'h', AttributeType: 'B' },
+        { AttributeName: 'r', AttributeType: 'B' },
+      ],
+      KeySchema: [
+        { AttributeName: 'h', KeyType: 'HASH' },
+        { AttributeName: 'r', KeyType: 'RANGE' },
+      ],
+    }),
+  );
   dax = daxClient();
 });
 
@@ -474,5 +488,27 @@ describe('the official DAX client', () => {
       ConsistentRead: true,
     });
     assert.deepEqual(still.Item, { id: { S: 't2' }, n: { N: '2' } });
+  });
+
+  test('binary hash and sort keys round-trip through items and LastEvaluatedKey', async () => {
+    const h = Buffer.from([0, 255, 7]);
+    for (const r of [Buffer.from([1]), Buffer.from([2, 0])]) {
+      await dax.putItem({ TableName: 'blobs', Item: { h: { B: h }, r: { B: r } } });
+    }
+    const page = await dax.query({
+      TableName: 'blobs',
+      KeyConditionExpression: 'h = :h',
+      ExpressionAttributeValues: { ':h': { B: h } },
+      Limit: 1,
+    });
+    assert.deepEqual(page.Items, [{ h: { B: h }, r: { B: Buffer.from([1]) } }]);
+    assert.deepEqual(page.LastEvaluatedKey, { h: { B: h }, r: { B: Buffer.from([1]) } });
+    const rest = await dax.query({
+      TableName: 'blobs',
+      KeyConditionExpression: 'h = :h',
+      ExpressionAttributeValues: { ':h': { B: h } },
+      ExclusiveStartKey: page.LastEvaluatedKey,
+    });
+    assert.deepEqual(rest.Items, [{ h: { B: h }, r: { B: Buffer.from([2, 0]) } }]);
   });
 });
