@@ -31,3 +31,14 @@ test('REMOVE ignores a missing map key or list index but not a missing or wrong 
     assert.throws(() => applyUpdate(update(expr), item), invalidPath, expr);
   }
 });
+
+test('a sum with more than 38 significant digits is an overflow, in DynamoDB words', () => {
+  for (const expr of ['SET b = :x - :one', 'SET b = :x + :one', 'ADD n :one']) {
+    const u = update(expr, { ':x': { N: '1E50' }, ':one': { N: '1' } });
+    assert.throws(
+      () => applyUpdate(u, { n: { N: '1E50' } }),
+      /Number overflow\. Attempting to store a number with magnitude larger than supported range$/,
+      expr,
+    );
+  }
+});

@@ -202,8 +202,16 @@ function updateValue(o: UpdateOperand, item: Item): AttributeValue {
   }
 }
 
+const overflow =
+  'Number overflow. Attempting to store a number with magnitude larger than supported range';
+
+/**
+ * A sum or difference out of range. DynamoDB calls a result with too many
+ * significant digits (1E50 - 1) an overflow too, unlike a stored value.
+ */
 function checkedNumber(d: ReturnType<typeof addDecimal>): string {
   const err = decimalRangeError(d);
+  if (err?.includes('significant digits')) throw validation(overflow);
   if (err) throw validation(err);
   return formatDecimal(d);
 }
