@@ -230,6 +230,15 @@ export class CborWriter {
     return this.head(2, b.length).raw(b);
   }
 
+  /** A float64, or an integer when the number is one. */
+  float(n: number): this {
+    if (Number.isSafeInteger(n)) return this.int(n);
+    const b = Buffer.alloc(9);
+    b[0] = 0xfb;
+    b.writeDoubleBE(n, 1);
+    return this.raw(b);
+  }
+
   bool(v: boolean): this {
     return this.raw(Buffer.from([v ? 0xf5 : 0xf4]));
   }

@@ -511,4 +511,30 @@ describe('the official DAX client', () => {
     });
     assert.deepEqual(rest.Items, [{ h: { B: h }, r: { B: Buffer.from([2, 0]) } }]);
   });
+
+  test('ReturnConsumedCapacity comes back as numbers', async () => {
+    const got = await dax.getItem({
+      TableName: 'users',
+      Key: { id: { S: 'u1' } },
+      ReturnConsumedCapacity: 'TOTAL',
+    });
+    assert.deepEqual(got.ConsumedCapacity, { TableName: 'users', CapacityUnits: 0.5 });
+    const written = await dax.putItem({
+      TableName: 'users',
+      Item: { id: { S: 'u9' } },
+      ReturnConsumedCapacity: 'INDEXES',
+    });
+    assert.deepEqual(written.ConsumedCapacity, {
+      TableName: 'users',
+      CapacityUnits: 1,
+      Table: { CapacityUnits: 1 },
+    });
+    const txn = await dax.transactWriteItems({
+      TransactItems: [{ Put: { TableName: 'users', Item: { id: { S: 'u10' } } } }],
+      ReturnConsumedCapacity: 'TOTAL',
+    });
+    assert.deepEqual(txn.ConsumedCapacity, [
+      { TableName: 'users', CapacityUnits: 2, WriteCapacityUnits: 2 },
+    ]);
+  });
 });

@@ -11,7 +11,6 @@ import {
   decodeKey,
   encodeValues,
   writeAttributeValue,
-  writeNumber,
   type AttributeLists,
   type DaxKeySchema,
 } from '../values.ts';
@@ -231,11 +230,14 @@ interface Consumed {
   LocalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
 }
 
-/** ConsumedCapacity as the client's _decodeConsumedCapacityData reads it: a byte string. */
+/**
+ * ConsumedCapacity as the client's _decodeConsumedCapacityData reads it: a byte
+ * string. Units are plain CBOR numbers (float64 for halves), as the client reads
+ * them into JavaScript numbers.
+ */
 export function consumedBytes(c: Consumed): Buffer {
-  const w = new CborWriter().text(c.TableName);
-  writeNumber(w, String(c.CapacityUnits ?? 0));
-  if (c.Table) writeNumber(w, String(c.Table.CapacityUnits ?? 0));
+  const w = new CborWriter().text(c.TableName).float(c.CapacityUnits ?? 0);
+  if (c.Table) w.float(c.Table.CapacityUnits ?? 0);
   else w.null();
   for (const indexes of [c.GlobalSecondaryIndexes, c.LocalSecondaryIndexes]) {
     if (!indexes) {
@@ -244,10 +246,7 @@ export function consumedBytes(c: Consumed): Buffer {
     }
     const entries = Object.entries(indexes);
     w.map(entries.length);
-    for (const [name, u] of entries) {
-      w.text(name);
-      writeNumber(w, String(u.CapacityUnits ?? 0));
-    }
+    for (const [name, u] of entries) w.text(name).float(u.CapacityUnits ?? 0);
   }
   return w.encoded();
 }

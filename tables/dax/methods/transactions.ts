@@ -7,7 +7,7 @@ import type { Item } from '../../values.ts';
 import { CborWriter, type Cbor } from '../cbor.ts';
 import { encodeError } from '../errors.ts';
 import { Placeholders, expressionText, projectionPaths } from '../sexpr.ts';
-import { decodeKey, decodeValues, writeNumber, type DaxKeySchema } from '../values.ts';
+import { decodeKey, decodeValues, type DaxKeySchema } from '../values.ts';
 import {
   SUCCESS,
   bytesArg,
@@ -52,7 +52,7 @@ function writeCapacityMap(w: CborWriter, c: Record<string, unknown>): void {
   for (const [k, v] of entries) {
     w.int(capacityKeys[k]!);
     if (typeof v === 'string') w.text(v);
-    else if (typeof v === 'number') writeNumber(w, String(v));
+    else if (typeof v === 'number') w.float(v);
     else {
       // Table: {CapacityUnits}; the index maps: name -> {CapacityUnits}.
       const inner = Object.entries(v as Record<string, unknown>);
@@ -60,7 +60,7 @@ function writeCapacityMap(w: CborWriter, c: Record<string, unknown>): void {
       for (const [name, x] of inner) {
         if (capacityKeys[name] !== undefined) w.int(capacityKeys[name]);
         else w.text(name);
-        if (typeof x === 'number') writeNumber(w, String(x));
+        if (typeof x === 'number') w.float(x);
         else writeCapacityMap(w, x as Record<string, unknown>);
       }
     }
