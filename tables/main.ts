@@ -1,4 +1,5 @@
 // `selfless tables`: the table service alone, with /metrics.
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -61,6 +62,8 @@ Options:
   --cache-max-mb N            read cache memory bound (default 64)
   --dax-port N                also serve the DAX protocol (the official DAX
                               clients) on this TCP port; default: off
+  --dax-advertise IP:PORT     the address DAX discovery tells clients to connect
+                              to (default: the one they reached)
   --shutdown-delay S          on SIGTERM, keep serving (readiness /readyz 503,
                               clients told to close their connections) this long
                               while the Service's endpoints update (default 5)
@@ -89,6 +92,7 @@ export async function run(args: string[]): Promise<number> {
       'cache-query-ttl': { type: 'string', default: '0' },
       'cache-max-mb': { type: 'string', default: '64' },
       'dax-port': { type: 'string' },
+      'dax-advertise': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -153,6 +157,16 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write('selfless tables: --dax-port is a TCP port\n');
     return 2;
   }
+  const advertised = values['dax-advertise'];
+  const advertiseMatch = advertised === undefined ? undefined : /^(.+):(\d+)$/.exec(advertised);
+  const daxAdvertise = advertiseMatch && {
+    address: advertiseMatch[1]!.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(advertiseMatch[2]),
+  };
+  if (advertised !== undefined && !(daxAdvertise && isIP(daxAdvertise.address))) {
+    process.stderr.write('selfless tables: --dax-advertise is IP:PORT\n');
+    return 2;
+  }
   const engine = await openEngine(config);
   const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
   const capacityStore = redisUrl ? new RedisBucketStore(new Redis(redisUrl)) : undefined;
@@ -177,6 +191,7 @@ export async function run(args: string[]): Promise<number> {
     defaultMetrics: true,
     wrap: drain.handler,
     daxPort,
+    ...(daxAdvertise && { daxAdvertise }),
   });
   log.info('table service listening', {
     url: server.url,

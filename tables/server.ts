@@ -41,6 +41,8 @@ export async function startTablesServer(opts: {
   wrap?: (listener: RequestListener) => RequestListener;
   /** Also serve the DAX protocol on this TCP port (0: any free one); absent: off. */
   daxPort?: number;
+  /** The IP and port DAX discovery names instead of the address a client reached. */
+  daxAdvertise?: { address: string; port: number };
 }): Promise<TablesServer> {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
@@ -105,6 +107,7 @@ export async function startTablesServer(opts: {
           handler,
           port: opts.daxPort,
           host,
+          advertise: opts.daxAdvertise,
           auth: opts.auth,
           now: opts.clock,
           log: opts.log ?? makeLogger('tables'),

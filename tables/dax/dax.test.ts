@@ -14,6 +14,10 @@ import type { StorageEngine } from '../storage/engine.ts';
 import { storageKey } from '../actions/context.ts';
 import { itemTtlTag } from '../cache/read-cache.ts';
 import { AttributeLists } from './values.ts';
+import { connect } from 'node:net';
+import { makeLogger } from '../../lib/log.ts';
+import { CborReader, CborWriter, NeedMore } from './cbor.ts';
+import { startDaxServer } from './server.ts';
 
 const credentials = { accessKeyId: 'dax-key', secretAccessKey: 'dax-secret' };
 
@@ -27,7 +31,8 @@ function daxClient(creds = credentials) {
     endpoint: `dax://127.0.0.1:${server.dax!.port}`,
     region: 'us-east-1',
     credentials: creds,
-    maxRetries: 0,
+    // The client's default of one retry is also what carries a first call over the
+    // moment between discovery and its first connected node (a NoRouteException).
   });
 }
 
@@ -127,6 +132,46 @@ test('an attribute list id numbered by another process is unknown, not another l
   assert.equal(now.namesOf(id), undefined);
   assert.notEqual(now.idOf(['c']), id);
   assert.deepEqual(before.namesOf(id), ['a', 'b']);
+});
+
+test('discovery names the advertised address and port when one is given', async () => {
+  const node = await startDaxServer({
+    handler: { invoke: () => Promise.reject(new Error('no action expected')) },
+    advertise: { address: '10.1.2.3', port: 8111 },
+    log: makeLogger('test'),
+  });
+  const socket = connect(node.port, '127.0.0.1');
+  try {
+    // The greeting, then endpoints (455855874) without arguments, as Tube.js sends them.
+    const request = new CborWriter()
+      .text('J7yne5G')
+      .int(0)
+      .null()
+      .map(1)
+      .text('UserAgent')
+      .text('test')
+      .int(0)
+      .int(1)
+      .int(455855874)
+      .encoded();
+    socket.write(request);
+    const answer = await new Promise<unknown[]>((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        try {
+          const r = new CborReader(got);
+          resolve([r.decode(), r.decode()]);
+        } catch (err) {
+          if (!(err instanceof NeedMore)) reject(err as Error);
+        }
+      });
+    });
+    assert.deepEqual(answer, [[], [[1, '10.1.2.3', Buffer.from([10, 1, 2, 3]), 8111, 1, '', 1]]]);
+  } finally {
+    socket.destroy();
+    await node.close();
+  }
 });
 
 describe('the official DAX client', () => {

@@ -19,6 +19,11 @@ export async function startDaxServer(opts: {
   port?: number;
   host?: string;
   auth?: { credentials: Record<string, string> };
+  /**
+   * The IP address and port discovery names, when clients cannot reach this node
+   * at the address they connected to (NAT, port forwarding); default: that address.
+   */
+  advertise?: { address: string; port: number };
   log: Logger;
   now?: () => number;
 }): Promise<DaxServer> {
@@ -33,7 +38,9 @@ export async function startDaxServer(opts: {
       auth: opts.auth,
       now: opts.now,
       log: opts.log,
-      node: { host: address, address, port: socket.localPort ?? 0 },
+      node: opts.advertise
+        ? { host: opts.advertise.address, ...opts.advertise }
+        : { host: address, address, port: socket.localPort ?? 0 },
     });
   });
   await new Promise<void>((resolve, reject) => {
