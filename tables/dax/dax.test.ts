@@ -582,4 +582,41 @@ describe('the official DAX client', () => {
       { TableName: 'users', CapacityUnits: 2, WriteCapacityUnits: 2 },
     ]);
   });
+
+  test('every expression function survives the trip through the client tree', async () => {
+    await dax.putItem({
+      TableName: 'users',
+      Item: { id: { S: 'f1' }, l: { L: [{ N: '1' }] }, tags: { SS: ['a', 'b'] }, n: { N: '2' } },
+    });
+    const out = await dax.updateItem({
+      TableName: 'users',
+      Key: { id: { S: 'f1' } },
+      ConditionExpression:
+        'size(#l) > :zero AND contains(tags, :a) AND attribute_type(n, :t) AND n IN (:one, :two)',
+      UpdateExpression: 'SET #l = list_append(#l, :more), n = n - :one DELETE tags :del',
+      ExpressionAttributeNames: { '#l': 'l' },
+      ExpressionAttributeValues: {
+        ':zero': { N: '0' },
+        ':a': { S: 'a' },
+        ':t': { S: 'N' },
+        ':one': { N: '1' },
+        ':two': { N: '2' },
+        ':more': { L: [{ N: '9' }] },
+        ':del': { SS: ['a'] },
+      },
+      ReturnValues: 'UPDATED_OLD',
+    });
+    assert.deepEqual(out.Attributes, {
+      l: { L: [{ N: '1' }] },
+      n: { N: '2' },
+      tags: { SS: ['a', 'b'] },
+    });
+    const got = await dax.getItem({ TableName: 'users', Key: { id: { S: 'f1' } } });
+    assert.deepEqual(got.Item, {
+      id: { S: 'f1' },
+      l: { L: [{ N: '1' }, { N: '9' }] },
+      n: { N: '1' },
+      tags: { SS: ['b'] },
+    });
+  });
 });
