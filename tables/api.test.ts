@@ -275,6 +275,26 @@ for (const kind of engineKinds) {
         assert.deepEqual(seen, all);
       });
 
+      test('CreateTable with more than 50 tags fails and creates no table', async () => {
+        await rejectsWith(
+          h.client.send(
+            new CreateTableCommand({
+              TableName: 'too-many-tags',
+              AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+              KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+              BillingMode: 'PAY_PER_REQUEST',
+              Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })),
+            }),
+          ),
+          'ValidationException',
+          'One or more parameter values were invalid: Too many tags, the limit is 50',
+        );
+        await rejectsWith(
+          h.client.send(new DescribeTableCommand({ TableName: 'too-many-tags' })),
+          'ResourceNotFoundException',
+        );
+      });
+
       test('tags are added, listed and removed by table ARN', async () => {
         const arn = (await h.client.send(new DescribeTableCommand({ TableName: 'items' }))).Table!
           .TableArn!;

@@ -83,6 +83,13 @@ export const tagsField = {
   },
 } satisfies Field;
 
+/** DynamoDB's limit of 50 tags a table, at CreateTable as at TagResource. */
+export function checkTagLimit(tags: Record<string, string>): void {
+  if (Object.keys(tags).length > 50) {
+    throw validation('One or more parameter values were invalid: Too many tags, the limit is 50');
+  }
+}
+
 export const schema: Schema = {
   AttributeDefinitions: {
     type: 'List',
@@ -420,6 +427,7 @@ export const createTable: Action = async (ctx, req) => {
   const tags = Object.fromEntries(
     ((req.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => [t.Key, t.Value]),
   );
+  checkTagLimit(tags);
   checkWriteIsolationTag(tags);
   const meta: TableMeta = {
     name,

@@ -3,7 +3,7 @@ import { notFound, validation } from '../errors.ts';
 import type { TableMeta } from '../storage/engine.ts';
 import { checkRequest, type Field, type Schema } from '../validate.ts';
 import type { Action, ActionContext } from './context.ts';
-import { tagsField } from './create-table.ts';
+import { checkTagLimit, tagsField } from './create-table.ts';
 import { checkWriteIsolationTag } from '../storage/write-isolation.ts';
 
 const arnField: Field = { type: 'String', notNull: true, minLength: 1, maxLength: 1283 };
@@ -30,9 +30,7 @@ export const tagResource: Action = async (ctx, req) => {
   const meta = await tableOfArn(ctx, req.ResourceArn as string);
   const next = { ...meta.tags };
   for (const t of tags) next[t.Key] = t.Value;
-  if (Object.keys(next).length > 50) {
-    throw validation('One or more parameter values were invalid: Too many tags, the limit is 50');
-  }
+  checkTagLimit(next);
   checkWriteIsolationTag(next);
   await ctx.engine.updateTable({ ...meta, tags: next });
   return {};
