@@ -157,24 +157,32 @@ export function decodeKey(raw: Buffer, schema: DaxKeySchema): Item {
   return key;
 }
 
+/** A key attribute as CBOR: the hash of a two-part key, or a numeric hash alone. */
+function cborPart(av: AttributeValue): Buffer {
+  const w = new CborWriter();
+  if (av.S !== undefined) w.text(av.S);
+  else if (av.B !== undefined) w.bytes(Buffer.from(av.B, 'base64'));
+  else writeNumber(w, av.N ?? '');
+  return w.encoded();
+}
+
+/** A key attribute as raw bytes: a string or binary hash alone, or any sort key. */
+function rawPart(av: AttributeValue): Buffer {
+  if (av.S !== undefined) return Buffer.from(av.S, 'utf8');
+  if (av.B !== undefined) return Buffer.from(av.B, 'base64');
+  const d = parseDecimal(av.N ?? '');
+  if (!d) throw bad('key');
+  return encodeLexDecimal(d);
+}
+
 export function encodeKey(item: Item, schema: DaxKeySchema): Buffer {
   const [hash, range] = schema;
-  if (!hash) throw bad('key schema');
-  const raw = (def: { type: string }, av: AttributeValue | undefined, last: boolean) => {
-    if (!av) throw bad('key');
-    if (def.type === 'S')
-      return last ? Buffer.from(av.S ?? '', 'utf8') : new CborWriter().text(av.S ?? '').encoded();
-    if (def.type === 'B') {
-      const b = Buffer.from(av.B ?? '', 'base64');
-      return last ? b : new CborWriter().bytes(b).encoded();
-    }
-    if (last && range) return encodeLexDecimal(parseDecimal(av.N ?? '0')!);
-    const w = new CborWriter();
-    writeNumber(w, av.N ?? '0');
-    return w.encoded();
-  };
-  if (!range) return raw(hash, item[hash.name], hash.type !== 'N');
-  return Buffer.concat([raw(hash, item[hash.name], false), raw(range, item[range.name], true)]);
+  const h = hash && item[hash.name];
+  if (!h) throw bad('key');
+  if (!range) return h.N !== undefined ? cborPart(h) : rawPart(h);
+  const r = item[range.name];
+  if (!r) throw bad('key');
+  return Buffer.concat([cborPart(h), rawPart(r)]);
 }
 
 /** An index key (LastEvaluatedKey / ExclusiveStartKey with IndexName): a CBOR map. */
