@@ -202,15 +202,24 @@ describe('Function URLs and response streaming on a real cluster', () => {
     }
     assert.ok(complete, 'the stream ends with InvokeComplete');
     assert.equal(complete.ErrorCode, undefined);
-    // The first PayloadChunk holds the HttpResponseStream prelude and its delimiter.
-    const text = reads.map((r) => r.text);
-    const prelude = text[0]!.indexOf('\0'.repeat(8));
-    assert.ok(prelude > 0, 'the prelude is streamed first');
-    assert.deepEqual(JSON.parse(text[0]!.slice(0, prelude)), {
+    // The stream starts with the HttpResponseStream prelude and its eight NULs, in one
+    // PayloadChunk or several (as the runtime's writes fell): the pieces come after.
+    const DELIMITER = '\0'.repeat(8);
+    let head = '';
+    let at = 0;
+    while (reads.length > 0 && !head.includes(DELIMITER)) {
+      const r = reads.shift()!;
+      head += r.text;
+      at = r.at;
+    }
+    const end = head.indexOf(DELIMITER);
+    assert.ok(end > 0, 'the prelude is streamed first');
+    assert.deepEqual(JSON.parse(head.slice(0, end)), {
       statusCode: 200,
       headers: { 'content-type': 'application/x-ndjson' },
     });
-    reads[0] = { ...reads[0]!, text: text[0]!.slice(prelude + 8) };
+    // What followed the delimiter in its chunk arrived with it.
+    reads.unshift({ text: head.slice(end + DELIMITER.length), at });
     const { pieces } = piecesOf(reads.filter((r) => r.text !== ''));
     assertStreamed(pieces);
     process.stderr.write(
