@@ -3,8 +3,14 @@
 // created through the Lambda API on the gateway and invoked with the AWS SDK: a
 // provided.al2023 bootstrap on the official Go client (github.com/aws/aws-lambda-go),
 // and a handler built against aws-lambda-java-core on java21 and java25, which run on
-// the runtime-java* images (the pinned JDK and the official runtime interface client).
+// the runtime-java* images (the pinned JDK and the official runtime interface client);
+// the AWS CLI deploys the Java zip too, gives it a Function URL and calls both.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -15,6 +21,7 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { runtimeInfo } from '../../lib/runtimes.ts';
+import { awsCliBinary } from '../services/local.ts';
 import { goBootstrapZip, javaHandlerZip } from '../support/build-functions.ts';
 import { e2eCluster, lambdaClient, type E2eCluster } from './support.ts';
 
@@ -110,4 +117,85 @@ describe('compiled functions on a real cluster', () => {
       assert.equal(error.errorMessage, 'asked to fail');
     });
   }
+
+  test('the AWS CLI creates a java21 function from the zip, invokes it and gives it a Function URL that plain HTTP calls', async () => {
+    const name = `e2e-cli-java21-${suffix}`;
+    const dir = mkdtempSync(join(tmpdir(), 'selfless-e2e-cli-'));
+    const aws = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)(awsCliBinary(), [...args, '--output', 'json'], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: c.gatewayUrl,
+          AWS_DEFAULT_REGION: c.region,
+          AWS_ACCESS_KEY_ID: c.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: c.credentials.secretAccessKey,
+          AWS_CONFIG_FILE: '/dev/null',
+          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        },
+      });
+      return stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {};
+    };
+    try {
+      writeFileSync(join(dir, 'function.zip'), await javaHandlerZip());
+      await aws(
+        'lambda',
+        'create-function',
+        '--function-name',
+        name,
+        '--runtime',
+        'java21',
+        '--handler',
+        'example.Hello::handleRequest',
+        '--role',
+        'arn:aws:iam::000000000000:role/any',
+        '--memory-size',
+        '512',
+        '--zip-file',
+        'fileb://function.zip',
+      );
+      created.push(name);
+      await aws('lambda', 'wait', 'function-active-v2', '--function-name', name);
+      const out = await aws(
+        'lambda',
+        'invoke',
+        '--function-name',
+        name,
+        '--payload',
+        '{"name":"cli"}',
+        'out.json',
+      );
+      assert.equal(out.StatusCode, 200);
+      assert.equal(out.FunctionError, undefined);
+      const body = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual(body.event, { name: 'cli' });
+      assert.equal(body.javaVersion, runtimeInfo('java21').version);
+
+      const url = await aws(
+        'lambda',
+        'create-function-url-config',
+        '--function-name',
+        name,
+        '--auth-type',
+        'NONE',
+      );
+      const reply = await fetch(`${url.FunctionUrl as string}from/curl`, {
+        method: 'POST',
+        body: 'hi',
+      });
+      assert.equal(reply.status, 200);
+      const answered = (await reply.json()) as {
+        event: { rawPath: string; body: string };
+        functionName: string;
+      };
+      assert.equal(answered.event.rawPath, '/from/curl');
+      assert.equal(answered.event.body, 'hi');
+      assert.equal(answered.functionName, name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
