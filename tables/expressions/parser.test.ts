@@ -73,6 +73,24 @@ test('+ and - join SET operands but not function arguments', () => {
   );
 });
 
+test('BETWEEN bounds given as values must have one type and be in order', () => {
+  const between = (lo: unknown, hi: unknown) => () =>
+    parseCondition('a BETWEEN :lo AND :hi', ctx({ ':lo': lo, ':hi': hi }));
+  assert.throws(
+    between({ N: '2' }, { S: 'dog' }),
+    (e: Error) =>
+      e.message ===
+      'The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {N:2}, upper bound operand: AttributeValue: {S:dog}',
+  );
+  assert.throws(
+    between({ N: '2' }, { N: '1' }),
+    (e: Error) =>
+      e.message ===
+      'The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:2}, upper bound operand: AttributeValue: {N:1}',
+  );
+  assert.equal(between({ N: '1' }, { N: '2' })().kind, 'between');
+});
+
 test('syntax errors name the token and what precedes it', () => {
   assert.throws(
     () => parseCondition('a = = b', ctx()),

@@ -299,15 +299,20 @@ class Parser {
       for (const o of [arg, low, high]) {
         if (o.kind === 'value') operandType('BETWEEN', o, ['S', 'N', 'B']);
       }
-      if (
-        low.kind === 'value' &&
-        high.kind === 'value' &&
-        typeOf(low.value) === typeOf(high.value) &&
-        compareScalar(low.value, high.value) > 0
-      ) {
-        throw new ExpressionError(
-          `The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower operand: AttributeValue: {${typeOf(low.value)}:${scalarText(low.value)}}, upper operand: AttributeValue: {${typeOf(high.value)}:${scalarText(high.value)}}`,
-        );
+      // Bounds given as values are checked here, as DynamoDB does; bounds read from
+      // the item only make the condition false.
+      if (low.kind === 'value' && high.kind === 'value') {
+        const bounds = `lower bound operand: AttributeValue: {${typeOf(low.value)}:${scalarText(low.value)}}, upper bound operand: AttributeValue: {${typeOf(high.value)}:${scalarText(high.value)}}`;
+        if (typeOf(low.value) !== typeOf(high.value)) {
+          throw new ExpressionError(
+            `The BETWEEN operator requires same data type for lower and upper bounds; ${bounds}`,
+          );
+        }
+        if (compareScalar(low.value, high.value) > 0) {
+          throw new ExpressionError(
+            `The BETWEEN operator requires upper bound to be greater than or equal to lower bound; ${bounds}`,
+          );
+        }
       }
       return { kind: 'between', arg, low, high };
     }
