@@ -1632,6 +1632,26 @@ for (const kind of engineKinds) {
         );
       });
 
+      test('AttributeUpdates ADD or DELETE of a set of another type is a type mismatch', async () => {
+        const Key = { id: S('legacy-mismatch') };
+        await h.client.send(
+          new PutItemCommand({ TableName: 'items', Item: { ...Key, s: { SS: ['a'] } } }),
+        );
+        for (const Action of ['ADD', 'DELETE'] as const) {
+          await rejectsWith(
+            h.client.send(
+              new UpdateItemCommand({
+                TableName: 'items',
+                Key,
+                AttributeUpdates: { s: { Action, Value: { NS: ['1'] } } },
+              }),
+            ),
+            'ValidationException',
+            'Type mismatch for attribute to update',
+          );
+        }
+      });
+
       test('an update that only removes attributes does not create a missing item', async () => {
         const updates = [
           { AttributeUpdates: { a: { Action: 'DELETE' as const } } },

@@ -74,7 +74,7 @@ export const updateItem: Action = async (ctx, req) => {
         return { result: { old: current, next: undefined } };
       }
       const base: Item = { ...(current ?? {}), ...key };
-      const next = update ? applyUpdate(update, base) : base;
+      const next = update ? applyUpdate(update, base, { legacy: !parsed.update }) : base;
       for (const k of keyNames) {
         if (!valuesEqual(next[k]!, key[k]!)) {
           throw validation(`Cannot update attribute ${k}. This attribute is part of the key`);

@@ -42,3 +42,18 @@ test('a sum with more than 38 significant digits is an overflow, in DynamoDB wor
     );
   }
 });
+
+test('AttributeUpdates words a set of the wrong type as a type mismatch', () => {
+  const item = { s: { SS: ['a'] }, str: S('x') };
+  for (const expr of ['ADD s :ns', 'DELETE s :ns', 'DELETE str :ns']) {
+    const u = update(expr, { ':ns': { NS: ['1'] } });
+    assert.throws(
+      () => applyUpdate(u, item, { legacy: true }),
+      /^.*Type mismatch for attribute to update$/,
+    );
+    assert.throws(
+      () => applyUpdate(u, item),
+      /An operand in the update expression has an incorrect data type/,
+    );
+  }
+});

@@ -167,6 +167,7 @@ function pick(v: AttributeValue, tree: PathTree): AttributeValue | undefined {
 // ---- updates
 
 const badType = () => validation('An operand in the update expression has an incorrect data type');
+const typeMismatch = () => validation('Type mismatch for attribute to update');
 const badPath = () =>
   validation('The document path provided in the update expression is invalid for update');
 
@@ -262,9 +263,14 @@ function removeAt(root: AttributeValue, elems: (string | number)[]): void {
   }
 }
 
-function setUnion(a: AttributeValue, b: AttributeValue, remove: boolean): AttributeValue | null {
+function setUnion(
+  a: AttributeValue,
+  b: AttributeValue,
+  remove: boolean,
+  mismatch: () => Error,
+): AttributeValue | null {
   const t = typeOf(a);
-  if (t !== typeOf(b)) throw badType();
+  if (t !== typeOf(b)) throw mismatch();
   const list = [...(a[t] as string[])];
   const elemType = t.slice(0, 1) as 'S' | 'N' | 'B';
   for (const e of b[t] as string[]) {
@@ -285,7 +291,14 @@ function setUnion(a: AttributeValue, b: AttributeValue, remove: boolean): Attrib
  * update, as DynamoDB specifies; REMOVEs of list elements go from the highest index
  * down so that earlier removals do not shift later ones.
  */
-export function applyUpdate(u: UpdateExpression, item: Item): Item {
+export function applyUpdate(
+  u: UpdateExpression,
+  item: Item,
+  opts: { legacy?: boolean } = {},
+): Item {
+  // AttributeUpdates (legacy) has its own words for an ADD or DELETE whose value
+  // does not fit the attribute.
+  const mismatch = opts.legacy ? typeMismatch : badType;
   const values = u.set.map((s) => updateValue(s.value, item));
   const root = clone({ M: item });
   // Elements set past a list's end are appended in index order, as DynamoDB does
@@ -311,14 +324,14 @@ export function applyUpdate(u: UpdateExpression, item: Item): Item {
     else if (cur.N !== undefined && v.N !== undefined) {
       setAt(root, a.path.elems, { N: checkedNumber(addDecimal(decimalOf(cur), decimalOf(v))) });
     } else if ((cur.SS || cur.NS || cur.BS) && (v.SS || v.NS || v.BS)) {
-      setAt(root, a.path.elems, setUnion(cur, v, false)!);
-    } else throw badType();
+      setAt(root, a.path.elems, setUnion(cur, v, false, mismatch)!);
+    } else throw mismatch();
   }
   for (const d of u.delete) {
     const cur = getPath(item, d.path.elems);
     if (!cur) continue;
-    if (!(cur.SS || cur.NS || cur.BS)) throw badType();
-    const next = setUnion(cur, d.value.value, true);
+    if (!(cur.SS || cur.NS || cur.BS)) throw mismatch();
+    const next = setUnion(cur, d.value.value, true, mismatch);
     if (next) setAt(root, d.path.elems, next);
     else removeAt(root, d.path.elems);
   }
