@@ -1632,6 +1632,49 @@ for (const kind of engineKinds) {
         );
       });
 
+      test('KeyConditions go with FilterExpression and ProjectionExpression, not KeyConditionExpression', async () => {
+        const KeyConditions = {
+          pk: { ComparisonOperator: 'EQ' as const, AttributeValueList: [S('q')] },
+        };
+        const q = await h.client.send(
+          new QueryCommand({
+            TableName: 'events',
+            KeyConditions,
+            FilterExpression: 'odd = :t',
+            ProjectionExpression: 'n',
+            ExpressionAttributeValues: { ':t': { BOOL: true } },
+          }),
+        );
+        assert.deepEqual(
+          q.Items!.map((i) => Object.keys(i)),
+          q.Items!.map(() => ['n']),
+        );
+        assert.ok(q.Items!.length > 0);
+        await rejectsWith(
+          h.client.send(
+            new QueryCommand({
+              TableName: 'events',
+              KeyConditions,
+              KeyConditionExpression: 'pk = :p',
+              ExpressionAttributeValues: { ':p': S('q') },
+            }),
+          ),
+          'ValidationException',
+          'Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}',
+        );
+        await rejectsWith(
+          h.client.send(
+            new QueryCommand({
+              TableName: 'events',
+              KeyConditions,
+              QueryFilter: { n: { ComparisonOperator: 'EQ', AttributeValueList: [N('1')] } },
+            }),
+          ),
+          'ValidationException',
+          'QueryFilter can only contain non-primary key attributes: Primary key attribute: n',
+        );
+      });
+
       test('AttributeUpdates ADD or DELETE of a set of another type is a type mismatch', async () => {
         const Key = { id: S('legacy-mismatch') };
         await h.client.send(

@@ -196,10 +196,18 @@ function prefixEnd(prefix: Buffer): Buffer | undefined {
 
 export const query: Action = async (ctx, req) => {
   checkRequest(req, schema);
+  // DynamoDB lets the legacy KeyConditions go with FilterExpression and
+  // ProjectionExpression (its error for QueryFilter + ProjectionExpression next to
+  // KeyConditions names only {QueryFilter}); only KeyConditionExpression excludes it.
   checkExpressionParams(
     req,
     ['ProjectionExpression', 'FilterExpression', 'KeyConditionExpression'],
-    ['AttributesToGet', 'QueryFilter', 'ConditionalOperator', 'KeyConditions'],
+    [
+      'AttributesToGet',
+      'QueryFilter',
+      'ConditionalOperator',
+      ...(req.KeyConditionExpression == null ? [] : ['KeyConditions']),
+    ],
   );
   const legacyPaths = attributesToGetToPaths(req.AttributesToGet);
   const legacyFilter = conditionsToAst(req.QueryFilter, req.ConditionalOperator);
@@ -270,6 +278,15 @@ export const query: Action = async (ctx, req) => {
     if (key) {
       throw validation(
         `Filter Expression can only contain non-primary key attributes: Primary key attribute: ${key.name}`,
+      );
+    }
+  }
+  if (req.QueryFilter != null) {
+    const names = Object.keys(req.QueryFilter as Record<string, unknown>);
+    const key = keyDefs(keySchema).find((d) => names.includes(d.name));
+    if (key) {
+      throw validation(
+        `QueryFilter can only contain non-primary key attributes: Primary key attribute: ${key.name}`,
       );
     }
   }
