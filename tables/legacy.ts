@@ -36,8 +36,8 @@ const allowedTypes: Record<string, string[]> = {
   LT: ['S', 'N', 'B'],
   GE: ['S', 'N', 'B'],
   GT: ['S', 'N', 'B'],
-  CONTAINS: ['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M'],
-  NOT_CONTAINS: ['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M'],
+  CONTAINS: ['S', 'N', 'B', 'BOOL', 'NULL'],
+  NOT_CONTAINS: ['S', 'N', 'B', 'BOOL', 'NULL'],
   BEGINS_WITH: ['S', 'B'],
   IN: ['S', 'N', 'B'],
   BETWEEN: ['S', 'N', 'B'],
@@ -112,8 +112,21 @@ function combine(conds: Condition[], operator: unknown): Condition | undefined {
   return conds.reduce((left, right) => ({ kind, left, right }));
 }
 
+/** ConditionalOperator joins two or more conditions; DynamoDB refuses it otherwise. */
+function checkConditionalOperator(raw: unknown, operator: unknown): void {
+  if (operator == null) return;
+  const n = raw == null ? 0 : Object.keys(raw).length;
+  if (n === 0) throw validation('ConditionalOperator cannot be used without Filter or Expected');
+  if (n === 1) {
+    throw validation(
+      'ConditionalOperator can only be used when Filter or Expected has two or more elements',
+    );
+  }
+}
+
 /** KeyConditions, QueryFilter, ScanFilter. */
 export function conditionsToAst(raw: unknown, operator?: unknown): Condition | undefined {
+  checkConditionalOperator(raw, operator);
   if (raw == null) return undefined;
   const conds = Object.entries(raw as Record<string, LegacyCondition>).map(([name, c]) =>
     operatorCondition(
@@ -127,6 +140,7 @@ export function conditionsToAst(raw: unknown, operator?: unknown): Condition | u
 
 /** Expected (PutItem, UpdateItem, DeleteItem). */
 export function expectedToAst(raw: unknown, operator?: unknown): Condition | undefined {
+  checkConditionalOperator(raw, operator);
   if (raw == null) return undefined;
   const conds: Condition[] = [];
   for (const [name, c] of Object.entries(raw as Record<string, LegacyCondition>)) {
