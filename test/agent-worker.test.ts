@@ -86,6 +86,56 @@ describe('selfless agent', () => {
     }
   });
 
+  it('on SIGTERM finishes the call in flight before it leaves, as a pod in a rollout must', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'selfless-agent-drain-'));
+    const release = join(dir, 'go');
+    writeFileSync(
+      join(dir, 'index.mjs'),
+      `import { existsSync } from 'node:fs';
+export const handler = async () => {
+  console.log('holding');
+  while (!existsSync(${JSON.stringify(release)})) await new Promise((r) => setTimeout(r, 5));
+  return { done: true };
+};`,
+    );
+    const queue = new QueueChannel('holder');
+    const routes = makeWorkerChannelRoutes(queue, {});
+    const server = createServer((req, res) => void routes(req, res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const child = spawn(
+      process.execPath,
+      [bin, 'agent', '--gateway', url, '--function', 'holder', '--code', dir].concat([
+        '--runtime',
+        'nodejs20.x',
+        '--handler',
+        'index.handler',
+      ]),
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      const call = queue.invoke({});
+      while (!out.includes('\tholding')) await new Promise((r) => setTimeout(r, 5));
+      const exited = new Promise<number | null>((r2) => child.once('exit', (code) => r2(code)));
+      child.kill('SIGTERM');
+      // Released only after the signal: an agent that stopped at once would have killed
+      // the runtime and answered Runtime.ExitError.
+      writeFileSync(release, '');
+      const r = await call;
+      assert.equal(r.functionError, undefined, r.payload.toString());
+      assert.deepEqual(JSON.parse(r.payload.toString()), { done: true });
+      assert.equal(await exited, 0);
+      assert.equal(queue.left.length, 1);
+    } finally {
+      child.kill('SIGKILL');
+      server.closeAllConnections();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("runs an image function's agent with the operator's exact arguments, beside an external runtime", async () => {
     const root = mkdtempSync(join(tmpdir(), 'selfless-agent-image-'));
     const code = join(root, 'task');

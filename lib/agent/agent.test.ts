@@ -1,6 +1,9 @@
 // The agent's supervision, end to end: a real Agent, real Node.js and Python
 // runtimes, a real (queue) WorkerChannel.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { InvocationResult } from '../worker-channel/channel.ts';
 import { isAlive, json, withAgent } from '../../test/support/agent.ts';
@@ -234,6 +237,43 @@ export const handler = async (e) => {
         assert.deepEqual(json((await channel.invoke({})).payload).files, [], '/tmp was emptied');
       },
     );
+  });
+
+  it('drain() lets the call in flight finish, takes no other, then leaves the channel', async () => {
+    // The handler holds its call until the test creates a file, after the drain began.
+    const files = {
+      'index.mjs': `import { existsSync } from 'node:fs';
+export const handler = async (e) => {
+  if (e.release) {
+    console.log('holding');
+    while (!existsSync(e.release)) await new Promise((r) => setTimeout(r, 5));
+  }
+  return { pid: process.pid, released: Boolean(e.release) };
+};`,
+    };
+    const release = join(mkdtempSync(join(tmpdir(), 'selfless-drain-')), 'go');
+    let pid = 0;
+    await withAgent(
+      { spec: { runtime: 'nodejs20.x', handler: 'index.handler' }, files },
+      async ({ agent, channel, logs }) => {
+        pid = json((await channel.invoke({})).payload).pid as number;
+        const inFlight = channel.invoke({ release });
+        while (!logs.some((l) => l.endsWith('\tholding'))) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const drained = agent.drain();
+        const queued = channel.invoke({});
+        writeFileSync(release, '');
+        const r = await inFlight;
+        assert.equal(r.functionError, undefined, r.payload.toString());
+        assert.deepEqual(json(r.payload), { pid, released: true });
+        await drained;
+        assert.deepEqual(channel.left, [{ workerId: 'worker-1', functionName: 'fixture-fn' }]);
+        const taken = await Promise.race([queued.then(() => true), Promise.resolve(false)]);
+        assert.equal(taken, false, 'a drained agent takes no new call');
+      },
+    );
+    assert.equal(isAlive(pid), false);
   });
 
   it('stop() kills the runtime, answers the call in flight and leaves the channel', async () => {

@@ -151,6 +151,7 @@ export class Agent {
   /** Slots waiting for the next runtime to be launched. */
   private launchWaiters: (() => void)[] = [];
   private stopping = false;
+  private ending: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private needsRestart = false;
 
@@ -216,14 +217,34 @@ export class Agent {
 
   /**
    * Kills the runtime, finishes the invocation in flight (as a runtime exit, so its
-   * caller is answered), closes the Runtime API and leaves the channel.
+   * caller is answered), closes the Runtime API and leaves the channel. During a
+   * drain it cuts the drain short the same way.
    */
   async stop(): Promise<void> {
-    if (this.stopping) return this.loop;
+    const ended = this.end();
+    this.rt?.proc.kill();
+    return ended;
+  }
+
+  /**
+   * Takes no more events, lets those in flight finish (each bounded by its own
+   * timeout), then stops: what a worker pod does on SIGTERM, so that a rollout (a
+   * changed configuration, a scale-down) does not cut calls short.
+   */
+  async drain(): Promise<void> {
+    return this.end();
+  }
+
+  private end(): Promise<void> {
+    this.ending ??= this.finish();
+    return this.ending;
+  }
+
+  private async finish(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
-    this.rt?.proc.kill();
     await this.loop;
+    this.rt?.proc.kill();
     // The exit is awaited, not only signalled: a process that stops its agents and
     // then exits (selfless dev on Ctrl-C) must not leave a runtime behind.
     await this.rt?.proc.exited;

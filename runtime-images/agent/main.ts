@@ -261,6 +261,9 @@ export async function agentCommand(args: string[]): Promise<number> {
         }).listen(livenessPort, '0.0.0.0');
   await stopped;
   liveness?.close();
-  await agent.stop();
+  // The pod's grace period (the function's timeout + 5 s) lets the calls in flight
+  // finish; a second signal cuts them short.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void agent.stop());
+  await agent.drain();
   return 0;
 }
