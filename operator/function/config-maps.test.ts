@@ -30,6 +30,20 @@ test("the agent's config leaves out the function URL, so creating one does not r
   );
   assert.equal(contentHash(withUrl), contentHash(plain));
   assert.doesNotMatch(withUrl.data!['function.yaml']!, /functionUrl|authType/);
+  // Nor the other settings only the gateway and the operator act on.
+  const controlPlane = makeAgentConfig(
+    fn({
+      code,
+      reservedConcurrentExecutions: 3,
+      provisionedConcurrentExecutions: 2,
+      provisionedConcurrencyConfigs: [{ qualifier: 'live', provisionedConcurrentExecutions: 1 }],
+      aliases: [{ name: 'live', functionVersion: '1' }],
+      triggers: [{ schedule: { expression: 'rate(5 minutes)' } }],
+      publish: true,
+      recursiveLoop: 'Allow',
+    }),
+  );
+  assert.equal(contentHash(controlPlane), contentHash(plain));
   // A field the agent does read still rolls them.
   assert.notEqual(contentHash(makeAgentConfig(fn({ code, timeout: 9 }))), contentHash(plain));
 });

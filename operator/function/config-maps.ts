@@ -43,13 +43,26 @@ export function makeConfigMap(fn: FunctionObject): k8s.V1ConfigMap | undefined {
 /**
  * The agent's view of the function (runtime, handler, limits, variables) as the
  * Function manifest `selfless agent --manifest` reads; the code is the directory
- * the code volume is mounted on. Not the URL: only the gateway serves it, and a field
- * here rolls the workers (its hash is on the pod template), so a URL created or
- * changed would stop environments, and cut the calls they were answering, where
- * Lambda keeps them.
+ * the code volume is mounted on. Only what an environment runs with: a field here
+ * rolls the workers (its hash is on the pod template), so the settings the gateway
+ * and the operator act on alone (concurrency, triggers, the URL, aliases, async
+ * settings, recursion, publish) stay out, and changing one of them keeps the
+ * environments, and the calls they are answering, as Lambda does.
  */
 export function makeAgentConfig(fn: FunctionObject): k8s.V1ConfigMap {
-  const { code: _code, functionUrl: _url, ...spec } = fn.def.spec;
+  const {
+    code: _code,
+    functionUrl: _url,
+    aliases: _aliases,
+    reservedConcurrentExecutions: _reserved,
+    provisionedConcurrentExecutions: _provisioned,
+    provisionedConcurrencyConfigs: _provisionedConfigs,
+    functionEventInvokeConfig: _async,
+    recursiveLoop: _recursion,
+    triggers: _triggers,
+    publish: _publish,
+    ...spec
+  } = fn.def.spec;
   const manifest = {
     apiVersion: API_VERSION,
     kind: 'Function',
