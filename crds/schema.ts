@@ -367,6 +367,49 @@ const loggingConfig: Schema = obj(
   },
 );
 
+/** A Function URL: the function's own (spec.functionUrl) or an alias's. */
+const functionUrl = obj(
+  "The function's URL on the gateway (Lambda's FunctionUrlConfig): /_url/<url-id>/ on the gateway, or Host <url-id>.lambda-url.<region>.on.aws.",
+  {
+    authType: str('NONE: public; AWS_IAM: requests must be SigV4-signed.', {
+      enum: ['NONE', 'AWS_IAM'],
+    }),
+    invokeMode: str('BUFFERED: the response whole; RESPONSE_STREAM: as the function writes it.', {
+      enum: ['BUFFERED', 'RESPONSE_STREAM'],
+      default: 'BUFFERED',
+    }),
+    cors: obj('CORS as Lambda applies it: preflights answered by the gateway, headers added.', {
+      allowCredentials: { type: 'boolean', description: 'Whether credentials are allowed.' },
+      allowHeaders: {
+        type: 'array',
+        description: 'Request headers a preflight allows.',
+        maxItems: 100,
+        items: str('A header name.', { maxLength: 1024 }),
+      },
+      allowMethods: {
+        type: 'array',
+        description: 'HTTP methods a preflight allows, or *.',
+        maxItems: 6,
+        items: str('A method name.', { maxLength: 6 }),
+      },
+      allowOrigins: {
+        type: 'array',
+        description: 'Origins allowed, or *.',
+        maxItems: 100,
+        items: str('An origin.', { minLength: 1, maxLength: 253 }),
+      },
+      exposeHeaders: {
+        type: 'array',
+        description: 'Response headers exposed to the browser.',
+        maxItems: 100,
+        items: str('A header name.', { maxLength: 1024 }),
+      },
+      maxAge: int('Seconds a browser may cache a preflight.', { min: 0, max: 86400 }),
+    }),
+  },
+  { required: ['authType'] },
+);
+
 const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
   runtime: str('The language runtime.', { enum: [...RUNTIMES] }),
   handler: str(
@@ -490,47 +533,7 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
     maxItems: 100,
     items: trigger,
   },
-  functionUrl: obj(
-    "The function's URL on the gateway (Lambda's FunctionUrlConfig): /_url/<url-id>/ on the gateway, or Host <url-id>.lambda-url.<region>.on.aws.",
-    {
-      authType: str('NONE: public; AWS_IAM: requests must be SigV4-signed.', {
-        enum: ['NONE', 'AWS_IAM'],
-      }),
-      invokeMode: str('BUFFERED: the response whole; RESPONSE_STREAM: as the function writes it.', {
-        enum: ['BUFFERED', 'RESPONSE_STREAM'],
-        default: 'BUFFERED',
-      }),
-      cors: obj('CORS as Lambda applies it: preflights answered by the gateway, headers added.', {
-        allowCredentials: { type: 'boolean', description: 'Whether credentials are allowed.' },
-        allowHeaders: {
-          type: 'array',
-          description: 'Request headers a preflight allows.',
-          maxItems: 100,
-          items: str('A header name.', { maxLength: 1024 }),
-        },
-        allowMethods: {
-          type: 'array',
-          description: 'HTTP methods a preflight allows, or *.',
-          maxItems: 6,
-          items: str('A method name.', { maxLength: 6 }),
-        },
-        allowOrigins: {
-          type: 'array',
-          description: 'Origins allowed, or *.',
-          maxItems: 100,
-          items: str('An origin.', { minLength: 1, maxLength: 253 }),
-        },
-        exposeHeaders: {
-          type: 'array',
-          description: 'Response headers exposed to the browser.',
-          maxItems: 100,
-          items: str('A header name.', { maxLength: 1024 }),
-        },
-        maxAge: int('Seconds a browser may cache a preflight.', { min: 0, max: 86400 }),
-      }),
-    },
-    { required: ['authType'] },
-  ),
+  functionUrl,
   loggingConfig,
   publish: {
     type: 'boolean',
@@ -556,6 +559,7 @@ const functionSpecProperties: Record<keyof FunctionSpec, Schema> = {
           pattern: '^(\\$LATEST|[0-9]+)$',
         }),
         description: str('What the alias is for.', { maxLength: 256 }),
+        functionUrl,
         routingConfig: obj('Weighted routing to a second version.', {
           additionalVersionWeights: {
             type: 'object',

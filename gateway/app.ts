@@ -179,7 +179,7 @@ export function makeGateway(opts: GatewayOptions): Gateway {
   });
 
   // Function URLs first: a URL's paths are the function's, whatever they look like.
-  const urls = new FunctionUrlStore(registry, account);
+  const urls = new FunctionUrlStore(registry, account, undefined, catalog.sharesAliases);
   const serveUrls = makeFunctionUrlServer({
     registry,
     account,

@@ -3,6 +3,7 @@
 // takes a weight of the calls, as Lambda's RoutingConfig.AdditionalVersionWeights.
 // In a cluster this list is where CreateAlias / UpdateAlias / DeleteAlias keep them,
 // so every gateway replica routes an alias alike (gateway/lambda-api/kubernetes-writer.ts).
+import { parseFunctionUrl, type FunctionUrlSpec } from './function.ts';
 import { isObject, type Checker } from './parse.ts';
 
 export const LATEST = '$LATEST';
@@ -14,6 +15,8 @@ export interface FunctionAlias {
   description?: string;
   /** At most one other published version and the share of calls it takes, in [0, 1]. */
   additionalVersionWeights?: Record<string, number>;
+  /** The alias's Function URL, where a cluster keeps it (CreateFunctionUrlConfig with Qualifier). */
+  functionUrl?: FunctionUrlSpec;
 }
 
 /** Lambda's alias names: 1-128 of [a-zA-Z0-9-_], not all digits (that is a version). */
@@ -32,7 +35,7 @@ export function parseAliases(input: unknown, c: Checker): FunctionAlias[] | unde
   input.forEach((raw: unknown, i) => {
     const at = `spec.aliases[${i}]`;
     if (!isObject(raw)) return c.fail(at, 'must be an object { name, functionVersion }');
-    const { name, functionVersion, description, routingConfig } = raw;
+    const { name, functionVersion, description, routingConfig, functionUrl } = raw;
     if (typeof name !== 'string' || !ALIAS_NAME.test(name)) {
       return c.fail(`${at}.name`, 'must be 1-128 characters of [a-zA-Z0-9-_] and not only digits');
     }
@@ -48,6 +51,8 @@ export function parseAliases(input: unknown, c: Checker): FunctionAlias[] | unde
       }
       alias.description = description;
     }
+    const url = parseFunctionUrl(functionUrl, c, `${at}.functionUrl`);
+    if (url) alias.functionUrl = url;
     if (routingConfig !== undefined && routingConfig !== null) {
       const weights = isObject(routingConfig) ? routingConfig.additionalVersionWeights : undefined;
       if (!isObject(weights)) {
@@ -96,5 +101,6 @@ export function aliasResource(a: FunctionAlias): Record<string, unknown> {
     ...(a.additionalVersionWeights && {
       routingConfig: { additionalVersionWeights: a.additionalVersionWeights },
     }),
+    ...(a.functionUrl && { functionUrl: a.functionUrl }),
   };
 }

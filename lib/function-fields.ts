@@ -8,7 +8,20 @@ import { isObject, nearestName, type FieldError } from './parse.ts';
 
 /** A field's own fields; `ANY` for free-form maps and values; `[Tree]` for a list's items. */
 export type Tree = { readonly [field: string]: Tree | typeof ANY | readonly [Tree] };
-export const ANY = 'any';
+export const ANY = 'any' as const;
+
+const FUNCTION_URL = {
+  authType: ANY,
+  invokeMode: ANY,
+  cors: {
+    allowCredentials: ANY,
+    allowHeaders: ANY,
+    allowMethods: ANY,
+    allowOrigins: ANY,
+    exposeHeaders: ANY,
+    maxAge: ANY,
+  },
+};
 
 const destination: Tree = { destination: ANY };
 
@@ -37,18 +50,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
     maximumEventAgeInSeconds: ANY,
     destinationConfig: { onFailure: destination, onSuccess: destination },
   },
-  functionUrl: {
-    authType: ANY,
-    invokeMode: ANY,
-    cors: {
-      allowCredentials: ANY,
-      allowHeaders: ANY,
-      allowMethods: ANY,
-      allowOrigins: ANY,
-      exposeHeaders: ANY,
-      maxAge: ANY,
-    },
-  },
+  functionUrl: FUNCTION_URL,
   loggingConfig: { logFormat: ANY, applicationLogLevel: ANY, systemLogLevel: ANY, logGroup: ANY },
   recursiveLoop: ANY,
   layers: ANY,
@@ -59,6 +61,7 @@ export const FUNCTION_SPEC_FIELDS: Tree = {
       name: ANY,
       functionVersion: ANY,
       description: ANY,
+      functionUrl: FUNCTION_URL,
       routingConfig: { additionalVersionWeights: ANY },
     },
   ],

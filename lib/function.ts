@@ -436,9 +436,13 @@ export function parseEventInvokeConfig(
   return out;
 }
 
-function parseFunctionUrl(input: unknown, c: Checker): FunctionUrlSpec | undefined {
+/** A Function URL's settings at `p` (spec.functionUrl, or an alias's). */
+export function parseFunctionUrl(
+  input: unknown,
+  c: Checker,
+  p = 'spec.functionUrl',
+): FunctionUrlSpec | undefined {
   if (input === undefined || input === null) return undefined;
-  const p = 'spec.functionUrl';
   if (!isObject(input)) {
     c.fail(p, 'must be an object { authType, invokeMode, cors }');
     return undefined;

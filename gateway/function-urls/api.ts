@@ -76,13 +76,19 @@ export function makeFunctionUrlApi(deps: FunctionUrlApiDeps): Router {
     InvokeMode: entry.config.invokeMode,
   });
 
-  /** Writes a URL: into the definition for the function's own, into the store for an alias's. */
+  /** Writes a URL: into the definition for the function's own, into the store (and in a cluster the alias) for an alias's. */
   const write = async (
     t: ReturnType<typeof target>,
     qualifier: string | undefined,
     config: UrlConfig | undefined,
   ): Promise<UrlEntry | undefined> => {
     if (qualifier !== undefined) {
+      // In a cluster the alias carries it in the resource, so every replica serves it.
+      const alias = t.record.aliases.get(qualifier);
+      if (deps.catalog.sharesAliases && alias) {
+        const { functionUrl: _held, ...rest } = alias;
+        await deps.catalog.putAlias(t.record, { ...rest, ...(config && { functionUrl: config }) });
+      }
       if (config) return store.put(t.key, qualifier, config);
       store.remove(t.key, qualifier);
       return undefined;

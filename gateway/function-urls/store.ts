@@ -1,7 +1,8 @@
 // The Function URLs this gateway serves, by url-id. A function's own URL comes from
 // its definition (`functionUrl` in the Function resource or manifest, which
 // CreateFunctionUrlConfig and friends write for an unqualified URL); an alias's URL
-// is kept here only (see docs/functions.md). The registry is followed: a definition
+// is kept here only in selfless dev, and in a cluster comes from the alias in
+// spec.aliases (see docs/functions.md). The registry is followed: a definition
 // that gains, changes or drops its `functionUrl` changes the URL at once.
 import { keyOf, type FunctionDefinition } from '../../lib/function.ts';
 import type { Account } from '../invoker.ts';
@@ -27,10 +28,15 @@ export function urlTimestamp(d: Date): string {
 export class FunctionUrlStore {
   private readonly byId = new Map<string, UrlEntry>();
 
+  /**
+   * `aliasUrlsDeclared`: aliases' URLs come from the definition's spec.aliases too
+   * (a cluster, where every replica reads them from the Function resource).
+   */
   constructor(
     private readonly registry: FunctionRegistry,
     private readonly account: Account,
     private readonly now: () => Date = () => new Date(),
+    private readonly aliasUrlsDeclared = false,
   ) {
     for (const fn of registry.list()) this.follow(fn);
     registry.on('changed', (fn) => this.follow(fn));
@@ -41,8 +47,18 @@ export class FunctionUrlStore {
 
   private follow(fn: FunctionDefinition): void {
     const key = keyOf(fn);
-    const id = this.idOf(key, undefined);
-    const declared = fn.spec.functionUrl;
+    this.declare(key, undefined, fn.spec.functionUrl);
+    if (!this.aliasUrlsDeclared) return;
+    const aliases = new Map((fn.spec.aliases ?? []).map((a) => [a.name, a.functionUrl]));
+    for (const e of this.list(key)) {
+      if (e.qualifier !== undefined && !aliases.get(e.qualifier)) this.byId.delete(e.id);
+    }
+    for (const [name, url] of aliases) if (url) this.declare(key, name, url);
+  }
+
+  /** The URL a definition declares for `qualifier` (none: the function's own), or none. */
+  private declare(key: string, qualifier: string | undefined, declared: UrlConfig | undefined) {
+    const id = this.idOf(key, qualifier);
     const held = this.byId.get(id);
     if (!declared) {
       this.byId.delete(id);
@@ -53,6 +69,7 @@ export class FunctionUrlStore {
     this.byId.set(id, {
       id,
       key,
+      ...(qualifier !== undefined && { qualifier }),
       config: declared,
       creationTime: held?.creationTime ?? at,
       lastModifiedTime: at,

@@ -7,7 +7,12 @@
 // resources in a cluster) and follows it: a definition that changes without the
 // catalog (a manifest, `kubectl edit`) gets a new revision and code hash here.
 import { createHash, randomUUID } from 'node:crypto';
-import { keyOf, type FunctionDefinition, type FunctionSpec } from '../../lib/function.ts';
+import {
+  keyOf,
+  type FunctionDefinition,
+  type FunctionSpec,
+  type FunctionUrlSpec,
+} from '../../lib/function.ts';
 import { LATEST, routeOf, type FunctionRegistry } from '../registry.ts';
 import { canonical } from '../../lib/canonical.ts';
 import { codeSha256Of } from '../../lib/content-ref.ts';
@@ -44,6 +49,8 @@ export interface AliasRecord {
   functionVersion: string;
   description: string;
   additionalVersionWeights?: Record<string, number>;
+  /** Its Function URL, kept here where the alias travels in spec.aliases (a cluster). */
+  functionUrl?: FunctionUrlSpec;
   revisionId: string;
 }
 
@@ -229,6 +236,9 @@ export class FunctionCatalog {
         known.description === (a.description ?? '') &&
         JSON.stringify([known.functionVersion, known.additionalVersionWeights ?? null]) === route
       ) {
+        // A URL is not a change of the alias (no new RevisionId), only carried with it.
+        if (a.functionUrl) known.functionUrl = a.functionUrl;
+        else delete known.functionUrl;
         continue;
       }
       record.aliases.set(name, {
@@ -236,6 +246,7 @@ export class FunctionCatalog {
         functionVersion: a.functionVersion,
         description: a.description ?? '',
         ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+        ...(a.functionUrl && { functionUrl: a.functionUrl }),
         revisionId: randomUUID(),
       });
     }
@@ -251,6 +262,7 @@ export class FunctionCatalog {
         functionVersion: a.functionVersion,
         ...(a.description !== '' && { description: a.description }),
         ...(a.additionalVersionWeights && { additionalVersionWeights: a.additionalVersionWeights }),
+        ...(a.functionUrl && { functionUrl: a.functionUrl }),
       }));
     const spec: FunctionSpec = { ...latest.spec };
     if (aliases.length > 0) spec.aliases = aliases;
@@ -432,6 +444,11 @@ export class FunctionCatalog {
     const next = withoutProvisioned(latest, version);
     if (!this.writer.shared || next !== latest) await this.writer.put(next, record);
     this.changed();
+  }
+
+  /** Whether aliases (and their URLs) travel in the resource every replica reads. */
+  get sharesAliases(): boolean {
+    return this.writer.shared !== undefined;
   }
 
   async putAlias(record: FunctionRecord, alias: AliasRecord): Promise<void> {

@@ -508,6 +508,47 @@ test('CreateFunctionUrlConfig writes spec.functionUrl, so another replica serves
   assert.equal((await resource('deployed')).spec.functionUrl, undefined);
 });
 
+test("an alias's Function URL travels with the alias in spec.aliases, so another replica serves it", async () => {
+  await client.send(
+    new CreateAliasCommand({ FunctionName: 'deployed', Name: 'web', FunctionVersion: '$LATEST' }),
+  );
+  const created = await client.send(
+    new CreateFunctionUrlConfigCommand({
+      FunctionName: 'deployed',
+      Qualifier: 'web',
+      AuthType: 'NONE',
+    }),
+  );
+  assert.match(created.FunctionArn!, /:function:deployed:web$/);
+  assert.deepEqual((await resource('deployed')).spec.aliases, [
+    {
+      name: 'web',
+      functionVersion: '$LATEST',
+      functionUrl: { authType: 'NONE', invokeMode: 'BUFFERED' },
+    },
+  ]);
+  const other = await replica(
+    (gw) => gw.gateway.registry.get(`${ns}/deployed`)?.spec.aliases?.[0]?.functionUrl !== undefined,
+  );
+  try {
+    const got = await other.client.send(
+      new GetFunctionUrlConfigCommand({ FunctionName: 'deployed', Qualifier: 'web' }),
+    );
+    const reply = await fetch(`${got.FunctionUrl}from/the/other`);
+    assert.equal(reply.status, 200);
+    assert.equal(await reply.json(), 'three');
+  } finally {
+    await other.close();
+  }
+  await client.send(
+    new DeleteFunctionUrlConfigCommand({ FunctionName: 'deployed', Qualifier: 'web' }),
+  );
+  assert.deepEqual((await resource('deployed')).spec.aliases, [
+    { name: 'web', functionVersion: '$LATEST' },
+  ]);
+  await client.send(new DeleteAliasCommand({ FunctionName: 'deployed', Name: 'web' }));
+});
+
 test('DeleteFunction deletes the resource', async () => {
   await client.send(new DeleteFunctionCommand({ FunctionName: 'deployed' }));
   const gone = await resource('deployed').then(
