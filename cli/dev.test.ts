@@ -212,6 +212,12 @@ describe('selfless dev', () => {
     assert.equal((await fetch(`${dev.url}/nowhere`)).status, 404);
   });
 
+  test("GET / answers DynamoDB's health check when no route claims it", async () => {
+    const res = await fetch(`${dev.url}/`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'healthy: dynamodb.us-east-1.amazonaws.com');
+  });
+
   test('a Python function gets event and context', async () => {
     const out = await invoke('pyecho', { x: [1, 2] });
     assert.deepEqual(out.body, { echo: { x: [1, 2] }, remaining_ok: true });

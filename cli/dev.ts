@@ -1,7 +1,7 @@
 // `selfless dev [dir] [--port N]`: the functions (and tables) of a folder of
 // manifests on one port, with workers as local processes. Everything an AWS SDK
 // needs is on that port, so AWS_ENDPOINT_URL=http://localhost:N is all a client sets.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeLogger } from '../lib/log.ts';
@@ -119,7 +119,9 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
     log,
   });
   server.on('request', (req, res) =>
-    isTablesRequest(req) ? tables.handler(req, res) : gateway.app(req, res),
+    isTablesRequest(req) || tablesHealth(req, gateway.registry)
+      ? tables.handler(req, res)
+      : gateway.app(req, res),
   );
 
   const close = async () => {
@@ -141,6 +143,21 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
     ...(opts.tablesFile && { tablesFile: opts.tablesFile }),
     close,
   };
+}
+
+/**
+ * `GET /` without a target is DynamoDB's health check (`healthy: dynamodb.<region>...`,
+ * which clients and test suites probe), unless a function's HTTP route claims it.
+ */
+function tablesHealth(req: IncomingMessage, registry: Gateway['registry']): boolean {
+  if (req.method !== 'GET' || req.url !== '/') return false;
+  return !registry
+    .list()
+    .some((fn) =>
+      fn.spec.triggers.some(
+        (t) => 'http' in t && t.http.path === '/' && ['GET', 'ANY'].includes(t.http.method),
+      ),
+    );
 }
 
 /** Creates the manifests' tables through the DynamoDB API itself; existing ones stay. */
