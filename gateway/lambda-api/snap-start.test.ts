@@ -3,8 +3,11 @@
 // as Lambda reports it (OptimizationStatus On only on a published version), and
 // Lambda's refusals in its words.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -157,7 +160,7 @@ test("SnapStart refusals are Lambda's", async () => {
 });
 
 const HOOKED = `
-import os, random
+import os, random, time
 from snapshot_restore_py import register_before_snapshot, register_after_restore
 
 print("init", flush=True)
@@ -177,6 +180,14 @@ def a1():
 register_after_restore(order.append, "a2")
 
 def handler(event, context):
+    # Calls given a barrier directory wait there for each other, so that they are in
+    # flight at once and need an environment each.
+    barrier = (event or {}).get("barrier")
+    if barrier:
+        open(os.path.join(barrier, str(os.getpid())), "w").close()
+        deadline = time.time() + 2.5
+        while len(os.listdir(barrier)) < 2 and time.time() < deadline:
+            time.sleep(0.01)
     return {
         "pid": os.getpid(),
         "random": random.random(),
@@ -186,9 +197,17 @@ def handler(event, context):
     }
 `;
 
-async function invoke(name: string, qualifier?: string): Promise<Record<string, unknown>> {
+async function invoke(
+  name: string,
+  qualifier?: string,
+  event?: object,
+): Promise<Record<string, unknown>> {
   const out = await client.send(
-    new InvokeCommand({ FunctionName: name, ...(qualifier && { Qualifier: qualifier }) }),
+    new InvokeCommand({
+      FunctionName: name,
+      ...(qualifier && { Qualifier: qualifier }),
+      ...(event && { Payload: JSON.stringify(event) }),
+    }),
   );
   assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
   return JSON.parse(Buffer.from(out.Payload!).toString()) as Record<string, unknown>;
@@ -202,11 +221,14 @@ test('environments of a SnapStart version are forked from one initialised interp
   await waitUntilFunctionActiveV2({ client, maxWaitTime: 20 }, { FunctionName: 'snap-hooks' });
   const v = await client.send(new PublishVersionCommand({ FunctionName: 'snap-hooks' }));
   lines.length = 0;
-  // Two at once: two environments, both restored from the one snapshot.
+  // Two at once (each waits for the other): two environments, both restored from the
+  // one snapshot.
+  const barrier = mkdtempSync(join(tmpdir(), 'selfless-snap-barrier-'));
   const [a, b] = await Promise.all([
-    invoke('snap-hooks', v.Version),
-    invoke('snap-hooks', v.Version),
+    invoke('snap-hooks', v.Version, { barrier }),
+    invoke('snap-hooks', v.Version, { barrier }),
   ]);
+  rmSync(barrier, { recursive: true, force: true });
   assert.notEqual(a!.pid, b!.pid);
   assert.notEqual(a!.random, b!.random);
   assert.deepEqual(a!.order, ['a1', 'a2']);
