@@ -96,40 +96,46 @@ export const handler = async (event) => {
       .catch(() => undefined);
   });
 
-  test('a worker pod deleted mid-invocation: the caller gets an error before the timeout, and an async event in flight runs again', async () => {
+  test('a worker pod deleted mid-invocation finishes its call (graceful termination); an async event in flight on a killed one runs again', async () => {
     await apply('victim', {
-      ...recorder(20_000),
+      ...recorder(15_000),
       timeout: 120,
       provisionedConcurrentExecutions: 1,
     });
     await waitReady(c, 'function', 'victim', ns, ['WorkersAvailable']);
-    await eventually('a ready worker', async () =>
-      (await readyWorkers(c, ns, 'victim')) >= 1 ? true : undefined,
-    );
-    const sync = lambdaClient(c).send(
-      new InvokeCommand({
-        FunctionName: arnOf(c, ns, 'victim'),
-        Payload: JSON.stringify({ id: 'sync' }),
-      }),
-    );
-    const t0 = Date.now();
-    // Let the call reach the worker, then take the worker away.
-    const [pod] = await eventually('the worker pod', async () => {
-      const list = await pods(ns, 'selfless.dev/function=victim');
-      return list.length > 0 ? list : undefined;
-    });
-    await startedOn(pod!.metadata.name, 1);
-    await kubectl(c, ['delete', 'pod', pod!.metadata.name, '-n', ns, '--wait=false']);
-    const out = await sync.catch((err: Error) => err);
-    const waitedS = (Date.now() - t0) / 1000;
-    // Answered as an error, not a hang until the function's 120 s timeout.
-    if (out instanceof Error) assert.ok(out.name.length > 0);
-    else assert.ok(out.FunctionError, 'the interrupted call reports an error');
-    assert.ok(waitedS < 120, `answered after ${waitedS} s, before the 120 s timeout`);
+    const worker = async (n: number) => {
+      // Not a deleted one: it stays Running while it terminates.
+      const [pod] = await eventually('a ready worker pod', async () => {
+        const list = (await pods(ns, 'selfless.dev/function=victim')).filter(
+          (p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp,
+        );
+        return list.length > 0 && (await readyWorkers(c, ns, 'victim')) >= 1 ? list : undefined;
+      });
+      await startedOn(pod!.metadata.name, n);
+      return pod!.metadata.name;
+    };
+    const call = (id: string) =>
+      lambdaClient(c)
+        .send(
+          new InvokeCommand({
+            FunctionName: arnOf(c, ns, 'victim'),
+            Payload: JSON.stringify({ id }),
+          }),
+        )
+        .catch((err: Error) => err);
 
-    await eventually('a new worker', async () =>
-      (await readyWorkers(c, ns, 'victim')) >= 1 ? true : undefined,
-    );
+    // A graceful delete (a rollout, a scale-down, a drained node): the pod's grace
+    // period is the timeout + 5 s, and the call it runs ends as it would have.
+    const graceful = call('graceful');
+    await kubectl(c, ['delete', 'pod', await worker(1), '-n', ns, '--wait=false']);
+    const done = await graceful;
+    assert.ok(!(done instanceof Error), String(done));
+    assert.equal(done.FunctionError, undefined, Buffer.from(done.Payload ?? []).toString());
+    assert.deepEqual(JSON.parse(Buffer.from(done.Payload!).toString()), { id: 'graceful' });
+
+    // Killed (a grace period of 1 s: the runtime dies mid-event): the async event in
+    // flight runs again. A synchronous call on a killed worker is answered only at its
+    // timeout: the worker channel holds no connection while a call runs (docs/agent.md).
     const ev = await lambdaClient(c).send(
       new InvokeCommand({
         FunctionName: arnOf(c, ns, 'victim'),
@@ -138,16 +144,15 @@ export const handler = async (event) => {
       }),
     );
     assert.equal(ev.StatusCode, 202);
-    // Not the first worker: deleted, it stays Running while it terminates, and its
-    // logs (which hold the sync call's START) vanish with it.
-    const [busy] = await eventually('the worker running the event', async () => {
-      const list = (await pods(ns, 'selfless.dev/function=victim')).filter(
-        (p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp,
-      );
-      return list.length > 0 ? list : undefined;
-    });
-    await startedOn(busy!.metadata.name, 1);
-    await kubectl(c, ['delete', 'pod', busy!.metadata.name, '-n', ns, '--wait=false']);
+    await kubectl(c, [
+      'delete',
+      'pod',
+      await worker(1),
+      '-n',
+      ns,
+      '--wait=false',
+      '--grace-period=1',
+    ]);
     const runs = await eventually(
       'the interrupted event run again to the end',
       async () => (await recorded()).get('async'),
