@@ -4,7 +4,6 @@
 // windows (records grouped by window, the state carried and reset, the final
 // invocation, the state kept with the checkpoint across a restart).
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { makeLogger } from '../../lib/log.ts';
@@ -14,8 +13,9 @@ import { makeEventSourceMetrics } from './metrics.ts';
 import { makeShardPoller } from './poller.ts';
 import { MemoryMappingStore } from './store.ts';
 import type { StreamRecord, StreamsApi } from './streams-client.ts';
+import { STREAM_ARN, streamMapping } from '../../test/support/stream-mapping.ts';
 
-const ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-01-01T00:00:00.000';
+const ARN = STREAM_ARN;
 
 function record(i: number, createdSeconds: number, ttl = false): StreamRecord {
   return {
@@ -61,25 +61,7 @@ function stream(records: StreamRecord[], closed = false): StreamsApi {
   };
 }
 
-const mapping = (over: Partial<Mapping>): Mapping => ({
-  uuid: randomUUID(),
-  functionKey: 'f',
-  eventSourceArn: ARN,
-  startingPosition: 'TRIM_HORIZON',
-  batchSize: 10,
-  maximumBatchingWindowInSeconds: 0,
-  parallelizationFactor: 1,
-  maximumRetryAttempts: -1,
-  maximumRecordAgeInSeconds: -1,
-  bisectBatchOnFunctionError: false,
-  functionResponseTypes: [],
-  filters: [],
-  enabled: true,
-  state: 'Enabled',
-  stateTransitionReason: 'USER_INITIATED',
-  lastModified: 0,
-  ...over,
-});
+const mapping = streamMapping;
 
 type Event = { Records: { dynamodb: { SequenceNumber: string }; userIdentity?: unknown }[] };
 

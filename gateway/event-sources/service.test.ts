@@ -3,18 +3,17 @@
 // A child is read only once its parent is read to its end (here or, by its
 // checkpoint, by another replica); an orphan is read at once.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { makeLogger } from '../../lib/log.ts';
 import type { InvokeOutcome, Invoker } from '../invoker.ts';
 import type { FunctionRegistry } from '../registry.ts';
-import type { Mapping } from './mapping.ts';
 import { makeEventSources } from './service.ts';
 import { MemoryMappingStore } from './store.ts';
 import type { Shard, StreamRecord, StreamsApi } from './streams-client.ts';
+import { STREAM_ARN, streamMapping } from '../../test/support/stream-mapping.ts';
 
-const ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-01-01T00:00:00.000';
+const ARN = STREAM_ARN;
 
 const record = (seq: number, key: string): StreamRecord => ({
   eventID: `e${seq}`,
@@ -68,24 +67,7 @@ function splitStream(
   };
 }
 
-const mapping = (): Mapping => ({
-  uuid: randomUUID(),
-  functionKey: 'f',
-  eventSourceArn: ARN,
-  startingPosition: 'TRIM_HORIZON',
-  batchSize: 10,
-  maximumBatchingWindowInSeconds: 0,
-  parallelizationFactor: 1,
-  maximumRetryAttempts: -1,
-  maximumRecordAgeInSeconds: -1,
-  bisectBatchOnFunctionError: false,
-  functionResponseTypes: [],
-  filters: [],
-  enabled: true,
-  state: 'Enabled',
-  stateTransitionReason: 'USER_INITIATED',
-  lastModified: 0,
-});
+const mapping = streamMapping;
 
 const ok: InvokeOutcome = {
   ok: true,
