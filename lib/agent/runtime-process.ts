@@ -303,7 +303,8 @@ function readFrames(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
   });
 }
 
-function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+/** Calls `onLine` with each line of `stream` (a trailing CR dropped), the last unterminated one at its end. */
+export function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   let rest = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

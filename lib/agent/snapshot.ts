@@ -14,7 +14,12 @@ import { connect, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeError } from './runtime-api.ts';
-import type { ExitInfo, LaunchSpec, RuntimeHandle } from './runtime-process.ts';
+import {
+  splitLines,
+  type ExitInfo,
+  type LaunchSpec,
+  type RuntimeHandle,
+} from './runtime-process.ts';
 
 type SnapshotState = { ok: true } | { ok: false; error: RuntimeError };
 
@@ -49,10 +54,10 @@ export function snapshotOf(
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
-  lines(child.stdout!, onLine);
-  lines(child.stderr!, onLine);
+  splitLines(child.stdout!, onLine);
+  splitLines(child.stderr!, onLine);
   const ready = new Promise<SnapshotState>((resolve) => {
-    lines(child.stdio[3] as NodeJS.ReadableStream, (line) => {
+    splitLines(child.stdio[3] as NodeJS.ReadableStream, (line) => {
       if (line === 'ready') resolve({ ok: true });
       else if (line.startsWith('error ')) resolve({ ok: false, error: initError(line.slice(6)) });
     });
@@ -147,7 +152,7 @@ export class RestoredRuntime implements RuntimeHandle {
         socket.on('error', () => {});
         socket.once('close', end);
         socket.end(`${JSON.stringify({ env: spec.env, cwd })}\n`);
-        lines(socket, (line) => {
+        splitLines(socket, (line) => {
           const at = line.indexOf(CONTROL);
           if (at < 0) return onLine(line);
           if (at > 0) onLine(line.slice(0, at));
@@ -182,18 +187,4 @@ function exitInfo(code: number): ExitInfo {
   if (code >= 0) return { code, signal: null };
   const name = Object.entries(constants.signals).find(([, n]) => n === -code)?.[0];
   return { code: null, signal: (name ?? 'SIGKILL') as NodeJS.Signals };
-}
-
-function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) onLine(p);
-  });
-  stream.on('end', () => {
-    if (rest) onLine(rest);
-    rest = '';
-  });
 }
